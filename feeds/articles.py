@@ -1,0 +1,143 @@
+"""The article graph: published records and the articles they cite, merged by URL.
+
+A related article is an article in its own right.  The same page cited by several records
+(or published as a record too) is one article, related to all of them, so a reader sees it
+once and can follow the links either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from feeds.checks import parse_datetime
+from feeds.urls import canonical_url
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    domain: str
+
+    @property
+    def key(self) -> str:
+        return self.domain.strip().lower().removeprefix("www.")
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One entry, whichever feeds it appears in.
+
+    ``key`` is the canonical URL: it identifies the article across records, feeds and builds.
+    ``related`` holds the keys of related articles, in the order they were first cited.
+    ``source`` is the record file that published it, or ``None`` for an article known only
+    because a record cites it.
+    """
+
+    key: str
+    url: str
+    title: str
+    excerpt: str
+    published: datetime
+    updated: datetime
+    provider: Provider
+    image: Image | None
+    topics: tuple[str, ...]
+    related: tuple[str, ...]
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedRecord:
+    """The part of a valid record that feeds need: where it came from and its data."""
+
+    file: str
+    data: Mapping[str, Any]
+
+
+def is_published(data: Mapping[str, Any]) -> bool:
+    """Records are published unless they say ``published: false``."""
+    return data.get("published", True) is not False
+
+
+def _article(data: Mapping[str, Any], source: str | None) -> Article:
+    provider = data["provider"]
+    published = parse_datetime(data["publishedDateTime"])
+    updated_raw = data.get("updatedDateTime")
+    updated = published
+    if isinstance(updated_raw, str):
+        try:
+            updated = max(published, parse_datetime(updated_raw))
+        except ValueError:
+            updated = published
+    images = data.get("images") or []
+    image = None
+    if images:
+        first = images[0]
+        image = Image(first["url"], first.get("width"), first.get("height"))
+    return Article(
+        key=canonical_url(data["webUrl"]),
+        url=data["webUrl"].strip(),
+        title=" ".join(data["title"].split()),
+        excerpt=(data.get("excerpt") or "").strip(),
+        published=published,
+        updated=updated,
+        provider=Provider(" ".join(provider["name"].split()), provider["domain"].strip()),
+        image=image,
+        topics=tuple(dict.fromkeys(" ".join(t.split()) for t in data.get("topics", ()))),
+        related=(),
+        source=source,
+    )
+
+
+def build_graph(records: Iterable[PublishedRecord]) -> dict[str, Article]:
+    """Every article to publish, by key.
+
+    Records are taken in the order given (the caller sorts them by file), so which of two
+    conflicting descriptions of one article wins never depends on the file system.  A record's
+    own description beats a citation's; among citations, the first wins.  Topics flow from
+    records to the articles they cite; ``related`` is made symmetric.
+    """
+    articles: dict[str, Article] = {}
+    topics: dict[str, dict[str, None]] = {}
+    related: dict[str, dict[str, None]] = {}
+
+    def add(article: Article) -> None:
+        current = articles.get(article.key)
+        if current is None or (current.source is None and article.source is not None):
+            articles[article.key] = article
+        topics.setdefault(article.key, {}).update(dict.fromkeys(article.topics))
+        related.setdefault(article.key, {})
+
+    for record in records:
+        if not is_published(record.data):
+            continue
+        parent = _article(record.data, record.file)
+        add(parent)
+        for cited in record.data.get("related") or ():
+            child = _article(cited, None)
+            if child.key == parent.key:
+                continue
+            add(child)
+            topics[child.key].update(dict.fromkeys(parent.topics))
+            related[parent.key][child.key] = None
+            related[child.key][parent.key] = None
+
+    return {
+        key: replace(
+            article,
+            # A record's own topics first, in its order; then those of records citing it.
+            topics=tuple(dict.fromkeys([*article.topics, *topics[key]])),
+            related=tuple(related[key]),
+        )
+        for key, article in sorted(articles.items())
+    }

@@ -1,0 +1,152 @@
+"""The ``feeds`` command: a thin shell over :mod:`feeds.api`.
+
+Exit codes: 0 success, 1 invalid records (or, for ``build``, a failed build, or skipped
+records with ``--strict``), 2 usage errors such as a path that does not exist.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from feeds import __version__
+
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="feeds")
+def main() -> None:
+    """Turn a folder of news records into Atom and RSS feeds, guarded by a schema."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=True, path_type=Path))
+@click.option(
+    "--schema",
+    "schema_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON Schema (YAML) to check against [default: schemas/record.yaml, else built in].",
+)
+def validate(paths: tuple[Path, ...], schema_path: Path | None) -> None:
+    """Check records against the schema and report every problem.
+
+    PATHS are record files or folders of them (.md, .markdown, .txt) [default: seeds].
+    """
+    from feeds.api import validate as run_validate
+
+    schema = _schema(schema_path)
+    targets = list(paths) or [_default_source()]
+    report = run_validate(targets, schema)
+    for diagnostic in report.diagnostics:
+        click.echo(diagnostic.format())
+    files = _plural(len(report.files), "file")
+    if report.ok:
+        click.echo(f"{files} checked: all valid.", err=True)
+        return
+    click.echo(
+        f"{files} checked: {_plural(report.invalid_files, 'invalid file')}, "
+        f"{_plural(report.errors, 'error')}.",
+        err=True,
+    )
+    raise SystemExit(EXIT_INVALID)
+
+
+@main.command()
+@click.option(
+    "--source",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of records [default: seeds].",
+)
+@click.option(
+    "--out",
+    "output",
+    type=click.Path(path_type=Path),
+    help="Output folder, replaced as a whole [default: out].",
+)
+@click.option("--base-url", help="Absolute URL the output folder is served from.")
+@click.option("--title", help="Site title, used in feed titles.")
+@click.option(
+    "--entries",
+    "entries_per_feed",
+    type=click.IntRange(1, 10_000),
+    help="Newest entries per feed [default: 50].",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Settings file [default: feeds.toml or pyproject.toml].",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 when any record was skipped.")
+def build(strict: bool, config_file: Path | None, **overrides: Any) -> None:
+    """Publish Atom and RSS feeds per topic and per provider, plus one with everything."""
+    from feeds.api import build as run_build
+    from feeds.config import ConfigError, load_config
+    from feeds.output import OutputError
+    from feeds.schema import SchemaError, load_schema
+
+    try:
+        config = load_config(Path.cwd(), config_file, **overrides)
+        schema = load_schema(config.schema)
+    except (ConfigError, SchemaError) as error:
+        raise click.UsageError(str(error)) from error
+    try:
+        report = run_build(config, schema)
+    except OutputError as error:
+        click.echo(f"error: {error}; the previous output is unchanged", err=True)
+        raise SystemExit(EXIT_INVALID) from error
+
+    for problem in report.folder_problems:
+        click.echo(f"warning: {problem.format()}", err=True)
+    for item in report.skipped:
+        first = item.diagnostics[0]
+        more = len(item.diagnostics) - 1
+        extra = f" (and {_plural(more, 'more problem')})" if more else ""
+        click.echo(f"skipped {first.format()}{extra}", err=True)
+    from feeds.records import display_path
+
+    summary = (
+        f"Wrote {_plural(report.feeds, 'feed')} ({_plural(len(report.files), 'file')}) to "
+        f"{display_path(report.output)}/: {_plural(report.articles, 'article')} from "
+        f"{_plural(report.published, 'published record')}"
+    )
+    notes = []
+    if report.unpublished:
+        notes.append(f"{report.unpublished} unpublished")
+    if report.skipped:
+        notes.append(f"{len(report.skipped)} invalid, skipped")
+    click.echo(summary + (f" ({', '.join(notes)})." if notes else "."))
+    if strict and (report.skipped or report.folder_problems):
+        raise SystemExit(EXIT_INVALID)
+
+
+def _default_source() -> Path:
+    from feeds.config import ConfigError, load_config
+
+    try:
+        source = load_config(Path.cwd()).source
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from error
+    if not source.exists():
+        raise click.UsageError(f"no PATHS given and the default folder {source} does not exist")
+    return source
+
+
+def _schema(path: Path | None) -> Any:
+    from feeds.config import ConfigError, load_config
+    from feeds.schema import SchemaError, load_schema
+
+    try:
+        if path is None:
+            path = load_config(Path.cwd()).schema
+        return load_schema(path)
+    except (ConfigError, SchemaError) as error:
+        raise click.UsageError(str(error)) from error

@@ -1,0 +1,114 @@
+"""Settings: defaults that work on the sample seeds, then files, then command-line options."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from feeds.urls import is_http_url
+
+
+class ConfigError(Exception):
+    """A setting is missing, mistyped or out of range; the message names it."""
+
+
+@dataclass(frozen=True)
+class Config:
+    title: str = "feeds"
+    description: str = "News feeds by topic and by provider"
+    # Where ``out/`` is served from.  The default matches ``python -m http.server -d out``.
+    base_url: str = "http://localhost:8000/"
+    language: str = "en"
+    entries_per_feed: int = 50
+    source: Path = Path("seeds")
+    output: Path = Path("out")
+    schema: Path | None = None  # None: the project's schemas/record.yaml, else the bundled one
+
+    def __post_init__(self) -> None:
+        if not self.base_url.endswith("/"):
+            object.__setattr__(self, "base_url", f"{self.base_url}/")
+        if not is_http_url(self.base_url):
+            raise ConfigError(f"base_url {self.base_url!r} must be an absolute http(s) URL")
+        if not 1 <= self.entries_per_feed <= 10_000:
+            raise ConfigError(
+                f"entries_per_feed must be from 1 to 10000, not {self.entries_per_feed}"
+            )
+        if not self.title.strip():
+            raise ConfigError("title must not be empty")
+
+    def url_for(self, relative: str) -> str:
+        return f"{self.base_url}{relative}"
+
+
+_PATH_KEYS = {"source", "output", "schema"}
+_FIELD_TYPES: dict[str, type] = {
+    "title": str,
+    "description": str,
+    "base_url": str,
+    "language": str,
+    "entries_per_feed": int,
+    "source": str,
+    "output": str,
+    "schema": str,
+}
+
+
+def load_config(project_dir: Path, config_file: Path | None = None, **overrides: Any) -> Config:
+    """Settings for a project: ``feeds.toml`` or ``[tool.feeds]`` in ``pyproject.toml``
+    (``feeds.toml`` wins when both exist), then ``overrides`` that are not ``None``.
+
+    Relative paths in a file are relative to that file's folder.
+    """
+    values: dict[str, Any] = {}
+    where, table = _read_table(project_dir, config_file)
+    for key, value in table.items():
+        if key not in _FIELD_TYPES:
+            known = ", ".join(sorted(_FIELD_TYPES))
+            raise ConfigError(f"{where}: unknown setting {key!r} (known: {known})")
+        wanted = _FIELD_TYPES[key]
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} must be {wanted.__name__}, not {value!r}")
+        values[key] = where.parent / str(value) if key in _PATH_KEYS else value
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = value
+    if "schema" not in values:
+        local = project_dir / "schemas" / "record.yaml"
+        values["schema"] = local if local.is_file() else None
+    names = {f.name for f in fields(Config)}
+    unknown = set(values) - names
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+    config = Config()
+    if "source" not in values:
+        values["source"] = project_dir / config.source
+    if "output" not in values:
+        values["output"] = project_dir / config.output
+    return replace(config, **values)
+
+
+def _read_table(project_dir: Path, config_file: Path | None) -> tuple[Path, dict[str, Any]]:
+    if config_file is not None:
+        return config_file, _table(config_file, pyproject=config_file.name == "pyproject.toml")
+    feeds_toml = project_dir / "feeds.toml"
+    if feeds_toml.is_file():
+        return feeds_toml, _table(feeds_toml, pyproject=False)
+    pyproject = project_dir / "pyproject.toml"
+    if pyproject.is_file():
+        return pyproject, _table(pyproject, pyproject=True)
+    return project_dir, {}
+
+
+def _table(path: Path, *, pyproject: bool) -> dict[str, Any]:
+    try:
+        document = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read {path}: {error}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from error
+    table: Any = document.get("tool", {}).get("feeds", {}) if pyproject else document
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.feeds] must be a table")
+    return table

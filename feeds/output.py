@@ -1,0 +1,145 @@
+"""Writing the output folder so that readers never see a half-written build.
+
+Everything is written into a fresh sibling folder, then swapped in place of the
+output folder with one ``renameat2(RENAME_EXCHANGE)`` call on Linux.  A build that fails or
+is killed at any moment leaves the previous output as it was; the next build clears away the
+leftover staging folder.  Where the exchange call is missing, two renames are used, and a
+build that finds the output folder missing but a previous one set aside puts it back first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+STAGING_PREFIX = ".staging-"
+RETIRED_PREFIX = ".retired-"
+
+
+class OutputError(Exception):
+    """The output folder cannot be written; nothing was changed."""
+
+
+class BuildLocked(OutputError):
+    """Another build is writing the same output folder."""
+
+
+@contextlib.contextmanager
+def build_lock(output: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside ``output`` so two builds never interleave their swaps."""
+    lock_path = output.parent / f".{output.name}.lock"
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("a")
+    except OSError as error:
+        raise OutputError(f"cannot create {lock_path}: {error.strerror or error}") from error
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise BuildLocked(
+                f"another build is writing {output} (lock {lock_path}); try again when it ends"
+            ) from error
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_tree(output: Path, files: Mapping[str, bytes]) -> None:
+    """Replace the contents of ``output`` with ``files`` (relative POSIX paths to bytes)."""
+    output = output.absolute()
+    parent = output.parent
+    _recover(output)
+    try:
+        staging = Path(
+            tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{output.name}-", dir=parent)
+        ).resolve()
+    except OSError as error:
+        raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
+    try:
+        for relative, data in sorted(files.items()):
+            target = staging / relative
+            if staging not in target.resolve().parents:
+                raise OutputError(f"refusing to write {relative!r} outside {output}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        staging.chmod(0o755)
+        _swap_in(staging, output)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputError(f"cannot write {output}: {error.strerror or error}") from error
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap_in(staging: Path, output: Path) -> None:
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"{output} exists and is not a folder")
+    if output.is_dir() and _exchange(staging, output):
+        # ``staging`` now holds the previous build.
+        shutil.rmtree(staging, ignore_errors=True)
+        _fsync_dir(output.parent)
+        return
+    retired = None
+    if output.exists():
+        retired = output.parent / f"{RETIRED_PREFIX}{output.name}"
+        shutil.rmtree(retired, ignore_errors=True)
+        output.rename(retired)
+    staging.rename(output)
+    _fsync_dir(output.parent)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Atomically swap two folders; ``False`` where the system cannot."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in {errno.ENOSYS, errno.EINVAL, errno.ENOTSUP}:
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _recover(output: Path) -> None:
+    """Undo what a killed build left behind: staging folders, or a set-aside output."""
+    parent = output.parent
+    if not parent.is_dir():
+        return
+    retired = parent / f"{RETIRED_PREFIX}{output.name}"
+    if retired.is_dir() and not output.exists():
+        retired.rename(output)
+    for leftover in parent.glob(f"{STAGING_PREFIX}{output.name}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

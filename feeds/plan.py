@@ -1,0 +1,108 @@
+"""The feed plan: which feeds exist, where they are written, and which articles each holds.
+
+Pure data in, pure data out, so the renderer (and later a cache) only ever sees what a feed
+needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from slugify import slugify
+
+from feeds.articles import Article
+
+
+class FeedKind(StrEnum):
+    ALL = "all"
+    TOPIC = "topic"
+    PROVIDER = "provider"
+
+
+FOLDERS = {FeedKind.ALL: "", FeedKind.TOPIC: "topics/", FeedKind.PROVIDER: "providers/"}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One feed, in every format.
+
+    ``path`` is the output path without its format suffix, e.g. ``topics/computer-vision``.
+    ``entries`` are the newest articles, newest first; ``total`` counts all of them.
+    """
+
+    kind: FeedKind
+    key: str
+    name: str
+    path: str
+    entries: tuple[Article, ...]
+    total: int
+
+    @property
+    def updated(self) -> datetime | None:
+        return max((a.updated for a in self.entries), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPlan:
+    feeds: tuple[FeedSpec, ...]
+    articles: Mapping[str, Article]
+
+
+def newest_first(articles: Iterable[Article]) -> list[Article]:
+    """Newest first; equal dates fall back to the URL, so the order never depends on input order."""
+    return sorted(articles, key=lambda a: (-a.published.timestamp(), a.key))
+
+
+def plan_feeds(articles: Mapping[str, Article], entries_per_feed: int) -> FeedPlan:
+    by_topic: dict[str, list[Article]] = defaultdict(list)
+    by_provider: dict[str, list[Article]] = defaultdict(list)
+    provider_names: dict[str, str] = {}
+    for article in articles.values():
+        for topic in article.topics:
+            by_topic[topic].append(article)
+        key = article.provider.key
+        by_provider[key].append(article)
+        # The name of the provider as its articles first say it, in URL order: stable.
+        provider_names.setdefault(key, article.provider.name)
+
+    def spec(kind: FeedKind, key: str, name: str, path: str, members: list[Article]) -> FeedSpec:
+        ordered = newest_first(members)
+        return FeedSpec(kind, key, name, path, tuple(ordered[:entries_per_feed]), len(ordered))
+
+    feeds = [spec(FeedKind.ALL, "", "All articles", "all", list(articles.values()))]
+    topic_slugs = assign_slugs({topic: topic for topic in by_topic})
+    for topic in sorted(by_topic, key=topic_slugs.__getitem__):
+        path = f"{FOLDERS[FeedKind.TOPIC]}{topic_slugs[topic]}"
+        feeds.append(spec(FeedKind.TOPIC, topic, topic, path, by_topic[topic]))
+    provider_slugs = assign_slugs(provider_names)
+    for key in sorted(by_provider, key=provider_slugs.__getitem__):
+        path = f"{FOLDERS[FeedKind.PROVIDER]}{provider_slugs[key]}"
+        feeds.append(spec(FeedKind.PROVIDER, key, provider_names[key], path, by_provider[key]))
+    return FeedPlan(tuple(feeds), articles)
+
+
+def assign_slugs(names: Mapping[str, str]) -> dict[str, str]:
+    """A distinct URL-safe slug for each key, made from its display name.
+
+    Names are transliterated (``Künstliche Intelligenz`` → ``kunstliche-intelligenz``), so
+    file names are plain ASCII that no server or file system mangles and that can never
+    climb out of the output folder.  When two names make the same slug, the key that sorts
+    first keeps it and the others get a suffix derived from their own key, so a slug does
+    not change when an unrelated feed is added.
+    """
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for key, name in names.items():
+        wanted[slugify(name, max_length=80, word_boundary=True) or "untitled"].append(key)
+    slugs: dict[str, str] = {}
+    for slug, keys in wanted.items():
+        first, *others = sorted(keys)
+        slugs[first] = slug
+        for key in others:
+            digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+            slugs[key] = f"{slug}-{digest}"
+    return slugs

@@ -1,0 +1,415 @@
+"""Loading records: files on disk become plain data (or diagnostics), never exceptions.
+
+A record is a text file whose YAML front matter describes one news article.  Parsing is done
+once, on a fast path that keeps no positions; only a record that turns out to have problems is
+parsed again (:class:`Locator`) to find the line and column of each offending value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from feeds.diagnostics import Diagnostic, Severity, format_field_path
+
+RECORD_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+# A record of seed shape holds a few hundred values; these bounds stop alias "bombs" and
+# self-referencing aliases long before they cost real time or memory.
+MAX_VALUES = 200_000
+MAX_DEPTH = 64
+
+FieldPath = tuple[str | int, ...]
+_FRONT_MATTER = YAMLHandler()
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _RecordLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """Safe YAML without implicit timestamps.
+
+    Dates stay the strings the publisher wrote, so one RFC 3339 check covers quoted and
+    unquoted dates alike, and a date without a time zone is reported instead of being
+    silently read as local time.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    has_duplicate_keys = False
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # Noticing duplicates here is nearly free; finding where they are is left to the
+        # slow path, which only runs for records that have them.
+        keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+        if len(keys) != len(set(keys)):
+            self.has_duplicate_keys = True
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+def _load_yaml(text: str) -> tuple[Any, bool]:
+    """The data in ``text`` and whether any mapping in it repeats a key."""
+    loader = _RecordLoader(text)
+    try:
+        return loader.get_single_data(), loader.has_duplicate_keys
+    finally:
+        loader.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A problem known by field path, before it is placed at a line and column."""
+
+    path: FieldPath
+    rule: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A parsed record: its front matter as plain JSON-like data, and its body."""
+
+    file: str
+    data: Mapping[str, Any]
+    body: str
+    front_matter: str = field(repr=False)
+    first_line: int  # 0-based line of the file at which ``front_matter`` starts
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """The outcome of reading one file: a record unless the file could not be read as one."""
+
+    file: str
+    record: Record | None
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Record files under ``paths``, in a stable order, and the folders that could not be read.
+
+    A file named explicitly is taken whatever its suffix (pre-commit passes file names); in
+    folders only record suffixes count, and hidden entries are skipped.
+    """
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(_walk(path, problems))
+        else:
+            found.append(path)
+    unique = sorted(set(found), key=lambda p: p.as_posix())
+    return unique, problems
+
+
+def _walk(folder: Path, problems: list[Diagnostic]) -> Iterator[Path]:
+    def on_error(error: OSError) -> None:
+        problems.append(
+            Diagnostic(
+                file=display_path(Path(error.filename or folder)),
+                line=None,
+                column=None,
+                field="",
+                rule="unreadable",
+                message=f"cannot read folder: {error.strerror or error}",
+            )
+        )
+
+    for root, dirs, files in os.walk(folder, onerror=on_error):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and Path(name).suffix.lower() in RECORD_SUFFIXES:
+                yield Path(root, name)
+
+
+def display_path(path: Path) -> str:
+    """How a file is named in messages: relative to the working folder when inside it."""
+    if path.is_absolute():
+        try:
+            return path.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return str(path)
+    return path.as_posix()
+
+
+def read_record(path: Path, max_bytes: int = MAX_RECORD_BYTES) -> Loaded:
+    """Read one file from disk; every failure becomes a diagnostic naming the file."""
+    label = display_path(path)
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(max_bytes + 1)
+    except OSError as error:
+        return _failed(label, "unreadable", f"cannot read file: {error.strerror or error}")
+    if len(raw) > max_bytes:
+        return _failed(
+            label, "too-large", f"file is larger than {max_bytes:,} bytes; a record is far smaller"
+        )
+    return parse_record(label, raw)
+
+
+def parse_record(file: str, raw: bytes) -> Loaded:
+    """Turn a file's bytes into a record, or into diagnostics that say why it is not one."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        return _failed(
+            file,
+            "encoding",
+            f"byte 0x{raw[error.start]:02x} is not valid UTF-8; save the file as UTF-8",
+            line,
+            column,
+        )
+    if not text.strip():
+        return _failed(file, "front-matter", "file is empty; a record needs YAML front matter")
+
+    opening = _FRONT_MATTER.FM_BOUNDARY.match(text)
+    if opening is None:
+        return _failed(
+            file,
+            "front-matter",
+            "no front matter: a record starts with a '---' line, then YAML fields, then '---'",
+            1,
+            1,
+        )
+    closing = _FRONT_MATTER.FM_BOUNDARY.search(text, opening.end())
+    if closing is None:
+        return _failed(
+            file, "front-matter", "front matter is not closed: add a '---' line after it", 1, 1
+        )
+    front_matter = text[opening.end() : closing.start()]
+    body = text[closing.end() :].lstrip("\r\n")
+    first_line = text.count("\n", 0, opening.end())
+
+    try:
+        data, has_duplicate_keys = _load_yaml(front_matter)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or str(error)
+        if mark is None:
+            return _failed(file, "yaml", f"invalid YAML: {problem}", first_line + 1, 1)
+        return _failed(
+            file, "yaml", f"invalid YAML: {problem}", first_line + mark.line + 1, mark.column + 1
+        )
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as error:
+        return _failed(file, "yaml", f"invalid YAML: {error}", first_line + 1, 1)
+
+    if data is None:
+        return _failed(file, "front-matter", "front matter is empty", first_line + 1, 1)
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else "a single value"
+        return _failed(
+            file,
+            "front-matter",
+            f"front matter is {kind}; it must be a mapping of field names to values",
+            first_line + 2,
+            1,
+        )
+
+    findings: list[Finding] = []
+    plain = _to_plain(data, (), findings, _Budget())
+    record = Record(file, plain, body, front_matter, first_line)
+    if has_duplicate_keys:
+        findings.extend(_duplicate_keys(record))
+    diagnostics = Locator(record).place(findings) if findings else ()
+    return Loaded(file, record, diagnostics)
+
+
+def _failed(
+    file: str, rule: str, message: str, line: int | None = None, column: int | None = None
+) -> Loaded:
+    return Loaded(file, None, (Diagnostic(file, line, column, "", rule, message),))
+
+
+class _Budget:
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = MAX_VALUES
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _to_plain(value: Any, path: FieldPath, findings: list[Finding], budget: _Budget) -> Any:
+    """Copy YAML data into JSON-shaped data, reporting what JSON cannot hold.
+
+    The copy is bounded, so aliases that expand to millions of values (or to themselves)
+    are reported instead of exhausting memory.
+    """
+    try:
+        return _plain_value(value, path, findings, budget)
+    except _TooLarge:
+        findings.clear()
+        findings.append(
+            Finding(
+                (),
+                "too-large",
+                f"front matter expands to more than {MAX_VALUES:,} values or nests deeper than "
+                f"{MAX_DEPTH} levels (YAML aliases?)",
+            )
+        )
+        return {}
+
+
+def _plain_value(value: Any, path: FieldPath, findings: list[Finding], budget: _Budget) -> Any:
+    budget.left -= 1
+    if budget.left < 0 or len(path) > MAX_DEPTH:
+        raise _TooLarge
+    if isinstance(value, str):
+        bad = _first_xml_illegal(value)
+        if bad is not None:
+            findings.append(
+                Finding(
+                    path,
+                    "control-character",
+                    f"contains the control character U+{ord(bad):04X}, which feeds cannot carry",
+                )
+            )
+        return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        plain: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                findings.append(
+                    Finding(
+                        (*path, str(key)),
+                        "key-type",
+                        f"field name {key!r} is not text; quote it",
+                    )
+                )
+                continue
+            plain[key] = _plain_value(item, (*path, key), findings, budget)
+        return plain
+    if isinstance(value, list):
+        return [_plain_value(item, (*path, i), findings, budget) for i, item in enumerate(value)]
+    if isinstance(value, datetime | date):  # only from an explicit !!timestamp tag
+        return value.isoformat()
+    findings.append(
+        Finding(path, "type", f"a YAML {type(value).__name__} cannot be used in a record")
+    )
+    return None
+
+
+_XML_ILLEGAL = frozenset([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF])
+
+
+def _first_xml_illegal(text: str) -> str | None:
+    """The first character XML 1.0 cannot carry, if any (surrogates included)."""
+    if text.isprintable():
+        return None
+    for ch in text:
+        code = ord(ch)
+        if code in _XML_ILLEGAL or 0xD800 <= code <= 0xDFFF:
+            return ch
+    return None
+
+
+def _duplicate_keys(record: Record) -> Iterator[Finding]:
+    """PyYAML keeps the last of two equal keys and drops the first without a word: data loss."""
+    for path, key, first in Locator(record).duplicates():
+        yield Finding(
+            (*path, key),
+            "duplicate-key",
+            f"field {key!r} appears twice (first at line {first}); the first value would be lost",
+        )
+
+
+class Locator:
+    """Finds where a field path sits in the file, by composing the YAML node tree once."""
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self._root: yaml.Node | None = None
+        self._composed = False
+
+    @property
+    def root(self) -> yaml.Node | None:
+        if not self._composed:
+            self._composed = True
+            try:
+                self._root = yaml.compose(self.record.front_matter, Loader=_RecordLoader)
+            except (yaml.YAMLError, RecursionError):
+                self._root = None
+        return self._root
+
+    def position(self, path: FieldPath) -> tuple[int, int]:
+        """Line and column (1-based, in the file) of the value at ``path``, or of the nearest
+        enclosing value that exists (a missing field is reported at its parent)."""
+        node = self.root
+        mark = node.start_mark if node is not None else None
+        for part in path:
+            child = _child(node, part) if node is not None else None
+            if child is None:
+                break
+            key_node, node = child
+            # A scalar is shown where its value starts; a nested block by its key.
+            scalar = isinstance(node, yaml.ScalarNode)
+            mark = node.start_mark if scalar or key_node is None else key_node.start_mark
+        if mark is None:
+            return self.record.first_line + 1, 1
+        return self.record.first_line + mark.line + 1, mark.column + 1
+
+    def place(self, findings: Iterable[Finding]) -> tuple[Diagnostic, ...]:
+        out = []
+        for finding in findings:
+            line, column = self.position(finding.path)
+            out.append(
+                Diagnostic(
+                    self.record.file,
+                    line,
+                    column,
+                    format_field_path(finding.path),
+                    finding.rule,
+                    finding.message,
+                    finding.severity,
+                )
+            )
+        return tuple(out)
+
+    def duplicates(self) -> Iterator[tuple[FieldPath, str, int]]:
+        """Every key that appears twice in one mapping: its path, the key, its first line."""
+        stack: list[tuple[yaml.Node, FieldPath]] = []
+        if self.root is not None:
+            stack.append((self.root, ()))
+        seen_nodes: set[int] = set()
+        while stack:
+            node, path = stack.pop()
+            if id(node) in seen_nodes:  # aliases share nodes
+                continue
+            seen_nodes.add(id(node))
+            if isinstance(node, yaml.MappingNode):
+                first_seen: dict[str, int] = {}
+                for key_node, value_node in node.value:
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                        key = key_node.value
+                        if key in first_seen:
+                            yield path, key, first_seen[key]
+                        else:
+                            first_seen[key] = self.record.first_line + key_node.start_mark.line + 1
+                        stack.append((value_node, (*path, key)))
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
+
+
+def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
+    if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+        for key_node, value_node in reversed(node.value):  # the last of equal keys wins
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
+                return key_node, value_node
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return None, node.value[part]
+    return None

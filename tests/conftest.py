@@ -1,0 +1,83 @@
+"""Shared helpers: real seed files, and records written the way a publisher writes them."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+SCHEMA = REPO / "schemas" / "record.yaml"
+
+RecordFactory = Callable[..., Path]
+
+
+def record_data(**changes: Any) -> dict[str, Any]:
+    """A valid record of seed shape; keyword arguments replace fields (``None`` removes one)."""
+    data: dict[str, Any] = {
+        "title": "A valid article",
+        "excerpt": "What happened, in one sentence.",
+        "publishedDateTime": "2021-03-04T05:06:07Z",
+        "webUrl": "https://news.example.com/2021/03/04/valid-article/",
+        "published": True,
+        "quality": 80,
+        "heat": 10,
+        "provider": {"name": "Example News", "domain": "news.example.com"},
+        "topics": ["Testing"],
+        "images": [{"url": "https://img.example.com/a.jpg", "width": 640, "height": 480}],
+        "related": [
+            {
+                "title": "A related article",
+                "publishedDateTime": "2021-03-03T01:02:03+02:00",
+                "webUrl": "https://other.example.org/related/",
+                "provider": {"name": "Other Paper", "domain": "other.example.org"},
+            }
+        ],
+    }
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
+
+
+def record_text(data: dict[str, Any], body: str = "Body text.\n") -> str:
+    front = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return f"---\n{front}---\n\n{body}"
+
+
+@pytest.fixture
+def write_record(tmp_path: Path) -> RecordFactory:
+    """Write a record file under ``tmp_path/records`` from data, text or bytes."""
+    folder = tmp_path / "records"
+    folder.mkdir(exist_ok=True)
+
+    def write(
+        name: str = "record.md", content: dict[str, Any] | str | bytes | None = None, **changes: Any
+    ) -> Path:
+        path = folder / name
+        if content is None:
+            content = record_data(**changes)
+        if isinstance(content, dict):
+            content = record_text(content)
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        path.write_bytes(content)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A publisher's project folder holding a copy of the seeds, as the working folder."""
+    root = tmp_path / "project"
+    shutil.copytree(SEEDS, root / "seeds")
+    monkeypatch.chdir(root)
+    yield root

@@ -1,0 +1,192 @@
+"""The article graph and the feed plan built on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from feeds.articles import PublishedRecord, build_graph
+from feeds.plan import FeedKind, assign_slugs, plan_feeds
+from tests.conftest import record_data
+
+
+def cited(
+    url: str,
+    title: str = "Cited",
+    provider: str = "Other Paper",
+    domain: str = "other.example.org",
+    date: str = "2021-01-01T00:00:00Z",
+) -> dict[str, Any]:
+    return {
+        "title": title,
+        "webUrl": url,
+        "publishedDateTime": date,
+        "provider": {"name": provider, "domain": domain},
+    }
+
+
+def record(file: str, **changes: Any) -> PublishedRecord:
+    return PublishedRecord(file, record_data(**changes))
+
+
+def test_records_and_related_articles_are_articles() -> None:
+    graph = build_graph([record("a.md")])
+    assert set(graph) == {
+        "https://news.example.com/2021/03/04/valid-article/",
+        "https://other.example.org/related/",
+    }
+    parent = graph["https://news.example.com/2021/03/04/valid-article/"]
+    child = graph["https://other.example.org/related/"]
+    assert parent.source == "a.md" and child.source is None
+    assert parent.related == (child.key,)
+    assert child.related == (parent.key,)  # links work both ways
+    assert child.topics == parent.topics == ("Testing",)
+
+
+def test_unpublished_records_and_what_only_they_cite_are_left_out() -> None:
+    graph = build_graph([record("a.md", published=False)])
+    assert graph == {}
+
+
+def test_an_article_cited_twice_is_one_article_linked_to_both() -> None:
+    shared = cited("https://Shared.example.com:443/story?utm_source=feed")
+    a = record("a.md", webUrl="https://a.com/1", related=[shared], topics=["Alpha"])
+    b = record(
+        "b.md",
+        webUrl="https://b.com/2",
+        related=[cited("https://shared.example.com/story", title="Other title")],
+        topics=["Beta"],
+    )
+    graph = build_graph([a, b])
+    article = graph["https://shared.example.com/story"]
+    assert article.title == "Cited"  # the first citation wins, in file order
+    assert article.url == "https://Shared.example.com:443/story?utm_source=feed"
+    assert set(article.related) == {"https://a.com/1", "https://b.com/2"}
+    assert article.topics == ("Alpha", "Beta")
+
+
+def test_a_record_beats_a_citation_of_the_same_article() -> None:
+    a = record(
+        "a.md", webUrl="https://a.com/1", related=[cited("https://b.com/2", title="As cited")]
+    )
+    b = record("b.md", webUrl="https://b.com/2", title="As published", topics=["Own"], related=[])
+    graph = build_graph([a, b])
+    article = graph["https://b.com/2"]
+    assert (article.title, article.source) == ("As published", "b.md")
+    assert article.topics == ("Own", "Testing")
+    assert article.related == ("https://a.com/1",)
+
+
+def test_a_record_citing_itself_is_not_its_own_relative() -> None:
+    a = record("a.md", webUrl="https://a.com/1", related=[cited("https://a.com/1")])
+    graph = build_graph([a])
+    assert graph["https://a.com/1"].related == ()
+
+
+def test_graph_does_not_depend_on_dict_order() -> None:
+    records = [
+        record(f"{i}.md", webUrl=f"https://a.com/{i}", related=[cited(f"https://c.com/{i % 3}")])
+        for i in range(9)
+    ]
+    assert list(build_graph(records)) == sorted(build_graph(records))
+
+
+def test_plan_has_all_topic_and_provider_feeds_newest_first() -> None:
+    a = record(
+        "a.md",
+        webUrl="https://a.com/1",
+        topics=["AI", "Computer Vision"],
+        publishedDateTime="2021-05-01T00:00:00Z",
+        related=[cited("https://b.com/2", date="2021-06-01T00:00:00+02:00")],
+    )
+    plan = plan_feeds(build_graph([a]), entries_per_feed=50)
+    paths = [(f.kind, f.path) for f in plan.feeds]
+    assert paths == [
+        (FeedKind.ALL, "all"),
+        (FeedKind.TOPIC, "topics/ai"),
+        (FeedKind.TOPIC, "topics/computer-vision"),
+        (FeedKind.PROVIDER, "providers/example-news"),
+        (FeedKind.PROVIDER, "providers/other-paper"),
+    ]
+    everything = plan.feeds[0]
+    assert [e.key for e in everything.entries] == ["https://b.com/2", "https://a.com/1"]
+    assert everything.updated is not None and everything.updated.isoformat() == (
+        "2021-06-01T00:00:00+02:00"
+    )
+
+
+def test_plan_keeps_the_newest_n_entries() -> None:
+    records = [
+        record(
+            f"{i:02}.md",
+            webUrl=f"https://a.com/{i}",
+            related=[],
+            publishedDateTime=f"2021-01-{i + 1:02}T00:00:00Z",
+        )
+        for i in range(20)
+    ]
+    plan = plan_feeds(build_graph(records), entries_per_feed=5)
+    everything = plan.feeds[0]
+    assert everything.total == 20
+    assert [e.key for e in everything.entries] == [
+        f"https://a.com/{i}" for i in (19, 18, 17, 16, 15)
+    ]
+
+
+def test_equal_dates_are_ordered_by_url() -> None:
+    records = [record(f"{n}.md", webUrl=f"https://a.com/{n}", related=[]) for n in "cab"]
+    plan = plan_feeds(build_graph(records), entries_per_feed=5)
+    assert [e.key for e in plan.feeds[0].entries] == [
+        "https://a.com/a",
+        "https://a.com/b",
+        "https://a.com/c",
+    ]
+
+
+def test_provider_feeds_group_by_domain() -> None:
+    a = record(
+        "a.md",
+        webUrl="https://a.com/1",
+        related=[cited("https://b.com/2", provider="Other", domain="WWW.Other.example.org")],
+    )
+    b = record(
+        "b.md",
+        webUrl="https://a.com/3",
+        related=[],
+        provider={"name": "Other Paper", "domain": "other.example.org"},
+    )
+    plan = plan_feeds(build_graph([a, b]), entries_per_feed=5)
+    providers = [f for f in plan.feeds if f.kind is FeedKind.PROVIDER]
+    assert sorted(f.total for f in providers) == [1, 2]
+
+
+def test_slugs_are_url_safe_and_unicode_aware() -> None:
+    slugs = assign_slugs(
+        {
+            "Computer Vision": "Computer Vision",
+            "Künstliche Intelligenz": "Künstliche Intelligenz",
+            "../../etc/passwd": "../../etc/passwd",
+            "C++ & C#": "C++ & C#",
+            "🙂": "🙂",
+            "Москва": "Москва",
+        }
+    )
+    assert slugs["Computer Vision"] == "computer-vision"
+    assert slugs["Künstliche Intelligenz"] == "kunstliche-intelligenz"
+    assert slugs["../../etc/passwd"] == "etc-passwd"
+    assert slugs["Москва"] == "moskva"
+    assert slugs["🙂"] == "untitled"
+    for slug in slugs.values():
+        assert slug and all(c.isascii() and (c.isalnum() or c == "-") for c in slug)
+
+
+def test_slug_collisions_are_resolved_deterministically() -> None:
+    names = {"ai": "ai", "AI": "AI", "Ai": "Ai"}
+    slugs = assign_slugs(names)
+    assert len(set(slugs.values())) == 3
+    assert slugs["AI"] == "ai"  # the key that sorts first keeps the plain slug
+    assert all(s.startswith("ai-") for k, s in slugs.items() if k != "AI")
+    assert assign_slugs(dict(reversed(names.items()))) == slugs
+    # Adding an unrelated name changes no existing slug.
+    assert {
+        k: v for k, v in assign_slugs({**names, "Robots": "Robots"}).items() if k in names
+    } == slugs

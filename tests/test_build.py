@@ -1,0 +1,266 @@
+"""End to end on the sample seeds: what subscribers' readers actually receive."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from lxml import etree
+
+from feeds.api import build
+from feeds.config import Config, load_config
+from feeds.output import OutputError
+from tests.conftest import REPO, RecordFactory, record_data
+
+GOLDEN = REPO / "tests" / "golden"
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+VENTUREBEAT = "https://venturebeat.com/2020/06/10/ibm-walked-away-from-facial-recognition-what-about-amazon-and-microsoft/"
+NEOWIN = "https://www.neowin.net/news/ibm-backs-out-from-facial-recognition-business-over-concerns-of-racial-and-ethnic-bias"
+ANDROID_AUTHORITY = "https://www.androidauthority.com/tech-news-56-1127243/"
+SCMP = "https://www.scmp.com/tech/big-tech/article/3088133/ibm-turns-away-facial-recognition-business-amid-public-furore-over"
+FASTCOMPANY = "https://www.fastcompany.com/90516450/ibm-microsoft-and-amazons-face-recognition-bans-dont-go-far-enough?partner=rss"
+FORBES = "https://www.forbes.com/sites/isabeltogoh/2020/06/09/ibm-will-no-longer-offer-or-develop-facial-recognition-software-in-pursuit-of-racial-justice-reform/"
+
+EXPECTED_FILES = [
+    f"{name}.{fmt}.xml"
+    for name in [
+        "all",
+        "providers/android-authority",
+        "providers/neowin",
+        "providers/south-china-morning-post",
+        "providers/venturebeat",
+        "topics/ai",
+        "topics/computer-vision",
+    ]
+    for fmt in ["atom", "rss"]
+]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def parse(path: Path) -> Any:
+    parsed = feedparser.parse(path.read_bytes())
+    assert not parsed.bozo, (path, parsed.get("bozo_exception"))
+    return parsed
+
+
+@pytest.fixture
+def built(project: Path) -> Path:
+    report = build(load_config(project))
+    assert report.published == 2
+    assert report.unpublished == 2
+    assert [s.loaded.file for s in report.skipped] == ["seeds/004_0896647a9e7e4cea.txt"]
+    return project / "out"
+
+
+def test_writes_topic_provider_and_all_feeds_in_both_formats(built: Path) -> None:
+    assert sorted(tree(built)) == sorted(EXPECTED_FILES)
+
+
+def test_matches_golden_output(built: Path) -> None:
+    produced = tree(built)
+    if os.environ.get("FEEDS_UPDATE_GOLDEN"):
+        for name, data in produced.items():
+            (GOLDEN / name).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / name).write_bytes(data)
+    assert produced == tree(GOLDEN)
+
+
+def test_second_build_is_byte_identical(project: Path, built: Path) -> None:
+    first = tree(built)
+    build(load_config(project))
+    assert tree(built) == first
+
+
+@pytest.mark.parametrize("name", EXPECTED_FILES)
+def test_every_feed_parses_cleanly_in_feedparser(built: Path, name: str) -> None:
+    parsed = parse(built / name)
+    assert parsed.version == ("atom10" if name.endswith(".atom.xml") else "rss20")
+    assert parsed.entries
+    for entry in parsed.entries:
+        assert entry.id.startswith("urn:uuid:")
+        assert entry.link.startswith("https://")
+        assert entry.title
+        assert entry.published_parsed
+    dates = [entry.published_parsed for entry in parsed.entries]
+    assert dates == sorted(dates, reverse=True)
+    # Atom <updated> and RSS <lastBuildDate>: the newest entry's date, never the wall clock.
+    assert parsed.feed.updated_parsed == max(dates)
+
+
+def links(built: Path, name: str) -> dict[str, Any]:
+    return {entry.link: entry for entry in parse(built / name).entries}
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_published_records_and_their_related_articles_are_entries(built: Path, fmt: str) -> None:
+    entries = links(built, f"all.{fmt}.xml")
+    assert set(entries) == {VENTUREBEAT, NEOWIN, ANDROID_AUTHORITY, SCMP}
+    assert FASTCOMPANY not in entries and FORBES not in entries  # unpublished
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_entries_carry_titled_related_links(built: Path, fmt: str) -> None:
+    entries = links(built, f"all.{fmt}.xml")
+    related = [
+        (link.href, link.title, link.type)
+        for link in entries[VENTUREBEAT].links
+        if link.rel == "related"
+    ]
+    assert related == [
+        (
+            ANDROID_AUTHORITY,
+            "Why IBM abandoned facial recognition, and more tech news you need to know today",
+            "text/html",
+        )
+    ]
+    back = [link.href for link in entries[ANDROID_AUTHORITY].links if link.rel == "related"]
+    assert back == [VENTUREBEAT]
+
+
+def test_feedgen_link_attributes_survive_in_atom(built: Path) -> None:
+    """feedgen issue #135 drops rel, title and type from Atom entry links; check the XML."""
+    document = etree.parse(str(built / "all.atom.xml"))
+    related = document.findall(f"{ATOM}entry/{ATOM}link[@rel='related']")
+    assert len(related) == 4
+    assert all(link.get("title") and link.get("type") == "text/html" for link in related)
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_related_articles_are_listed_in_visible_content(built: Path, fmt: str) -> None:
+    entry = links(built, f"all.{fmt}.xml")[NEOWIN]
+    html = entry.content[0].value
+    assert "Related articles" in html
+    assert f'<a href="{SCMP}">IBM turns away from facial recognition business' in html
+    assert "(South China Morning Post)" in html
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_entry_details(built: Path, fmt: str) -> None:
+    entry = links(built, f"providers/venturebeat.{fmt}.xml")[VENTUREBEAT]
+    assert entry.summary.startswith("Algorithmic Justice League founder")
+    assert [tag.term for tag in entry.tags] == ["Computer Vision", "AI"]
+    assert entry.author == "VentureBeat"
+    (thumbnail,) = entry.media_thumbnail
+    assert thumbnail["width"] == "1200" and thumbnail["height"] == "600"
+    assert thumbnail["url"].startswith("https://venturebeat.com/wp-content/uploads/")
+
+
+def test_ids_are_the_same_in_every_feed_and_format(built: Path) -> None:
+    ids: dict[str, set[str]] = {}
+    for name in EXPECTED_FILES:
+        for entry in parse(built / name).entries:
+            ids.setdefault(entry.link, set()).add(entry.id)
+    assert all(len(found) == 1 for found in ids.values())
+    assert len({next(iter(found)) for found in ids.values()}) == len(ids)
+
+
+@pytest.mark.parametrize("name", EXPECTED_FILES)
+def test_feed_level_metadata(built: Path, name: str) -> None:
+    parsed = parse(built / name)
+    feed = parsed.feed
+    (self_link,) = [link for link in feed.links if link.rel == "self"]
+    assert self_link.href == f"http://localhost:8000/{name}"
+    assert self_link.type == (
+        "application/atom+xml" if name.endswith(".atom.xml") else "application/rss+xml"
+    )
+    assert feed.link == "http://localhost:8000/"
+    assert feed.generator == "feeds"
+    assert feed.language == "en"
+    assert feed.title == "feeds" or feed.title.endswith(" \u2013 feeds")
+
+
+def test_topic_and_provider_membership(built: Path) -> None:
+    assert set(links(built, "topics/computer-vision.atom.xml")) == {
+        VENTUREBEAT,
+        NEOWIN,
+        ANDROID_AUTHORITY,
+        SCMP,
+    }
+    assert set(links(built, "providers/neowin.atom.xml")) == {NEOWIN}
+    assert set(links(built, "providers/south-china-morning-post.rss.xml")) == {SCMP}
+
+
+def test_markup_in_excerpts_is_shown_as_text_never_injected(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    excerpt = 'Tom & Jerry <script>alert("x")</script> <b>bold</b>'
+    write_record("a.md", excerpt=excerpt, title="Fish & <i>chips</i>")
+    out = tmp_path / "out"
+    build(Config(source=tmp_path / "records", output=out))
+    for fmt in ["atom", "rss"]:
+        (entry, *_rest) = [
+            e
+            for e in parse(out / f"all.{fmt}.xml").entries
+            if e.link.startswith("https://news.example.com")
+        ]
+        assert entry.title == "Fish & <i>chips</i>"
+        content = entry.content[0].value
+        assert "<script>" not in content and "<b>" not in content
+        assert "&lt;script&gt;" in content
+        if fmt == "atom":  # text, shown as is
+            assert entry.summary_detail.type == "text/plain"
+            assert entry.summary == excerpt
+        else:  # RSS descriptions are HTML, so the text is escaped
+            assert entry.summary_detail.type == "text/html"
+            assert "<script>" not in entry.summary and "&lt;script&gt;" in entry.summary
+
+
+def test_invalid_records_are_skipped_and_valid_ones_published(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    write_record("good.md")
+    write_record("bad-url.md", webUrl="javascript:alert(1)")
+    write_record("bad-date.md", publishedDateTime="2020-02-30T00:00:00Z")
+    write_record("no-front-matter.md", "just text")
+    report = build(Config(source=tmp_path / "records", output=tmp_path / "out"))
+    assert report.published == 1
+    assert sorted(Path(s.loaded.file).name for s in report.skipped) == [
+        "bad-date.md",
+        "bad-url.md",
+        "no-front-matter.md",
+    ]
+
+
+def test_a_failed_build_leaves_the_previous_output_whole(
+    project: Path, built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = tree(built)
+
+    def explode(*_args: Any, **_kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("feeds.output._swap_in", explode)
+    with pytest.raises(OutputError, match="No space left"):
+        build(load_config(project))
+    assert tree(built) == before
+    assert [p.name for p in project.iterdir() if p.name.startswith(".staging")] == []
+
+
+def test_build_replaces_stale_files(project: Path, built: Path) -> None:
+    (built / "stale.xml").write_text("old")
+    build(load_config(project))
+    assert sorted(tree(built)) == sorted(EXPECTED_FILES)
+
+
+def test_output_in_a_file_is_an_error(tmp_path: Path, write_record: RecordFactory) -> None:
+    write_record()
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    with pytest.raises(OutputError):
+        build(Config(source=tmp_path / "records", output=blocker / "out"))
+    assert blocker.read_text() == "a file"
+
+
+def test_record_data_fixture_is_valid() -> None:
+    assert record_data()["title"]

@@ -1,0 +1,162 @@
+"""The command line, as a publisher runs it: real processes, real exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SEEDS, RecordFactory
+
+GOOD_SEEDS = [
+    "000_1f48a30587e22eab.txt",
+    "001_91d0330d6071329f.txt",
+    "002_f2649b43c12eaf2a.txt",
+    "003_12ead75e1d8571b3.txt",
+]
+
+
+def feeds(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feeds", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_validate_seeds_names_004_only(project: Path) -> None:
+    result = feeds("validate", "seeds", cwd=project)
+    assert result.returncode == 1
+    assert result.stdout == (
+        "seeds/004_0896647a9e7e4cea.txt:1:1: no front matter: a record starts with a '---' "
+        "line, then YAML fields, then '---'\n"
+    )
+    assert result.stderr == "5 files checked: 1 invalid file, 1 error.\n"
+
+
+def test_validate_defaults_to_seeds(project: Path) -> None:
+    result = feeds("validate", cwd=project)
+    assert result.returncode == 1
+    assert "004_0896647a9e7e4cea.txt" in result.stdout
+
+
+def test_validate_good_seeds_exits_0(project: Path) -> None:
+    result = feeds("validate", *(f"seeds/{name}" for name in GOOD_SEEDS), cwd=project)
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == "4 files checked: all valid.\n"
+
+
+def test_validate_reports_every_problem_with_file_line_and_field(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    write_record("a.md", webUrl="ftp://a.com/x", topics=[])
+    write_record("b.md", "---\ntitle: [\n---\n")
+    result = feeds("validate", "records", cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("records/a.md:5:9: webUrl: 'ftp://a.com/x' is not an absolute")
+    assert lines[1].startswith("records/a.md:") and ": topics: must not be empty" in lines[1]
+    assert lines[2].startswith("records/b.md:3:") and "invalid YAML" in lines[2]
+    assert result.stderr == "2 files checked: 2 invalid files, 3 errors.\n"
+    assert_no_traceback(result)
+
+
+def test_validate_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    result = feeds("validate", "nowhere", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_validate_without_paths_or_seeds_is_a_usage_error(tmp_path: Path) -> None:
+    result = feeds("validate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "seeds" in result.stderr
+
+
+def test_build_on_seeds(project: Path) -> None:
+    result = feeds("build", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("skipped seeds/004_0896647a9e7e4cea.txt:1:1: no front matter")
+    assert result.stdout == (
+        "Wrote 7 feeds (14 files) to out/: 4 articles from 2 published records "
+        "(2 unpublished, 1 invalid, skipped).\n"
+    )
+    assert (project / "out" / "topics" / "computer-vision.atom.xml").is_file()
+
+
+def test_build_strict_fails_when_records_were_skipped(project: Path) -> None:
+    result = feeds("build", "--strict", cwd=project)
+    assert result.returncode == 1
+    assert (project / "out" / "all.rss.xml").is_file()  # still published what was valid
+
+
+def test_build_options_override_settings(project: Path) -> None:
+    (project / "feeds.toml").write_text('title = "From file"\nentries_per_feed = 3\n')
+    result = feeds(
+        "build",
+        "--out",
+        "public",
+        "--base-url",
+        "https://news.example.com/feeds",
+        "--entries",
+        "1",
+        cwd=project,
+    )
+    assert result.returncode == 0, result.stderr
+    atom = (project / "public" / "all.atom.xml").read_text()
+    assert "<title>From file</title>" in atom
+    assert 'href="https://news.example.com/feeds/all.atom.xml" rel="self"' in atom
+    assert atom.count("<entry>") == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ('entries_per_feed = "many"', "entries_per_feed must be int"),
+        ("entries_per_feed = 0", "entries_per_feed must be from 1"),
+        ('base_url = "ftp://x"', "base_url"),
+        ('colour = "blue"', "unknown setting 'colour'"),
+        ("title = ", "not valid TOML"),
+    ],
+)
+def test_bad_settings_are_usage_errors(project: Path, setting: str, words: str) -> None:
+    (project / "feeds.toml").write_text(setting + "\n")
+    result = feeds("build", cwd=project)
+    assert result.returncode == 2
+    assert words in result.stderr
+    assert_no_traceback(result)
+    assert not (project / "out").exists()
+
+
+def test_build_into_unwritable_place_is_a_clear_error(project: Path) -> None:
+    (project / "blocker").write_text("a file")
+    result = feeds("build", "--out", "blocker/out", cwd=project)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith("error: ")
+    assert "previous output is unchanged" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_version_and_help(tmp_path: Path) -> None:
+    assert feeds("--version", cwd=tmp_path).stdout.startswith("feeds, version ")
+    help_text = feeds("--help", cwd=tmp_path).stdout
+    assert "validate" in help_text and "build" in help_text
+
+
+def test_seeds_are_the_shared_samples_unchanged() -> None:
+    shared = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+    if not shared.is_dir():
+        pytest.skip("the shared seeds are not beside this checkout")
+    for original in shared.iterdir():
+        assert (SEEDS / original.name).read_bytes() == original.read_bytes()

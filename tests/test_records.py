@@ -1,0 +1,192 @@
+"""Loading records: every kind of bad file becomes a diagnostic that names it, never a crash."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feeds.records import MAX_RECORD_BYTES, discover, parse_record, read_record
+from tests.conftest import SEEDS, RecordFactory, record_data, record_text
+
+
+def only_problem(raw: bytes) -> tuple[int | None, int | None, str, str]:
+    loaded = parse_record("r.md", raw)
+    assert len(loaded.diagnostics) == 1, loaded.diagnostics
+    d = loaded.diagnostics[0]
+    assert d.file == "r.md"
+    return d.line, d.column, d.rule, d.message
+
+
+def test_seeds_with_front_matter_load() -> None:
+    for name in ["000_1f48a30587e22eab.txt", "003_12ead75e1d8571b3.txt"]:
+        loaded = read_record(SEEDS / name)
+        assert loaded.record is not None and not loaded.diagnostics
+        assert loaded.record.data["provider"]["domain"] in {"venturebeat.com", "neowin.net"}
+        # Dates stay text: the schema checks them as RFC 3339 whatever YAML would make of them.
+        assert isinstance(loaded.record.data["publishedDateTime"], str)
+
+
+def test_seed_without_front_matter_is_reported() -> None:
+    loaded = read_record(SEEDS / "004_0896647a9e7e4cea.txt")
+    assert loaded.record is None
+    (d,) = loaded.diagnostics
+    assert (d.line, d.rule) == (1, "front-matter")
+    assert "no front matter" in d.message
+
+
+def test_byte_order_mark_and_crlf_are_fine() -> None:
+    text = record_text(record_data()).replace("\n", "\r\n")
+    loaded = parse_record("r.md", b"\xef\xbb\xbf" + text.encode())
+    assert loaded.record is not None and not loaded.diagnostics
+    assert loaded.record.data["title"] == "A valid article"
+    assert loaded.record.body == "Body text.\r\n"
+
+
+def test_body_is_optional() -> None:
+    loaded = parse_record("r.md", b"---\ntitle: x\n---\n")
+    assert loaded.record is not None and loaded.record.body == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "rule", "words"),
+    [
+        (b"", "front-matter", "empty"),
+        (b"  \n\n", "front-matter", "empty"),
+        (b"title: no fences\n", "front-matter", "no front matter"),
+        (b"---\ntitle: x\n", "front-matter", "not closed"),
+        (b"---\n---\nbody", "front-matter", "empty"),
+        (b"---\n- a\n- b\n---\n", "front-matter", "a list"),
+        (b"---\njust a string\n---\n", "front-matter", "a single value"),
+        (b"---\ntitle: [unclosed\n---\n", "yaml", "invalid YAML"),
+        (b"---\ntitle: x\n  bad: indent\n---\n", "yaml", "invalid YAML"),
+        (b'---\ntitle: "\x01"\n---\n', "yaml", "invalid YAML"),
+        (b"---\ntitle: caf\xe9\n---\n", "encoding", "not valid UTF-8"),
+        (b"---\ntitle: !!python/object:os.system x\n---\n", "yaml", "invalid YAML"),
+    ],
+)
+def test_bad_files_get_one_clear_diagnostic(raw: bytes, rule: str, words: str) -> None:
+    _line, _column, got_rule, message = only_problem(raw)
+    assert got_rule == rule
+    assert words in message
+
+
+def test_yaml_error_points_into_the_file() -> None:
+    line, column, _rule, _message = only_problem(b"---\na: 1\nb: [x\nc: 3\n---\n")
+    assert line is not None and line >= 3
+    assert column is not None
+
+
+def test_encoding_error_points_at_the_byte() -> None:
+    line, column, _rule, message = only_problem(b"---\ntitle: ok\nexcerpt: caf\xe9\n---\n")
+    assert (line, column) == (3, 13)
+    assert "0xe9" in message
+
+
+def test_duplicate_keys_are_errors_with_both_lines() -> None:
+    raw = b"---\ntitle: one\nprovider:\n  name: A\n  name: B\ntitle: two\n---\n"
+    loaded = parse_record("r.md", raw)
+    found = {(d.field, d.rule, d.line) for d in loaded.diagnostics}
+    assert ("title", "duplicate-key", 6) in found
+    assert ("provider.name", "duplicate-key", 5) in found
+    messages = " ".join(d.message for d in loaded.diagnostics)
+    assert "first at line 2" in messages and "first at line 4" in messages
+
+
+def test_merge_keys_are_not_duplicates() -> None:
+    raw = b"---\nbase: &b {name: A, domain: a.com}\nprovider:\n  <<: *b\n  name: B\n---\n"
+    loaded = parse_record("r.md", raw)
+    assert loaded.record is not None and not loaded.diagnostics
+    assert loaded.record.data["provider"] == {"name": "B", "domain": "a.com"}
+
+
+def test_alias_bomb_is_bounded() -> None:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        prev, cur = chr(ord("a") + i - 1), chr(ord("a") + i)
+        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    raw = ("---\n" + "\n".join(lines) + "\n---\n").encode()
+    _line, _column, rule, message = only_problem(raw)
+    assert rule == "too-large"
+    assert "aliases" in message
+
+
+def test_self_referencing_alias_is_bounded() -> None:
+    _line, _column, rule, _message = only_problem(b"---\na: &a [*a]\n---\n")
+    assert rule == "too-large"
+
+
+def test_escaped_control_characters_are_reported_with_their_field() -> None:
+    loaded = parse_record("r.md", b'---\ntitle: ok\nexcerpt: "bell \\a here"\n---\n')
+    (d,) = loaded.diagnostics
+    assert (d.field, d.rule, d.line) == ("excerpt", "control-character", 3)
+    assert "U+0007" in d.message
+
+
+def test_non_text_keys_are_reported() -> None:
+    loaded = parse_record("r.md", b"---\ntitle: ok\n1: one\n---\n")
+    assert [d.rule for d in loaded.diagnostics] == ["key-type"]
+
+
+def test_huge_file_is_refused_without_reading_it_all(write_record: RecordFactory) -> None:
+    path = write_record("huge.md", b"---\ntitle: x\n---\n" + b"x" * (MAX_RECORD_BYTES + 10))
+    loaded = read_record(path)
+    assert loaded.record is None
+    assert loaded.diagnostics[0].rule == "too-large"
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    # A folder where a file is expected fails to open as root too.
+    loaded = read_record(tmp_path)
+    assert loaded.record is None
+    assert loaded.diagnostics[0].rule == "unreadable"
+    assert "cannot read file" in loaded.diagnostics[0].message
+
+
+def test_discover_finds_record_suffixes_in_order(tmp_path: Path) -> None:
+    for name in ["b.md", "a.txt", "c.markdown", "d.MD", "skip.json", ".hidden.md"]:
+        (tmp_path / name).write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "e.md").write_text("x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "f.md").write_text("x")
+    found, problems = discover([tmp_path])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "a.txt",
+        "b.md",
+        "c.markdown",
+        "d.MD",
+        "sub/e.md",
+    ]
+    assert problems == []
+
+
+def test_discover_takes_named_files_whatever_their_suffix(tmp_path: Path) -> None:
+    named = tmp_path / "record.yaml"
+    named.write_text("x")
+    found, _ = discover([named, named])
+    assert found == [named]
+
+
+def test_discover_reports_unreadable_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "a.md").write_text("x")
+    (tmp_path / "b.md").write_text("x")
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> Any:  # permissions do not stop root, so refuse by hand
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found, problems = discover([tmp_path])
+    assert found == [tmp_path / "b.md"]
+    (problem,) = problems
+    assert problem.rule == "unreadable"
+    assert "locked" in problem.file and "Permission denied" in problem.message

@@ -1,0 +1,254 @@
+"""The record schema: each rule, with a record that passes it and one that does not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from feeds.diagnostics import Diagnostic
+from feeds.records import parse_record
+from feeds.schema import Schema, SchemaError, load_schema
+from tests.conftest import SCHEMA, SEEDS, record_data, record_text
+
+
+@pytest.fixture(scope="module")
+def schema() -> Schema:
+    return load_schema(SCHEMA)
+
+
+def check(schema: Schema, data: dict[str, Any]) -> list[Diagnostic]:
+    loaded = parse_record("r.md", record_text(data).encode())
+    assert loaded.record is not None, loaded.diagnostics
+    return [*loaded.diagnostics, *schema.check(loaded.record)]
+
+
+def fields(diagnostics: list[Diagnostic]) -> set[str]:
+    return {d.field for d in diagnostics}
+
+
+def test_valid_record_passes(schema: Schema) -> None:
+    assert check(schema, record_data()) == []
+
+
+def test_bundled_schema_is_the_repository_schema() -> None:
+    assert load_schema(None).document == load_schema(SCHEMA).document
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "000_1f48a30587e22eab.txt",
+        "001_91d0330d6071329f.txt",
+        "002_f2649b43c12eaf2a.txt",
+        "003_12ead75e1d8571b3.txt",
+    ],
+)
+def test_seed_records_pass(schema: Schema, name: str) -> None:
+    loaded = parse_record(name, (SEEDS / name).read_bytes())
+    assert loaded.record is not None
+    assert schema.check(loaded.record) == ()
+
+
+@pytest.mark.parametrize("field", ["title", "webUrl", "publishedDateTime", "provider", "topics"])
+def test_required_record_fields(schema: Schema, field: str) -> None:
+    problems = check(schema, record_data(**{field: None}))
+    assert fields(problems) == {field}
+    assert problems[0].rule == "schema:required"
+    assert f"'{field}' is missing" in problems[0].message
+
+
+@pytest.mark.parametrize("field", ["name", "domain"])
+def test_required_provider_fields(schema: Schema, field: str) -> None:
+    provider = {"name": "X", "domain": "x.com"}
+    del provider[field]
+    assert fields(check(schema, record_data(provider=provider))) == {f"provider.{field}"}
+
+
+@pytest.mark.parametrize("field", ["title", "webUrl", "publishedDateTime", "provider"])
+def test_required_related_fields(schema: Schema, field: str) -> None:
+    related = record_data()["related"][0]
+    del related[field]
+    assert fields(check(schema, record_data(related=[related]))) == {f"related[0].{field}"}
+
+
+def test_topics_must_not_be_empty(schema: Schema) -> None:
+    (problem,) = check(schema, record_data(topics=[]))
+    assert (problem.field, problem.message) == ("topics", "must not be empty")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"title": 1984}, "title"),
+        ({"title": "   "}, "title"),
+        ({"topics": "AI"}, "topics"),
+        ({"topics": ["AI", 3]}, "topics[1]"),
+        ({"published": "yes"}, "published"),
+        ({"quality": "high"}, "quality"),
+        ({"quality": 8.5}, "quality"),
+        ({"heat": True}, "heat"),
+        ({"excerpt": ["a"]}, "excerpt"),
+        ({"provider": "VentureBeat"}, "provider"),
+        ({"images": {"url": "https://a.com/x.jpg"}}, "images"),
+        ({"related": {"title": "x"}}, "related"),
+    ],
+)
+def test_types(schema: Schema, changes: dict[str, Any], field: str) -> None:
+    problems = check(schema, record_data(**changes))
+    assert fields(problems) == {field}
+
+
+def test_type_message_says_what_would_be_valid(schema: Schema) -> None:
+    (problem,) = check(schema, record_data(title=1984))
+    assert problem.message == (
+        "expected text, found the number 1984 (quote it in YAML to make it text)"
+    )
+
+
+@pytest.mark.parametrize("field", ["webUrl", "ampWebUrl", "cdnAmpWebUrl"])
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "ftp://x.com/a", "/relative", "https://", "https://a b.com/"],
+)
+def test_url_fields(schema: Schema, field: str, url: str) -> None:
+    problems = check(schema, record_data(**{field: url}))
+    assert fields(problems) == {field}
+    assert "absolute http:// or https:// URL" in problems[0].message
+
+
+def test_every_image_url_is_checked(schema: Schema) -> None:
+    data = record_data(images=[{"url": "javascript:x"}])
+    data["provider"]["images"] = [{"url": "relative.jpg", "width": 50, "height": 50}]
+    data["related"][0]["images"] = [{"url": "ftp://x.com/a.jpg"}]
+    data["related"][0]["webUrl"] = "nope"
+    assert fields(check(schema, data)) == {
+        "images[0].url",
+        "provider.images[0].url",
+        "related[0].images[0].url",
+        "related[0].webUrl",
+    }
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2020-06-10T18:12:00Z",
+        "2020-06-10T18:12:00.123Z",
+        "2020-06-10T18:12:00+05:30",
+        "2020-06-10t18:12:00z",
+        "2020-06-10 18:12:00-07:00",
+        "2020-02-29T00:00:00Z",
+    ],
+)
+def test_valid_dates(schema: Schema, value: str) -> None:
+    assert check(schema, record_data(publishedDateTime=value)) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2020-02-30T00:00:00Z",
+        "2021-02-29T00:00:00Z",
+        "2020-06-10T25:00:00Z",
+        "2020-06-10T18:12:00",
+        "2020-06-10",
+        "June 10, 2020",
+        "2020-06-10T18:12Z",
+        "20200610T181200Z",
+        "",
+    ],
+)
+def test_invalid_dates(schema: Schema, value: str) -> None:
+    problems = check(schema, record_data(publishedDateTime=value))
+    assert fields(problems) == {"publishedDateTime"}
+    assert "RFC 3339" in problems[0].message
+
+
+def test_unquoted_yaml_dates_are_checked_like_strings(schema: Schema) -> None:
+    text = record_text(record_data()).replace(
+        "publishedDateTime: '2021-03-04T05:06:07Z'", "publishedDateTime: 2021-03-04 05:06:07"
+    )
+    loaded = parse_record("r.md", text.encode())
+    assert loaded.record is not None
+    (problem,) = schema.check(loaded.record)
+    assert problem.field == "publishedDateTime"  # no time zone: refused, not guessed
+
+
+@pytest.mark.parametrize(
+    ("image", "field"),
+    [
+        ({"url": "https://a.com/x.jpg", "width": 0, "height": 10}, "images[0].width"),
+        ({"url": "https://a.com/x.jpg", "width": 10, "height": -1}, "images[0].height"),
+        ({"url": "https://a.com/x.jpg", "width": 10.5, "height": 10}, "images[0].width"),
+        ({"url": "https://a.com/x.jpg", "width": "640", "height": 10}, "images[0].width"),
+        ({"url": "https://a.com/x.jpg", "width": 10, "height": 99_999}, "images[0].height"),
+        ({"width": 10, "height": 10}, "images[0].url"),
+    ],
+)
+def test_image_sizes(schema: Schema, image: dict[str, Any], field: str) -> None:
+    assert fields(check(schema, record_data(images=[image]))) == {field}
+
+
+def test_range_message_names_the_bounds(schema: Schema) -> None:
+    image = {"url": "https://a.com/x.jpg", "width": 0, "height": 10}
+    (problem,) = check(schema, record_data(images=[image]))
+    assert problem.message == "0 is out of range; expected a value from 1 to 20000"
+
+
+@pytest.mark.parametrize("domain", ["https://x.com", "x.com/path", "x.com:80", "a b.com", ""])
+def test_provider_domain_is_a_bare_host(schema: Schema, domain: str) -> None:
+    problems = check(schema, record_data(provider={"name": "X", "domain": domain}))
+    assert fields(problems) == {"provider.domain"}
+
+
+def test_unknown_fields_are_allowed(schema: Schema) -> None:
+    assert check(schema, record_data(myOwnField={"any": ["thing"]})) == []
+
+
+def test_every_problem_is_reported_at_its_line(schema: Schema) -> None:
+    text = (
+        "---\n"
+        "title: 1984\n"
+        "webUrl: ftp://x\n"
+        "publishedDateTime: 2020-02-30T00:00:00Z\n"
+        "provider:\n"
+        "  name: X\n"
+        "topics: [AI]\n"
+        "related:\n"
+        "  - title: T\n"
+        "    webUrl: https://a.com/\n"
+        "    publishedDateTime: 2020-01-01T00:00:00Z\n"
+        "    provider: {name: Y, domain: 'y.com/x'}\n"
+        "---\n"
+    )
+    loaded = parse_record("r.md", text.encode())
+    assert loaded.record is not None
+    got = [(d.line, d.column, d.field) for d in schema.check(loaded.record)]
+    assert sorted(got) == [
+        (2, 8, "title"),
+        (3, 9, "webUrl"),
+        (4, 20, "publishedDateTime"),
+        (5, 1, "provider.domain"),
+        (12, 33, "related[0].provider.domain"),
+    ]
+
+
+def test_positions_count_bom_crlf_and_front_matter_offset(schema: Schema) -> None:
+    text = b"---\r\ntitle: ok\r\nwebUrl: nope\r\n---\r\n"
+    loaded = parse_record("r.md", b"\xef\xbb\xbf" + text)
+    assert loaded.record is not None
+    problems = {d.field: (d.line, d.column) for d in schema.check(loaded.record)}
+    assert problems["webUrl"] == (3, 9)
+
+
+def test_unusable_schemas_are_reported(tmp_path: Any) -> None:
+    bad_yaml = tmp_path / "a.yaml"
+    bad_yaml.write_text("type: [unclosed\n")
+    not_mapping = tmp_path / "b.yaml"
+    not_mapping.write_text("- a\n")
+    bad_schema = tmp_path / "c.yaml"
+    bad_schema.write_text("type: 12\n")
+    for path in [bad_yaml, not_mapping, bad_schema, tmp_path / "missing.yaml"]:
+        with pytest.raises(SchemaError, match=path.name):
+            load_schema(path)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+
+from feeds.urls import canonical_url, is_http_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://venturebeat.com/2020/06/10/ibm/",
+        "http://example.com",
+        "HTTPS://Example.COM/a?b=c#d",
+        "https://example.com:8443/x",
+        "https://[2001:db8::1]/x",
+        "https://bücher.example/straße",
+        "https://venturebeat.com/a.jpg?w=1200&#038;strip=all",
+    ],
+)
+def test_accepts_absolute_web_urls(url: str) -> None:
+    assert is_http_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "javascript:alert(1)",
+        "ftp://example.com/file",
+        "/relative/path",
+        "relative/path",
+        "//example.com/no-scheme",
+        "https://",
+        "https:///path-without-host",
+        "https://exa mple.com/",
+        "https://example.com/with space",
+        "https://example.com/\ttab",
+        "https://example.com:99999/",
+        "https://example.com:port/",
+        "mailto:someone@example.com",
+        "data:text/html,<b>x</b>",
+    ],
+)
+def test_rejects_everything_else(url: str) -> None:
+    assert not is_http_url(url)
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [
+        ("https://Example.COM/Path", "https://example.com/Path"),
+        ("HTTPS://example.com:443/a", "https://example.com/a"),
+        ("http://example.com:80/a", "http://example.com/a"),
+        ("http://example.com:8080/a", "http://example.com:8080/a"),
+        ("https://example.com", "https://example.com/"),
+        ("https://example.com/a?utm_source=x&id=3&UTM_Medium=y", "https://example.com/a?id=3"),
+        ("https://example.com/a?utm_source=x", "https://example.com/a"),
+        ("https://example.com/a?b=2&a=1", "https://example.com/a?b=2&a=1"),
+        ("https://example.com/a#section", "https://example.com/a"),
+        ("https://example.com/A/b/", "https://example.com/A/b/"),
+    ],
+)
+def test_canonical_url(given: str, canonical: str) -> None:
+    assert canonical_url(given) == canonical
+
+
+def test_canonical_url_is_idempotent() -> None:
+    once = canonical_url("HTTP://Example.com:80/x?utm_campaign=a&q=1")
+    assert canonical_url(once) == once
