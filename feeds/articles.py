@@ -72,13 +72,6 @@ def is_published(data: Mapping[str, Any]) -> bool:
 def _article(data: Mapping[str, Any], source: str | None) -> Article:
     provider = data["provider"]
     published = parse_datetime(data["publishedDateTime"])
-    updated_raw = data.get("updatedDateTime")
-    updated = published
-    if isinstance(updated_raw, str):
-        try:
-            updated = max(published, parse_datetime(updated_raw))
-        except ValueError:
-            updated = published
     images = data.get("images") or []
     image = None
     if images:
@@ -90,7 +83,8 @@ def _article(data: Mapping[str, Any], source: str | None) -> Article:
         title=" ".join(data["title"].split()),
         excerpt=(data.get("excerpt") or "").strip(),
         published=published,
-        updated=updated,
+        # Records carry no revision date; a distinct field keeps the entry model honest.
+        updated=published,
         provider=Provider(" ".join(provider["name"].split()), provider["domain"].strip()),
         image=image,
         topics=tuple(dict.fromkeys(" ".join(t.split()) for t in data.get("topics", ()))),
