@@ -76,7 +76,8 @@ class Schema:
                 if hasattr(kind, "types")
                 else [_schema_at(self.document, error.schema_path)]
             )
-            expected = " or ".join(_JSON_TYPES.get(str(t), str(t)) for t in wanted)
+            names = sorted((str(t) for t in wanted), key=lambda t: t == "null")  # null last
+            expected = " or ".join(_JSON_TYPES.get(t, t) for t in names)
             hint = " (quote it in YAML to make it text)" if "string" in wanted else ""
             return f"expected {expected}, found {_describe(value)}{hint}"
         if name == "format":

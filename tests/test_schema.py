@@ -252,3 +252,22 @@ def test_unusable_schemas_are_reported(tmp_path: Any) -> None:
     for path in [bad_yaml, not_mapping, bad_schema, tmp_path / "missing.yaml"]:
         with pytest.raises(SchemaError, match=path.name):
             load_schema(path)
+
+
+@pytest.mark.parametrize(
+    "field", ["excerpt", "ampWebUrl", "cdnAmpWebUrl", "images", "related", "quality", "heat"]
+)
+def test_optional_fields_may_be_left_empty(schema: Schema, field: str) -> None:
+    text = record_text(record_data(**{field: None})).replace("topics:", f"{field}:\ntopics:")
+    loaded = parse_record("r.md", text.encode())
+    assert loaded.record is not None and loaded.record.data[field] is None
+    assert schema.check(loaded.record) == ()
+
+
+def test_empty_optional_field_keeps_its_type_check(schema: Schema) -> None:
+    (problem,) = check(schema, record_data(excerpt=3))
+    assert problem.message == (
+        "expected text or nothing, found the number 3 (quote it in YAML to make it text)"
+    )
+    (problem,) = check(schema, record_data(ampWebUrl="ftp://x"))
+    assert "absolute http:// or https:// URL" in problem.message
