@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -60,24 +61,41 @@ def editions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     return root, tree(root / "second"), duration
 
 
+def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], delay: float) -> None:
+    """SIGKILL ``process`` ``delay`` seconds after ``ready()`` first holds."""
+    while process.poll() is None and not ready():
+        time.sleep(0.0005)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+
+
 def test_a_killed_build_leaves_one_whole_output(
     editions: tuple[Path, dict[str, bytes], float],
 ) -> None:
     root, second, duration = editions
     first = tree(root / "out")
     assert first.keys() == second.keys() and first != second
-    moments = random.Random(4).sample(range(1, 100), 8)  # percent of a full build
-    outcomes = []
-    for percent in sorted(moments):
-        process = start_build(root)
-        time.sleep(duration * percent / 100)
-        process.send_signal(signal.SIGKILL)
-        process.communicate()
-        now = tree(root / "out")
-        assert now in (first, second), f"out/ is neither build after a kill at {percent}%"
-        outcomes.append("first" if now == first else "second")
-    if outcomes[0] == "second":
-        pytest.fail("no kill landed before the swap; the corpus builds too fast to test")
+    chance = random.Random(4)
+    # Moments while a build writes its staging folder (the part that matters, and only a few
+    # hundredths of a second long), then moments anywhere in a build.
+    writing = [0.0, *(chance.uniform(0, 0.05) for _ in range(4))]
+    anywhere = [duration * chance.random() for _ in range(5)]
+    outcomes: list[tuple[str, str, bool]] = []
+    for phase, delays in [("writing", writing), ("anywhere", anywhere)]:
+        for delay in delays:
+            before = set(leftovers(root))
+
+            def ready(phase: str = phase, before: set[str] = before) -> bool:
+                return phase == "anywhere" or bool(set(leftovers(root)) - before)
+
+            kill_when(start_build(root), ready, delay)
+            now = tree(root / "out")
+            assert now in (first, second), f"out/ is neither build after a kill ({phase})"
+            staged = bool(set(leftovers(root)) - before)
+            outcomes.append((phase, "first" if now == first else "second", staged))
+    # The kill as soon as staging began hit a build half-way through writing.
+    assert ("writing", "first", True) in outcomes, outcomes
     # The next build clears what the killed ones left behind and publishes the new edition.
     finished = feeds(*BUILD, cwd=root)
     assert finished.returncode == 0, finished.stderr
