@@ -6,16 +6,14 @@ Data flows one way: files → records → validated articles → feed plan → r
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
-from feeds.articles import PublishedRecord, build_graph, is_published
 from feeds.config import Config
+from feeds.crosscheck import review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
-from feeds.output import build_lock, write_tree
-from feeds.plan import plan_feeds
 from feeds.records import Loaded, discover, read_record
-from feeds.render import render_plan
 from feeds.schema import Schema, load_schema
 
 
@@ -54,6 +52,17 @@ class ValidationReport:
     def ok(self) -> bool:
         return self.errors == 0
 
+    def strict(self) -> ValidationReport:
+        """The same report with every warning counted as an error (``--strict``)."""
+        return ValidationReport(
+            tuple(replace(f, diagnostics=tuple(map(_as_error, f.diagnostics))) for f in self.files),
+            tuple(map(_as_error, self.diagnostics)),
+        )
+
+
+def _as_error(diagnostic: Diagnostic) -> Diagnostic:
+    return replace(diagnostic, severity=Severity.ERROR)
+
 
 def check_files(paths: Iterable[Path], schema: Schema) -> list[CheckedFile]:
     checked = []
@@ -66,11 +75,36 @@ def check_files(paths: Iterable[Path], schema: Schema) -> list[CheckedFile]:
     return checked
 
 
-def validate(paths: Sequence[Path], schema: Schema | None = None) -> ValidationReport:
-    """Check every record file under ``paths`` against the schema."""
+def reviewed(
+    checked: Sequence[CheckedFile], now: datetime, *, publishing: bool
+) -> list[CheckedFile]:
+    """``checked`` with what the checks beyond the schema found (:mod:`feeds.crosscheck`).
+
+    When ``publishing``, the first of several records of one article stays valid (it is
+    published) and only the later copies get an error."""
+    records = [item.loaded.record for item in checked if item.loaded.record is not None]
+    valid = {item.loaded.file for item in checked if item.valid}
+    found = review(records, valid, now)
+    out = []
+    for item in checked:
+        extra = found.diagnostics.get(item.loaded.file, ())
+        if not publishing:
+            extra += found.first_copies.get(item.loaded.file, ())
+        diagnostics = tuple(sorted(item.diagnostics + extra, key=sort_key))
+        out.append(CheckedFile(item.loaded, diagnostics) if extra else item)
+    return out
+
+
+def validate(
+    paths: Sequence[Path], schema: Schema | None = None, now: datetime | None = None
+) -> ValidationReport:
+    """Check every record file under ``paths`` against the schema, and across records.
+
+    ``now`` is the time dates in the future are measured against [default: the clock]."""
     schema = schema or load_schema()
     files, folder_problems = discover(paths)
     checked = check_files(files, schema)
+    checked = reviewed(checked, now or datetime.now(UTC), publishing=False)
     diagnostics = [*folder_problems]
     for item in checked:
         diagnostics.extend(item.diagnostics)
@@ -88,14 +122,24 @@ class BuildReport:
     feeds: int
     files: tuple[str, ...]  # written, relative to the output folder
     output: Path
+    warnings: tuple[Diagnostic, ...] = ()  # about records that were published anyway
 
 
-def build(config: Config, schema: Schema | None = None) -> BuildReport:
+def build(config: Config, schema: Schema | None = None, now: datetime | None = None) -> BuildReport:
     """Validate the records under ``config.source`` and publish their feeds into
-    ``config.output``, replacing its previous contents in one step."""
+    ``config.output``, replacing its previous contents in one step.
+
+    Of several records of one article, the first in file order is published."""
+    # Imported here: ``feeds validate`` never renders, and starts faster without these.
+    from feeds.articles import PublishedRecord, build_graph, is_published
+    from feeds.output import build_lock, write_tree
+    from feeds.plan import plan_feeds
+    from feeds.render import render_plan
+
     schema = schema or load_schema(config.schema)
     paths, folder_problems = discover([config.source])
     checked = check_files(paths, schema)
+    checked = reviewed(checked, now or datetime.now(UTC), publishing=True)
     valid = [
         PublishedRecord(item.loaded.file, item.loaded.record.data)
         for item in checked
@@ -117,4 +161,11 @@ def build(config: Config, schema: Schema | None = None) -> BuildReport:
         feeds=len(plan.feeds),
         files=tuple(sorted(files)),
         output=config.output,
+        warnings=tuple(
+            d
+            for item in checked
+            if item.valid
+            for d in item.diagnostics
+            if d.severity is Severity.WARNING
+        ),
     )

@@ -1,13 +1,20 @@
 """Checks that JSON Schema cannot express, as small named functions.
 
 The schema names the first two as custom ``format`` values; the validator calls them.
+The others look for what is legal but probably a mistake, and give warnings; they read
+records of any shape (a record may have schema errors too) and never raise.
 """
 
 from __future__ import annotations
 
+import html
 import re
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
+from feeds.diagnostics import Severity
+from feeds.records import FieldPath, Finding
 from feeds.urls import is_http_url
 
 # RFC 3339 section 5.6 ``date-time``: full date, "T", full time, and a mandatory offset.
@@ -44,3 +51,80 @@ FORMATS = {
     "http-url": is_http_url,
     "rfc3339": is_rfc3339,
 }
+
+
+# A character reference as HTML writes one: ``&#038;``, ``&#x26;``, ``&amp;``.
+_HTML_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_URL_FIELDS = ("webUrl", "ampWebUrl", "cdnAmpWebUrl")
+_DATE_FIELDS = ("publishedDateTime", "updatedDateTime")
+
+
+def _items(value: Any) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, Mapping):
+                yield index, item
+
+
+def _article_urls(article: Mapping[str, Any], path: FieldPath) -> Iterator[tuple[FieldPath, Any]]:
+    for name in _URL_FIELDS:
+        if name in article:
+            yield (*path, name), article[name]
+    for index, image in _items(article.get("images")):
+        yield (*path, "images", index, "url"), image.get("url")
+    provider = article.get("provider")
+    if isinstance(provider, Mapping):
+        for index, image in _items(provider.get("images")):
+            yield (*path, "provider", "images", index, "url"), image.get("url")
+
+
+def record_urls(data: Mapping[str, Any]) -> Iterator[tuple[FieldPath, str]]:
+    """Every URL a record holds, with its field path: its own, its images', its related
+    articles'."""
+    found = list(_article_urls(data, ()))
+    for index, related in _items(data.get("related")):
+        found.extend(_article_urls(related, ("related", index)))
+    for path, value in found:
+        if isinstance(value, str):
+            yield path, value
+
+
+def html_entity_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
+    """URLs copied out of HTML often keep its escaping (``?w=1200&#038;strip=all``); a feed
+    escapes them again, so readers would request ``&#038;`` literally."""
+    for path, url in record_urls(data):
+        match = _HTML_ENTITY.search(url)
+        if match is None:
+            continue
+        entity = match.group()
+        meaning = html.unescape(entity)
+        if meaning == entity:  # not an entity HTML knows, e.g. a parameter ``&x;``
+            continue
+        yield Finding(
+            path,
+            "html-entity",
+            f"URL contains the HTML entity {entity!r}; URLs in records are plain text, "
+            f"so write {meaning!r} instead",
+            Severity.WARNING,
+        )
+
+
+def future_date_findings(data: Mapping[str, Any], now: datetime) -> Iterator[Finding]:
+    """A date after ``now`` is legal but usually a wrong year or time zone, and a feed reader
+    would keep the entry at the top for that long."""
+    candidates: list[tuple[FieldPath, Any]] = [((name,), data.get(name)) for name in _DATE_FIELDS]
+    for index, related in _items(data.get("related")):
+        candidates.append(
+            (("related", index, "publishedDateTime"), related.get("publishedDateTime"))
+        )
+    for path, value in candidates:
+        if not isinstance(value, str) or not is_rfc3339(value):
+            continue
+        if parse_datetime(value) > now:
+            yield Finding(
+                path,
+                "future-date",
+                f"{value!r} is in the future (checked at "
+                f"{now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}); is the year or the time zone right?",
+                Severity.WARNING,
+            )

@@ -35,28 +35,43 @@ def main() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="JSON Schema (YAML) to check against [default: schemas/record.yaml, else built in].",
 )
-def validate(paths: tuple[Path, ...], schema_path: Path | None) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools, github for annotations in GitHub Actions.",
+)
+@click.option("--strict", is_flag=True, help="Count warnings as errors.")
+def validate(
+    paths: tuple[Path, ...], schema_path: Path | None, output_format: str, strict: bool
+) -> None:
     """Check records against the schema and report every problem.
 
     PATHS are record files or folders of them (.md, .markdown, .txt) [default: seeds].
+    Exit code 0 when there are no errors (warnings alone pass unless --strict), 1 otherwise.
     """
     from feeds.api import validate as run_validate
+    from feeds.report import Summary, as_json, github_lines, text_lines
 
     schema = _schema(schema_path)
     targets = list(paths) or [_default_source()]
     report = run_validate(targets, schema)
-    for diagnostic in report.diagnostics:
-        click.echo(diagnostic.format())
-    files = _plural(len(report.files), "file")
-    if report.ok:
-        click.echo(f"{files} checked: all valid.", err=True)
-        return
-    click.echo(
-        f"{files} checked: {_plural(report.invalid_files, 'invalid file')}, "
-        f"{_plural(report.errors, 'error')}.",
-        err=True,
+    if strict:
+        report = report.strict()
+    summary = Summary(
+        len(report.files), report.invalid_files, report.errors, report.warnings, strict
     )
-    raise SystemExit(EXIT_INVALID)
+    if output_format == "json":
+        click.echo(as_json(report.diagnostics, summary))
+    else:
+        lines = github_lines if output_format == "github" else text_lines
+        for line in lines(report.diagnostics):
+            click.echo(line)
+    click.echo(summary.sentence(), err=True)
+    if not summary.valid:
+        raise SystemExit(EXIT_INVALID)
 
 
 @main.command()
@@ -106,6 +121,8 @@ def build(strict: bool, config_file: Path | None, **overrides: Any) -> None:
 
     for problem in report.folder_problems:
         click.echo(f"warning: {problem.format()}", err=True)
+    for warning in report.warnings:
+        click.echo(warning.format(), err=True)
     for item in report.skipped:
         first = item.diagnostics[0]
         more = len(item.diagnostics) - 1

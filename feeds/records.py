@@ -193,6 +193,21 @@ def parse_record(file: str, raw: bytes) -> Loaded:
 
     try:
         data, has_duplicate_keys = _load_yaml(front_matter)
+    except yaml.reader.ReaderError as error:
+        # A character YAML refuses, raw in the text.  libyaml counts ``position`` in bytes,
+        # PyYAML in characters; the first such character is the one refused either way.
+        start = front_matter.find(chr(error.character))
+        if start < 0:
+            start = min(max(error.position, 0), len(front_matter))
+        line = first_line + front_matter.count("\n", 0, start) + 1
+        column = start - (front_matter.rfind("\n", 0, start) + 1) + 1
+        return _failed(
+            file,
+            "control-character",
+            f"contains the character U+{error.character:04X}, which YAML does not allow; remove it",
+            line,
+            column,
+        )
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or str(error)
@@ -219,6 +234,9 @@ def parse_record(file: str, raw: bytes) -> Loaded:
     findings: list[Finding] = []
     plain = _to_plain(data, (), findings, _Budget())
     record = Record(file, plain, body, front_matter, first_line)
+    if any(finding.rule == "too-large" for finding in findings):
+        # Nothing of the data was kept; checking it further would only report it missing.
+        return Loaded(file, None, Locator(record).place(findings))
     if has_duplicate_keys:
         findings.extend(_duplicate_keys(record))
     diagnostics = Locator(record).place(findings) if findings else ()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import assert_no_traceback, feeds
 from tests.conftest import SEEDS, RecordFactory
 
 GOOD_SEEDS = [
@@ -18,29 +17,23 @@ GOOD_SEEDS = [
 ]
 
 
-def feeds(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "feeds", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
-    assert "Traceback" not in result.stdout + result.stderr
+ENTITY_WARNING = (
+    "warning: {field}: URL contains the HTML entity '&#038;'; URLs in records are plain text, "
+    "so write '&' instead [html-entity]"
+)
 
 
 def test_validate_seeds_names_004_only(project: Path) -> None:
     result = feeds("validate", "seeds", cwd=project)
     assert result.returncode == 1
-    assert result.stdout == (
-        "seeds/004_0896647a9e7e4cea.txt:1:1: no front matter: a record starts with a '---' "
-        "line, then YAML fields, then '---'\n"
-    )
-    assert result.stderr == "5 files checked: 1 invalid file, 1 error.\n"
+    assert result.stdout.splitlines() == [
+        "seeds/000_1f48a30587e22eab.txt:27:10: " + ENTITY_WARNING.format(field="images[0].url"),
+        "seeds/002_f2649b43c12eaf2a.txt:236:14: "
+        + ENTITY_WARNING.format(field="related[12].images[0].url"),
+        "seeds/004_0896647a9e7e4cea.txt:1:1: error: no front matter: a record starts with a "
+        "'---' line, then YAML fields, then '---' [front-matter]",
+    ]
+    assert result.stderr == "5 files checked: 1 invalid file, 1 error, 2 warnings.\n"
 
 
 def test_validate_defaults_to_seeds(project: Path) -> None:
@@ -49,10 +42,21 @@ def test_validate_defaults_to_seeds(project: Path) -> None:
     assert "004_0896647a9e7e4cea.txt" in result.stdout
 
 
-def test_validate_good_seeds_exits_0(project: Path) -> None:
+def test_validate_good_seeds_exits_0_with_warnings(project: Path) -> None:
     result = feeds("validate", *(f"seeds/{name}" for name in GOOD_SEEDS), cwd=project)
-    assert (result.returncode, result.stdout) == (0, "")
-    assert result.stderr == "4 files checked: all valid.\n"
+    assert result.returncode == 0
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
+        "seeds/000_1f48a30587e22eab.txt",
+        "seeds/002_f2649b43c12eaf2a.txt",
+    ]
+    assert result.stderr == "4 files checked: all valid (2 warnings).\n"
+
+
+def test_strict_counts_warnings_as_errors(project: Path) -> None:
+    result = feeds("validate", "--strict", "seeds/000_1f48a30587e22eab.txt", cwd=project)
+    assert result.returncode == 1
+    assert result.stdout.startswith("seeds/000_1f48a30587e22eab.txt:27:10: error: images[0].url")
+    assert result.stderr == "1 file checked: 1 invalid file, 1 error.\n"
 
 
 def test_validate_reports_every_problem_with_file_line_and_field(
@@ -64,10 +68,14 @@ def test_validate_reports_every_problem_with_file_line_and_field(
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert len(lines) == 3
-    assert lines[0].startswith("records/a.md:5:9: webUrl: 'ftp://a.com/x' is not an absolute")
+    assert lines[0].startswith(
+        "records/a.md:5:9: error: webUrl: 'ftp://a.com/x' is not an absolute"
+    )
+    assert lines[0].endswith(" [schema:format]")
     assert lines[1].startswith("records/a.md:") and ": topics: must not be empty" in lines[1]
     assert lines[2].startswith("records/b.md:3:") and "invalid YAML" in lines[2]
     assert result.stderr == "2 files checked: 2 invalid files, 3 errors.\n"
+    assert "\x1b[" not in result.stdout  # no colour when the output is not a terminal
     assert_no_traceback(result)
 
 
@@ -87,7 +95,14 @@ def test_validate_without_paths_or_seeds_is_a_usage_error(tmp_path: Path) -> Non
 def test_build_on_seeds(project: Path) -> None:
     result = feeds("build", cwd=project)
     assert result.returncode == 0, result.stderr
-    assert result.stderr.startswith("skipped seeds/004_0896647a9e7e4cea.txt:1:1: no front matter")
+    assert result.stderr.splitlines()[:3] == [
+        "seeds/000_1f48a30587e22eab.txt:27:10: warning: images[0].url: URL contains the HTML "
+        "entity '&#038;'; URLs in records are plain text, so write '&' instead",
+        "seeds/002_f2649b43c12eaf2a.txt:236:14: warning: related[12].images[0].url: URL contains "
+        "the HTML entity '&#038;'; URLs in records are plain text, so write '&' instead",
+        "skipped seeds/004_0896647a9e7e4cea.txt:1:1: no front matter: a record starts with a "
+        "'---' line, then YAML fields, then '---'",
+    ]
     assert result.stdout == (
         "Wrote 7 feeds (14 files) to out/: 4 articles from 2 published records "
         "(2 unpublished, 1 invalid, skipped).\n"

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from feeds import records
 from feeds.records import MAX_RECORD_BYTES, discover, parse_record, read_record
 from tests.conftest import SEEDS, RecordFactory, record_data, record_text
 
@@ -62,7 +64,7 @@ def test_body_is_optional() -> None:
         (b"---\njust a string\n---\n", "front-matter", "a single value"),
         (b"---\ntitle: [unclosed\n---\n", "yaml", "invalid YAML"),
         (b"---\ntitle: x\n  bad: indent\n---\n", "yaml", "invalid YAML"),
-        (b'---\ntitle: "\x01"\n---\n', "yaml", "invalid YAML"),
+        (b'---\ntitle: "\x01"\n---\n', "control-character", "U+0001"),
         (b"---\ntitle: caf\xe9\n---\n", "encoding", "not valid UTF-8"),
         (b"---\ntitle: !!python/object:os.system x\n---\n", "yaml", "invalid YAML"),
     ],
@@ -123,6 +125,25 @@ def test_escaped_control_characters_are_reported_with_their_field() -> None:
     (d,) = loaded.diagnostics
     assert (d.field, d.rule, d.line) == ("excerpt", "control-character", 3)
     assert "U+0007" in d.message
+
+
+@pytest.mark.parametrize("loader", ["libyaml", "pure"])
+def test_raw_control_characters_point_at_themselves(
+    loader: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if loader == "pure":  # PyYAML counts positions in characters, libyaml in bytes
+        monkeypatch.setattr(records, "_load_yaml", pure_yaml)
+    raw = "---\na: café\nb: x \x07 y\n---\n".encode()
+    assert only_problem(raw) == (
+        3,
+        6,
+        "control-character",
+        "contains the character U+0007, which YAML does not allow; remove it",
+    )
+
+
+def pure_yaml(text: str) -> tuple[Any, bool]:
+    return yaml.load(text, Loader=yaml.SafeLoader), False
 
 
 def test_non_text_keys_are_reported() -> None:

@@ -1,0 +1,164 @@
+"""Warnings for what is legal but probably wrong, and checks across records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+
+from feeds.api import build, validate
+from feeds.config import Config
+from feeds.diagnostics import Diagnostic, Severity
+from tests.conftest import SEEDS, RecordFactory, record_data
+
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def problems(folder: Path) -> list[Diagnostic]:
+    return list(validate([folder], now=NOW).diagnostics)
+
+
+def rules(folder: Path) -> list[tuple[str, str, str, Severity]]:
+    return [(Path(d.file).name, d.field, d.rule, d.severity) for d in problems(folder)]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"webUrl": "https://a.example/?x=1&amp;y=2"}, "webUrl"),
+        ({"ampWebUrl": "https://a.example/amp?x=1&#038;y=2"}, "ampWebUrl"),
+        ({"images": [{"url": "https://i.example/a.jpg?w=1&#x26;h=2"}]}, "images[0].url"),
+        (
+            {"provider": {"name": "P", "domain": "p.example", "images": [{"url": "https://p.example/l.png?a&amp;b"}]}},
+            "provider.images[0].url",
+        ),
+        (
+            {"related": [{**record_data()["related"][0], "webUrl": "https://r.example/?a=1&amp;b=2"}]},
+            "related[0].webUrl",
+        ),
+    ],
+)  # fmt: skip
+def test_html_entity_in_a_url_is_a_warning(
+    tmp_path: Path, write_record: RecordFactory, changes: dict[str, Any], field: str
+) -> None:
+    write_record("a.md", **changes)
+    assert rules(tmp_path / "records") == [("a.md", field, "html-entity", Severity.WARNING)]
+
+
+def test_ampersands_and_semicolons_that_are_not_entities_are_fine(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    write_record("a.md", webUrl="https://a.example/p;v=1?a=1&b=2&copyright=x&z;")
+    assert problems(tmp_path / "records") == []
+
+
+def test_seed_000_is_valid_with_one_warning() -> None:
+    report = validate([SEEDS / "000_1f48a30587e22eab.txt"], now=NOW)
+    assert report.ok and report.invalid_files == 0
+    (warning,) = report.diagnostics
+    assert (warning.line, warning.column, warning.field, warning.severity) == (
+        27,
+        10,
+        "images[0].url",
+        Severity.WARNING,
+    )
+    assert "'&#038;'" in warning.message and "'&'" in warning.message
+
+
+def test_dates_in_the_future_are_warnings(tmp_path: Path, write_record: RecordFactory) -> None:
+    related = {**record_data()["related"][0], "publishedDateTime": "2025-01-01T01:00:00+00:00"}
+    write_record(
+        "a.md",
+        publishedDateTime="2025-01-01T00:30:00Z",
+        updatedDateTime="2024-12-31T23:59:59-01:00",  # 00:59:59 UTC: also after NOW
+        related=[related],
+    )
+    write_record("b.md", webUrl="https://b.example/", publishedDateTime="2025-01-01T00:00:00Z")
+    found = problems(tmp_path / "records")
+    assert [(Path(d.file).name, d.field, d.rule) for d in found] == [
+        ("a.md", "publishedDateTime", "future-date"),
+        ("a.md", "related[0].publishedDateTime", "future-date"),
+        ("a.md", "updatedDateTime", "future-date"),
+    ]
+    assert all(d.severity is Severity.WARNING for d in found)
+    assert "checked at 2025-01-01T00:00:00Z" in found[0].message
+    # Exactly now is not in the future; and the real clock is used when none is given.
+    assert validate([tmp_path / "records"]).warnings == 0
+
+
+def test_same_article_twice_is_an_error_naming_both_files(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    write_record("a.md", webUrl="https://news.example.com/story?utm_source=x")
+    write_record("b.md", webUrl="HTTPS://News.Example.com:443/story#top", title="Other")
+    write_record("c.md", webUrl="https://news.example.com/another")
+    report = validate([tmp_path / "records"], now=NOW)
+    assert report.errors == 2 and report.invalid_files == 2
+    first, later = report.diagnostics
+    assert (Path(first.file).name, first.field, first.rule, first.line) == (
+        "a.md",
+        "webUrl",
+        "duplicate-url",
+        5,
+    )
+    assert Path(later.file).name == "b.md" and later.line == 5
+    assert "records/b.md:5" in first.message and "records/a.md:5" in later.message
+    assert "not published" in later.message
+
+
+def test_build_publishes_the_first_copy_and_skips_the_later(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    write_record("a.md", webUrl="https://news.example.com/story", title="First copy")
+    write_record("b.md", webUrl="https://news.example.com/story/", title="Not a copy")
+    write_record("c.md", webUrl="https://news.example.com/story?utm_medium=x", title="Copy")
+    out = tmp_path / "out"
+    report = build(Config(source=tmp_path / "records", output=out), now=NOW)
+    assert [Path(s.loaded.file).name for s in report.skipped] == ["c.md"]
+    (problem,) = report.skipped[0].diagnostics
+    assert problem.rule == "duplicate-url" and "a.md" in problem.message
+    parsed = feedparser.parse((out / "all.atom.xml").read_bytes())
+    titles = sorted(e.title for e in parsed.entries)
+    assert titles == ["A related article", "First copy", "Not a copy"]
+
+
+def test_related_article_contradicting_its_record_is_a_warning(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    cited = record_data()["related"][0]
+    write_record(
+        "a.md",
+        webUrl=cited["webUrl"],
+        title="The real title",
+        publishedDateTime="2021-03-02T23:02:03Z",  # the same moment as the citation's date
+        provider=cited["provider"],
+    )
+    write_record("b.md", related=[cited])  # cites a.md as "A related article"
+    write_record(
+        "c.md",
+        webUrl="https://c.example/",
+        related=[
+            {**cited, "title": " The real   title ", "publishedDateTime": "2021-01-01T00:00:00Z"}
+        ],
+    )
+    found = problems(tmp_path / "records")
+    assert [(Path(d.file).name, d.field, d.rule, d.severity) for d in found] == [
+        ("b.md", "related[0].title", "related-mismatch", Severity.WARNING),
+        ("c.md", "related[0].publishedDateTime", "related-mismatch", Severity.WARNING),
+    ]
+    assert "records/a.md" in found[0].message and "'The real title'" in found[0].message
+    assert "'2021-03-02T23:02:03Z'" in found[1].message
+
+
+def test_checks_across_records_skip_invalid_ones(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    write_record("a.md", topics=[])  # invalid, so not a first copy of anything
+    write_record("b.md")
+    report = validate([tmp_path / "records"], now=NOW)
+    assert [(Path(d.file).name, d.rule) for d in report.diagnostics] == [
+        ("a.md", "schema:minItems")
+    ]

@@ -1,0 +1,171 @@
+"""Faults: builds killed mid-way, builds at the same time, output that cannot be written.
+
+Whatever happens, ``out/`` holds one whole build: the previous one or the new one, never a
+mixture and never a half-written file.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from feeds.output import build_lock
+from tests.cli import assert_no_traceback, feeds
+from tests.corpus import write_corpus
+
+RECORDS = 400
+BUILD = ["build", "--source", "records", "--out", "out", "--entries", "10000"]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def leftovers(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.name.startswith((".staging-", ".retired-")))
+
+
+def start_build(root: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "feeds", *BUILD, *extra],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def editions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes], float]:
+    """A project whose ``out/`` holds the first edition's feeds while ``records/`` holds the
+    second's; the second edition's feeds, and how long building them takes."""
+    root = tmp_path_factory.mktemp("faults")
+    write_corpus(root / "records", RECORDS, edition=1)
+    assert feeds(*BUILD, cwd=root).returncode == 0
+    write_corpus(root / "records", RECORDS, edition=2)
+    started = time.monotonic()
+    second = feeds(*BUILD[:-4], "--out", "second", "--entries", "10000", cwd=root)
+    duration = time.monotonic() - started
+    assert second.returncode == 0, second.stderr
+    return root, tree(root / "second"), duration
+
+
+def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], delay: float) -> None:
+    """SIGKILL ``process`` ``delay`` seconds after ``ready()`` first holds."""
+    while process.poll() is None and not ready():
+        time.sleep(0.0005)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+
+
+def test_a_killed_build_leaves_one_whole_output(
+    editions: tuple[Path, dict[str, bytes], float],
+) -> None:
+    root, second, duration = editions
+    first = tree(root / "out")
+    assert first.keys() == second.keys() and first != second
+    chance = random.Random(4)
+    # Moments while a build writes its staging folder (the part that matters, and only a few
+    # hundredths of a second long), then moments anywhere in a build.
+    writing = [0.0, *(chance.uniform(0, 0.05) for _ in range(4))]
+    anywhere = [duration * chance.random() for _ in range(5)]
+    outcomes: list[tuple[str, str, bool]] = []
+    for phase, delays in [("writing", writing), ("anywhere", anywhere)]:
+        for delay in delays:
+            before = set(leftovers(root))
+
+            def ready(phase: str = phase, before: set[str] = before) -> bool:
+                return phase == "anywhere" or bool(set(leftovers(root)) - before)
+
+            kill_when(start_build(root), ready, delay)
+            now = tree(root / "out")
+            assert now in (first, second), f"out/ is neither build after a kill ({phase})"
+            staged = bool(set(leftovers(root)) - before)
+            outcomes.append((phase, "first" if now == first else "second", staged))
+    # The kill as soon as staging began hit a build half-way through writing.
+    assert ("writing", "first", True) in outcomes, outcomes
+    # The next build clears what the killed ones left behind and publishes the new edition.
+    finished = feeds(*BUILD, cwd=root)
+    assert finished.returncode == 0, finished.stderr
+    assert tree(root / "out") == second
+    assert leftovers(root) == []
+
+
+def test_a_build_while_another_holds_the_lock_is_refused(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "records", 3)
+    assert feeds(*BUILD, cwd=tmp_path).returncode == 0
+    before = tree(tmp_path / "out")
+    write_corpus(tmp_path / "records", 3, edition=2)
+    with build_lock(tmp_path / "out"):
+        refused = feeds(*BUILD, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert_no_traceback(refused)
+    last = refused.stderr.splitlines()[-1]
+    assert last.startswith("error: another build is writing ")
+    assert last.endswith("try again when it ends; the previous output is unchanged")
+    assert tree(tmp_path / "out") == before
+    assert leftovers(tmp_path) == []
+
+
+def test_builds_at_the_same_time_never_mix(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "records", RECORDS)
+    processes = [start_build(tmp_path) for _ in range(3)]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in processes]
+    succeeded = [r for r in results if r[0] == 0]
+    assert succeeded, results
+    for code, _stdout, stderr in results:
+        if code != 0:
+            assert code == 1 and "another build is writing" in stderr, stderr
+    expected = feeds(*BUILD[:-4], "--out", "expected", "--entries", "10000", cwd=tmp_path)
+    assert expected.returncode == 0
+    assert tree(tmp_path / "out") == tree(tmp_path / "expected")
+    assert leftovers(tmp_path) == []
+
+
+def test_an_output_folder_that_cannot_be_written(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    write_corpus(tmp_path / "records", 3)
+    built = feeds(*BUILD[:-4], "--out", "site/out", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    before = tree(site / "out")
+    write_corpus(tmp_path / "records", 3, edition=2)
+    site.chmod(0o555)
+    try:
+        refused = feeds(*BUILD[:-4], "--out", "site/out", cwd=tmp_path, obey_permissions=True)
+    finally:
+        site.chmod(0o755)
+    assert refused.returncode == 1
+    assert_no_traceback(refused)
+    last = refused.stderr.splitlines()[-1]
+    assert last.startswith("error: ") and "Permission denied" in last
+    assert last.endswith("the previous output is unchanged")
+    assert tree(site / "out") == before
+    assert leftovers(site) == []
+
+
+def test_an_output_folder_inside_a_read_only_one_that_is_missing(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    write_corpus(tmp_path / "records", 3)
+    locked.chmod(0o555)
+    try:
+        refused = feeds(*BUILD[:-4], "--out", "locked/a/out", cwd=tmp_path, obey_permissions=True)
+    finally:
+        locked.chmod(0o755)
+    assert refused.returncode == 1
+    assert_no_traceback(refused)
+    assert "Permission denied" in refused.stderr
+    assert list(locked.iterdir()) == []

@@ -1,0 +1,169 @@
+"""Properties that must hold for every input, not only the ones we thought of.
+
+Example counts stay modest so the suite stays fast; Hypothesis keeps the failures it finds
+in ``.hypothesis/`` and tries them first next time.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from feeds.api import CheckedFile, build, reviewed
+from feeds.config import Config
+from feeds.records import parse_record
+from feeds.schema import Schema, load_schema
+from tests.conftest import SCHEMA, record_text
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def schema() -> Schema:
+    return load_schema(SCHEMA)
+
+
+def check_bytes(raw: bytes, schema: Schema) -> CheckedFile:
+    """Everything ``validate`` does to one file's bytes, minus reading them from disk."""
+    loaded = parse_record("records/r.md", raw)
+    diagnostics = loaded.diagnostics
+    if loaded.record is not None:
+        diagnostics += schema.check(loaded.record)
+    (checked,) = reviewed([CheckedFile(loaded, diagnostics)], NOW, publishing=False)
+    for d in checked.diagnostics:
+        assert d.file == "records/r.md" and d.message and d.rule
+        assert d.line is None or d.line >= 1
+    return checked
+
+
+YAML_PIECES = st.sampled_from(
+    [
+        b"title: x\n", b"webUrl: https://a.example/\n", b"- a\n", b"  - b\n", b"a: &x [1]\n",
+        b"b: *x\n", b"<<: *x\n", b"? [a]\n: b\n", b"!!binary aGk=\n",
+        b"c: !!timestamp 2020-02-30\n",
+        b"\"\\x00\"\n", b"'\n", b"{", b"}\n", b"[", b"---\n", b"...\n", b"%YAML 1.1\n", b"\t\n",
+        b"\xef\xbb\xbf", b"\r\n", b"\xff\xfe", b"\xc3", b"&a", b"*a\n", b"topics: [AI]\n",
+        b"publishedDateTime: 2020-06-10T18:12:00Z\n", b"provider: {name: a, domain: b}\n",
+        b"related: [{title: t}]\n", b"images: [{url: 5, width: 1.5}]\n", b"title: x\n" * 3,
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=st.binary(max_size=600))
+def test_any_bytes_give_diagnostics_never_an_exception(raw: bytes, schema: Schema) -> None:
+    check_bytes(raw, schema)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pieces=st.lists(YAML_PIECES | st.binary(max_size=8), max_size=25))
+def test_any_front_matter_gives_diagnostics_never_an_exception(
+    pieces: list[bytes], schema: Schema
+) -> None:
+    check_bytes(b"---\n" + b"".join(pieces) + b"\n---\nbody\n", schema)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=300))
+def test_any_text_as_front_matter_never_raises(text: str, schema: Schema) -> None:
+    check_bytes(f"---\n{text}\n---\n".encode("utf-8", "surrogatepass"), schema)
+
+
+# Text a publisher may well write: markup, entities, quotes, emoji, right-to-left script,
+# and anything else XML can carry.
+AWKWARD = st.sampled_from(
+    [
+        "&", "&amp;", "&#038;", "&lt;", "<b>", "</b>", "<script>alert(1)</script>", "<![CDATA[",
+        "]]>", '"', "'", "`", "\\", "😀", "👩‍👩‍👧", "שלום", "مرحبا", "\u202e", "\u200f", "Ω",
+        "日本語", "e\u0301", "  ", "\t", "\n", "%20", "{{x}}", "${x}", "null", "true", "- ", ": ",
+        "# ", "---", "...",
+    ]
+)  # fmt: skip
+XML_CHARACTERS = st.characters(
+    blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"
+)
+TEXT = st.lists(AWKWARD | st.text(XML_CHARACTERS, min_size=1, max_size=6), max_size=8).map("".join)
+VISIBLE_TEXT = st.tuples(st.text("abcXYZ09é", min_size=1, max_size=5), TEXT).map(
+    lambda parts: parts[0] + parts[1]
+)
+DOMAINS = st.sampled_from(["news.example.com", "例え.jp", "a.example", "xn--bcher-kva.example"])
+URL_PATH = st.text(st.sampled_from("abcxyz019-._~!$&'()*+,;=:@/%ñ日"), max_size=20).map(
+    lambda path: path.replace("%", "%25")
+)
+
+
+@st.composite
+def dates(draw: st.DrawFn) -> str:
+    moment = draw(st.datetimes(datetime(1971, 1, 1), datetime(2035, 12, 31)))
+    offset = draw(st.sampled_from([0, 60, -300, 330, 840]))
+    zone = timezone(timedelta(minutes=offset))
+    text = moment.replace(microsecond=0, tzinfo=zone).isoformat()
+    return text.replace("+00:00", "Z") if draw(st.booleans()) else text
+
+
+@st.composite
+def articles(draw: st.DrawFn, url: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": draw(VISIBLE_TEXT),
+        "publishedDateTime": draw(dates()),
+        "webUrl": url,
+        "provider": {"name": draw(VISIBLE_TEXT), "domain": draw(DOMAINS)},
+    }
+    if draw(st.booleans()):
+        data["excerpt"] = draw(TEXT)
+    if draw(st.booleans()):
+        size = st.integers(1, 20_000)
+        image: dict[str, Any] = {"url": f"https://img.example/{draw(URL_PATH)}"}
+        if draw(st.booleans()):
+            image |= {"width": draw(size), "height": draw(size)}
+        data["images"] = [image]
+    return data
+
+
+@st.composite
+def corpora(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """One to three valid records with their own URLs, citing each other or new articles."""
+    count = draw(st.integers(1, 3))
+    urls = [f"https://{draw(DOMAINS)}/{i}/{draw(URL_PATH)}" for i in range(count)]
+    records = []
+    for url in urls:
+        record = draw(articles(url))
+        record["topics"] = draw(st.lists(VISIBLE_TEXT, min_size=1, max_size=3))
+        record["published"] = draw(st.sampled_from([True, True, False]))
+        cited = draw(st.lists(st.sampled_from([*urls, "https://cited.example/x"]), max_size=2))
+        record["related"] = [draw(articles(other)) for other in dict.fromkeys(cited)]
+        records.append(record)
+    return records
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corpus=corpora())
+def test_any_valid_records_build_feeds_that_parse_cleanly(
+    corpus: list[dict[str, Any]], schema: Schema
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "records").mkdir()
+        for index, data in enumerate(corpus):
+            (root / "records" / f"{index}.md").write_text(record_text(data), "utf-8")
+        config = Config(source=root / "records", output=root / "out")
+        report = build(config, schema, now=NOW)
+        assert [item.diagnostics for item in report.skipped] == []
+        assert report.published == sum(data["published"] for data in corpus)
+        written = sorted((root / "out").rglob("*.xml"))
+        assert len(written) == len(report.files)
+        for path in written:
+            parsed = feedparser.parse(path.read_bytes())
+            assert not parsed.bozo, (path.name, parsed.get("bozo_exception"))
+        atom = feedparser.parse((root / "out" / "all.atom.xml").read_bytes())
+        titles = {entry.title for entry in atom.entries}
+        for data in corpus:
+            if data["published"]:
+                assert " ".join(data["title"].split()) in titles
