@@ -14,8 +14,9 @@ from feeds.config import Config
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.output import build_lock, write_tree
 from feeds.plan import plan_feeds
+from feeds.publish import publish
 from feeds.records import Loaded, discover, read_record
-from feeds.render import render_plan
+from feeds.sanitize import clean_articles
 from feeds.schema import Schema, load_schema
 
 
@@ -103,8 +104,8 @@ def build(config: Config, schema: Schema | None = None) -> BuildReport:
     ]
     published = [record for record in valid if is_published(record.data)]
     graph = build_graph(published)
-    plan = plan_feeds(graph, config.entries_per_feed)
-    files = render_plan(plan, config)
+    plan = plan_feeds(clean_articles(graph), config.entries_per_feed)
+    files = publish(plan, config)
     with build_lock(config.output):
         write_tree(config.output, files)
     return BuildReport(
