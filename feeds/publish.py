@@ -1,7 +1,8 @@
 """Everything a build publishes, by path relative to the output folder.
 
 Atom and RSS documents (with their archive pages), a JSON Feed beside each, the OPML
-subscription list, the front page and the stylesheet that shows feeds in a browser.
+subscription list, the front page, its icon and the stylesheet that shows feeds in a
+browser.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from feeds.jsonfeed import json_name, render_json
 from feeds.opml import render_opml
 from feeds.plan import FeedPlan
 from feeds.render import STYLESHEET, render_plan
-from feeds.site import render_index, stylesheet
+from feeds.site import favicon, render_index, stylesheet
 
 INDEX = "index.html"
 OPML = "feeds.opml"
+FAVICON = "favicon.ico"
 
 
 def publish(plan: FeedPlan, config: Config) -> dict[str, bytes]:
@@ -25,4 +27,5 @@ def publish(plan: FeedPlan, config: Config) -> dict[str, bytes]:
     files[OPML] = render_opml(plan, config)
     files[INDEX] = render_index(plan, config)
     files[STYLESHEET] = stylesheet()
+    files[FAVICON] = favicon()
     return files

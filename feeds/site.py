@@ -43,6 +43,12 @@ def stylesheet() -> bytes:
     return files("feeds").joinpath("feed.xsl").read_bytes()
 
 
+def favicon() -> bytes:
+    """The site's icon.  Browsers ask for ``/favicon.ico`` even when a page names none (a
+    feed shown through its stylesheet does so before the stylesheet runs)."""
+    return files("feeds").joinpath("favicon.ico").read_bytes()
+
+
 def _row(spec: FeedSpec, config: Config) -> etree._Element:
     newest = spec.newest
     date = (
@@ -129,6 +135,7 @@ def render_index(plan: FeedPlan, config: Config) -> bytes:
             E.META(charset="utf-8"),
             E.META(name="viewport", content="width=device-width, initial-scale=1"),
             E.TITLE(config.title),
+            E.LINK(rel="icon", href="favicon.ico"),
             *discovery,
             E.LINK(
                 rel="alternate", type="text/x-opml", title="All feeds (OPML)", href="feeds.opml"

@@ -39,6 +39,7 @@ EXPECTED_FILES = [f"{name}.{fmt}.xml" for name in FEED_PATHS for fmt in ["atom",
 EVERY_FILE = [
     *EXPECTED_FILES,
     *[f"{name}.json" for name in FEED_PATHS],
+    "favicon.ico",
     "feed.xsl",
     "feeds.opml",
     "index.html",

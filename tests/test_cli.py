@@ -89,7 +89,7 @@ def test_build_on_seeds(project: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("skipped seeds/004_0896647a9e7e4cea.txt:1:1: no front matter")
     assert result.stdout == (
-        "Wrote 7 feeds (24 files) to out/: 4 articles from 2 published records "
+        "Wrote 7 feeds (25 files) to out/: 4 articles from 2 published records "
         "(2 unpublished, 1 invalid, skipped).\n"
     )
     assert (project / "out" / "topics" / "computer-vision.atom.xml").is_file()

@@ -96,7 +96,7 @@ def test_records_with_control_characters_are_skipped_and_the_rest_published(
     assert skipped <= corpus.tainted
     control = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
     for path in corpus.out.rglob("*"):
-        if path.is_file():
+        if path.is_file() and path.suffix != ".ico":
             assert not control.search(path.read_text("utf-8")), path
     # Every other record made it: the all-articles feed and its archives hold every article.
     ids: set[str] = set()
