@@ -37,7 +37,7 @@ from feeds import __version__
 from feeds.articles import Article
 from feeds.config import Config
 from feeds.plan import FeedKind, FeedPlan, FeedSpec
-from feeds.sanitize import has_markup, plain_attribute
+from feeds.sanitize import has_markup, person_name, plain_attribute
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
@@ -286,7 +286,7 @@ def _generator(
     generator.subtitle(feed_description(config, spec))
     generator.language(config.language)
     generator.generator("feeds", version=__version__)
-    generator.author(name=config.title, uri=config.base_url)
+    generator.author(name=person_name(config.title), uri=config.base_url)
     entries = document_entries(spec, page)
     # UTC throughout: the RSS profile's dates allow only half- and full-hour offsets.
     updated = max((a.updated for a in entries), default=EPOCH).astimezone(UTC)
@@ -312,11 +312,12 @@ def _add_entry(generator: Any, article: Article, articles: Mapping[str, Article]
     if article.excerpt:
         entry.summary(article.excerpt)
     entry.content(entry_content(article, related), type="html")
-    entry.author(name=article.provider.name, uri=f"https://{article.provider.domain}/")
+    author = person_name(article.provider.name)
+    entry.author(name=author, uri=f"https://{article.provider.domain}/")
     for topic in article.topics:
         entry.category(term=topic)
     extras: _EntryExtras = entry.feeds
-    extras.creator = article.provider.name
+    extras.creator = author
     extras.related = tuple(RelatedLink(other.url, other.title) for other in related)
     if article.image is not None:
         extras.thumbnail = (article.image.url, article.image.width, article.image.height)

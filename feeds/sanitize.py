@@ -51,6 +51,19 @@ def plain_attribute(text: str) -> bool:
     )
 
 
+_TAG_OR_ADDRESS = re.compile(r"<[^<>]*>")
+_NAME_TROUBLE = re.compile(r"</\w+>|<[^<>\s]+@[^<>\s]+>")
+
+
+def person_name(text: str) -> str:
+    """A name for Atom's ``author/name`` and RSS's ``dc:creator``, which are plain text that
+    validators check for tags and bracketed e-mail addresses: those are dropped
+    (``<b>Bold</b> Times`` is named ``Bold Times``); any other name is kept as it is."""
+    if not _NAME_TROUBLE.search(text):
+        return text
+    return " ".join(_TAG_OR_ADDRESS.sub(" ", text).split()) or "Unknown"
+
+
 def as_uri(url: str) -> str:
     """``url`` as an ASCII URI: host in IDNA, every other character outside RFC 3986's
     set percent-encoded as UTF-8.  Existing percent escapes are kept as they are."""

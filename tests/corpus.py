@@ -78,6 +78,8 @@ PROVIDERS = [
     ('Quote "Herald"', "herald.example.com"),
     ("日本ニュース", "xn--wgv71a.example.jp"),
     ("Tiny", "tiny.example"),
+    ("Desk <desk@mail.example.com>", "desk.example.com"),
+    ("AT&amp;T Wire", "att.example.com"),
     ("Same Name", "same-one.example.com"),
     ("Same Name", "same-two.example.com"),
 ]

@@ -67,6 +67,9 @@ LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 END_TAG = re.compile(r"</(\w+)>")
 ENTITY = re.compile(r"&(#?\w+)")
 BAD_CHARACTERS = re.compile("[\x80-\x9f\ufffd]")
+EMAIL = re.compile(
+    r"<([A-Z0-9_\-+.']+)@(([0-9]{1,3}\.){3}|([A-Z0-9\-]+\.)+)[A-Z0-9][-A-Z0-9]*>", re.I
+)
 
 
 def _lines_escaped(raw_lines: list[str], element: etree._Element) -> bool:
@@ -186,6 +189,11 @@ def atom(document: etree._ElementTree, raw_lines: list[str], name: str, url: str
         elif seen_entry:
             found.append(f"{name}: {node.tag} after an entry (MisplacedMetadata)")
     found += links(feed, name, url)
+    for person in feed.iter(f"{A}name"):  # author names: plain text, no addresses
+        where = f"{name} author/name"
+        found += nonhtml(person.text or "", where, _lines_escaped(raw_lines, person), rss=False)
+        if EMAIL.search(person.text or ""):
+            found.append(f"{where}: bracketed e-mail address (ContainsEmail)")
     for text in ("title", "subtitle"):
         element = feed.find(f"{A}{text}")
         if element is not None:
@@ -201,6 +209,7 @@ def atom(document: etree._ElementTree, raw_lines: list[str], name: str, url: str
         ids.add(entry_id)
         if entry.find(f"{A}author/{A}name") is None:
             found.append(f"{where}: no author (MissingAuthor)")
+        found += uri(entry.findtext(f"{A}author/{A}uri"), f"{where} author/uri")
         for child in ("title", "summary"):
             element = entry.find(f"{A}{child}")
             if element is not None:

@@ -215,3 +215,11 @@ def test_stylesheet_renders_every_kind_of_document(corpus: Built) -> None:
         assert len(document.findall(".//article")) >= 20, name
         assert document.findall(".//article//img")
         assert "<script" not in page
+
+
+def test_corpus_builds_are_byte_identical(corpus: Built, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    build(Config(source=corpus.out.parent / "records", output=again, entries_per_feed=20))
+    files = sorted(p.relative_to(corpus.out) for p in corpus.out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    assert all((corpus.out / f).read_bytes() == (again / f).read_bytes() for f in files)
