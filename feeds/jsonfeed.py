@@ -55,7 +55,6 @@ def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
         item["tags"] = list(article.topics)
     if related:
         item["_feeds"] = {
-            "about": "https://jsonfeed.org/version/1.1#extensions",
             "related": [
                 {"id": article_id(other), "url": other.url, "title": other.title}
                 for other in related

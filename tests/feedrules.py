@@ -363,3 +363,37 @@ def problems(out: Path, name: str, base_url: str) -> list[str]:
     found = common(document, raw, name, out)
     check = atom if name.endswith(".atom.xml") else rss
     return found + check(document, lines, name, f"{base_url}{name}")
+
+
+def opml_problems(path: Path) -> list[str]:
+    """The validator's OPML rules for a subscription list: version, head and body, outline
+    text (read as HTML), and a type on every outline that names a feed."""
+    root = etree.parse(str(path)).getroot()
+    found = []
+    if root.tag != "opml" or root.get("version") != "2.0":
+        found.append("not OPML 2.0 (InvalidOPMLVersion)")
+    head, body = root.find("head"), root.find("body")
+    if head is None or body is None or body.find("outline") is None:
+        return [*found, "head, body and an outline are required (MissingElement)"]
+    allowed = {"title", "dateCreated", "dateModified", "ownerName", "ownerEmail", "ownerId"}
+    found += [f"head/{c.tag} (UndefinedElement)" for c in head if c.tag not in allowed]
+    for when in ("dateCreated", "dateModified"):
+        if head.find(when) is not None:
+            found += rss_date(head.findtext(when), f"head/{when}")
+    found += safe_html(head.findtext("title") or "", "head/title")
+    for outline in body.iter("outline"):
+        where = f"outline {outline.get('text')!r}"
+        if outline.get("text") is None:
+            found.append(f"{where}: no text (MissingAttribute)")
+        for name in ("text", "title", "description"):
+            if outline.get(name) is not None:
+                found += safe_html(outline.get(name, ""), f"{where} {name}")
+        kind = outline.get("type")
+        if kind is None and set(outline.attrib) & {"title", "xmlUrl", "htmlUrl", "description"}:
+            found.append(f"{where}: no type (MissingOutlineType)")
+        if kind == "rss":
+            if outline.get("xmlUrl") is None or outline.get("title") is None:
+                found.append(f"{where}: rss outline without xmlUrl or title")
+            found += uri(outline.get("xmlUrl"), f"{where} xmlUrl")
+            found += uri(outline.get("htmlUrl"), f"{where} htmlUrl")
+    return found

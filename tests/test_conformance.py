@@ -22,7 +22,7 @@ from feeds.api import BuildReport, build
 from feeds.config import Config, load_config
 from tests.conftest import SEEDS
 from tests.corpus import write_corpus
-from tests.feedrules import problems
+from tests.feedrules import opml_problems, problems
 
 BASE = "http://localhost:8000/"
 CORPUS_RECORDS = 1100
@@ -71,6 +71,18 @@ def all_problems(built: Built) -> list[str]:
 
 def test_seed_feeds_pass_every_rule(seeds: Built) -> None:
     assert all_problems(seeds) == []
+
+
+@pytest.mark.parametrize("which", ["seeds", "corpus"])
+def test_opml_passes_every_rule_and_lists_every_feed(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    built: Built = request.getfixturevalue(which)
+    assert opml_problems(built.out / "feeds.opml") == []
+    outlines = etree.parse(str(built.out / "feeds.opml")).iter("outline")
+    listed = [str(o.get("xmlUrl")) for o in outlines if o.get("xmlUrl")]
+    subscriptions = [n for n in built.documents(".atom.xml") if "/archive/" not in n]
+    assert sorted(listed) == sorted(f"{BASE}{n}" for n in subscriptions)
 
 
 def test_corpus_is_large_and_awkward(corpus: Built) -> None:
