@@ -62,11 +62,12 @@ def _row(spec: FeedSpec, config: Config) -> etree._Element:
         E.TD(str(spec.total), E.CLASS("count")),
         E.TD(date),
         E.TD(
-            E.A("Atom", href=atom, type=ATOM_TYPE),
+            # Screen readers list links out of context: say whose feed each one is.
+            E.A("Atom", href=atom, type=ATOM_TYPE, **{"aria-label": f"{spec.name}, Atom"}),
             " · ",
-            E.A("RSS", href=rss, type=RSS_TYPE),
+            E.A("RSS", href=rss, type=RSS_TYPE, **{"aria-label": f"{spec.name}, RSS"}),
             " · ",
-            E.A("JSON Feed", href=json, type=JSON_TYPE),
+            E.A("JSON Feed", href=json, type=JSON_TYPE, **{"aria-label": f"{spec.name}, JSON"}),
             E.BR(),
             E.CODE(config.url_for(atom)),
         ),

@@ -79,6 +79,8 @@ def test_index_lists_feeds_with_counts_dates_and_subscribe_links(out: Path) -> N
     assert cells[0].text_content() == "4"
     (time,) = vision.iter("time")
     assert (time.text, time.get("datetime")) == ("2020-06-10", "2020-06-10T18:12:00+00:00")
+    labels = [a.get("aria-label") for a in vision.iter("a")]
+    assert labels == ["Computer Vision, Atom", "Computer Vision, RSS", "Computer Vision, JSON"]
     hrefs = [a.get("href") for a in vision.iter("a")]
     assert hrefs == [
         "topics/computer-vision.atom.xml",
