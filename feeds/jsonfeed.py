@@ -23,6 +23,7 @@ from feeds.render import (
     feed_description,
     feed_title,
 )
+from feeds.sanitize import provider_url
 
 VERSION = "https://jsonfeed.org/version/1.1"
 SUFFIX = ".json"
@@ -48,9 +49,7 @@ def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
     item["date_published"] = article.published.isoformat()
     if article.updated != article.published:
         item["date_modified"] = article.updated.isoformat()
-    item["authors"] = [
-        {"name": article.provider.name, "url": f"https://{article.provider.domain}/"}
-    ]
+    item["authors"] = [{"name": article.provider.name, "url": provider_url(article.provider)}]
     if article.topics:
         item["tags"] = list(article.topics)
     if related:

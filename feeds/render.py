@@ -37,7 +37,7 @@ from feeds import __version__
 from feeds.articles import Article
 from feeds.config import Config
 from feeds.plan import FeedKind, FeedPlan, FeedSpec
-from feeds.sanitize import has_markup, person_name, plain_attribute
+from feeds.sanitize import has_markup, person_name, plain_attribute, provider_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
@@ -313,7 +313,7 @@ def _add_entry(generator: Any, article: Article, articles: Mapping[str, Article]
         entry.summary(article.excerpt)
     entry.content(entry_content(article, related), type="html")
     author = person_name(article.provider.name)
-    entry.author(name=author, uri=f"https://{article.provider.domain}/")
+    entry.author(name=author, uri=provider_url(article.provider))
     for topic in article.topics:
         entry.category(term=topic)
     extras: _EntryExtras = entry.feeds

@@ -76,12 +76,17 @@ def as_uri(url: str) -> str:
         try:
             host = parts.hostname.encode("idna").decode("ascii")
         except UnicodeError:
-            host = quote(parts.hostname, safe="")
+            host = parts.hostname
         userinfo, _, _hostport = netloc.rpartition("@")
         port = f":{parts.port}" if parts.port is not None else ""
-        netloc = f"{quote(userinfo, safe=URI_SAFE)}@{host}{port}" if userinfo else host + port
+        netloc = f"{userinfo}@{host}{port}" if userinfo else host + port
     rest = urlunsplit(("", "", parts.path, parts.query, parts.fragment))
-    return f"{parts.scheme}://{netloc}{quote(rest, safe=URI_SAFE)}"
+    return f"{parts.scheme}://{quote(netloc, safe=URI_SAFE)}{quote(rest, safe=URI_SAFE)}"
+
+
+def provider_url(provider: Provider) -> str:
+    """The home page of a provider, from its domain."""
+    return as_uri(f"https://{provider.domain.strip()}/")
 
 
 def _provider(provider: Provider) -> Provider:

@@ -80,6 +80,8 @@ PROVIDERS = [
     ("Tiny", "tiny.example"),
     ("Desk <desk@mail.example.com>", "desk.example.com"),
     ("AT&amp;T Wire", "att.example.com"),
+    ("Bücher Blatt", "bücher.example"),
+    ("Pipe Press", "pipe|press.example.com"),
     ("Same Name", "same-one.example.com"),
     ("Same Name", "same-two.example.com"),
 ]
