@@ -26,7 +26,7 @@ import html
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -292,20 +292,43 @@ def _generator(
     updated = max((a.updated for a in entries), default=EPOCH).astimezone(UTC)
     generator.updated(updated)
     generator.lastBuildDate(updated)
+    stamps = distinct_updates(entries)
     # feedgen prepends entries; add oldest first so the document reads newest first.
-    for article in reversed(entries):
-        _add_entry(generator, article, articles)
+    for article, stamp in reversed(list(zip(entries, stamps, strict=True))):
+        _add_entry(generator, article, articles, stamp)
     return generator
 
 
-def _add_entry(generator: Any, article: Article, articles: Mapping[str, Article]) -> None:
+def distinct_updates(entries: tuple[Article, ...]) -> list[datetime]:
+    """Each entry's ``updated`` time in UTC, made distinct within one document.
+
+    Validators warn when two entries of a document claim the very same update time (Atom's
+    "as accurate as possible").  Records often give times to the minute, so an entry whose
+    time is already taken, in document order, is moved on by a microsecond at a time: no
+    reader can tell, times without a clash are written exactly, and a document's times
+    depend on its own entries only (so full archive pages stay unchanged).
+    """
+    taken: set[datetime] = set()
+    stamps = []
+    for article in entries:
+        stamp = article.updated.astimezone(UTC)
+        while stamp in taken:
+            stamp += timedelta(microseconds=1)
+        taken.add(stamp)
+        stamps.append(stamp)
+    return stamps
+
+
+def _add_entry(
+    generator: Any, article: Article, articles: Mapping[str, Article], updated: datetime
+) -> None:
     related = [articles[key] for key in article.related if key in articles]
     entry = generator.add_entry()
     entry.id(article_id(article))
     entry.title(article.title)
     entry.link(href=article.url)
     entry.published(article.published.astimezone(UTC))
-    entry.updated(article.updated.astimezone(UTC))
+    entry.updated(updated)
     # RSS descriptions are HTML: the excerpt is text, so it is escaped for RSS and left
     # as text for Atom.  Order matters: description() first, so summary() keeps it.
     entry.description(html.escape(article.excerpt) or html.escape(article.title))

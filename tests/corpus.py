@@ -105,7 +105,13 @@ def _text(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words))
 
 
+# Publishers often give times to the minute: a few moments many records share.
+SHARED_MOMENTS = ["2020-06-09T00:00:00Z", "2020-06-09T02:00:00+02:00", "2021-01-01T12:00:00Z"]
+
+
 def _date(rng: random.Random) -> str:
+    if rng.random() < 0.1:
+        return rng.choice(SHARED_MOMENTS)
     moment = datetime(2001, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(700_000_000))
     offset = timezone(timedelta(minutes=rng.choice(OFFSETS)))
     local = moment.astimezone(offset)

@@ -198,35 +198,49 @@ def atom(document: etree._ElementTree, raw_lines: list[str], name: str, url: str
         element = feed.find(f"{A}{text}")
         if element is not None:
             found += atom_text(element, f"{name} feed/{text}", raw_lines)
-    ids = set()
+    ids: set[str] = set()
+    updates: set[str] = set()
     for entry in feed.iter(f"{A}entry"):
-        where = f"{name} entry {entry.findtext(f'{A}id')}"
-        entry_id = entry.findtext(f"{A}id") or ""
-        if not UUID_URN.fullmatch(entry_id):
-            found.append(f"{where}: id is not a urn:uuid (InvalidURN)")
-        if entry_id in ids:
-            found.append(f"{where}: duplicate id (DuplicateIds)")
-        ids.add(entry_id)
-        if entry.find(f"{A}author/{A}name") is None:
-            found.append(f"{where}: no author (MissingAuthor)")
-        found += uri(entry.findtext(f"{A}author/{A}uri"), f"{where} author/uri")
-        for child in ("title", "summary"):
-            element = entry.find(f"{A}{child}")
-            if element is not None:
-                found += atom_text(element, f"{where} {child}", raw_lines)
-        content = entry.find(f"{A}content")
-        if content is None or content.get("type") != "html":
-            found.append(f"{where}: no html content")
+        found += atom_entry(entry, raw_lines, name, ids, updates)
+    return found
+
+
+def atom_entry(
+    entry: etree._Element, raw_lines: list[str], name: str, ids: set[str], updates: set[str]
+) -> list[str]:
+    """One Atom entry; ``ids`` and ``updates`` collect what the document's entries use."""
+    found: list[str] = []
+    where = f"{name} entry {entry.findtext(f'{A}id')}"
+    entry_id = entry.findtext(f"{A}id") or ""
+    if not UUID_URN.fullmatch(entry_id):
+        found.append(f"{where}: id is not a urn:uuid (InvalidURN)")
+    if entry_id in ids:
+        found.append(f"{where}: duplicate id (DuplicateIds)")
+    ids.add(entry_id)
+    updated = entry.findtext(f"{A}updated") or ""
+    if updated in updates:
+        found.append(f"{where}: updated {updated} taken by another entry (DuplicateUpdated)")
+    updates.add(updated)
+    if entry.find(f"{A}author/{A}name") is None:
+        found.append(f"{where}: no author (MissingAuthor)")
+    found += uri(entry.findtext(f"{A}author/{A}uri"), f"{where} author/uri")
+    for child in ("title", "summary"):
+        element = entry.find(f"{A}{child}")
+        if element is not None:
+            found += atom_text(element, f"{where} {child}", raw_lines)
+    content = entry.find(f"{A}content")
+    if content is None or content.get("type") != "html":
+        found.append(f"{where}: no html content")
+    else:
+        found += safe_html(content.text or "", f"{where} content")
+    for child in ("updated", "published"):
+        value = entry.findtext(f"{A}{child}") or ""
+        if not RFC3339.fullmatch(value):
+            found.append(f"{where}: {child} {value!r} (InvalidRFC3339Date)")
         else:
-            found += safe_html(content.text or "", f"{where} content")
-        for child in ("updated", "published"):
-            value = entry.findtext(f"{A}{child}") or ""
-            if not RFC3339.fullmatch(value):
-                found.append(f"{where}: {child} {value!r} (InvalidRFC3339Date)")
-            else:
-                found += plausible(datetime.fromisoformat(value), f"{where} {child}")
-        found += links(entry, where, None)
-        found += thumbnails(entry, where)
+            found += plausible(datetime.fromisoformat(value), f"{where} {child}")
+    found += links(entry, where, None)
+    found += thumbnails(entry, where)
     return found
 
 
