@@ -26,8 +26,8 @@ URI_SAFE = ";/?:@&=+$,-_.!~*'()%#"
 
 
 def printable(text: str) -> str:
-    """``text`` without the characters no reader can show."""
-    return _UNPRINTABLE.sub("", text)
+    """``text`` without the characters no reader can show, and with ``\n`` line ends."""
+    return _UNPRINTABLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def has_markup(text: str) -> bool:

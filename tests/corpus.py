@@ -47,6 +47,7 @@ WORDS = [
     "<![CDATA[ nope ]]>",
     "]]> end",
     "line\nbreak",
+    "windows\r\nline end",
     "©°±½ latin-1",
     "\u00a0non-breaking",
     "zero\u200bwidth",
