@@ -52,7 +52,7 @@ class FeedSpec:
 
     @property
     def newest(self) -> datetime | None:
-        """The newest publication date of the whole feed, archives included."""
+        """The newest publication date of the feed (archives only hold older entries)."""
         return max((a.published for a in self.entries), default=None)
 
     def archive_path(self, page: int) -> str:
