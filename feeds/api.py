@@ -134,7 +134,8 @@ def build(config: Config, schema: Schema | None = None, now: datetime | None = N
     from feeds.articles import PublishedRecord, build_graph, is_published
     from feeds.output import build_lock, write_tree
     from feeds.plan import plan_feeds
-    from feeds.render import render_plan
+    from feeds.publish import publish
+    from feeds.sanitize import clean_articles
 
     schema = schema or load_schema(config.schema)
     paths, folder_problems = discover([config.source])
@@ -147,8 +148,8 @@ def build(config: Config, schema: Schema | None = None, now: datetime | None = N
     ]
     published = [record for record in valid if is_published(record.data)]
     graph = build_graph(published)
-    plan = plan_feeds(graph, config.entries_per_feed)
-    files = render_plan(plan, config)
+    plan = plan_feeds(clean_articles(graph), config.entries_per_feed)
+    files = publish(plan, config)
     with build_lock(config.output):
         write_tree(config.output, files)
     return BuildReport(

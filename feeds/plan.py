@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from slugify import slugify
 
+from feeds.archive import split_archive
 from feeds.articles import Article
 
 
@@ -32,7 +33,9 @@ class FeedSpec:
     """One feed, in every format.
 
     ``path`` is the output path without its format suffix, e.g. ``topics/computer-vision``.
-    ``entries`` are the newest articles, newest first; ``total`` counts all of them.
+    ``entries`` are those of the subscription document, newest first; ``archives`` the full
+    archive pages (see :mod:`feeds.archive`), page 1 (the oldest) first, each newest first;
+    ``total`` counts all of them.
     """
 
     kind: FeedKind
@@ -41,10 +44,20 @@ class FeedSpec:
     path: str
     entries: tuple[Article, ...]
     total: int
+    archives: tuple[tuple[Article, ...], ...] = ()
 
     @property
     def updated(self) -> datetime | None:
         return max((a.updated for a in self.entries), default=None)
+
+    @property
+    def newest(self) -> datetime | None:
+        """The newest publication date of the feed (archives only hold older entries)."""
+        return max((a.published for a in self.entries), default=None)
+
+    def archive_path(self, page: int) -> str:
+        """Where archive page ``page`` (1 is the oldest) is written, without format suffix."""
+        return f"{self.path}/archive/{page}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +72,8 @@ def newest_first(articles: Iterable[Article]) -> list[Article]:
 
 
 def plan_feeds(articles: Mapping[str, Article], entries_per_feed: int) -> FeedPlan:
+    """Every feed; each keeps ``entries_per_feed`` to twice that many entries in its
+    subscription document and archives the older ones in pages of ``entries_per_feed``."""
     by_topic: dict[str, list[Article]] = defaultdict(list)
     by_provider: dict[str, list[Article]] = defaultdict(list)
     provider_names: dict[str, str] = {}
@@ -72,7 +87,8 @@ def plan_feeds(articles: Mapping[str, Article], entries_per_feed: int) -> FeedPl
 
     def spec(kind: FeedKind, key: str, name: str, path: str, members: list[Article]) -> FeedSpec:
         ordered = newest_first(members)
-        return FeedSpec(kind, key, name, path, tuple(ordered[:entries_per_feed]), len(ordered))
+        split = split_archive(ordered, entries_per_feed)
+        return FeedSpec(kind, key, name, path, split.current, len(ordered), split.pages)
 
     feeds = [spec(FeedKind.ALL, "", "All articles", "all", list(articles.values()))]
     topic_slugs = assign_slugs({topic: topic for topic in by_topic})

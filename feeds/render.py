@@ -4,6 +4,20 @@ feedgen 1.0.0 drops ``rel``, ``type`` and ``title`` from Atom entry links (its i
 the loop variable is rebound to the new element before its attributes are read).  Entry
 links other than the plain alternate one are therefore written by :class:`_EntryExtras`,
 a feedgen entry extension, which also writes the Media RSS thumbnail and the RSS creator.
+
+Every document passes the W3C Feed Validation Service without errors or warnings (see
+``tests/test_conformance.py``).  Its rules shape a few choices here:
+
+- Text that an HTML-minded reader would misread (a tag, a character reference) is written
+  escaped and, in Atom, marked ``type="html"``; other text stays plain ``type="text"``.  RSS
+  titles and categories follow the same rule, as RSS readers treat them as HTML.
+- Every ``&`` is written as the hexadecimal character reference ``&#x26;``, as the RSS Best
+  Practices Profile recommends: the same character to an XML parser, and the sign by which
+  validators know that an entity-like text such as ``&amp;amp;`` is escaped on purpose.
+- Archive pages (RFC 5005, :mod:`feeds.archive`) carry ``<fh:archive/>`` and
+  ``current``/``prev-archive``/``next-archive`` links; RSS uses ``atom:link`` for them.
+- An ``xml-stylesheet`` instruction points at ``feed.xsl`` by a relative URL, so a browser
+  shows a readable page wherever the output folder is served.
 """
 
 from __future__ import annotations
@@ -12,7 +26,7 @@ import html
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -23,10 +37,13 @@ from feeds import __version__
 from feeds.articles import Article
 from feeds.config import Config
 from feeds.plan import FeedKind, FeedPlan, FeedSpec
+from feeds.sanitize import has_markup, person_name, plain_attribute, provider_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
+FH_NS = "http://purl.org/syndication/history/1.0"
+STYLESHEET = "feed.xsl"
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 FORMATS = {"atom": (".atom.xml", ATOM_TYPE), "rss": (".rss.xml", RSS_TYPE)}
@@ -44,8 +61,48 @@ def feed_id(spec: FeedSpec) -> str:
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'feed:{spec.kind}:{spec.key}')}"
 
 
-def file_name(spec: FeedSpec, fmt: str) -> str:
-    return f"{spec.path}{FORMATS[fmt][0]}"
+def file_name(spec: FeedSpec, fmt: str, page: int | None = None) -> str:
+    """The output path of a feed's subscription document, or of one of its archive pages."""
+    path = spec.path if page is None else spec.archive_path(page)
+    return f"{path}{FORMATS[fmt][0]}"
+
+
+def page_links(spec: FeedSpec, fmt: str, page: int | None) -> list[tuple[str, str]]:
+    """RFC 5005 links of a document as ``(rel, path)``; see :mod:`feeds.archive`."""
+    if page is None:
+        if not spec.archives:
+            return []
+        return [("prev-archive", file_name(spec, fmt, len(spec.archives)))]
+    links = [("current", file_name(spec, fmt))]
+    if page > 1:
+        links.append(("prev-archive", file_name(spec, fmt, page - 1)))
+    links.append(("next-archive", file_name(spec, fmt, page + 1)))
+    return links
+
+
+def document_entries(spec: FeedSpec, page: int | None) -> tuple[Article, ...]:
+    return spec.entries if page is None else spec.archives[page - 1]
+
+
+def as_html(text: str) -> str:
+    """Text as HTML that shows exactly that text."""
+    return html.escape(text, quote=False)
+
+
+def rss_text(text: str) -> str:
+    """RSS readers take titles and categories for HTML: escape only what they would misread,
+    so plain text stays plain for readers that take it for text."""
+    return as_html(text) if has_markup(text) else text
+
+
+def _atom_text(element: etree._Element | None) -> None:
+    """Mark an Atom text construct as HTML, escaped, when its text holds markup or line
+    breaks (kept as ``<br>``: validators read only the first line of plain text)."""
+    if element is None or not element.text:
+        return
+    if has_markup(element.text) or "\n" in element.text:
+        element.text = "<br>\n".join(as_html(line) for line in element.text.split("\n"))
+        element.set("type", "html")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +111,47 @@ class RelatedLink:
     title: str
 
 
+def _link_title(link: etree._Element, title: str) -> None:
+    """Link titles are plain text that no reader escapes: one that would read as markup is
+    left out (the entry's content lists the related article with its title anyway)."""
+    if plain_attribute(title):
+        link.set("title", title)
+    link.set("type", "text/html")
+
+
 class _FeedExtras(BaseExtension):  # type: ignore[misc]
+    """Feed-level additions: archive links and marker, and the per-format text rules."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[str, str]] = []  # (rel, absolute URL), set per format
+        self.archive = False
+
     def extend_ns(self) -> dict[str, str]:
-        return {"media": MEDIA_NS, "dc": DC_NS}
+        namespaces = {"media": MEDIA_NS, "dc": DC_NS}
+        if self.archive:
+            namespaces["fh"] = FH_NS
+        return namespaces
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        _atom_text(feed.find("title"))
+        _atom_text(feed.find("subtitle"))
+        if self.archive:
+            etree.SubElement(feed, f"{{{FH_NS}}}archive")
+        for rel, href in self.links:
+            etree.SubElement(feed, "link", rel=rel, href=href, type=ATOM_TYPE)
+        return feed
+
+    def extend_rss(self, rss: etree._Element) -> etree._Element:
+        channel = rss[0]
+        for name in ("title", "description"):
+            element = channel.find(name)
+            if element is not None and element.text:
+                element.text = rss_text(element.text)
+        if self.archive:
+            etree.SubElement(channel, f"{{{FH_NS}}}archive")
+        for rel, href in self.links:
+            etree.SubElement(channel, f"{{{ATOM_NS}}}link", rel=rel, href=href, type=RSS_TYPE)
+        return rss
 
 
 class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
@@ -67,31 +162,24 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
         # feedgen builds Atom documents from unqualified elements under a default namespace.
+        _atom_text(entry.find("title"))
+        _atom_text(entry.find("summary"))
         for link in self.related:
-            etree.SubElement(
-                entry,
-                "link",
-                rel="related",
-                href=link.href,
-                title=link.title,
-                type="text/html",
-            )
+            element = etree.SubElement(entry, "link", rel="related", href=link.href)
+            _link_title(element, link.title)
         self._thumbnail(entry)
         return entry
 
     def extend_rss(self, item: etree._Element) -> etree._Element:
+        for element in [item.find("title"), *item.findall("category")]:
+            if element is not None and element.text:
+                element.text = rss_text(element.text)
         if self.creator:
             etree.SubElement(item, f"{{{DC_NS}}}creator").text = self.creator
         # RSS 2.0 has no related links of its own; atom:link is the common extension.
         for link in self.related:
-            etree.SubElement(
-                item,
-                f"{{{ATOM_NS}}}link",
-                rel="related",
-                href=link.href,
-                title=link.title,
-                type="text/html",
-            )
+            element = etree.SubElement(item, f"{{{ATOM_NS}}}link", rel="related", href=link.href)
+            _link_title(element, link.title)
         self._thumbnail(item)
         return item
 
@@ -130,13 +218,12 @@ def entry_content(article: Article, related: list[Article]) -> str:
     return "".join(parts)
 
 
-def _feed_title(config: Config, spec: FeedSpec) -> str:
-    if spec.kind is FeedKind.ALL:
-        return config.title
-    return f"{spec.name} – {config.title}"  # noqa: RUF001 - a typographic dash
+def feed_title(config: Config, spec: FeedSpec, page: int | None = None) -> str:
+    title = config.title if spec.kind is FeedKind.ALL else f"{spec.name} – {config.title}"  # noqa: RUF001
+    return title if page is None else f"{title} (archive {page})"
 
 
-def _feed_description(config: Config, spec: FeedSpec) -> str:
+def feed_description(config: Config, spec: FeedSpec) -> str:
     if spec.kind is FeedKind.TOPIC:
         return f"Articles about {spec.name}"
     if spec.kind is FeedKind.PROVIDER:
@@ -144,61 +231,116 @@ def _feed_description(config: Config, spec: FeedSpec) -> str:
     return config.description
 
 
-def render(spec: FeedSpec, articles: Mapping[str, Article], config: Config) -> dict[str, bytes]:
-    """The documents of one feed, by format name."""
-    generator = _generator(spec, articles, config)
+def render(
+    spec: FeedSpec, articles: Mapping[str, Article], config: Config, page: int | None = None
+) -> dict[str, bytes]:
+    """The documents of one feed (its subscription document, or archive page ``page``),
+    by format name."""
+    generator = _generator(spec, articles, config, page)
+    extras: _FeedExtras = generator.feeds
     out: dict[str, bytes] = {}
     for fmt, (_suffix, media_type) in FORMATS.items():
+        name = file_name(spec, fmt, page)
         generator.link(
             [
-                {"href": config.url_for(file_name(spec, fmt)), "rel": "self", "type": media_type},
+                {"href": config.url_for(name), "rel": "self", "type": media_type},
                 {"href": config.base_url, "rel": "alternate", "type": "text/html"},
             ],
             replace=True,
         )
+        extras.links = [(rel, config.url_for(path)) for rel, path in page_links(spec, fmt, page)]
         if fmt == "atom":
-            out[fmt] = generator.atom_str(pretty=True, encoding="UTF-8")
+            document = generator.atom_str(pretty=True, encoding="UTF-8")
         else:
-            out[fmt] = generator.rss_str(pretty=True, encoding="UTF-8")
+            document = generator.rss_str(pretty=True, encoding="UTF-8")
+        out[fmt] = finish(document, name)
     return out
 
 
-def _generator(spec: FeedSpec, articles: Mapping[str, Article], config: Config) -> Any:
+def stylesheet_href(name: str) -> str:
+    """``feed.xsl`` relative to the document ``name``: it works on any host and path."""
+    return "../" * name.count("/") + STYLESHEET
+
+
+_DECLARATION_END = b"?>\n"
+
+
+def finish(document: bytes, name: str) -> bytes:
+    """Add the stylesheet instruction after the XML declaration, and write ``&`` as a
+    hexadecimal character reference (see the module docstring)."""
+    escaped = document.replace(b"&amp;", b"&#x26;")
+    declaration, _, body = escaped.partition(_DECLARATION_END)
+    instruction = f'<?xml-stylesheet type="text/xsl" href="{stylesheet_href(name)}"?>\n'
+    return declaration + _DECLARATION_END + instruction.encode("ascii") + body
+
+
+def _generator(
+    spec: FeedSpec, articles: Mapping[str, Article], config: Config, page: int | None
+) -> Any:
     generator = FeedGenerator()
     generator.register_extension("feeds", _FeedExtras, _EntryExtras, atom=True, rss=True)
-    generator.id(feed_id(spec))
-    generator.title(_feed_title(config, spec))
-    generator.subtitle(_feed_description(config, spec))
+    extras: _FeedExtras = generator.feeds
+    extras.archive = page is not None
+    generator.id(feed_id(spec))  # one logical feed: archive pages share its id
+    generator.title(feed_title(config, spec, page))
+    generator.subtitle(feed_description(config, spec))
     generator.language(config.language)
     generator.generator("feeds", version=__version__)
-    updated = spec.updated or EPOCH
+    generator.author(name=person_name(config.title), uri=config.base_url)
+    entries = document_entries(spec, page)
+    # UTC throughout: the RSS profile's dates allow only half- and full-hour offsets.
+    updated = max((a.updated for a in entries), default=EPOCH).astimezone(UTC)
     generator.updated(updated)
     generator.lastBuildDate(updated)
+    stamps = distinct_updates(entries)
     # feedgen prepends entries; add oldest first so the document reads newest first.
-    for article in reversed(spec.entries):
-        _add_entry(generator, article, articles)
+    for article, stamp in reversed(list(zip(entries, stamps, strict=True))):
+        _add_entry(generator, article, articles, stamp)
     return generator
 
 
-def _add_entry(generator: Any, article: Article, articles: Mapping[str, Article]) -> None:
+def distinct_updates(entries: tuple[Article, ...]) -> list[datetime]:
+    """Each entry's ``updated`` time in UTC, made distinct within one document.
+
+    Validators warn when two entries of a document claim the very same update time (Atom's
+    "as accurate as possible").  Records often give times to the minute, so an entry whose
+    time is already taken, in document order, is moved on by a microsecond at a time: no
+    reader can tell, times without a clash are written exactly, and a document's times
+    depend on its own entries only (so full archive pages stay unchanged).
+    """
+    taken: set[datetime] = set()
+    stamps = []
+    for article in entries:
+        stamp = article.updated.astimezone(UTC)
+        while stamp in taken:
+            stamp += timedelta(microseconds=1)
+        taken.add(stamp)
+        stamps.append(stamp)
+    return stamps
+
+
+def _add_entry(
+    generator: Any, article: Article, articles: Mapping[str, Article], updated: datetime
+) -> None:
     related = [articles[key] for key in article.related if key in articles]
     entry = generator.add_entry()
     entry.id(article_id(article))
     entry.title(article.title)
     entry.link(href=article.url)
-    entry.published(article.published)
-    entry.updated(article.updated)
+    entry.published(article.published.astimezone(UTC))
+    entry.updated(updated)
     # RSS descriptions are HTML: the excerpt is text, so it is escaped for RSS and left
     # as text for Atom.  Order matters: description() first, so summary() keeps it.
     entry.description(html.escape(article.excerpt) or html.escape(article.title))
     if article.excerpt:
         entry.summary(article.excerpt)
     entry.content(entry_content(article, related), type="html")
-    entry.author(name=article.provider.name, uri=f"https://{article.provider.domain}/")
+    author = person_name(article.provider.name)
+    entry.author(name=author, uri=provider_url(article.provider))
     for topic in article.topics:
         entry.category(term=topic)
     extras: _EntryExtras = entry.feeds
-    extras.creator = article.provider.name
+    extras.creator = author
     extras.related = tuple(RelatedLink(other.url, other.title) for other in related)
     if article.image is not None:
         extras.thumbnail = (article.image.url, article.image.width, article.image.height)
@@ -208,6 +350,7 @@ def render_plan(plan: FeedPlan, config: Config) -> dict[str, bytes]:
     """Every document of a build, by path relative to the output folder."""
     files: dict[str, bytes] = {}
     for spec in plan.feeds:
-        for fmt, document in render(spec, plan.articles, config).items():
-            files[file_name(spec, fmt)] = document
+        for page in [None, *range(1, len(spec.archives) + 1)]:
+            for fmt, document in render(spec, plan.articles, config, page).items():
+                files[file_name(spec, fmt, page)] = document
     return files

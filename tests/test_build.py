@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 from typing import Any
@@ -25,18 +26,23 @@ SCMP = "https://www.scmp.com/tech/big-tech/article/3088133/ibm-turns-away-facial
 FASTCOMPANY = "https://www.fastcompany.com/90516450/ibm-microsoft-and-amazons-face-recognition-bans-dont-go-far-enough?partner=rss"
 FORBES = "https://www.forbes.com/sites/isabeltogoh/2020/06/09/ibm-will-no-longer-offer-or-develop-facial-recognition-software-in-pursuit-of-racial-justice-reform/"
 
-EXPECTED_FILES = [
-    f"{name}.{fmt}.xml"
-    for name in [
-        "all",
-        "providers/android-authority",
-        "providers/neowin",
-        "providers/south-china-morning-post",
-        "providers/venturebeat",
-        "topics/ai",
-        "topics/computer-vision",
-    ]
-    for fmt in ["atom", "rss"]
+FEED_PATHS = [
+    "all",
+    "providers/android-authority",
+    "providers/neowin",
+    "providers/south-china-morning-post",
+    "providers/venturebeat",
+    "topics/ai",
+    "topics/computer-vision",
+]
+EXPECTED_FILES = [f"{name}.{fmt}.xml" for name in FEED_PATHS for fmt in ["atom", "rss"]]
+EVERY_FILE = [
+    *EXPECTED_FILES,
+    *[f"{name}.json" for name in FEED_PATHS],
+    "favicon.ico",
+    "feed.xsl",
+    "feeds.opml",
+    "index.html",
 ]
 
 
@@ -63,8 +69,8 @@ def built(project: Path) -> Path:
     return project / "out"
 
 
-def test_writes_topic_provider_and_all_feeds_in_both_formats(built: Path) -> None:
-    assert sorted(tree(built)) == sorted(EXPECTED_FILES)
+def test_writes_topic_provider_and_all_feeds_in_every_format(built: Path) -> None:
+    assert sorted(tree(built)) == sorted(EVERY_FILE)
 
 
 def test_matches_golden_output(built: Path) -> None:
@@ -191,6 +197,12 @@ def test_topic_and_provider_membership(built: Path) -> None:
     assert set(links(built, "providers/south-china-morning-post.rss.xml")) == {SCMP}
 
 
+def shown(detail: Any) -> str:
+    """What a reader shows for a feedparser text value: HTML is decoded, text is as it is."""
+    value: str = detail.value
+    return html.unescape(value) if detail.type == "text/html" else value
+
+
 def test_markup_in_excerpts_is_shown_as_text_never_injected(
     tmp_path: Path, write_record: RecordFactory
 ) -> None:
@@ -204,16 +216,25 @@ def test_markup_in_excerpts_is_shown_as_text_never_injected(
             for e in parse(out / f"all.{fmt}.xml").entries
             if e.link.startswith("https://news.example.com")
         ]
-        assert entry.title == "Fish & <i>chips</i>"
+        # Escaped where a reader would take it for markup, so it shows as the same text.
+        assert entry.title_detail.type == "text/html"
+        assert "<i>" not in entry.title
+        assert shown(entry.title_detail) == "Fish & <i>chips</i>"
         content = entry.content[0].value
         assert "<script>" not in content and "<b>" not in content
         assert "&lt;script&gt;" in content
-        if fmt == "atom":  # text, shown as is
-            assert entry.summary_detail.type == "text/plain"
-            assert entry.summary == excerpt
-        else:  # RSS descriptions are HTML, so the text is escaped
-            assert entry.summary_detail.type == "text/html"
-            assert "<script>" not in entry.summary and "&lt;script&gt;" in entry.summary
+        assert entry.summary_detail.type == "text/html"
+        assert "<script>" not in entry.summary and "&lt;script&gt;" in entry.summary
+        assert shown(entry.summary_detail) == excerpt
+
+
+def test_plain_text_stays_plain(tmp_path: Path, write_record: RecordFactory) -> None:
+    write_record("a.md", excerpt="Tom & Jerry, 3 < 4", title="AT&T buys R&D")
+    out = tmp_path / "out"
+    build(Config(source=tmp_path / "records", output=out))
+    entry = links(out, "all.atom.xml")["https://news.example.com/2021/03/04/valid-article/"]
+    assert (entry.title, entry.title_detail.type) == ("AT&T buys R&D", "text/plain")
+    assert (entry.summary, entry.summary_detail.type) == ("Tom & Jerry, 3 < 4", "text/plain")
 
 
 def test_invalid_records_are_skipped_and_valid_ones_published(
@@ -250,7 +271,7 @@ def test_a_failed_build_leaves_the_previous_output_whole(
 def test_build_replaces_stale_files(project: Path, built: Path) -> None:
     (built / "stale.xml").write_text("old")
     build(load_config(project))
-    assert sorted(tree(built)) == sorted(EXPECTED_FILES)
+    assert sorted(tree(built)) == sorted(EVERY_FILE)
 
 
 def test_output_in_a_file_is_an_error(tmp_path: Path, write_record: RecordFactory) -> None:

@@ -104,7 +104,7 @@ def test_build_on_seeds(project: Path) -> None:
         "'---' line, then YAML fields, then '---'",
     ]
     assert result.stdout == (
-        "Wrote 7 feeds (14 files) to out/: 4 articles from 2 published records "
+        "Wrote 7 feeds (25 files) to out/: 4 articles from 2 published records "
         "(2 unpublished, 1 invalid, skipped).\n"
     )
     assert (project / "out" / "topics" / "computer-vision.atom.xml").is_file()

@@ -18,7 +18,7 @@ import pytest
 
 from feeds.output import build_lock
 from tests.cli import assert_no_traceback, feeds
-from tests.corpus import write_corpus
+from tests.editions import write_editions
 
 RECORDS = 400
 BUILD = ["build", "--source", "records", "--out", "out", "--entries", "10000"]
@@ -51,9 +51,9 @@ def editions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     """A project whose ``out/`` holds the first edition's feeds while ``records/`` holds the
     second's; the second edition's feeds, and how long building them takes."""
     root = tmp_path_factory.mktemp("faults")
-    write_corpus(root / "records", RECORDS, edition=1)
+    write_editions(root / "records", RECORDS, edition=1)
     assert feeds(*BUILD, cwd=root).returncode == 0
-    write_corpus(root / "records", RECORDS, edition=2)
+    write_editions(root / "records", RECORDS, edition=2)
     started = time.monotonic()
     second = feeds(*BUILD[:-4], "--out", "second", "--entries", "10000", cwd=root)
     duration = time.monotonic() - started
@@ -104,10 +104,10 @@ def test_a_killed_build_leaves_one_whole_output(
 
 
 def test_a_build_while_another_holds_the_lock_is_refused(tmp_path: Path) -> None:
-    write_corpus(tmp_path / "records", 3)
+    write_editions(tmp_path / "records", 3)
     assert feeds(*BUILD, cwd=tmp_path).returncode == 0
     before = tree(tmp_path / "out")
-    write_corpus(tmp_path / "records", 3, edition=2)
+    write_editions(tmp_path / "records", 3, edition=2)
     with build_lock(tmp_path / "out"):
         refused = feeds(*BUILD, cwd=tmp_path)
     assert refused.returncode == 1
@@ -120,7 +120,7 @@ def test_a_build_while_another_holds_the_lock_is_refused(tmp_path: Path) -> None
 
 
 def test_builds_at_the_same_time_never_mix(tmp_path: Path) -> None:
-    write_corpus(tmp_path / "records", RECORDS)
+    write_editions(tmp_path / "records", RECORDS)
     processes = [start_build(tmp_path) for _ in range(3)]
     results = [(p.wait(timeout=120), *p.communicate()) for p in processes]
     succeeded = [r for r in results if r[0] == 0]
@@ -137,11 +137,11 @@ def test_builds_at_the_same_time_never_mix(tmp_path: Path) -> None:
 def test_an_output_folder_that_cannot_be_written(tmp_path: Path) -> None:
     site = tmp_path / "site"
     site.mkdir()
-    write_corpus(tmp_path / "records", 3)
+    write_editions(tmp_path / "records", 3)
     built = feeds(*BUILD[:-4], "--out", "site/out", cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     before = tree(site / "out")
-    write_corpus(tmp_path / "records", 3, edition=2)
+    write_editions(tmp_path / "records", 3, edition=2)
     site.chmod(0o555)
     try:
         refused = feeds(*BUILD[:-4], "--out", "site/out", cwd=tmp_path, obey_permissions=True)
@@ -159,7 +159,7 @@ def test_an_output_folder_that_cannot_be_written(tmp_path: Path) -> None:
 def test_an_output_folder_inside_a_read_only_one_that_is_missing(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
-    write_corpus(tmp_path / "records", 3)
+    write_editions(tmp_path / "records", 3)
     locked.chmod(0o555)
     try:
         refused = feeds(*BUILD[:-4], "--out", "locked/a/out", cwd=tmp_path, obey_permissions=True)

@@ -1,0 +1,86 @@
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1) documents, beside every Atom and RSS one.
+
+Made from the same :class:`~feeds.plan.FeedSpec` as the XML formats, with the same ids, so a
+reader that moves between formats sees the same entries.  Archive pages are chained with
+``next_url`` (JSON Feed's pagination: it points at the next, older, page), newest first, as
+in the Atom and RSS archives; related articles are listed in the entry's ``content_html``
+and, for programs, in a ``_feeds`` extension object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from feeds.articles import Article
+from feeds.config import Config
+from feeds.plan import FeedSpec
+from feeds.render import (
+    article_id,
+    document_entries,
+    entry_content,
+    feed_description,
+    feed_title,
+)
+from feeds.sanitize import provider_url
+
+VERSION = "https://jsonfeed.org/version/1.1"
+SUFFIX = ".json"
+MEDIA_TYPE = "application/feed+json"
+
+
+def json_name(spec: FeedSpec, page: int | None = None) -> str:
+    return f"{spec.path if page is None else spec.archive_path(page)}{SUFFIX}"
+
+
+def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
+    related = [articles[key] for key in article.related if key in articles]
+    item: dict[str, Any] = {
+        "id": article_id(article),
+        "url": article.url,
+        "title": article.title,
+        "content_html": entry_content(article, related),
+    }
+    if article.excerpt:
+        item["summary"] = article.excerpt
+    if article.image is not None:
+        item["image"] = article.image.url
+    item["date_published"] = article.published.isoformat()
+    if article.updated != article.published:
+        item["date_modified"] = article.updated.isoformat()
+    item["authors"] = [{"name": article.provider.name, "url": provider_url(article.provider)}]
+    if article.topics:
+        item["tags"] = list(article.topics)
+    if related:
+        item["_feeds"] = {
+            "related": [
+                {"id": article_id(other), "url": other.url, "title": other.title}
+                for other in related
+            ],
+        }
+    return item
+
+
+def render_json(
+    spec: FeedSpec, articles: Mapping[str, Article], config: Config, page: int | None = None
+) -> bytes:
+    """The JSON Feed document of a feed's subscription document or of archive page ``page``."""
+    title = feed_title(config, spec, page)
+    document: dict[str, Any] = {
+        "version": VERSION,
+        "title": title,
+        "home_page_url": config.base_url,
+        "feed_url": config.url_for(json_name(spec, page)),
+        "description": feed_description(config, spec),
+        "language": config.language,
+        "authors": [{"name": config.title, "url": config.base_url}],
+    }
+    older = len(spec.archives) if page is None else page - 1
+    if older >= 1:
+        document["next_url"] = config.url_for(json_name(spec, older))
+    if page is not None:
+        document["expired"] = True  # an archive page: it will not change any more
+    document["items"] = [_item(a, articles) for a in document_entries(spec, page)]
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    return f"{text}\n".encode()
