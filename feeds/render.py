@@ -37,7 +37,7 @@ from feeds import __version__
 from feeds.articles import Article
 from feeds.config import Config
 from feeds.plan import FeedKind, FeedPlan, FeedSpec
-from feeds.sanitize import has_markup, person_name, plain_attribute, provider_url
+from feeds.sanitize import has_markup, person_name, plain_title, provider_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
@@ -112,10 +112,9 @@ class RelatedLink:
 
 
 def _link_title(link: etree._Element, title: str) -> None:
-    """Link titles are plain text that no reader escapes: one that would read as markup is
-    left out (the entry's content lists the related article with its title anyway)."""
-    if plain_attribute(title):
-        link.set("title", title)
+    """Link titles are plain text that no reader unescapes: one that would read as markup is
+    given without it, so every related link keeps a title."""
+    link.set("title", plain_title(title, fallback="Related article"))
     link.set("type", "text/html")
 
 

@@ -52,6 +52,21 @@ def plain_attribute(text: str) -> bool:
 
 
 _TAG_OR_ADDRESS = re.compile(r"<[^<>]*>")
+
+
+def plain_title(text: str, fallback: str) -> str:
+    """``text`` as a title for an attribute read as plain text (see :func:`plain_attribute`):
+    tags dropped, references read, and an ``&`` that would still read as one spelled
+    ``and``, so every link keeps a title a reader can show; ``fallback`` if nothing
+    readable is left."""
+    if plain_attribute(text):
+        return text
+    words = html.unescape(" ".join(_TAG_OR_ADDRESS.sub(" ", text).split()))
+    if not plain_attribute(words):
+        words = re.sub(r"&(?=#?\w)", "and ", words)
+    return words if words and plain_attribute(words) else fallback
+
+
 _NAME_TROUBLE = re.compile(r"</\w+>|<[^<>\s]+@[^<>\s]+>")
 
 

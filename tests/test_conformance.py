@@ -20,10 +20,12 @@ from lxml import etree
 
 from feeds.api import BuildReport, build
 from feeds.config import Config, load_config
+from feeds.sanitize import plain_attribute, plain_title
 from tests.conftest import SEEDS
 from tests.corpus import write_corpus
 from tests.feedrules import opml_problems, problems
 
+ATOM = "{http://www.w3.org/2005/Atom}"
 BASE = "http://localhost:8000/"
 CORPUS_RECORDS = 1100
 
@@ -235,3 +237,28 @@ def test_corpus_builds_are_byte_identical(corpus: Built, tmp_path: Path) -> None
     files = sorted(p.relative_to(corpus.out) for p in corpus.out.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
     assert all((corpus.out / f).read_bytes() == (again / f).read_bytes() for f in files)
+
+
+def test_every_related_link_has_a_title_readers_can_show(corpus: Built) -> None:
+    """Titles that look like markup lose it rather than the title (validators read link
+    titles as plain text)."""
+    for name in corpus.documents(".atom.xml"):
+        for link in etree.parse(str(corpus.out / name)).iter(f"{ATOM}link"):
+            if link.get("rel") == "related":
+                title = link.get("title")
+                assert title and plain_attribute(title), (name, link.get("href"), title)
+
+
+@pytest.mark.parametrize(
+    ("title", "plain"),
+    [
+        ("Plain words", "Plain words"),
+        ("Tom & Jerry", "Tom & Jerry"),
+        ("<b>Bold</b> moves in AI", "Bold moves in AI"),
+        ("AT&amp;T deal", "AT&T deal"),
+        ("&#39;quoted&#39;", "'quoted'"),
+        ("<b></b>", "Related article"),
+    ],
+)
+def test_plain_title(title: str, plain: str) -> None:
+    assert plain_title(title, fallback="Related article") == plain
