@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from feeds import yamlfast
 from feeds.diagnostics import Diagnostic, Severity, format_field_path
 
 RECORD_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
@@ -55,11 +56,15 @@ class _RecordLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
-def _load_yaml(text: str) -> tuple[Any, bool]:
-    """The data in ``text`` and whether any mapping in it repeats a key."""
+def _load_yaml(text: str) -> tuple[Any, bool, bool]:
+    """The data in ``text``, whether any mapping in it repeats a key, and whether the data
+    is already plain (see :func:`feeds.yamlfast.load`)."""
+    fast = yamlfast.load(text)
+    if fast is not None:  # read without error, so without duplicate keys
+        return fast, False, True
     loader = _RecordLoader(text)
     try:
-        return loader.get_single_data(), loader.has_duplicate_keys
+        return loader.get_single_data(), loader.has_duplicate_keys, False
     finally:
         loader.dispose()
 
@@ -192,7 +197,7 @@ def parse_record(file: str, raw: bytes) -> Loaded:
     first_line = text.count("\n", 0, opening.end())
 
     try:
-        data, has_duplicate_keys = _load_yaml(front_matter)
+        data, has_duplicate_keys, already_plain = _load_yaml(front_matter)
     except yaml.reader.ReaderError as error:
         # A character YAML refuses, raw in the text.  libyaml counts ``position`` in bytes,
         # PyYAML in characters; the first such character is the one refused either way.
@@ -232,7 +237,7 @@ def parse_record(file: str, raw: bytes) -> Loaded:
         )
 
     findings: list[Finding] = []
-    plain = _to_plain(data, (), findings, _Budget())
+    plain = data if already_plain else _to_plain(data, (), findings, _Budget())
     record = Record(file, plain, body, front_matter, first_line)
     if any(finding.rule == "too-large" for finding in findings):
         # Nothing of the data was kept; checking it further would only report it missing.

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# ``\s`` matches exactly what ``str.isspace`` accepts; one regex search replaces a Python
+# loop over every character, which was the costliest part of validating a record.
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def is_http_url(value: str) -> bool:
@@ -13,7 +17,7 @@ def is_http_url(value: str) -> bool:
     Feed readers resolve relative URLs against the feed, not the article, and would follow
     ``javascript:`` ones, so only absolute web URLs may be published.
     """
-    if not value or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+    if not value or _SPACE_OR_CONTROL.search(value):
         return False
     try:
         parts = urlsplit(value)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,18 @@ SEEDS = REPO / "seeds"
 SCHEMA = REPO / "schemas" / "record.yaml"
 
 RecordFactory = Callable[..., Path]
+
+
+def corpus_module() -> Any:
+    """The benchmark's corpus generator (bench/ is not a package)."""
+    if "bench_corpus" in sys.modules:
+        return sys.modules["bench_corpus"]
+    spec = importlib.util.spec_from_file_location("bench_corpus", REPO / "bench" / "corpus.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_corpus"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def record_data(**changes: Any) -> dict[str, Any]:

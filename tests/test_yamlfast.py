@@ -1,0 +1,160 @@
+"""The fast YAML reader gives exactly PyYAML's data, or steps aside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feeds import yamlfast
+from feeds.records import Finding, _Budget, _RecordLoader, _to_plain, parse_record
+from tests.conftest import SEEDS, corpus_module
+
+
+def slow(text: str) -> Any:
+    return yaml.load(text, Loader=_RecordLoader)
+
+
+def assert_already_plain(data: Any) -> None:
+    """What the fast reader returns needs no conversion: records.py skips it."""
+    findings: list[Finding] = []
+    assert _to_plain(data, (), findings, _Budget()) == data
+    assert findings == []
+
+
+def front_matter(text: str) -> str:
+    return text.split("---\n", 2)[1]
+
+
+def test_seed_shaped_records_take_the_fast_path_and_agree() -> None:
+    corpus = corpus_module().Corpus(seed=11)
+    fast_count = 0
+    for index in range(300):
+        text = corpus.record(index)
+        if not text.startswith("---\n"):
+            continue
+        matter = front_matter(text)
+        fast = yamlfast.load(matter)
+        try:
+            expected = slow(matter)
+        except yaml.YAMLError:
+            assert fast is None
+            continue
+        if fast is not None:
+            fast_count += 1
+            assert fast == expected
+            assert_already_plain(fast)
+    assert fast_count >= 280  # the fast path is the usual one, not the exception
+
+
+@pytest.mark.parametrize("path", sorted(SEEDS.iterdir()), ids=lambda p: p.name)
+def test_seeds_agree(path: Path) -> None:
+    text = path.read_text("utf-8")
+    if not text.startswith("---\n"):
+        pytest.skip("no front matter")
+    matter = front_matter(text)
+    fast = yamlfast.load(matter)
+    assert fast is not None
+    assert fast == slow(matter)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: yes",  # YAML 1.1 boolean, a string in 1.2
+        "a: On",
+        "a: 017",  # YAML 1.1 octal
+        "a: 0o17",
+        "a: 1e3",  # a string in YAML 1.1, a number in 1.2
+        "a: 1_000",
+        "a: 1:20",  # YAML 1.1 sexagesimal
+        "a: .inf",
+        "a: 0x1F",
+        "a: =",
+        "a: True",
+        "a: ~",
+        "yes: 1",
+        "a: &x 1\nb: *x",
+        "base: &b {x: 1}\nc:\n  <<: *b",
+        "a: !!str 1",
+        "a: [1, yes]",
+        "a: {b: on}",
+        "a: |\n  yes",
+        "a: >\n  text",
+        "a: text\n  continued",
+        '"a": "two\n  lines"',
+        "a: 'it''s'\nb: \"\\x41\"",
+        "? a\n: b",
+        "%YAML 1.1\n---\na: 1",
+        "a: 1\na: 2",  # duplicate keys: PyYAML's path reports them
+        "a: x\u2028y",
+        "a: x\x85y",
+        "a:\tb",
+        "a: 12345678901234567890123",
+        "a: C#",
+        'a: "\\u0001"',  # an escape could make a character feeds refuse
+        "a: x\r\nb: y",
+        "a:\n" + "  " * 17 + "b: 1",  # deep nesting is bounded on PyYAML's path
+    ],
+)
+def test_ambiguous_or_unusual_yaml_goes_to_pyyaml(text: str) -> None:
+    assert yamlfast.load(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\nb: -2\nc: 0\nd: 1.5\ne: true\nf: false\ng: null\nh:",
+        "d: 2020-06-10T18:12:00Z\ne: 2020-06-10\nf: 2020-06-10 18:12:00.5+02:00",
+        "a: \"x\\\"y\\n\\/é\\\\\"\nb: 'it''s'\nc: plain text, with [brackets] & stars *\n",
+        'list:\n  - one\n  - two: 2\n    three: "3"\n  -\n    four: 4\nempty: []\nnone: {}',
+        "t: Künstliche Intelligenz  # a comment\n\"quoted key\": 1\n'single': 2",
+    ],
+)
+def test_plain_yaml_reads_fast_and_the_same(text: str) -> None:
+    fast = yamlfast.load(text)
+    assert fast is not None
+    assert fast == slow(text)
+    assert_already_plain(fast)
+
+
+_scalars = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
+    st.sampled_from(["yes", "No", "017", "1e3", "1_0", "-0", "0.5", "null", "~", "2020-01-01"]),
+    st.integers(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b", "c", "yes"]), _scalars), max_size=6), st.data()
+)
+def test_whatever_the_fast_reader_accepts_pyyaml_reads_the_same(
+    items: list[tuple[str, Any]], data: st.DataObject
+) -> None:
+    lines = []
+    for key, value in items:
+        style = data.draw(st.sampled_from(["plain", "double", "single"]))
+        text = str(value)
+        if style == "double":
+            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        elif style == "single":
+            text = "'" + text.replace("'", "''") + "'"
+        lines.append(f"{key}: {text}")
+    document = "\n".join(lines)
+    fast = yamlfast.load(document)
+    if fast is None:
+        return
+    assert fast == slow(document)
+    assert_already_plain(fast)
+
+
+def test_a_record_read_fast_is_the_record_read_slowly(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = sorted(SEEDS.iterdir())[0].read_bytes()
+    fast = parse_record("seed.md", raw)
+    monkeypatch.setattr(yamlfast, "load", lambda text: None)
+    assert parse_record("seed.md", raw) == fast
