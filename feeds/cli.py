@@ -17,10 +17,6 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="feeds")
 def main() -> None:
@@ -106,6 +102,8 @@ def build(strict: bool, config_file: Path | None, **overrides: Any) -> None:
     from feeds.api import build as run_build
     from feeds.config import ConfigError, load_config
     from feeds.output import OutputError
+    from feeds.records import display_path
+    from feeds.report import plural
     from feeds.schema import SchemaError, load_schema
 
     try:
@@ -126,14 +124,13 @@ def build(strict: bool, config_file: Path | None, **overrides: Any) -> None:
     for item in report.skipped:
         first = item.diagnostics[0]
         more = len(item.diagnostics) - 1
-        extra = f" (and {_plural(more, 'more problem')})" if more else ""
+        extra = f" (and {plural(more, 'more problem')})" if more else ""
         click.echo(f"skipped {first.format()}{extra}", err=True)
-    from feeds.records import display_path
 
     summary = (
-        f"Wrote {_plural(report.feeds, 'feed')} ({_plural(len(report.files), 'file')}) to "
-        f"{display_path(report.output)}/: {_plural(report.articles, 'article')} from "
-        f"{_plural(report.published, 'published record')}"
+        f"Wrote {plural(report.feeds, 'feed')} ({plural(len(report.files), 'file')}) to "
+        f"{display_path(report.output)}/: {plural(report.articles, 'article')} from "
+        f"{plural(report.published, 'published record')}"
     )
     notes = []
     if report.unpublished:

@@ -239,13 +239,15 @@ def parse_record(file: str, raw: bytes) -> Loaded:
     findings: list[Finding] = []
     plain = data if already_plain else _to_plain(data, (), findings, _Budget())
     record = Record(file, plain, body, front_matter, first_line)
+    if not findings and not has_duplicate_keys:
+        return Loaded(file, record, ())
+    locator = Locator(record)  # composes the node tree once, for every finding
     if any(finding.rule == "too-large" for finding in findings):
         # Nothing of the data was kept; checking it further would only report it missing.
-        return Loaded(file, None, Locator(record).place(findings))
+        return Loaded(file, None, locator.place(findings))
     if has_duplicate_keys:
-        findings.extend(_duplicate_keys(record))
-    diagnostics = Locator(record).place(findings) if findings else ()
-    return Loaded(file, record, diagnostics)
+        findings.extend(_duplicate_keys(locator))
+    return Loaded(file, record, locator.place(findings))
 
 
 def _failed(
@@ -341,9 +343,9 @@ def _first_xml_illegal(text: str) -> str | None:
     return None
 
 
-def _duplicate_keys(record: Record) -> Iterator[Finding]:
+def _duplicate_keys(locator: Locator) -> Iterator[Finding]:
     """PyYAML keeps the last of two equal keys and drops the first without a word: data loss."""
-    for path, key, first in Locator(record).duplicates():
+    for path, key, first in locator.duplicates():
         yield Finding(
             (*path, key),
             "duplicate-key",

@@ -33,17 +33,17 @@ class Summary:
 
     def sentence(self) -> str:
         """One line for people, such as ``5 files checked: 1 invalid file, 1 error.``"""
-        files = _plural(self.files, "file")
-        warnings = _plural(self.warnings, "warning")
+        files = plural(self.files, "file")
+        warnings = plural(self.warnings, "warning")
         if self.valid:
             return f"{files} checked: all valid" + (f" ({warnings})." if self.warnings else ".")
-        counts = [_plural(self.invalid_files, "invalid file"), _plural(self.errors, "error")]
+        counts = [plural(self.invalid_files, "invalid file"), plural(self.errors, "error")]
         if self.warnings:
             counts.append(warnings)
         return f"{files} checked: {', '.join(counts)}."
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
