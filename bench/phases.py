@@ -19,8 +19,8 @@ from feeds.articles import PublishedRecord, build_graph, is_published
 from feeds.config import Config
 from feeds.output import write_tree
 from feeds.plan import plan_feeds
+from feeds.publish import publish
 from feeds.records import discover, parse_record
-from feeds.render import render_plan
 from feeds.schema import load_schema
 
 
@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
     with phase("feed plan"):
         plan = plan_feeds(graph, config.entries_per_feed)
     with phase("render (feedgen)"):
-        files = render_plan(plan, config)
+        files = [(d.path, d.content) for d in publish(plan, config)]
     with tempfile.TemporaryDirectory() as folder, phase("write"):
         write_tree(Path(folder) / "out", files)
     total = sum(times.values())

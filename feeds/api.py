@@ -5,16 +5,21 @@ Data flows one way: files → records → validated articles → feed plan → r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feeds.config import Config
 from feeds.crosscheck import review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.records import Loaded, discover, read_record
 from feeds.schema import Schema, load_schema
+
+if TYPE_CHECKING:
+    from feeds.plan import FeedPlan
 
 
 @dataclass(frozen=True)
@@ -132,9 +137,8 @@ def build(config: Config, schema: Schema | None = None, now: datetime | None = N
     Of several records of one article, the first in file order is published."""
     # Imported here: ``feeds validate`` never renders, and starts faster without these.
     from feeds.articles import PublishedRecord, build_graph, is_published
-    from feeds.output import build_lock, write_tree
+    from feeds.output import build_lock
     from feeds.plan import plan_feeds
-    from feeds.publish import publish
     from feeds.sanitize import clean_articles
 
     schema = schema or load_schema(config.schema)
@@ -149,9 +153,8 @@ def build(config: Config, schema: Schema | None = None, now: datetime | None = N
     published = [record for record in valid if is_published(record.data)]
     graph = build_graph(published)
     plan = plan_feeds(clean_articles(graph), config.entries_per_feed)
-    files = publish(plan, config)
     with build_lock(config.output):
-        write_tree(config.output, files)
+        written = _write(plan, config)
     return BuildReport(
         records=len(checked),
         published=len(published),
@@ -160,7 +163,7 @@ def build(config: Config, schema: Schema | None = None, now: datetime | None = N
         folder_problems=tuple(folder_problems),
         articles=len(graph),
         feeds=len(plan.feeds),
-        files=tuple(sorted(files)),
+        files=tuple(sorted(written)),
         output=config.output,
         warnings=tuple(
             d
@@ -170,3 +173,27 @@ def build(config: Config, schema: Schema | None = None, now: datetime | None = N
             if d.severity is Severity.WARNING
         ),
     )
+
+
+def _write(plan: FeedPlan, config: Config) -> list[str]:
+    """Publish ``plan`` into ``config.output``, reusing what the last build wrote there the
+    same, and remember what was written for the next build (:mod:`feeds.rendercache`)."""
+    from feeds.output import write_tree
+    from feeds.publish import publish
+    from feeds.rendercache import load_manifest, manifest_path, store_manifest
+
+    record = None if config.cache is None else manifest_path(config.cache, config.output)
+    previous = {} if record is None else load_manifest(record)
+    keys: list[tuple[str, bytes]] = []
+
+    def files() -> Iterator[tuple[str, bytes | Path]]:
+        for document in publish(plan, config, previous):
+            if document.key is not None:
+                keys.append((document.path, document.key))
+            yield document.path, document.content
+
+    written = write_tree(config.output, files())
+    if record is not None:
+        with contextlib.suppress(OSError):  # a build without a record is only slower next time
+            store_manifest(record, config.output, keys)
+    return written

@@ -9,6 +9,8 @@ from typing import Any
 
 from feeds.urls import is_http_url
 
+CACHE_FOLDER = ".feeds-cache"
+
 
 class ConfigError(Exception):
     """A setting is missing, mistyped or out of range; the message names it."""
@@ -25,6 +27,8 @@ class Config:
     source: Path = Path("seeds")
     output: Path = Path("out")
     schema: Path | None = None  # None: the project's schemas/record.yaml, else the bundled one
+    # Results already computed, by content (see feeds.cache); None: no cache.
+    cache: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.base_url.endswith("/"):
@@ -42,7 +46,7 @@ class Config:
         return f"{self.base_url}{relative}"
 
 
-_PATH_KEYS = {"source", "output", "schema"}
+_PATH_KEYS = {"source", "output", "schema", "cache"}
 _FIELD_TYPES: dict[str, type] = {
     "title": str,
     "description": str,
@@ -52,6 +56,7 @@ _FIELD_TYPES: dict[str, type] = {
     "source": str,
     "output": str,
     "schema": str,
+    "cache": str,
 }
 
 
@@ -86,6 +91,8 @@ def load_config(project_dir: Path, config_file: Path | None = None, **overrides:
         values["source"] = project_dir / config.source
     if "output" not in values:
         values["output"] = project_dir / config.output
+    if "cache" not in values:
+        values["cache"] = project_dir / CACHE_FOLDER
     return replace(config, **values)
 
 

@@ -10,15 +10,16 @@ and, for programs, in a ``_feeds`` extension object.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import orjson
 
 from feeds.articles import Article
 from feeds.config import Config
 from feeds.plan import FeedSpec
 from feeds.render import (
     article_id,
-    document_entries,
     entry_content,
     feed_description,
     feed_title,
@@ -32,6 +33,20 @@ MEDIA_TYPE = "application/feed+json"
 
 def json_name(spec: FeedSpec, page: int | None = None) -> str:
     return f"{spec.path if page is None else spec.archive_path(page)}{SUFFIX}"
+
+
+def render_item(article: Article, articles: Mapping[str, Article]) -> bytes:
+    """An item as it is written inside every document that lists it: JSON strings never hold
+    a raw line break, so indenting each line places it exactly as in a document dumped whole.
+
+    orjson writes the same text as ``json.dumps(..., ensure_ascii=False, indent=2)``, several
+    times faster (the standard library's indenting encoder is pure Python)."""
+    text = orjson.dumps(_item(article, articles), option=orjson.OPT_INDENT_2)
+    return b"\n".join(_ITEM_INDENT + line for line in text.split(b"\n"))
+
+
+_ITEM_INDENT = b"    "
+_NO_ITEMS = '"items": []\n}'
 
 
 def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
@@ -62,10 +77,9 @@ def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
     return item
 
 
-def render_json(
-    spec: FeedSpec, articles: Mapping[str, Article], config: Config, page: int | None = None
-) -> bytes:
-    """The JSON Feed document of a feed's subscription document or of archive page ``page``."""
+def render_json(spec: FeedSpec, config: Config, page: int | None, items: Sequence[bytes]) -> bytes:
+    """The JSON Feed document of a feed's subscription document or of archive page ``page``,
+    with ``items`` (from :func:`render_item`, in document order)."""
     title = feed_title(config, spec, page)
     document: dict[str, Any] = {
         "version": VERSION,
@@ -81,6 +95,9 @@ def render_json(
         document["next_url"] = config.url_for(json_name(spec, older))
     if page is not None:
         document["expired"] = True  # an archive page: it will not change any more
-    document["items"] = [_item(a, articles) for a in document_entries(spec, page)]
-    text = json.dumps(document, ensure_ascii=False, indent=2)
-    return f"{text}\n".encode()
+    document["items"] = []
+    text = json.dumps(document, ensure_ascii=False, indent=2).encode()
+    if items:
+        head = text.removesuffix(_NO_ITEMS.encode())
+        text = b"".join([head, b'"items": [\n', b",\n".join(items), b"\n  ]\n}"])
+    return text + b"\n"

@@ -17,8 +17,8 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -56,8 +56,10 @@ def build_lock(output: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_tree(output: Path, files: Mapping[str, bytes]) -> None:
-    """Replace the contents of ``output`` with ``files`` (relative POSIX paths to bytes)."""
+def write_tree(output: Path, files: Iterable[tuple[str, bytes | Path]]) -> list[str]:
+    """Replace the contents of ``output`` with ``files``, each written as it comes: relative
+    POSIX paths and their bytes, or an existing file (of the output being replaced) to
+    hard-link, or copy where links are not possible.  The paths written, in order."""
     output = output.absolute()
     parent = output.parent
     _recover(output)
@@ -68,20 +70,40 @@ def write_tree(output: Path, files: Mapping[str, bytes]) -> None:
     except OSError as error:
         raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
     try:
-        for relative, data in sorted(files.items()):
-            target = staging / relative
-            if staging not in target.resolve().parents:
+        written: list[str] = []
+        folders: set[Path] = set()
+        for relative, data in files:
+            parts = PurePosixPath(relative).parts
+            if not parts or parts[0] == "/" or ".." in parts:
                 raise OutputError(f"refusing to write {relative!r} outside {output}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            target = staging / relative
+            if target.parent not in folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(target.parent)
+            if isinstance(data, Path):
+                _link_or_copy(data, target)
+            else:
+                with target.open("xb") as handle:  # "x": two documents never share a path
+                    handle.write(data)
+            written.append(relative)
         staging.chmod(0o755)
         _swap_in(staging, output)
+        return written
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(f"cannot write {output}: {error.strerror or error}") from error
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError as error:
+        if error.errno not in {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP}:
+            raise
+        shutil.copyfile(source, target)
 
 
 def _swap_in(staging: Path, output: Path) -> None:

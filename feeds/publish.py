@@ -2,16 +2,31 @@
 
 Atom and RSS documents (with their archive pages), a JSON Feed beside each, the OPML
 subscription list, the front page, its icon and the stylesheet that shows feeds in a
-browser.
+browser.  Documents are made one at a time, so they are written as they come and memory
+does not grow with the archive; a document the previous build wrote the same is taken
+from it (:mod:`feeds.rendercache`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
 from feeds.config import Config
+from feeds.entries import EntryStore
 from feeds.jsonfeed import json_name, render_json
 from feeds.opml import render_opml
-from feeds.plan import FeedPlan
-from feeds.render import STYLESHEET, render_plan
+from feeds.plan import FeedPlan, FeedSpec
+from feeds.render import (
+    FORMATS,
+    STYLESHEET,
+    distinct_updates,
+    document_entries,
+    file_name,
+    render_document,
+)
+from feeds.rendercache import DocumentKeys, Manifest, reusable
 from feeds.site import favicon, render_index, stylesheet
 
 INDEX = "index.html"
@@ -19,13 +34,57 @@ OPML = "feeds.opml"
 FAVICON = "favicon.ico"
 
 
-def publish(plan: FeedPlan, config: Config) -> dict[str, bytes]:
-    files = render_plan(plan, config)
-    for spec in plan.feeds:
-        for page in [None, *range(1, len(spec.archives) + 1)]:
-            files[json_name(spec, page)] = render_json(spec, plan.articles, config, page)
-    files[OPML] = render_opml(plan, config)
-    files[INDEX] = render_index(plan, config)
-    files[STYLESHEET] = stylesheet()
-    files[FAVICON] = favicon()
-    return files
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One file of a build: bytes to write, or the previous build's identical file.
+
+    ``key`` identifies what a feed document is made from (:mod:`feeds.rendercache`);
+    the few small files made from the whole plan have none and are always made anew."""
+
+    path: str
+    content: bytes | Path
+    key: bytes | None = None
+
+
+def pages(spec: FeedSpec) -> list[int | None]:
+    """A feed's documents: the subscription document (``None``), then archive pages 1..n."""
+    return [None, *range(1, len(spec.archives) + 1)]
+
+
+def _newest_first(plan: FeedPlan) -> list[tuple[FeedSpec, int | None]]:
+    """Every feed document, those with the newest entries first, across feeds: documents
+    that list the same articles then come close together (see :mod:`feeds.entries`)."""
+    documents = [(spec, page) for spec in plan.feeds for page in pages(spec)]
+
+    def newest(document: tuple[FeedSpec, int | None]) -> float:
+        entries = document_entries(*document)
+        return -entries[0].published.timestamp() if entries else 0.0
+
+    return sorted(documents, key=newest)  # stable: ties keep the plan's order
+
+
+def publish(plan: FeedPlan, config: Config, previous: Manifest | None = None) -> Iterator[Document]:
+    """Every file of a build.  With ``previous`` (the record of the last build into
+    ``config.output``), documents that would come out the same are reused."""
+    previous = previous or {}
+    keys = DocumentKeys(plan.articles, config)
+    store = EntryStore(plan.articles)
+    for spec, page in _newest_first(plan):
+        entries = document_entries(spec, page)
+        stamps = distinct_updates(entries)
+        key = keys.document(spec, page, entries, stamps)
+        names = [file_name(spec, fmt, page) for fmt in FORMATS] + [json_name(spec, page)]
+        old = reusable(previous, config.output, names, key)
+        if old is not None:
+            yield from (Document(name, path, key) for name, path in zip(names, old, strict=True))
+            continue
+        xml = store.xml(entries, stamps)
+        for fmt, document in render_document(spec, config, page, xml).items():
+            yield Document(file_name(spec, fmt, page), document, key)
+        yield Document(
+            json_name(spec, page), render_json(spec, config, page, store.json(entries)), key
+        )
+    yield Document(OPML, render_opml(plan, config))
+    yield Document(INDEX, render_index(plan, config))
+    yield Document(STYLESHEET, stylesheet())
+    yield Document(FAVICON, favicon())

@@ -8,9 +8,11 @@ these tests are skipped, except in CI (``CI=true``), where a missing browser is 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import tempfile
@@ -159,6 +161,7 @@ class DevTools:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, stopped whole in close()
         )
         port_file = Path(profile) / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -215,9 +218,14 @@ class DevTools:
         return result["result"].get("value")
 
     def close(self) -> None:
+        """Stop Chromium and every helper process it started: they write into the profile
+        folder until they exit, which would race its removal."""
         self.socket.close()
+        group = os.getpgid(self.process.pid)
         self.process.terminate()
         self.process.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")

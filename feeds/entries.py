@@ -1,0 +1,84 @@
+"""Rendered entries, shared by the documents that list them.
+
+An article appears in the all-articles feed, in a feed per topic and in its provider's feed,
+each in three formats: rendering it once per format instead of once per document is most of
+what makes a build fast.  The XML of an entry also carries its ``updated`` time, which a
+document may move by microseconds to keep its entries' times distinct
+(:func:`feeds.render.distinct_updates`), so XML is kept per ``(article, time)``.
+
+Only the most recently used entries are kept, so memory does not grow with the archive;
+:func:`feeds.publish.publish` renders documents newest first across all feeds, so an entry
+is mostly still at hand when the next feed that lists it comes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from feeds.articles import Article
+from feeds.jsonfeed import render_item
+from feeds.render import EntryXml, render_entries
+
+# About 100 MB of rendered entries at the size of a seed record with ten related articles.
+CAPACITY = 16_384
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Recent(Generic[K, V]):
+    """A mapping that forgets its least recently used items beyond ``capacity``."""
+
+    def __init__(self, capacity: int) -> None:
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._capacity = capacity
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        if len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+
+
+class EntryStore:
+    """Entries rendered on demand, by article key; each document's missing entries are
+    rendered together, in one feedgen document per format."""
+
+    def __init__(self, articles: Mapping[str, Article], capacity: int = CAPACITY) -> None:
+        self._articles = articles
+        self._xml: _Recent[tuple[str, datetime], EntryXml] = _Recent(capacity)
+        self._json: _Recent[str, bytes] = _Recent(capacity)
+
+    def xml(self, entries: Sequence[Article], stamps: Sequence[datetime]) -> list[EntryXml]:
+        found = [self._xml.get((a.key, stamp)) for a, stamp in zip(entries, stamps, strict=True)]
+        missing = [
+            (article, stamp)
+            for article, stamp, xml in zip(entries, stamps, found, strict=True)
+            if xml is None
+        ]
+        rendered = iter(render_entries(missing, self._articles))
+        out = []
+        for article, stamp, known in zip(entries, stamps, found, strict=True):
+            xml = known or next(rendered)
+            if known is None:
+                self._xml.put((article.key, stamp), xml)
+            out.append(xml)
+        return out
+
+    def json(self, entries: Sequence[Article]) -> list[bytes]:
+        out = []
+        for article in entries:
+            item = self._json.get(article.key)
+            if item is None:
+                item = render_item(article, self._articles)
+                self._json.put(article.key, item)
+            out.append(item)
+        return out

@@ -1,0 +1,188 @@
+"""Reusing the documents of the previous build that would come out the same.
+
+Before a document is rendered, everything it is made from is known: the settings, the code,
+the feed and page, and the inputs of each of its entries (the article, the title, address
+and provider of each related article, and the entry's update time).  Their digest is the
+document's *key*.  After a build, the key of every document is kept in the cache folder
+with the size, modification and change times and inode of the file written for it.  The
+next build links a file into its new output, instead of rendering it, only when the key is
+the same *and* the file in the output folder is still that very file (any write to it, or
+putting another file in its place, changes its change time or inode).
+
+The record of the previous build is one file, checked by a digest of its contents: a
+missing, truncated, edited or foreign one is ignored (everything is rendered), never
+trusted.  The code fingerprint in every key means a new version of feeds renders afresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import astuple, dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from feeds.articles import Article
+from feeds.config import Config
+from feeds.plan import FeedSpec
+
+_FORMAT = b"feeds-documents-1\n"
+_DIGEST_SIZE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """What identifies one file as written: any change to it changes ``ctime_ns``."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileState | None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+Manifest = Mapping[str, tuple[bytes, FileState]]  # relative path → (document key, file)
+
+
+@cache
+def code_fingerprint() -> bytes:
+    """The code that renders: this package's sources and the libraries it renders with."""
+    from importlib import metadata  # noqa: PLC0415 - slow to import, needed once per build
+
+    hasher = hashlib.blake2b(digest_size=_DIGEST_SIZE)
+    hasher.update(sys.version.encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.glob("*.py")):
+        hasher.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    for name in ("feedgen", "lxml", "orjson", "python-slugify"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            hasher.update(f"{name}={metadata.version(name)}\0".encode())
+    return hasher.digest()
+
+
+class DocumentKeys:
+    """The key of each document of a build; each article is hashed once, however many
+    documents list it."""
+
+    def __init__(self, articles: Mapping[str, Article], config: Config) -> None:
+        self._articles = articles
+        self._entries: dict[str, bytes] = {}
+        shown = (config.title, config.description, config.base_url, config.language)
+        self._settings = code_fingerprint() + repr((shown, config.entries_per_feed)).encode()
+
+    def entry(self, article: Article) -> bytes:
+        """The digest of what an entry shows, but its update time."""
+        found = self._entries.get(article.key)
+        if found is None:
+            related = [
+                (other.url, other.title, other.provider.name)
+                for key in article.related
+                if (other := self._articles.get(key)) is not None
+            ]
+            text = repr((article, related)).encode()
+            found = hashlib.blake2b(text, digest_size=_DIGEST_SIZE).digest()
+            self._entries[article.key] = found
+        return found
+
+    def document(
+        self,
+        spec: FeedSpec,
+        page: int | None,
+        entries: Sequence[Article],
+        stamps: Sequence[datetime],
+    ) -> bytes:
+        hasher = hashlib.blake2b(self._settings, digest_size=_DIGEST_SIZE)
+        identity = (spec.kind, spec.key, spec.name, spec.path, page, len(spec.archives))
+        hasher.update(repr(identity).encode())
+        for article, stamp in zip(entries, stamps, strict=True):
+            hasher.update(self.entry(article))
+            hasher.update(stamp.isoformat().encode())
+        return hasher.digest()
+
+
+def manifest_path(cache_folder: Path, output: Path) -> Path:
+    """One record per output folder, so two projects may share a cache folder."""
+    name = hashlib.blake2b(os.fsencode(output.absolute()), digest_size=8).hexdigest()
+    return cache_folder / f"documents-{name}.pickle"
+
+
+def load_manifest(path: Path) -> dict[str, tuple[bytes, FileState]]:
+    """The previous build's documents; empty when there is none or it is not intact."""
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return {}
+    header, check = blob[: len(_FORMAT)], blob[len(_FORMAT) : len(_FORMAT) + 32]
+    body = blob[len(_FORMAT) + 32 :]
+    if header != _FORMAT or hashlib.blake2b(body, digest_size=32).digest() != check:
+        return {}
+    try:
+        rows = _PlainUnpickler(io.BytesIO(body)).load()
+        return {
+            str(relative): (bytes(key), FileState(*state))
+            for relative, key, state in rows
+            if isinstance(key, bytes) and len(state) == 4
+        }
+    except Exception:  # a body that is not our rows: ignored as a whole
+        return {}
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Rows are tuples of strings, bytes and numbers: anything that names a class is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"{module}.{name} is not expected here")
+
+
+def store_manifest(path: Path, output: Path, keys: Iterable[tuple[str, bytes]]) -> None:
+    """Record the key of every document just written to ``output``, with its file's state.
+
+    Called after the new output is in place: linking a file changes its change time, so the
+    state is taken from the files as they now are."""
+    rows = []
+    for relative, key in keys:
+        state = FileState.of(output / relative)
+        if state is not None:
+            rows.append((relative, key, astuple(state)))
+    body = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+    blob = _FORMAT + hashlib.blake2b(body, digest_size=32).digest() + body
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=".documents-", dir=path.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(blob)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def reusable(
+    previous: Manifest, output: Path, names: Iterable[str], key: bytes
+) -> list[Path] | None:
+    """The previous build's files for ``names`` when they hold exactly the document of
+    ``key``; ``None`` when any of them does not."""
+    found = []
+    for relative in names:
+        known = previous.get(relative)
+        path = output / relative
+        if known is None or known[0] != key or FileState.of(path) != known[1]:
+            return None
+        found.append(path)
+    return found

@@ -1,0 +1,124 @@
+"""Documents assembled from shared entries are byte for byte what feedgen and ``json.dumps``
+write for the whole document at once.
+
+The oracle here renders each document the slow, obvious way (every entry added to one
+feedgen generator; one ``json.dumps`` of the whole JSON Feed), on the seeds and on a corpus
+of awkward records (markup in titles, ampersands, line breaks, Unicode, clashing times).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from feeds import render
+from feeds.api import check_files, reviewed
+from feeds.articles import PublishedRecord, build_graph, is_published
+from feeds.config import Config
+from feeds.jsonfeed import _item, json_name, render_json
+from feeds.plan import FeedPlan, FeedSpec, plan_feeds
+from feeds.publish import pages, publish
+from feeds.records import discover
+from feeds.sanitize import clean_articles
+from feeds.schema import load_schema
+from tests.conftest import SEEDS
+from tests.corpus import write_corpus
+
+CONFIG = Config(entries_per_feed=7, base_url="https://feeds.example.org/news/")
+
+
+def make_plan(source: Path) -> FeedPlan:
+    paths, _ = discover([source])
+    checked = reviewed(check_files(paths, load_schema()), datetime.now(UTC), publishing=True)
+    records = [
+        PublishedRecord(item.loaded.file, item.loaded.record.data)
+        for item in checked
+        if item.valid and item.loaded.record is not None
+    ]
+    graph = build_graph([r for r in records if is_published(r.data)])
+    return plan_feeds(clean_articles(graph), CONFIG.entries_per_feed)
+
+
+@pytest.fixture(scope="module", params=["seeds", "corpus"])
+def plan(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> FeedPlan:
+    if request.param == "seeds":
+        return make_plan(SEEDS)
+    folder = tmp_path_factory.mktemp("corpus") / "records"
+    write_corpus(folder, 300)
+    return make_plan(folder)
+
+
+def documents(plan: FeedPlan) -> Iterator[tuple[FeedSpec, int | None]]:
+    for spec in plan.feeds:
+        for page in pages(spec):
+            yield spec, page
+
+
+def whole_xml(spec: FeedSpec, plan: FeedPlan, page: int | None, fmt: str) -> bytes:
+    """One feedgen document with every entry added to it, finished as the renderer does."""
+    generator = render._generator(spec, CONFIG, page)
+    generator.remove_entry(0)  # the placeholder
+    entries = render.document_entries(spec, page)
+    stamps = render.distinct_updates(entries)
+    for article, stamp in reversed(list(zip(entries, stamps, strict=True))):
+        render._add_entry(generator, article, plan.articles, stamp)
+    name = render.file_name(spec, fmt, page)
+    media_type = render.FORMATS[fmt][1]
+    generator.link(
+        [
+            {"href": CONFIG.url_for(name), "rel": "self", "type": media_type},
+            {"href": CONFIG.base_url, "rel": "alternate", "type": "text/html"},
+        ],
+        replace=True,
+    )
+    generator.feeds.links = [
+        (rel, CONFIG.url_for(path)) for rel, path in render.page_links(spec, fmt, page)
+    ]
+    document: bytes = (
+        generator.atom_str(pretty=True, encoding="UTF-8")
+        if fmt == "atom"
+        else generator.rss_str(pretty=True, encoding="UTF-8")
+    )
+    return render._with_stylesheet(render._escape_ampersands(document), name)
+
+
+def whole_json(spec: FeedSpec, plan: FeedPlan, page: int | None) -> bytes:
+    document = json.loads(render_json(spec, CONFIG, page, []))
+    document["items"] = [_item(a, plan.articles) for a in render.document_entries(spec, page)]
+    return f"{json.dumps(document, ensure_ascii=False, indent=2)}\n".encode()
+
+
+def test_the_corpus_has_archives_and_clashing_times(plan: FeedPlan) -> None:
+    assert any(spec.archives for spec in plan.feeds) or len(plan.articles) < 10
+    if len(plan.articles) > 100:
+        clashing = [
+            spec
+            for spec, page in documents(plan)
+            if len({a.updated for a in render.document_entries(spec, page)})
+            < len(render.document_entries(spec, page))
+        ]
+        assert clashing, "the corpus must have documents whose entries share an update time"
+
+
+def test_published_documents_equal_whole_documents(plan: FeedPlan) -> None:
+    published = {d.path: d.content for d in publish(plan, CONFIG)}
+    compared = 0
+    for spec, page in documents(plan):
+        for fmt in render.FORMATS:
+            name = render.file_name(spec, fmt, page)
+            assert published[name] == whole_xml(spec, plan, page, fmt), name
+        assert published[json_name(spec, page)] == whole_json(spec, plan, page)
+        compared += 1
+    assert compared == sum(len(pages(spec)) for spec in plan.feeds)
+
+
+def test_an_empty_document_equals_feedgen_without_entries(plan: FeedPlan) -> None:
+    spec = FeedSpec(plan.feeds[0].kind, "", "All articles", "all", entries=(), total=0, archives=())
+    entries: list[render.EntryXml] = []
+    for fmt, document in render.render_document(spec, CONFIG, None, entries).items():
+        assert document == whole_xml(spec, plan, None, fmt)
+    assert render_json(spec, CONFIG, None, []) == whole_json(spec, plan, None)

@@ -1,0 +1,173 @@
+"""A build that reuses the previous build's documents writes exactly what a cold build writes.
+
+Each test builds a corpus with a cache, changes something (a record, the settings, the output
+folder, the cache itself), builds again, and compares every byte with a build of the same
+input into a fresh folder without a cache.  Reuse is observed through the files themselves:
+a reused document is a hard link to the previous build's file, so it keeps its inode.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import hashlib
+import pickle
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from feeds import rendercache
+from feeds.api import build
+from feeds.config import Config
+from tests.corpus import write_corpus
+
+RECORDS = 150
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    write_corpus(tmp_path / "records", RECORDS)
+    return Config(
+        source=tmp_path / "records",
+        output=tmp_path / "out",
+        cache=tmp_path / "cache",
+        entries_per_feed=5,  # small pages: every feed has archives
+    )
+
+
+def files(folder: Path) -> dict[str, Path]:
+    return {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
+
+
+def inodes(folder: Path) -> dict[str, int]:
+    return {name: path.stat().st_ino for name, path in files(folder).items()}
+
+
+def assert_same_as_cold(config: Config, tmp_path: Path) -> None:
+    cold = replace(config, output=tmp_path / "cold", cache=None)
+    build(cold)
+    built, expected = files(config.output), files(cold.output)
+    assert sorted(built) == sorted(expected)
+    different = [n for n in built if not filecmp.cmp(built[n], expected[n], shallow=False)]
+    assert different == []
+
+
+def edit_record(config: Config, name: str, **changes: object) -> None:
+    path = config.source / name
+    text = path.read_text("utf-8")
+    front = yaml.safe_load(text.split("---\n")[1])
+    front.update(changes)
+    body = text.split("---\n", 2)[2]
+    dumped = yaml.safe_dump(front, sort_keys=True, allow_unicode=True, width=1000)
+    path.write_text(f"---\n{dumped}---\n{body}", "utf-8")
+
+
+def test_nothing_changed_reuses_every_feed_document(config: Config, tmp_path: Path) -> None:
+    build(config)
+    before = inodes(config.output)
+    build(config)
+    after = inodes(config.output)
+    remade = {n for n in after if after[n] != before[n]}
+    assert remade == {"feeds.opml", "index.html", "feed.xsl", "favicon.ico"}
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_one_changed_record_remakes_only_its_documents(config: Config, tmp_path: Path) -> None:
+    build(config)
+    before = inodes(config.output)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    after = inodes(config.output)
+    remade = {n for n in after if after.get(n) != before.get(n)}
+    assert any(n.startswith("all") for n in remade), "the record's own documents are remade"
+    assert len(remade) < len(after) / 4, "most documents are reused"
+    assert_same_as_cold(config, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["remove a record", "add a record", "new date", "new settings", "fewer entries per feed"],
+)
+def test_other_changes_match_a_cold_build(config: Config, tmp_path: Path, change: str) -> None:
+    build(config)
+    if change == "remove a record":
+        (config.source / "00007.md").unlink()
+    elif change == "add a record":
+        write_corpus(tmp_path / "more", RECORDS + 3)
+        (tmp_path / "more" / f"{RECORDS + 2:05d}.md").rename(config.source / "new.md")
+    elif change == "new date":
+        edit_record(config, "00003.md", publishedDateTime="2001-01-01T00:00:00Z")
+    elif change == "new settings":
+        config = replace(config, title="Another name", base_url="https://example.org/x/")
+    else:
+        config = replace(config, entries_per_feed=3)
+    build(config)
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_a_document_edited_in_the_output_is_made_again(config: Config, tmp_path: Path) -> None:
+    build(config)
+    page = config.output / "all.atom.xml"
+    text = page.read_bytes()
+    page.write_bytes(text.replace(b"<feed", b"<FEED", 1))  # same size, same name
+    build(config)
+    assert page.read_bytes() == text
+    assert_same_as_cold(config, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"garbage", b"feeds-documents-1\n" + b"\0" * 40, "truncated", "foreign pickle"],
+)
+def test_a_damaged_record_of_the_last_build_is_ignored(
+    config: Config, tmp_path: Path, damage: bytes | str
+) -> None:
+    build(config)
+    assert config.cache is not None
+    record = rendercache.manifest_path(config.cache, config.output)
+    if damage == "truncated":
+        record.write_bytes(record.read_bytes()[:-100])
+    elif damage == "foreign pickle":
+        body = pickle.dumps([("all.atom.xml", b"k", Path("/"))])
+        check = hashlib.blake2b(body, digest_size=32).digest()
+        record.write_bytes(b"feeds-documents-1\n" + check + body)
+    else:
+        assert isinstance(damage, bytes)
+        record.write_bytes(damage)
+    assert rendercache.load_manifest(record) == {}
+    before = inodes(config.output)
+    build(config)
+    after = inodes(config.output)
+    assert all(after[n] != before.get(n) for n in after), "nothing is reused"
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_new_code_reuses_nothing(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(config)
+    before = inodes(config.output)
+    monkeypatch.setattr(rendercache, "code_fingerprint", lambda: b"another version")
+    build(config)
+    after = inodes(config.output)
+    assert all(after[n] != before.get(n) for n in after)
+
+
+def test_without_a_cache_nothing_is_recorded(config: Config, tmp_path: Path) -> None:
+    config = replace(config, cache=None)
+    build(config)
+    before = inodes(config.output)
+    build(config)
+    assert all(inode != before[n] for n, inode in inodes(config.output).items())
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_cache_folder_that_cannot_be_made_does_not_fail_the_build(
+    config: Config, tmp_path: Path
+) -> None:
+    assert config.cache is not None
+    config.cache.write_text("a file where the cache folder should be")
+    build(config)
+    build(config)
+    assert_same_as_cold(config, tmp_path)
