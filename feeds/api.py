@@ -6,7 +6,7 @@ Data flows one way: files → records → validated articles → feed plan → r
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,22 +178,16 @@ def build(config: Config, schema: Schema | None = None, now: datetime | None = N
 def _write(plan: FeedPlan, config: Config) -> list[str]:
     """Publish ``plan`` into ``config.output``, reusing what the last build wrote there the
     same, and remember what was written for the next build (:mod:`feeds.rendercache`)."""
-    from feeds.output import write_tree
-    from feeds.publish import publish
+    from feeds.output import staged
+    from feeds.parallel import write_documents
     from feeds.rendercache import load_manifest, manifest_path, store_manifest
 
     record = None if config.cache is None else manifest_path(config.cache, config.output)
     previous = {} if record is None else load_manifest(record)
-    keys: list[tuple[str, bytes]] = []
-
-    def files() -> Iterator[tuple[str, bytes | Path]]:
-        for document in publish(plan, config, previous):
-            if document.key is not None:
-                keys.append((document.path, document.key))
-            yield document.path, document.content
-
-    written = write_tree(config.output, files())
+    with staged(config.output) as staging:
+        written = write_documents(staging, plan, config, previous)
     if record is not None:
+        keys = [(path, key) for path, key in written.items() if key is not None]
         with contextlib.suppress(OSError):  # a build without a record is only slower next time
             store_manifest(record, config.output, keys)
-    return written
+    return list(written)

@@ -56,45 +56,67 @@ def build_lock(output: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_tree(output: Path, files: Iterable[tuple[str, bytes | Path]]) -> list[str]:
-    """Replace the contents of ``output`` with ``files``, each written as it comes: relative
-    POSIX paths and their bytes, or an existing file (of the output being replaced) to
-    hard-link, or copy where links are not possible.  The paths written, in order."""
+class Staging:
+    """The folder a new build is written into before it replaces the output.
+
+    It is only a path and the folders made so far, so a forked worker process can write
+    into it too."""
+
+    def __init__(self, output: Path, folder: Path) -> None:
+        self.output = output
+        self.folder = folder
+        self._folders: set[Path] = set()
+
+    def write(self, relative: str, content: bytes | Path) -> None:
+        """Write ``content`` at ``relative`` (a POSIX path): bytes, or an existing file of the
+        output being replaced, hard-linked (copied where links are not possible)."""
+        parts = PurePosixPath(relative).parts
+        if not parts or parts[0] == "/" or ".." in parts:
+            raise OutputError(f"refusing to write {relative!r} outside {self.output}")
+        target = self.folder / relative
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
+        if isinstance(content, Path):
+            _link_or_copy(content, target)
+        else:
+            with target.open("xb") as handle:  # "x": two documents never share a path
+                handle.write(content)
+
+
+@contextlib.contextmanager
+def staged(output: Path) -> Iterator[Staging]:
+    """A fresh staging folder beside ``output`` that replaces it, in one step, when the
+    ``with`` block ends without an error; on an error it is removed and ``output`` is left
+    as it was."""
     output = output.absolute()
     parent = output.parent
     _recover(output)
     try:
-        staging = Path(
-            tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{output.name}-", dir=parent)
-        ).resolve()
+        folder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{output.name}-", dir=parent))
     except OSError as error:
         raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
     try:
-        written: list[str] = []
-        folders: set[Path] = set()
-        for relative, data in files:
-            parts = PurePosixPath(relative).parts
-            if not parts or parts[0] == "/" or ".." in parts:
-                raise OutputError(f"refusing to write {relative!r} outside {output}")
-            target = staging / relative
-            if target.parent not in folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                folders.add(target.parent)
-            if isinstance(data, Path):
-                _link_or_copy(data, target)
-            else:
-                with target.open("xb") as handle:  # "x": two documents never share a path
-                    handle.write(data)
-            written.append(relative)
-        staging.chmod(0o755)
-        _swap_in(staging, output)
-        return written
+        yield Staging(output, folder.resolve())
+        folder.chmod(0o755)
+        _swap_in(folder, output)
     except OSError as error:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise OutputError(f"cannot write {output}: {error.strerror or error}") from error
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def write_tree(output: Path, files: Iterable[tuple[str, bytes | Path]]) -> list[str]:
+    """Replace the contents of ``output`` with ``files`` (see :meth:`Staging.write`), each
+    written as it comes.  The paths written, in order."""
+    written = []
+    with staged(output) as staging:
+        for relative, content in files:
+            staging.write(relative, content)
+            written.append(relative)
+    return written
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

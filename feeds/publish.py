@@ -51,7 +51,7 @@ def pages(spec: FeedSpec) -> list[int | None]:
     return [None, *range(1, len(spec.archives) + 1)]
 
 
-def _newest_first(plan: FeedPlan) -> list[tuple[FeedSpec, int | None]]:
+def feed_documents(plan: FeedPlan) -> list[tuple[FeedSpec, int | None]]:
     """Every feed document, those with the newest entries first, across feeds: documents
     that list the same articles then come close together (see :mod:`feeds.entries`)."""
     documents = [(spec, page) for spec in plan.feeds for page in pages(spec)]
@@ -63,13 +63,33 @@ def _newest_first(plan: FeedPlan) -> list[tuple[FeedSpec, int | None]]:
     return sorted(documents, key=newest)  # stable: ties keep the plan's order
 
 
-def publish(plan: FeedPlan, config: Config, previous: Manifest | None = None) -> Iterator[Document]:
-    """Every file of a build.  With ``previous`` (the record of the last build into
+def shares(
+    documents: list[tuple[FeedSpec, int | None]], count: int
+) -> list[list[tuple[FeedSpec, int | None]]]:
+    """``documents`` cut into ``count`` runs of about as many entries each.  Runs of
+    neighbouring documents list mostly the same articles, so each process renders an
+    article about once."""
+    total = sum(len(document_entries(*d)) + 1 for d in documents)
+    runs: list[list[tuple[FeedSpec, int | None]]] = [[] for _ in range(count)]
+    done = 0
+    for document in documents:
+        runs[min(count - 1, done * count // max(total, 1))].append(document)
+        done += len(document_entries(*document)) + 1
+    return runs
+
+
+def publish_feeds(
+    documents: list[tuple[FeedSpec, int | None]],
+    plan: FeedPlan,
+    config: Config,
+    previous: Manifest | None = None,
+) -> Iterator[Document]:
+    """The files of ``documents``.  With ``previous`` (the record of the last build into
     ``config.output``), documents that would come out the same are reused."""
     previous = previous or {}
     keys = DocumentKeys(plan.articles, config)
     store = EntryStore(plan.articles)
-    for spec, page in _newest_first(plan):
+    for spec, page in documents:
         entries = document_entries(spec, page)
         stamps = distinct_updates(entries)
         key = keys.document(spec, page, entries, stamps)
@@ -81,10 +101,19 @@ def publish(plan: FeedPlan, config: Config, previous: Manifest | None = None) ->
         xml = store.xml(entries, stamps)
         for fmt, document in render_document(spec, config, page, xml).items():
             yield Document(file_name(spec, fmt, page), document, key)
-        yield Document(
-            json_name(spec, page), render_json(spec, config, page, store.json(entries)), key
-        )
+        items = store.json(entries)
+        yield Document(json_name(spec, page), render_json(spec, config, page, items), key)
+
+
+def publish_site(plan: FeedPlan, config: Config) -> Iterator[Document]:
+    """The files made from the whole plan: the subscription list, front page and its parts."""
     yield Document(OPML, render_opml(plan, config))
     yield Document(INDEX, render_index(plan, config))
     yield Document(STYLESHEET, stylesheet())
     yield Document(FAVICON, favicon())
+
+
+def publish(plan: FeedPlan, config: Config, previous: Manifest | None = None) -> Iterator[Document]:
+    """Every file of a build, made in one process."""
+    yield from publish_feeds(feed_documents(plan), plan, config, previous)
+    yield from publish_site(plan, config)

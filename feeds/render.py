@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -60,7 +61,12 @@ _NAMESPACE = uuid.UUID("6f1c3a52-43a3-4b7c-9d0e-4f0f3c8a9e11")
 
 def article_id(article: Article) -> str:
     """Derived from the canonical URL only: the same in every feed, format and build."""
-    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, article.key)}"
+    return _url_id(article.key)
+
+
+@lru_cache(maxsize=1 << 16)
+def _url_id(key: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, key)}"
 
 
 def feed_id(spec: FeedSpec) -> str:

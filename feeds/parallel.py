@@ -1,0 +1,80 @@
+"""Rendering and writing a build's documents on every core.
+
+Documents are cut into runs of neighbouring dates (:func:`feeds.publish.shares`), one per
+core; forked processes render theirs straight into the staging folder, so nothing but the
+document keys travels back.  What the workers need (plan, settings, the last build's record)
+is inherited through ``fork``, not pickled.  Small builds, or machines with one core, stay
+in one process: starting a worker costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from feeds.config import Config
+from feeds.output import Staging
+from feeds.plan import FeedPlan
+from feeds.publish import feed_documents, publish_feeds, publish_site, shares
+from feeds.render import document_entries
+from feeds.rendercache import Manifest
+
+# Entries (counted once per document listing them) below which one process is faster.
+PARALLEL_MIN_ENTRIES = 5_000
+
+_inherited: dict[str, Any] = {}
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+def write_documents(
+    staging: Staging,
+    plan: FeedPlan,
+    config: Config,
+    previous: Manifest,
+    *,
+    jobs: int | None = None,
+    min_entries: int = PARALLEL_MIN_ENTRIES,
+) -> dict[str, bytes | None]:
+    """Write every file of ``plan`` into ``staging`` with ``jobs`` processes [default: one
+    per core, when there are ``min_entries``]; the paths written, each with its document
+    key (``None`` for files made from the whole plan)."""
+    documents = feed_documents(plan)
+    entries = sum(len(document_entries(*d)) for d in documents)
+    jobs = jobs or cores()
+    if entries < min_entries or "fork" not in multiprocessing.get_all_start_methods():
+        jobs = 1
+    runs = shares(documents, jobs)
+    _inherited.update(staging=staging, runs=runs, plan=plan, config=config, previous=previous)
+    try:
+        if jobs == 1:
+            keys = _write_run(0)
+        else:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(jobs - 1, mp_context=context) as pool:
+                others = [pool.submit(_write_run, index) for index in range(1, jobs)]
+                keys = _write_run(0)
+                for future in others:
+                    keys.extend(future.result())
+    finally:
+        _inherited.clear()
+    written: dict[str, bytes | None] = dict(keys)
+    for document in publish_site(plan, config):
+        staging.write(document.path, document.content)
+        written[document.path] = None
+    return written
+
+
+def _write_run(index: int) -> list[tuple[str, bytes | None]]:
+    staging: Staging = _inherited["staging"]
+    keys = []
+    for document in publish_feeds(
+        _inherited["runs"][index], _inherited["plan"], _inherited["config"], _inherited["previous"]
+    ):
+        staging.write(document.path, document.content)
+        keys.append((document.path, document.key))
+    return keys
