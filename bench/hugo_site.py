@@ -33,7 +33,7 @@ term = ["RSS"]
 page = []
 
 [services.rss]
-limit = 50
+limit = LIMIT
 """
 
 RSS = """\
@@ -45,7 +45,7 @@ RSS = """\
 {{ with .OutputFormats.Get "RSS" -}}
 <atom:link href="{{ .Permalink }}" rel="self" type="application/rss+xml" />
 {{- end }}
-{{ range first 50 .Pages.ByDate.Reverse }}
+{{ range PAGES }}
 <item>
 <title>{{ .Title }}</title>
 <link>{{ .Params.weburl }}</link>
@@ -85,14 +85,17 @@ def front_matter(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def make_site(corpus: Path, site: Path) -> int:
-    """Write a Hugo site for ``corpus`` into ``site``; the number of pages written."""
+def make_site(corpus: Path, site: Path, items: int | None = 50) -> int:
+    """Write a Hugo site for ``corpus`` into ``site``, with ``items`` per feed (``None``:
+    all); the number of pages written."""
+    pages = ".Pages.ByDate.Reverse" if items is None else f"first {items} .Pages.ByDate.Reverse"
     shutil.rmtree(site, ignore_errors=True)
     (site / "layouts" / "_default").mkdir(parents=True)
     (site / "content" / "posts").mkdir(parents=True)
-    (site / "hugo.toml").write_text(CONFIG, "utf-8")
-    (site / "layouts" / "_default" / "rss.xml").write_text(RSS, "utf-8")
-    pages = 0
+    config = CONFIG.replace("LIMIT", str(-1 if items is None else items))
+    (site / "hugo.toml").write_text(config, "utf-8")
+    (site / "layouts" / "_default" / "rss.xml").write_text(RSS.replace("PAGES", pages), "utf-8")
+    written = 0
     schema = load_schema()
     for path in sorted(corpus.iterdir()):
         loaded = parse_record(path.name, path.read_bytes())
@@ -102,5 +105,5 @@ def make_site(corpus: Path, site: Path) -> int:
         (site / "content" / "posts" / f"{path.stem}.md").write_text(
             f"{matter}\n\n{loaded.record.body}", "utf-8"
         )
-        pages += 1
-    return pages
+        written += 1
+    return written
