@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,7 +47,7 @@ def parse_datetime(value: str) -> datetime:
     return parsed
 
 
-FORMATS = {
+FORMATS: dict[str, Callable[[str], bool]] = {
     "http-url": is_http_url,
     "rfc3339": is_rfc3339,
 }

@@ -23,6 +23,7 @@ _UNPRINTABLE = re.compile(
 _MARKUP = re.compile(r"<[A-Za-z/!?]|&#?\w+;")
 # Characters RFC 2396/3986 allow literally in a URI (the W3C validator's own set).
 URI_SAFE = ";/?:@&=+$,-_.!~*'()%#"
+_PLAIN_URI = re.compile(r"[A-Za-z0-9" + re.escape(URI_SAFE) + r"]*")
 
 
 def printable(text: str) -> str:
@@ -83,7 +84,7 @@ def as_uri(url: str) -> str:
     """``url`` as an ASCII URI: host in IDNA, every other character outside RFC 3986's
     set percent-encoded as UTF-8.  Existing percent escapes are kept as they are."""
     url = printable(url).strip()
-    if url.isascii() and all(ch.isalnum() or ch in URI_SAFE for ch in url):
+    if _PLAIN_URI.fullmatch(url):
         return url
     parts = urlsplit(url)
     netloc = parts.netloc

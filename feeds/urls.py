@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -11,6 +12,8 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
+# Records cite the same pages again and again: each URL is judged once.
+@lru_cache(maxsize=1 << 17)
 def is_http_url(value: str) -> bool:
     """An absolute http(s) URL with a host and no white space or control characters.
 
@@ -28,6 +31,7 @@ def is_http_url(value: str) -> bool:
     return parts.scheme.lower() in DEFAULT_PORTS and bool(parts.hostname)
 
 
+@lru_cache(maxsize=1 << 17)
 def canonical_url(value: str) -> str:
     """The key under which an article is known: the same page cited in different ways
     (upper-case host, explicit default port, campaign tracking parameters, fragment) is one
