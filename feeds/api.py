@@ -1,12 +1,14 @@
 """The library API behind the command line: validate records, build feeds.
 
 Data flows one way: files → records → validated articles → feed plan → rendered files.
+Each file is checked once per content: its result is cached (:mod:`feeds.cache`) and holds
+only what later stages need (:class:`feeds.scan.FileResult`).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,25 +17,36 @@ from typing import TYPE_CHECKING
 from feeds.config import Config
 from feeds.crosscheck import review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
-from feeds.records import Loaded, discover, read_record
+from feeds.progress import Progress
+from feeds.records import Loaded, Locator, Record, discover, parse_record
+from feeds.scan import FileResult, scan, schema_key
 from feeds.schema import Schema, load_schema
 
 if TYPE_CHECKING:
+    from feeds.articles import Article
     from feeds.plan import FeedPlan
+
+# Validating fewer files than this (pre-commit passes a handful) skips the cache: opening it
+# costs more than it saves.
+VALIDATE_CACHE_MIN_FILES = 50
 
 
 @dataclass(frozen=True)
 class CheckedFile:
-    """A file with every problem found in it; ``record`` is set when it was readable."""
+    """A file with every problem found in it; ``readable`` when it could be read as a record."""
 
-    loaded: Loaded
+    file: str
     diagnostics: tuple[Diagnostic, ...]
+    readable: bool
 
     @property
     def valid(self) -> bool:
-        return self.loaded.record is not None and not any(
-            d.severity is Severity.ERROR for d in self.diagnostics
-        )
+        return self.readable and not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    @property
+    def loaded(self) -> Loaded:
+        """The file and its problems; the record itself is not kept."""
+        return Loaded(self.file, None, self.diagnostics)
 
 
 @dataclass(frozen=True)
@@ -69,47 +82,72 @@ def _as_error(diagnostic: Diagnostic) -> Diagnostic:
     return replace(diagnostic, severity=Severity.ERROR)
 
 
-def check_files(paths: Iterable[Path], schema: Schema) -> list[CheckedFile]:
-    checked = []
-    for path in paths:
-        loaded = read_record(path)
-        diagnostics = loaded.diagnostics
-        if loaded.record is not None:
-            diagnostics += schema.check(loaded.record)
-        checked.append(CheckedFile(loaded, tuple(sorted(diagnostics, key=sort_key))))
-    return checked
+def check_files(paths: Sequence[Path], schema: Schema) -> list[CheckedFile]:
+    """Check files one by one (no cache), without the checks across records."""
+    results = scan(paths, schema, None, articles=False)
+    return [CheckedFile(r.file, r.diagnostics, r.readable) for r in results]
+
+
+def _locator(file: str, path: Path) -> Locator:
+    """A locator for a file read again, to place what the checks across records found."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raw = b""
+    record = parse_record(file, raw).record
+    return Locator(record or Record(file, {}, "", "", 0))
 
 
 def reviewed(
-    checked: Sequence[CheckedFile], now: datetime, *, publishing: bool
+    results: Sequence[FileResult], paths: Sequence[Path], now: datetime, *, publishing: bool
 ) -> list[CheckedFile]:
-    """``checked`` with what the checks beyond the schema found (:mod:`feeds.crosscheck`).
+    """``results`` (of ``paths``, in order) with what the checks across records found
+    (:mod:`feeds.crosscheck`); only files with such findings are read again.
 
     When ``publishing``, the first of several records of one article stays valid (it is
     published) and only the later copies get an error."""
-    records = [item.loaded.record for item in checked if item.loaded.record is not None]
-    valid = {item.loaded.file for item in checked if item.valid}
-    found = review(records, valid, now)
+    where = {result.file: path for result, path in zip(results, paths, strict=True)}
+    facts = [result.facts for result in results if result.facts is not None]
+    found = review(facts, now, lambda file: _locator(file, where[file]))
     out = []
-    for item in checked:
-        extra = found.diagnostics.get(item.loaded.file, ())
+    for result in results:
+        diagnostics = result.diagnostics
+        extra = found.diagnostics.get(result.file, ())
         if not publishing:
-            extra += found.first_copies.get(item.loaded.file, ())
-        diagnostics = tuple(sorted(item.diagnostics + extra, key=sort_key))
-        out.append(CheckedFile(item.loaded, diagnostics) if extra else item)
+            extra += found.first_copies.get(result.file, ())
+        if extra:
+            diagnostics = tuple(sorted(diagnostics + extra, key=sort_key))
+        out.append(CheckedFile(result.file, diagnostics, result.readable))
     return out
 
 
 def validate(
-    paths: Sequence[Path], schema: Schema | None = None, now: datetime | None = None
+    paths: Sequence[Path],
+    schema: Schema | None = None,
+    now: datetime | None = None,
+    *,
+    cache: Path | None = None,
+    progress: Progress | None = None,
 ) -> ValidationReport:
     """Check every record file under ``paths`` against the schema, and across records.
 
-    ``now`` is the time dates in the future are measured against [default: the clock]."""
+    ``now`` is the time dates in the future are measured against [default: the clock].
+    ``cache`` is a cache folder (:mod:`feeds.cache`), used when there are at least
+    ``VALIDATE_CACHE_MIN_FILES`` files."""
     schema = schema or load_schema()
     files, folder_problems = discover(paths)
-    checked = check_files(files, schema)
-    checked = reviewed(checked, now or datetime.now(UTC), publishing=False)
+    enough = len(files) >= VALIDATE_CACHE_MIN_FILES
+    store = None
+    if cache is not None and enough:
+        from feeds.cache import open_cache
+
+        store = open_cache(cache)
+    try:
+        results = list(scan(files, schema, store, progress=progress, articles=False))
+    finally:
+        if store is not None:
+            store.close()
+    checked = reviewed(results, files, now or datetime.now(UTC), publishing=False)
     diagnostics = [*folder_problems]
     for item in checked:
         diagnostics.extend(item.diagnostics)
@@ -130,35 +168,35 @@ class BuildReport:
     warnings: tuple[Diagnostic, ...] = ()  # about records that were published anyway
 
 
-def build(config: Config, schema: Schema | None = None, now: datetime | None = None) -> BuildReport:
+def build(
+    config: Config,
+    schema: Schema | None = None,
+    now: datetime | None = None,
+    *,
+    progress: Progress | None = None,
+) -> BuildReport:
     """Validate the records under ``config.source`` and publish their feeds into
     ``config.output``, replacing its previous contents in one step.
 
     Of several records of one article, the first in file order is published."""
     # Imported here: ``feeds validate`` never renders, and starts faster without these.
-    from feeds.articles import PublishedRecord, build_graph, is_published
     from feeds.output import build_lock
     from feeds.plan import plan_feeds
     from feeds.sanitize import clean_articles
 
     schema = schema or load_schema(config.schema)
     paths, folder_problems = discover([config.source])
-    checked = check_files(paths, schema)
-    checked = reviewed(checked, now or datetime.now(UTC), publishing=True)
-    valid = [
-        PublishedRecord(item.loaded.file, item.loaded.record.data)
-        for item in checked
-        if item.valid and item.loaded.record is not None
-    ]
-    published = [record for record in valid if is_published(record.data)]
-    graph = build_graph(published)
+    source = check_source(
+        paths, schema, now or datetime.now(UTC), cache=config.cache, progress=progress
+    )
+    checked, graph = source.checked, source.graph
     plan = plan_feeds(clean_articles(graph), config.entries_per_feed)
     with build_lock(config.output):
         written = _write(plan, config)
     return BuildReport(
         records=len(checked),
-        published=len(published),
-        unpublished=len(valid) - len(published),
+        published=source.published,
+        unpublished=sum(item.valid for item in checked) - source.published,
         skipped=tuple(item for item in checked if not item.valid),
         folder_problems=tuple(folder_problems),
         articles=len(graph),
@@ -173,6 +211,47 @@ def build(config: Config, schema: Schema | None = None, now: datetime | None = N
             if d.severity is Severity.WARNING
         ),
     )
+
+
+@dataclass(frozen=True)
+class CheckedSource:
+    """What checking a build's records gives: every file with its problems, how many were
+    published, and the articles to publish (:func:`feeds.articles.merge_articles`)."""
+
+    checked: tuple[CheckedFile, ...]
+    published: int
+    graph: dict[str, Article]
+
+
+def check_source(
+    paths: Sequence[Path],
+    schema: Schema,
+    now: datetime,
+    *,
+    cache: Path | None = None,
+    progress: Progress | None = None,
+) -> CheckedSource:
+    """Check the record files ``paths`` (all of a build's, in file order) as a build does,
+    with the cache folder ``cache`` if any, and merge what the valid published ones say."""
+    from feeds.articles import merge_articles
+    from feeds.cache import open_cache
+
+    results: list[FileResult] = []
+    store = open_cache(cache)
+    try:
+        graph = merge_articles(
+            _contributions(scan(paths, schema, store, progress=progress), results)
+        )
+        if store is not None:
+            store.keep_only([result.file for result in results], paths, schema_key(schema))
+    finally:
+        if store is not None:
+            store.close()
+    checked = reviewed(results, paths, now, publishing=True)
+    published = sum(
+        item.valid and result.published for item, result in zip(checked, results, strict=True)
+    )
+    return CheckedSource(tuple(checked), published, graph)
 
 
 def _write(plan: FeedPlan, config: Config) -> list[str]:
@@ -191,3 +270,23 @@ def _write(plan: FeedPlan, config: Config) -> list[str]:
         with contextlib.suppress(OSError):  # a build without a record is only slower next time
             store_manifest(record, config.output, keys)
     return list(written)
+
+
+def _contributions(
+    scanned: Iterator[FileResult], kept: list[FileResult]
+) -> Iterator[tuple[Article, ...]]:
+    """Each published record's articles, straight from checking into the merge, so that only
+    the merged graph is held, never every record's articles at once.  Results are appended to
+    ``kept`` without their articles.
+
+    Of several valid records of one article only the first is published: the checks across
+    records give the later copies an error (:func:`feeds.crosscheck.review`)."""
+    owners: set[str] = set()
+    for result in scanned:
+        kept.append(replace(result, articles=None) if result.articles is not None else result)
+        key = None if result.facts is None else result.facts.key  # set for valid records
+        if key is None or key in owners:
+            continue
+        owners.add(key)
+        if result.articles is not None:
+            yield result.articles

@@ -93,8 +93,25 @@ def _article(data: Mapping[str, Any], source: str | None) -> Article:
     )
 
 
+def record_articles(record: PublishedRecord) -> tuple[Article, ...]:
+    """The articles one published record contributes: its own, then those it cites (without
+    itself), in its order.  Depends on the record alone, so it is computed once per file
+    content, and the record's data need not be kept."""
+    parent = _article(record.data, record.file)
+    cited = (_article(item, None) for item in record.data.get("related") or ())
+    return (parent, *(child for child in cited if child.key != parent.key))
+
+
 def build_graph(records: Iterable[PublishedRecord]) -> dict[str, Article]:
-    """Every article to publish, by key.
+    """Every article to publish, by key (see :func:`merge_articles`)."""
+    return merge_articles(
+        record_articles(record) for record in records if is_published(record.data)
+    )
+
+
+def merge_articles(contributions: Iterable[tuple[Article, ...]]) -> dict[str, Article]:
+    """Every article to publish, by key, from what each record contributes
+    (:func:`record_articles`).
 
     Records are taken in the order given (the caller sorts them by file), so which of two
     conflicting descriptions of one article wins never depends on the file system.  A record's
@@ -112,15 +129,9 @@ def build_graph(records: Iterable[PublishedRecord]) -> dict[str, Article]:
         topics.setdefault(article.key, {}).update(dict.fromkeys(article.topics))
         related.setdefault(article.key, {})
 
-    for record in records:
-        if not is_published(record.data):
-            continue
-        parent = _article(record.data, record.file)
+    for parent, *children in contributions:
         add(parent)
-        for cited in record.data.get("related") or ():
-            child = _article(cited, None)
-            if child.key == parent.key:
-                continue
+        for child in children:
             add(child)
             topics[child.key].update(dict.fromkeys(parent.topics))
             related[parent.key][child.key] = None

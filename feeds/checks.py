@@ -109,17 +109,22 @@ def html_entity_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
         )
 
 
-def future_date_findings(data: Mapping[str, Any], now: datetime) -> Iterator[Finding]:
-    """A date after ``now`` is legal but usually a wrong year or time zone, and a feed reader
-    would keep the entry at the top for that long."""
+def dated_fields(data: Mapping[str, Any]) -> Iterator[tuple[FieldPath, str]]:
+    """The RFC 3339 dates of a record (its own and its related articles'), by field path."""
     candidates: list[tuple[FieldPath, Any]] = [((name,), data.get(name)) for name in _DATE_FIELDS]
     for index, related in _items(data.get("related")):
         candidates.append(
             (("related", index, "publishedDateTime"), related.get("publishedDateTime"))
         )
     for path, value in candidates:
-        if not isinstance(value, str) or not is_rfc3339(value):
-            continue
+        if isinstance(value, str) and is_rfc3339(value):
+            yield path, value
+
+
+def future_date_findings(data: Mapping[str, Any], now: datetime) -> Iterator[Finding]:
+    """A date after ``now`` is legal but usually a wrong year or time zone, and a feed reader
+    would keep the entry at the top for that long."""
+    for path, value in dated_fields(data):
         if parse_datetime(value) > now:
             yield Finding(
                 path,

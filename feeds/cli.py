@@ -6,8 +6,11 @@ records with ``--strict``), 2 usage errors such as a path that does not exist.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -15,6 +18,39 @@ from feeds import __version__
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _cache_options(command: _Command) -> _Command:
+    command = click.option(
+        "--no-cache", is_flag=True, help="Check every file again; read and write no cache."
+    )(command)
+    return click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Cache of files already checked [default: .feeds-cache].",
+    )(command)
+
+
+@contextmanager
+def _cache_warnings() -> Iterator[None]:
+    """A cache that cannot be used is worth one line, not a traceback nor a failure."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            if caught:
+                from feeds.cache import CacheWarning  # only now: it imports SQLite
+
+                for warning in caught:
+                    if issubclass(warning.category, CacheWarning):
+                        click.echo(f"warning: {warning.message}", err=True)
+                    else:
+                        warnings.showwarning(
+                            warning.message, warning.category, warning.filename, warning.lineno
+                        )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,8 +76,15 @@ def main() -> None:
     help="text for people, json for tools, github for annotations in GitHub Actions.",
 )
 @click.option("--strict", is_flag=True, help="Count warnings as errors.")
+@_cache_options
 def validate(
-    paths: tuple[Path, ...], schema_path: Path | None, output_format: str, strict: bool
+    paths: tuple[Path, ...],
+    *,
+    schema_path: Path | None,
+    output_format: str,
+    strict: bool,
+    no_cache: bool,
+    cache_dir: Path | None,
 ) -> None:
     """Check records against the schema and report every problem.
 
@@ -49,11 +92,14 @@ def validate(
     Exit code 0 when there are no errors (warnings alone pass unless --strict), 1 otherwise.
     """
     from feeds.api import validate as run_validate
+    from feeds.progress import for_terminal
     from feeds.report import Summary, as_json, github_lines, text_lines
 
     schema = _schema(schema_path)
     targets = list(paths) or [_default_source()]
-    report = run_validate(targets, schema)
+    cache = None if no_cache else cache_dir or _project_cache()
+    with _cache_warnings():
+        report = run_validate(targets, schema, cache=cache, progress=for_terminal())
     if strict:
         report = report.strict()
     summary = Summary(
@@ -97,22 +143,30 @@ def validate(
     help="Settings file [default: feeds.toml or pyproject.toml].",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when any record was skipped.")
-def build(strict: bool, config_file: Path | None, **overrides: Any) -> None:
+@_cache_options
+def build(strict: bool, config_file: Path | None, no_cache: bool, **overrides: Any) -> None:
     """Publish Atom and RSS feeds per topic and per provider, plus one with everything."""
+    from dataclasses import replace
+
     from feeds.api import build as run_build
     from feeds.config import ConfigError, load_config
     from feeds.output import OutputError
+    from feeds.progress import for_terminal
     from feeds.records import display_path
     from feeds.report import plural
     from feeds.schema import SchemaError, load_schema
 
+    overrides["cache"] = overrides.pop("cache_dir")
     try:
         config = load_config(Path.cwd(), config_file, **overrides)
+        if no_cache:
+            config = replace(config, cache=None)
         schema = load_schema(config.schema)
     except (ConfigError, SchemaError) as error:
         raise click.UsageError(str(error)) from error
     try:
-        report = run_build(config, schema)
+        with _cache_warnings():
+            report = run_build(config, schema, progress=for_terminal())
     except OutputError as error:
         click.echo(f"error: {error}; the previous output is unchanged", err=True)
         raise SystemExit(EXIT_INVALID) from error
@@ -152,6 +206,15 @@ def _default_source() -> Path:
     if not source.exists():
         raise click.UsageError(f"no PATHS given and the default folder {source} does not exist")
     return source
+
+
+def _project_cache() -> Path | None:
+    from feeds.config import ConfigError, load_config
+
+    try:
+        return load_config(Path.cwd()).cache
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from error
 
 
 def _schema(path: Path | None) -> Any:

@@ -27,7 +27,8 @@ class Config:
     source: Path = Path("seeds")
     output: Path = Path("out")
     schema: Path | None = None  # None: the project's schemas/record.yaml, else the bundled one
-    # Results already computed, by content (see feeds.cache); None: no cache.
+    # Results already computed, by content (see feeds.cache); None: no cache.  load_config
+    # gives a project ``.feeds-cache`` unless its settings say ``cache = false``.
     cache: Path | None = None
 
     def __post_init__(self) -> None:
@@ -73,6 +74,9 @@ def load_config(project_dir: Path, config_file: Path | None = None, **overrides:
             known = ", ".join(sorted(_FIELD_TYPES))
             raise ConfigError(f"{where}: unknown setting {key!r} (known: {known})")
         wanted = _FIELD_TYPES[key]
+        if key == "cache" and value is False:
+            values[key] = None
+            continue
         if not isinstance(value, wanted) or isinstance(value, bool):
             raise ConfigError(f"{where}: {key} must be {wanted.__name__}, not {value!r}")
         values[key] = where.parent / str(value) if key in _PATH_KEYS else value

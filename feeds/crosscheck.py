@@ -3,31 +3,102 @@
 The schema sees one record at a time.  Some mistakes only show among several: two records
 of the same article (after :func:`feeds.urls.canonical_url`), or a record citing an article
 under another title or date than that article's own record gives.  These are pure functions
-over parsed records; the caller passes the current time, so results do not depend on when
-tests run.
+over a few :class:`Facts` of each record, which are small enough to keep (and cache) for every
+file; the records themselves are not kept.  Only a file that has a finding is read again, by
+the caller's ``locate``, to place it at a line and column.  The caller passes the current
+time, so results do not depend on when tests run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from feeds.checks import (
-    future_date_findings,
-    html_entity_findings,
-    is_rfc3339,
-    parse_datetime,
-)
+from feeds.checks import dated_fields, future_date_findings, is_rfc3339, parse_datetime
 from feeds.diagnostics import Diagnostic, Severity
 from feeds.records import Finding, Locator, Record
 from feeds.urls import canonical_url
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+# A related article as the checks across records see it: its index in ``related``, its
+# canonical URL, a fingerprint of its title (see :func:`title_print`) and its date as written.
+Citation = tuple[int, str, int, str]
+# Where a file's findings are placed: a locator for the file, read again.
+Locate = Callable[[str], Locator]
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the checks across records need of one readable record.
+
+    ``latest`` is the latest RFC 3339 date anywhere in it (microseconds since the epoch), so
+    only a record with a date after ``now`` is read again to say which.  The other fields are
+    set for schema-valid records only: their fields have the right types.
+    """
+
+    file: str
+    latest: int | None
+    key: str | None = None  # canonical URL
+    title: str = ""  # as a reader sees it
+    date: str = ""  # as written
+    instant: int | None = None  # ``date`` in microseconds since the epoch
+    citations: tuple[Citation, ...] = field(default=())
+
+
+def instant(value: Any) -> int | None:
+    """An RFC 3339 date as microseconds since the epoch (equal for equal moments), or None."""
+    if not isinstance(value, str) or not is_rfc3339(value):
+        return None
+    return (parse_datetime(value) - _EPOCH) // _MICROSECOND
+
+
+def _normal_title(value: Any) -> str:
+    return " ".join(str(value).split())
+
+
+def title_print(title: Any) -> int:
+    """A fingerprint of a title as a reader sees it: equal titles, equal prints.  Kept for
+    every citation instead of the title itself, which would cost far more memory."""
+    text = _normal_title(title).encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
+def facts_of(record: Record, valid: bool) -> Facts:
+    """The facts of ``record``; ``valid`` when it passed the schema."""
+    data = record.data
+    moments = [instant(value) for _, value in dated_fields(data)]
+    latest = max((moment for moment in moments if moment is not None), default=None)
+    if not valid:
+        return Facts(record.file, latest)
+    citations = tuple(
+        (
+            index,
+            canonical_url(cited["webUrl"]),
+            title_print(cited["title"]),
+            cited["publishedDateTime"],
+        )
+        for index, cited in enumerate(data.get("related") or ())
+    )
+    date = data["publishedDateTime"]
+    return Facts(
+        record.file,
+        latest,
+        canonical_url(data["webUrl"]),
+        _normal_title(data["title"]),
+        date,
+        instant(date),
+        citations,
+    )
+
 
 @dataclass(frozen=True)
 class Review:
-    """What the checks beyond the schema found, by file.
+    """What the checks across records found, by file.
 
     ``diagnostics`` apply whatever the command.  ``first_copies`` are the errors on the first
     record of an article that later records repeat: ``validate`` reports them, while ``build``
@@ -38,41 +109,48 @@ class Review:
     first_copies: Mapping[str, tuple[Diagnostic, ...]] = field(default_factory=dict)
 
 
-def review(records: Sequence[Record], valid: Collection[str], now: datetime) -> Review:
-    """Warnings for every record in ``records``; checks across those whose file is in
-    ``valid`` (schema-valid, so their fields have the right types).  ``records`` come in
-    file order, which decides which of two copies is the first."""
+def review(facts: Sequence[Facts], now: datetime, locate: Locate) -> Review:
+    """Dates in the future for every record in ``facts``; checks across those that are
+    schema-valid.  ``facts`` come in file order, which decides which of two copies is the
+    first.  ``locate`` is called once per file that has a finding."""
+    locators: dict[str, Locator] = {}
+
+    def locator(file: str) -> Locator:
+        found = locators.get(file)
+        if found is None:
+            found = locators[file] = locate(file)
+        return found
+
     findings: dict[str, list[Finding]] = {}
     first_findings: dict[str, list[Finding]] = {}
-    by_file = {record.file: record for record in records}
-    for record in records:
-        found = findings.setdefault(record.file, [])
-        found.extend(html_entity_findings(record.data))
-        found.extend(future_date_findings(record.data, now))
+    now_instant = (now - _EPOCH) // _MICROSECOND
+    for item in facts:
+        if item.latest is not None and item.latest > now_instant:
+            data = locator(item.file).record.data
+            findings.setdefault(item.file, []).extend(future_date_findings(data, now))
 
-    checked = [record for record in records if record.file in valid]
-    owners: dict[str, Record] = {}
-    for record in checked:
-        key = canonical_url(record.data["webUrl"])
-        first = owners.setdefault(key, record)
-        if first is not record:
-            findings[record.file].append(_copy_of(first, record, later=True))
-            first_findings.setdefault(first.file, []).append(_copy_of(record, first, later=False))
-    for record in checked:
-        findings[record.file].extend(contradicting_citations(record, owners))
+    owners: dict[str, Facts] = {}
+    for item in facts:
+        if item.key is None:
+            continue
+        first = owners.setdefault(item.key, item)
+        if first is not item:
+            findings.setdefault(item.file, []).append(_copy_of(first, locator, later=True))
+            first_findings.setdefault(first.file, []).append(_copy_of(item, locator, later=False))
+    for item in facts:
+        if item.key is not None:
+            contradictions = list(contradicting_citations(item, owners))
+            if contradictions:
+                findings.setdefault(item.file, []).extend(contradictions)
 
     def placed(found: Mapping[str, list[Finding]]) -> dict[str, tuple[Diagnostic, ...]]:
-        return {file: Locator(by_file[file]).place(items) for file, items in found.items() if items}
+        return {file: locator(file).place(items) for file, items in found.items() if items}
 
     return Review(placed(findings), placed(first_findings))
 
 
-def _line_of(record: Record, path: tuple[str | int, ...]) -> int:
-    return Locator(record).position(path)[0]
-
-
-def _copy_of(other: Record, record: Record, *, later: bool) -> Finding:
-    where = f"{other.file}:{_line_of(other, ('webUrl',))}"
+def _copy_of(other: Facts, locator: Locate, *, later: bool) -> Finding:
+    where = f"{other.file}:{locator(other.file).position(('webUrl',))[0]}"
     if later:
         message = (
             f"the same article as {where} (equal URLs once canonical); keep one record per "
@@ -86,36 +164,28 @@ def _copy_of(other: Record, record: Record, *, later: bool) -> Finding:
     return Finding(("webUrl",), "duplicate-url", message, Severity.ERROR)
 
 
-def _normal_title(value: Any) -> str:
-    return " ".join(str(value).split())
-
-
-def contradicting_citations(record: Record, owners: Mapping[str, Record]) -> Iterator[Finding]:
+def contradicting_citations(item: Facts, owners: Mapping[str, Facts]) -> Iterator[Finding]:
     """Related articles whose title or date differ from their own record's: one of the two
     is out of date, and the feeds would show the record's version only."""
-    for index, cited in enumerate(record.data.get("related") or ()):
-        owner = owners.get(canonical_url(cited["webUrl"]))
-        if owner is None or owner.file == record.file:
+    for index, key, cited_title, date in item.citations:
+        owner = owners.get(key)
+        if owner is None or owner.file == item.file:
             continue
-        title, own_title = cited["title"], owner.data["title"]
-        if _normal_title(title) != _normal_title(own_title):
+        if cited_title != title_print(owner.title):
             yield Finding(
                 ("related", index, "title"),
                 "related-mismatch",
                 f"title differs from the article's own record {owner.file}, "
-                f"which says {_normal_title(own_title)!r}",
+                f"which says {owner.title!r}",
                 Severity.WARNING,
             )
-        date, own_date = cited["publishedDateTime"], owner.data["publishedDateTime"]
-        if (
-            is_rfc3339(date)
-            and is_rfc3339(own_date)
-            and parse_datetime(date) != parse_datetime(own_date)
-        ):
-            yield Finding(
-                ("related", index, "publishedDateTime"),
-                "related-mismatch",
-                f"date {date!r} differs from the article's own record {owner.file}, "
-                f"which says {own_date!r}",
-                Severity.WARNING,
-            )
+        if date != owner.date and owner.instant is not None:
+            cited = instant(date)
+            if cited is not None and cited != owner.instant:
+                yield Finding(
+                    ("related", index, "publishedDateTime"),
+                    "related-mismatch",
+                    f"date {date!r} differs from the article's own record {owner.file}, "
+                    f"which says {owner.date!r}",
+                    Severity.WARNING,
+                )

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from feeds import render
-from feeds.api import check_files, reviewed
-from feeds.articles import PublishedRecord, build_graph, is_published
+from feeds.api import check_source
 from feeds.config import Config
 from feeds.jsonfeed import _item, json_name, render_json
 from feeds.output import staged
@@ -35,13 +34,7 @@ CONFIG = Config(entries_per_feed=7, base_url="https://feeds.example.org/news/")
 
 def make_plan(source: Path) -> FeedPlan:
     paths, _ = discover([source])
-    checked = reviewed(check_files(paths, load_schema()), datetime.now(UTC), publishing=True)
-    records = [
-        PublishedRecord(item.loaded.file, item.loaded.record.data)
-        for item in checked
-        if item.valid and item.loaded.record is not None
-    ]
-    graph = build_graph([r for r in records if is_published(r.data)])
+    graph = check_source(paths, load_schema(), datetime.now(UTC)).graph
     return plan_feeds(clean_articles(graph), CONFIG.entries_per_feed)
 
 

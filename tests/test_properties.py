@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from feeds.api import CheckedFile, build, reviewed
 from feeds.config import Config
 from feeds.records import parse_record
+from feeds.scan import check_loaded
 from feeds.schema import Schema, load_schema
 from tests.conftest import SCHEMA, record_text
 
@@ -32,12 +33,13 @@ def schema() -> Schema:
 
 
 def check_bytes(raw: bytes, schema: Schema) -> CheckedFile:
-    """Everything ``validate`` does to one file's bytes, minus reading them from disk."""
-    loaded = parse_record("records/r.md", raw)
-    diagnostics = loaded.diagnostics
-    if loaded.record is not None:
-        diagnostics += schema.check(loaded.record)
-    (checked,) = reviewed([CheckedFile(loaded, diagnostics)], NOW, publishing=False)
+    """Everything ``validate`` does to one file's bytes (the checks across records read the
+    file again only to place what they find)."""
+    result = check_loaded(parse_record("records/r.md", raw), schema)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "r.md")
+        path.write_bytes(raw)
+        (checked,) = reviewed([result], [path], NOW, publishing=False)
     for d in checked.diagnostics:
         assert d.file == "records/r.md" and d.message and d.rule
         assert d.line is None or d.line >= 1

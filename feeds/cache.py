@@ -1,0 +1,313 @@
+"""A cache of files already checked, so an unchanged file is never parsed twice.
+
+One SQLite database in the cache folder (``.feeds-cache/`` beside the project by default).
+A file's result is keyed by its name, the hash of its bytes and the schema it was checked
+against.  The database also records the *fingerprint* of the code and libraries that made its
+entries (every source file of feeds, the versions of the parsers and validator, the Python
+version); when that changes the whole cache is dropped, so a stale entry is never used.  Each
+entry carries its own checksum, and a database that cannot be read is deleted and started
+again: a damaged cache costs time, never correctness.  A cache that cannot be written at all
+(a read-only folder, say) is given up with one :class:`CacheWarning`; the run goes on without.
+
+Entries are pickles, read back by an unpickler that builds only feeds' own data classes and
+plain values; the cache folder is trusted no less than the project folder beside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import pickle
+import sqlite3
+import sys
+import time
+import warnings
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache as memoize
+from pathlib import Path
+from typing import Any
+
+CACHE_FORMAT = "3"
+DB_NAME = "feeds.sqlite3"
+CHECKSUM_BYTES = 20
+# A file changed this close to the moment its hash was stored may have changed again within
+# the same tick of the file system's clock (git's "racily clean" files): its stat data is not
+# trusted, its bytes are hashed again.
+RACY_NS = 2_000_000_000
+_LIBRARIES = ("yaml-rs", "PyYAML", "jsonschema-rs", "python-frontmatter")
+_ALLOWED_CLASSES = {
+    ("feeds.articles", "Article"),
+    ("feeds.articles", "Provider"),
+    ("feeds.articles", "Image"),
+    ("feeds.diagnostics", "Diagnostic"),
+    ("feeds.diagnostics", "Severity"),
+    ("feeds.scan", "_restore_result"),
+    ("datetime", "datetime"),
+    ("datetime", "timezone"),
+    ("datetime", "timedelta"),
+}
+
+
+class CacheWarning(UserWarning):
+    """The cache could not be used; the run does all the work itself instead."""
+
+
+class CorruptEntry(Exception):
+    pass
+
+
+def digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=CHECKSUM_BYTES).digest()
+
+
+@memoize
+def code_fingerprint() -> str:
+    """What cached results depend on besides their input and the schema."""
+    from importlib import metadata  # noqa: PLC0415 - slow to import; only cached runs need it
+
+    hasher = hashlib.blake2b(digest_size=20)
+    hasher.update(f"{CACHE_FORMAT}\0{sys.version}\0".encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.rglob("*.py")):
+        hasher.update(source.relative_to(package).as_posix().encode() + b"\0")
+        hasher.update(source.read_bytes() + b"\0")
+    for name in _LIBRARIES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "-"
+        hasher.update(f"{name}={version}\0".encode())
+    return hasher.hexdigest()
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED_CLASSES:
+            raise pickle.UnpicklingError(f"{module}.{name} is not expected in the cache")
+        return super().find_class(module, name)
+
+
+def pack(value: object) -> bytes:
+    """Pickled, compressed, and prefixed with its checksum."""
+    body = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    return digest(body) + body
+
+
+def unpack(blob: bytes) -> Any:
+    """The value :func:`pack` stored; :class:`CorruptEntry` when the bytes are not intact."""
+    if not isinstance(blob, bytes):
+        raise CorruptEntry(f"a {type(blob).__name__} where bytes were stored")
+    check, body = blob[:CHECKSUM_BYTES], blob[CHECKSUM_BYTES:]
+    if digest(body) != check:
+        raise CorruptEntry("checksum mismatch")
+    try:
+        return _SafeUnpickler(io.BytesIO(zlib.decompress(body))).load()
+    except Exception as error:  # any failure to rebuild the value makes it unusable
+        raise CorruptEntry(str(error)) from error
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    """What the file system says of a file; equal stats mean equal bytes (see RACY_NS)."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stats (
+    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,
+    hashed_at INTEGER, digest BLOB);
+CREATE TABLE IF NOT EXISTS files (
+    label TEXT, digest BLOB, context TEXT, summary BLOB, payload BLOB,
+    PRIMARY KEY (label, digest, context));
+"""
+_TABLES = ("stats", "files", "meta")
+
+
+class Cache:
+    """The open cache database.  Every method degrades to "not cached" on a database error:
+    the database is started again once; if that fails too, the cache is given up."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / DB_NAME
+        self._db: sqlite3.Connection | None = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for attempt in range(2):
+            db = None
+            try:
+                # Concurrent runs sharing the cache wait for each other's writes.
+                db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(_SCHEMA)
+                fingerprint = code_fingerprint()
+                row = db.execute("SELECT value FROM meta WHERE key = 'code'").fetchone()
+                if row is None or row[0] != fingerprint:
+                    _clear(db, fingerprint)
+                return db
+            except sqlite3.DatabaseError:
+                if db is not None:
+                    db.close()
+                if attempt:
+                    raise
+                self._delete_files()
+        raise AssertionError("unreachable")
+
+    def _delete_files(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{self.path}{suffix}").unlink()
+
+    def _failed(self, error: Exception) -> None:
+        """The database failed mid-use: start a new, empty one, or give the cache up."""
+        self.close()
+        try:
+            self._delete_files()
+            self._db = self._open()
+        except (OSError, sqlite3.Error) as again:
+            warnings.warn(
+                CacheWarning(
+                    f"cache {self.folder} is not usable ({again or error}); going on without"
+                ),
+                stacklevel=3,
+            )
+
+    def close(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _rows(self, statement: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+        if self._db is None:
+            return []
+        try:
+            return self._db.execute(statement, parameters).fetchall()
+        except sqlite3.DatabaseError as error:
+            self._failed(error)
+            return []
+
+    def _write(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows or self._db is None:
+            return
+        try:
+            with _transaction(self._db):
+                self._db.executemany(statement, rows)
+        except sqlite3.DatabaseError as error:
+            self._failed(error)
+
+    # Stat shortcut: which files are known, by their stat data, to have a given hash.
+    def known_digests(self) -> dict[str, tuple[FileStat, int, bytes]]:
+        rows = self._rows(
+            "SELECT path, size, mtime_ns, ctime_ns, inode, hashed_at, digest FROM stats"
+        )
+        return {row[0]: (FileStat(*row[1:5]), row[5], row[6]) for row in rows}
+
+    def remember_digests(self, entries: Iterable[tuple[str, FileStat, bytes]]) -> None:
+        now = time.time_ns()
+        rows = [(p, s.size, s.mtime_ns, s.ctime_ns, s.inode, now, d) for p, s, d in entries]
+        self._write("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    # Per-file results.
+    def results(
+        self, keys: Iterable[tuple[str, bytes]], context: str, *, summary: bool = False
+    ) -> dict[str, Any]:
+        """Cached results by label, for the ``(label, digest)`` pairs that have one: in full,
+        or only their ``summary`` (what validating needs, quicker to read).  Damaged entries
+        are left out."""
+        wanted = dict(keys)
+        column = "summary" if summary else "payload"
+        rows = self._rows(
+            f"SELECT label, digest, {column} FROM files WHERE context = ?", (context,)
+        )
+        found: dict[str, Any] = {}
+        for label, key_digest, payload in rows:
+            if payload is not None and wanted.get(label) == key_digest:
+                with contextlib.suppress(CorruptEntry):
+                    found[label] = unpack(payload)
+        return found
+
+    def store_results(
+        self, entries: Iterable[tuple[str, bytes, object, object | None]], context: str
+    ) -> None:
+        """Store ``(label, digest, summary, full result)`` entries, replacing what was stored
+        for the same files.  A full result of ``None``: only the summary is known."""
+        rows = [
+            (label, key, context, pack(summary), None if value is None else pack(value))
+            for label, key, summary, value in entries
+        ]
+        if not rows or self._db is None:
+            return
+        try:
+            with _transaction(self._db):
+                self._db.executemany(
+                    "DELETE FROM files WHERE label = ?", [(row[0],) for row in rows]
+                )
+                self._db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.DatabaseError as error:
+            self._failed(error)
+
+    def keep_only(self, labels: Iterable[str], paths: Iterable[Path], context: str) -> None:
+        """Drop what concerns files other than ``labels`` (at ``paths``) or another schema,
+        so that the cache does not grow without bound as files come and go."""
+        kept = set(labels)
+        stale = [
+            (label, ctx)
+            for label, ctx in self._rows("SELECT DISTINCT label, context FROM files")
+            if ctx != context or label not in kept
+        ]
+        self._write("DELETE FROM files WHERE label = ? AND context = ?", stale)
+        known = {str(path.absolute()) for path in paths}
+        gone = [(path,) for (path,) in self._rows("SELECT path FROM stats") if path not in known]
+        self._write("DELETE FROM stats WHERE path = ?", gone)
+
+
+def _clear(db: sqlite3.Connection, fingerprint: str) -> None:
+    with _transaction(db):
+        for table in _TABLES:
+            db.execute(f"DELETE FROM {table}")
+        db.execute("INSERT INTO meta VALUES ('code', ?)", (fingerprint,))
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def open_cache(folder: Path | None) -> Cache | None:
+    """The cache in ``folder``, or ``None`` when there is none or it cannot be used at all
+    (a read-only file system, a file in the folder's place): the run then simply does all the
+    work, after one :class:`CacheWarning`."""
+    if folder is None:
+        return None
+    try:
+        return Cache(folder)
+    except (OSError, sqlite3.Error) as error:
+        warnings.warn(
+            CacheWarning(f"cache {folder} is not usable ({error}); going on without"),
+            stacklevel=2,
+        )
+        return None

@@ -1,0 +1,347 @@
+"""Reading and checking every record file: once per content, on every core.
+
+For each file the outcome is a :class:`FileResult`: its problems, the few facts the checks
+across records need (:class:`feeds.crosscheck.Facts`) and, for a valid published record, the
+articles it contributes to the feeds.  Nothing else of the record is kept, so memory follows
+what feeds need, not the size of the files.  Results are cached by file name, content hash
+and schema (:mod:`feeds.cache`); files are hashed only when their stat data changed.  Files
+not in the cache are checked in worker processes when there are enough of them to pay for
+starting the workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from sys import intern
+from typing import TYPE_CHECKING, Any
+
+from feeds.checks import html_entity_findings
+from feeds.crosscheck import Facts, facts_of
+from feeds.diagnostics import Diagnostic, Severity, sort_key
+from feeds.progress import Progress, Quiet
+from feeds.records import MAX_RECORD_BYTES, Loaded, Locator, display_path, parse_record, read_record
+from feeds.schema import Schema
+from feeds.workers import INHERITED, Workers
+
+if TYPE_CHECKING:
+    from feeds.articles import Article, Provider
+    from feeds.cache import Cache, FileStat
+
+# Fewer files than this are checked in this process: starting workers costs ~50 ms.
+PARALLEL_MIN_FILES = 300
+CHUNK = 64
+STORE_BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """What one file amounts to.
+
+    ``diagnostics`` are what the checks of this file alone found (reading, schema, HTML
+    entities in URLs), in file order.  ``facts`` is set when the file was read as a record;
+    ``articles`` for valid published records only.
+    """
+
+    file: str
+    diagnostics: tuple[Diagnostic, ...]
+    facts: Facts | None
+    published: bool
+    articles: tuple[Article, ...] | None
+
+    @property
+    def readable(self) -> bool:
+        return self.facts is not None
+
+    @property
+    def valid(self) -> bool:
+        return self.readable and not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Facts and articles travel (to the cache, from workers) as tuples of plain values:
+        # pickling data classes field by field takes twice as long, and a cached build reads
+        # thousands of them.
+        facts = None if self.facts is None else _facts_state(self.facts)
+        articles = None if self.articles is None else tuple(map(_article_state, self.articles))
+        return (_restore_result, (self.file, self.diagnostics, facts, self.published, articles))
+
+
+def _facts_state(facts: Facts) -> tuple[Any, ...]:
+    return (
+        facts.file,
+        facts.latest,
+        facts.key,
+        facts.title,
+        facts.date,
+        facts.instant,
+        facts.citations,
+    )
+
+
+def _article_state(article: Article) -> tuple[Any, ...]:
+    image = article.image
+    return (
+        article.key,
+        article.url,
+        article.title,
+        article.excerpt,
+        article.published,
+        article.updated,
+        article.provider.name,
+        article.provider.domain,
+        None if image is None else (image.url, image.width, image.height),
+        article.topics,
+        article.related,
+        article.source,
+    )
+
+
+# Values that thousands of articles share are kept once.
+_PROVIDERS: dict[tuple[str, str], Provider] = {}
+_TOPICS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _provider(name: str, domain: str) -> Provider:
+    from feeds.articles import Provider  # noqa: PLC0415 - validating needs no articles
+
+    provider = _PROVIDERS.get((name, domain))
+    if provider is None:
+        provider = _PROVIDERS[name, domain] = Provider(name, domain)
+    return provider
+
+
+def _restore_result(
+    file: str,
+    diagnostics: tuple[Diagnostic, ...],
+    facts: tuple[Any, ...] | None,
+    published: bool,
+    articles: tuple[tuple[Any, ...], ...] | None,
+) -> FileResult:
+    restored_facts = None if facts is None else _restore_facts(facts)
+    restored = None if articles is None else tuple(map(_restore_article, articles))
+    return FileResult(file, diagnostics, restored_facts, published, restored)
+
+
+def _restore_facts(state: tuple[Any, ...]) -> Facts:
+    file, latest, key, title, date, moment, citations = state
+    shared = tuple((index, intern(url), print_, when) for index, url, print_, when in citations)
+    return Facts(file, latest, None if key is None else intern(key), title, date, moment, shared)
+
+
+def _restore_article(state: tuple[Any, ...]) -> Article:
+    from feeds.articles import Article, Image  # noqa: PLC0415 - validating needs no articles
+
+    key, url, title, excerpt, first, updated, name, domain, image, topics, related, source = state
+    key = intern(key)
+    return Article(
+        key,
+        key if url == key else url,
+        title,
+        excerpt,
+        first,
+        updated,
+        _provider(name, domain),
+        None if image is None else Image(*image),
+        _TOPICS.setdefault(topics, topics),
+        related,
+        source,
+    )
+
+
+def schema_key(schema: Schema) -> str:
+    """Identifies a schema by its content, for cache keys."""
+    text = json.dumps(schema.document, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+
+
+def check_loaded(loaded: Loaded, schema: Schema, *, articles: bool = True) -> FileResult:
+    """Check what was read of one file and keep what later stages need of it (its
+    articles only when ``articles``: validating needs none)."""
+    record = loaded.record
+    if record is None:
+        return FileResult(
+            loaded.file, tuple(sorted(loaded.diagnostics, key=sort_key)), None, False, None
+        )
+    diagnostics = loaded.diagnostics + schema.check(record)
+    valid = not any(d.severity is Severity.ERROR for d in diagnostics)
+    entities = list(html_entity_findings(record.data))
+    if entities:
+        diagnostics += Locator(record).place(entities)
+    from feeds.articles import PublishedRecord, is_published, record_articles  # noqa: PLC0415
+
+    published = valid and is_published(record.data)
+    contributed = None
+    if published and articles:
+        contributed = record_articles(PublishedRecord(loaded.file, record.data))
+    return FileResult(
+        loaded.file,
+        tuple(sorted(diagnostics, key=sort_key)),
+        facts_of(record, valid),
+        published,
+        contributed,
+    )
+
+
+def _read(path: Path) -> bytes | None:
+    """The file's bytes, or ``None`` when it cannot be read or is too large to be a record
+    (:func:`feeds.records.read_record` then says why)."""
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_RECORD_BYTES + 1)
+    except OSError:
+        return None
+    return raw if len(raw) <= MAX_RECORD_BYTES else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    """How to check files: against which schema, keeping their articles, hashing them."""
+
+    schema: Schema
+    articles: bool
+    hashing: bool
+
+
+def _check_path(file: str, path: Path, task: _Task) -> tuple[FileResult, bytes | None]:
+    """The file's result, and the hash of the bytes checked when hashing (for the cache;
+    ``None`` when they could not be read)."""
+    raw = _read(path)
+    if raw is None:
+        return check_loaded(read_record(path), task.schema, articles=task.articles), None
+    result = check_loaded(parse_record(file, raw), task.schema, articles=task.articles)
+    if not task.hashing:
+        return result, None
+    from feeds.cache import digest  # noqa: PLC0415 - only runs with a cache need it
+
+    return result, digest(raw)
+
+
+def _check_chunk(items: list[tuple[str, str]]) -> list[tuple[FileResult, bytes | None]]:
+    task: _Task = INHERITED["task"]  # the worker was forked after it was set
+    return [_check_path(file, Path(path), task) for file, path in items]
+
+
+def _check_paths(
+    todo: Sequence[tuple[str, Path]], task: _Task, progress: Progress
+) -> Generator[tuple[FileResult, bytes | None], None, None]:
+    """Results for ``(label, path)`` pairs, in order; in worker processes when it pays."""
+    if len(todo) < PARALLEL_MIN_FILES:
+        for file, path in todo:
+            yield _check_path(file, path, task)
+            progress.advance()
+        return
+    with Workers() as workers:
+        pool = workers.get(task=task)
+        if pool is None:  # one core
+            for file, path in todo:
+                yield _check_path(file, path, task)
+                progress.advance()
+            return
+        chunks = [
+            [(file, str(path)) for file, path in todo[i : i + CHUNK]]
+            for i in range(0, len(todo), CHUNK)
+        ]
+        for done in pool.map(_check_chunk, chunks):
+            yield from done
+            progress.advance(len(done))
+
+
+def file_stat(path: Path) -> FileStat:
+    """The stat data that decides whether a file must be hashed again."""
+    from feeds.cache import FileStat  # noqa: PLC0415 - only runs with a cache need it
+
+    result = path.stat()
+    return FileStat(result.st_size, result.st_mtime_ns, result.st_ctime_ns, result.st_ino)
+
+
+def hash_files(paths: Sequence[Path], cache: Cache | None) -> list[bytes | None]:
+    """The content hash of each file, from the cache when its stat data is unchanged and
+    settled.  ``None`` for a file that cannot be read (it is then checked, never cached)."""
+    from feeds.cache import RACY_NS, digest  # noqa: PLC0415 - only runs with a cache need it
+
+    known = cache.known_digests() if cache is not None else {}
+    digests: list[bytes | None] = []
+    fresh: list[tuple[str, FileStat, bytes]] = []
+    for path in paths:
+        key = str(path.absolute())
+        try:
+            stat = file_stat(path)
+        except OSError:
+            digests.append(None)
+            continue
+        entry = known.get(key)
+        if entry is not None:
+            old_stat, hashed_at, old_digest = entry
+            # A file changed after it was hashed has a later change time, unless it changed
+            # within the same tick of the clock: that is why a file changed shortly before
+            # it was hashed is hashed again (git's rule for "racily clean" files).
+            if old_stat == stat and stat.ctime_ns < hashed_at - RACY_NS:
+                digests.append(old_digest)
+                continue
+        raw = _read(path)
+        if raw is None:
+            digests.append(None)
+            continue
+        value = digest(raw)
+        digests.append(value)
+        fresh.append((key, stat, value))
+    if cache is not None:
+        cache.remember_digests(fresh)
+    return digests
+
+
+def scan(
+    paths: Sequence[Path],
+    schema: Schema,
+    cache: Cache | None,
+    *,
+    progress: Progress | None = None,
+    articles: bool = True,
+) -> Iterator[FileResult]:
+    """Every file's result, in file order, reusing cached results for contents already
+    checked; one at a time, so a caller can let go of each once it has used it.  Without
+    ``articles``, results may lack them (validating needs none).
+
+    Without a cache, each file is read once: its hash comes from the bytes checked."""
+    progress = progress or Quiet()
+    labels = [display_path(path) for path in paths]
+    context = ""
+    cached: dict[str, Any] = {}
+    digests: list[bytes | None] = [None] * len(paths)
+    if cache is not None:
+        context = schema_key(schema)
+        digests = hash_files(paths, cache)
+        wanted = ((label, d) for label, d in zip(labels, digests, strict=True) if d is not None)
+        cached = {
+            label: result
+            for label, result in cache.results(wanted, context, summary=not articles).items()
+            if isinstance(result, FileResult) and result.file == label
+        }
+    todo = [i for i, label in enumerate(labels) if label not in cached]
+    progress.start(f"Reading {len(todo)} files", len(todo))
+    fresh: list[tuple[str, bytes, FileResult, FileResult | None]] = []
+    work = [(labels[i], paths[i]) for i in todo]
+    task = _Task(schema, articles, hashing=cache is not None)
+    checked = _check_paths(work, task, progress)
+    try:
+        for label in labels:
+            known = cached.pop(label, None)
+            if known is not None:
+                yield known
+                continue
+            result, value = next(checked)
+            if value is not None and cache is not None:
+                full = result if articles else None  # stored only with its articles
+                fresh.append((label, value, replace(result, articles=None), full))
+                if len(fresh) >= STORE_BATCH:  # packed entries are not all held at once
+                    cache.store_results(fresh, context)
+                    fresh.clear()
+            yield result
+    finally:
+        checked.close()  # lets a pool started here shut down now
+        progress.finish()
+    if cache is not None:
+        cache.store_results(fresh, context)

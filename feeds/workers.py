@@ -1,0 +1,61 @@
+"""Worker processes for the heavy parts of a cold run, shared by checking and rendering.
+
+Workers are forked the first time they are needed, which in a build is while checking files,
+before the article graph exists: they inherit the compiled schema but not the graph, so the
+memory of the process tree does not multiply.  Fewer than two cores, or too little work to
+pay for starting them (~50 ms), and everything runs in the calling process instead.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, ProcessPoolExecutor
+
+# What forked workers inherit (set just before the fork).
+INHERITED: dict[str, Any] = {}
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class Workers:
+    """A process pool started on first use; ``None`` from :meth:`get` when there is one core."""
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self.jobs = cores() if jobs is None else jobs
+        self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def get(self, **inherited: Any) -> Executor | None:
+        if self.jobs < 2:
+            return None
+        if self._pool is None:
+            # Imported here: a run on a few files (pre-commit) never starts workers.
+            from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+            from multiprocessing import get_context  # noqa: PLC0415
+
+            INHERITED.update(inherited)
+            self._pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("fork"))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+        INHERITED.clear()
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
