@@ -1,0 +1,506 @@
+"""The cache of checked files: a cached run reports and writes exactly what a run without it
+does, re-checks only what changed, and never trusts a damaged or stale cache."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import select
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+
+from feeds import cache, scan, workers
+from feeds.api import BuildReport, build, validate
+from feeds.cache import DB_NAME, FileStat, pack, unpack
+from feeds.config import Config, load_config
+from feeds.progress import Quiet, TerminalProgress, for_terminal
+from feeds.records import Loaded, parse_record
+from feeds.schema import load_schema
+from tests.conftest import SEEDS, corpus_module, record_data, record_text
+from tests.test_build import tree
+
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+RECORDS = 60
+
+
+def write_problems(folder: Path) -> None:
+    """Records that the checks across records and the per-record warnings have something
+    to say about, so those paths are compared too."""
+    cited = record_data()["related"][0]
+    texts = {
+        "x1-duplicate.md": record_data(webUrl="https://dup.example/story"),
+        "x2-duplicate.md": record_data(webUrl="https://dup.example/story?utm_source=x"),
+        "x3-cited.md": record_data(
+            webUrl=cited["webUrl"], title="Its own title", provider=cited["provider"]
+        ),
+        "x4-cites.md": record_data(webUrl="https://cites.example/", related=[cited]),
+        "x5-entity.md": record_data(webUrl="https://e.example/?a=1&amp;b=2"),
+        "x6-future.md": record_data(
+            webUrl="https://f.example/", publishedDateTime="2030-01-01T00:00:00Z"
+        ),
+        "x7-unpublished-first.md": record_data(webUrl="https://u.example/a", published=False),
+        "x8-published-later.md": record_data(
+            webUrl="https://u.example/a?utm_source=x", title="Later"
+        ),
+    }
+    for name, data in texts.items():
+        (folder / name).write_text(record_text(data), "utf-8")
+    (folder / "x9-broken.md").write_text("---\ntitle: [unclosed\n---\n", "utf-8")
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "records"
+    corpus_module().Corpus(seed=3).write(folder, RECORDS)
+    shutil.copytree(SEEDS, folder, dirs_exist_ok=True)
+    write_problems(folder)
+    return folder
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch, module: str) -> list[str]:
+    seen: list[str] = []
+
+    def counting(file: str, raw: bytes) -> Loaded:
+        seen.append(Path(file).name)
+        return parse_record(file, raw)
+
+    monkeypatch.setattr(f"{module}.parse_record", counting)
+    return seen
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files the checks parse (in this process)."""
+    return count_parses(monkeypatch, "feeds.scan")
+
+
+@pytest.fixture
+def placements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files parsed again to place findings across records."""
+    return count_parses(monkeypatch, "feeds.api")
+
+
+def config_for(source: Path, root: Path, *, cached: bool = True) -> Config:
+    return Config(
+        source=source,
+        output=root / "out",
+        cache=root / ".feeds-cache" if cached else None,
+        entries_per_feed=20,
+    )
+
+
+def cold(source: Path, root: Path) -> tuple[BuildReport, dict[str, bytes]]:
+    """What a build without any cache reports and writes for ``source``."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = config_for(source, root, cached=False)
+    return build(config, now=NOW), tree(config.output)
+
+
+def same_report(report: BuildReport, expected: BuildReport) -> bool:
+    return replace(report, output=expected.output) == expected
+
+
+def test_cached_validate_reports_what_validate_without_a_cache_does(
+    corpus: Path, tmp_path: Path, parses: list[str], placements: list[str]
+) -> None:
+    expected = validate([corpus], now=NOW).diagnostics
+    assert {d.rule for d in expected} >= {
+        "duplicate-url",
+        "related-mismatch",
+        "html-entity",
+        "future-date",
+        "yaml",
+    }
+    folder = tmp_path / ".feeds-cache"
+    parses.clear()
+    assert validate([corpus], now=NOW, cache=folder).diagnostics == expected
+    files = len(list(corpus.iterdir()))
+    assert len(parses) == files
+    parses.clear()
+    placements.clear()
+    assert validate([corpus], now=NOW, cache=folder).diagnostics == expected
+    assert parses == []
+    # Only files with findings across records are read again, once, to place them.
+    across = {"duplicate-url", "related-mismatch", "future-date"}
+    assert sorted(placements) == sorted({Path(d.file).name for d in expected if d.rule in across})
+
+
+def test_cached_builds_report_and_write_what_a_build_without_a_cache_does(
+    corpus: Path, tmp_path: Path
+) -> None:
+    config = config_for(corpus, tmp_path / "cached")
+    first = build(config, now=NOW)
+    report, files = cold(corpus, tmp_path / "cold0")
+    assert same_report(first, report) and tree(config.output) == files
+    again = build(config, now=NOW)  # nothing changed: everything from the cache
+    assert same_report(again, report) and tree(config.output) == files
+
+    # One record changes its title; records are added, one is removed.
+    changed = sorted(corpus.glob("000001*"))[0]
+    changed.write_text(changed.read_text("utf-8").replace("title: ", "title: Changed ", 1))
+    corpus_module().Corpus(seed=3).write(corpus, RECORDS + 10, start=RECORDS)
+    sorted(corpus.glob("000002*"))[0].unlink()
+    report, files = cold(corpus, tmp_path / "cold1")
+    assert same_report(build(config, now=NOW), report) and tree(config.output) == files
+
+
+def test_of_two_copies_of_an_article_the_first_is_published_even_unpublished(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """An unpublished first copy still owns the article; the later copy is skipped."""
+    config = config_for(corpus, tmp_path)
+    for _ in range(2):  # checked, then from the cache
+        report = build(config, now=NOW)
+        skipped = {Path(item.file).name for item in report.skipped}
+        assert {"x2-duplicate.md", "x8-published-later.md", "x9-broken.md"} <= skipped
+        assert "x7-unpublished-first.md" not in skipped
+        titles = {e.title for e in feedparser.parse(config.output / "all.atom.xml").entries}
+        assert "Later" not in titles
+
+
+def test_changing_one_file_checks_only_that_file_again(tmp_path: Path, parses: list[str]) -> None:
+    folder = tmp_path / "records"
+    corpus_module().Corpus(seed=5).write(folder, RECORDS)
+    store = tmp_path / ".feeds-cache"
+    expected = validate([folder], now=NOW, cache=store).diagnostics
+    assert len(parses) == RECORDS
+    parses.clear()
+    assert validate([folder], now=NOW, cache=store).diagnostics == expected
+    assert parses == []  # nothing changed: nothing parsed
+    victim = sorted(folder.iterdir())[7]
+    victim.write_text(victim.read_text("utf-8").replace("\ntitle:", "\ntitle: [", 1), "utf-8")
+    report = validate([folder], now=NOW, cache=store)
+    assert parses == [victim.name]
+    assert [Path(d.file).name for d in report.diagnostics] == [victim.name]
+    assert report.diagnostics == validate([folder], now=NOW).diagnostics
+
+
+def test_settled_files_are_not_even_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "records"
+    corpus_module().Corpus(seed=5).write(folder, RECORDS)
+    store = tmp_path / ".feeds-cache"
+    validate([folder], now=NOW, cache=store)
+    read: list[Path] = []
+    real = scan._read
+
+    def counting(path: Path) -> bytes | None:
+        read.append(path)
+        return real(path)
+
+    monkeypatch.setattr(scan, "_read", counting)
+    validate([folder], now=NOW, cache=store)
+    assert len(read) == RECORDS  # written just now: hashed again, in case of a racy change
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # as if they had been there for a while
+    validate([folder], now=NOW, cache=store)
+    read.clear()
+    validate([folder], now=NOW, cache=store)
+    assert read == []
+
+
+@pytest.fixture
+def coarse_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file system whose clock did not tick between two writes: each file keeps the stat
+    data it had when first looked at, whatever is written to it."""
+    frozen: dict[Path, FileStat] = {}
+    real = scan.file_stat
+    monkeypatch.setattr(scan, "file_stat", lambda p: frozen.setdefault(p, real(p)))
+
+
+@pytest.mark.usefixtures("coarse_clock")
+def test_an_edit_within_the_same_clock_tick_is_still_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]
+) -> None:
+    folder = tmp_path / "records"
+    corpus_module().Corpus(seed=5).write(folder, RECORDS)
+    store = tmp_path / ".feeds-cache"
+    validate([folder], now=NOW, cache=store)
+    victim = sorted(folder.iterdir())[3]
+    original = victim.read_bytes()
+
+    def edit(title: bytes) -> None:
+        changed = original.replace(b"\ntitle: ", b"\ntitle: " + title, 1)
+        victim.write_bytes(changed[: len(original)])  # the same size, the same stat data
+
+    edit(b"[ ")
+    parses.clear()
+    assert [d.rule for d in validate([folder], now=NOW, cache=store).diagnostics] == ["yaml"]
+    assert parses == [victim.name]
+    # The test can fail: trusting stat data without the racy rule misses such an edit.
+    monkeypatch.setattr(cache, "RACY_NS", 0)
+    validate([folder], now=NOW, cache=store)  # now stored as settled
+    edit(b"x ")
+    assert [d.rule for d in validate([folder], now=NOW, cache=store).diagnostics] == ["yaml"]
+
+
+def counts(store: Path) -> tuple[int, int]:
+    with sqlite3.connect(store / DB_NAME) as db:
+        files = db.execute("SELECT count(*) FROM files").fetchone()[0]
+        stats = db.execute("SELECT count(*) FROM stats").fetchone()[0]
+    return files, stats
+
+
+def damage(store: Path, statement: str, *parameters: Any) -> None:
+    with sqlite3.connect(store / DB_NAME) as db:
+        db.execute(statement, parameters)
+
+
+SUMMARY = "UPDATE files SET summary = ?"
+
+
+@pytest.mark.parametrize(
+    ("statement", "parameters"),
+    [
+        pytest.param("UPDATE files SET summary = substr(summary, 1, 30)", (), id="truncated"),
+        pytest.param(SUMMARY, (pack(io.BytesIO(b"x")),), id="foreign-class"),
+        pytest.param(SUMMARY, (pack(("a", 1)),), id="not-a-result"),
+        pytest.param(SUMMARY, (b"x",), id="short"),
+        pytest.param("UPDATE files SET summary = 42", (), id="not-bytes"),
+        pytest.param("UPDATE meta SET value = 'other code'", (), id="other-code"),
+        pytest.param(
+            "UPDATE files SET summary = "
+            "(SELECT summary FROM files AS f WHERE f.label != files.label LIMIT 1)",
+            (),
+            id="another-files-result",
+        ),
+    ],
+)
+def test_damaged_or_stale_entries_are_checked_again_not_trusted(
+    corpus: Path, tmp_path: Path, parses: list[str], statement: str, parameters: tuple[Any, ...]
+) -> None:
+    expected = validate([corpus], now=NOW).diagnostics
+    store = tmp_path / ".feeds-cache"
+    validate([corpus], now=NOW, cache=store)
+    damage(store, statement, *parameters)
+    parses.clear()
+    assert validate([corpus], now=NOW, cache=store).diagnostics == expected
+    assert len(parses) >= len(list(corpus.iterdir())) // 2
+    parses.clear()
+    assert validate([corpus], now=NOW, cache=store).diagnostics == expected
+    assert parses == []  # the cache was rebuilt
+
+
+def test_a_corrupt_database_file_is_replaced(corpus: Path, tmp_path: Path) -> None:
+    config = config_for(corpus, tmp_path)
+    build(config, now=NOW)
+    database = tmp_path / ".feeds-cache" / DB_NAME
+    for path in database.parent.iterdir():
+        data = bytearray(path.read_bytes())
+        for offset in range(0, len(data), 97):
+            data[offset] ^= 0x5A
+        path.write_bytes(bytes(data))
+    report, files = cold(corpus, tmp_path / "cold")
+    assert same_report(build(config, now=NOW), report) and tree(config.output) == files
+    assert counts(tmp_path / ".feeds-cache")[0] == len(list(corpus.iterdir()))
+
+
+def test_garbage_in_place_of_the_database_is_replaced(corpus: Path, tmp_path: Path) -> None:
+    store = tmp_path / ".feeds-cache"
+    store.mkdir()
+    (store / DB_NAME).write_bytes(b"not a database" * 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a damaged database is replaced without a word
+        report = validate([corpus], now=NOW, cache=store)
+    assert report.diagnostics == validate([corpus], now=NOW).diagnostics
+    assert counts(store)[0] == len(list(corpus.iterdir()))
+
+
+@pytest.fixture
+def clean_records(tmp_path: Path) -> Path:
+    folder = tmp_path / "records"
+    corpus_module().Corpus(seed=5).write(folder, RECORDS)
+    return folder
+
+
+def test_an_unusable_cache_folder_costs_one_warning_line(
+    clean_records: Path, tmp_path: Path
+) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("a file where a folder of the cache should be")
+    unusable = in_the_way / "cache"
+    result = run_feeds("validate", "--cache-dir", str(unusable), "records", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    warning, summary = result.stderr.splitlines()
+    assert warning.startswith(f"warning: cache {unusable} is not usable")
+    assert summary == f"{RECORDS} files checked: all valid."
+    result = run_feeds("build", "--source", "records", "--cache-dir", str(unusable), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len([line for line in result.stderr.splitlines() if "cache" in line]) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_no_cache_and_cache_settings(clean_records: Path, tmp_path: Path) -> None:
+    assert load_config(tmp_path).cache == tmp_path / ".feeds-cache"
+    (tmp_path / "feeds.toml").write_text('cache = "elsewhere/cache"\n')
+    assert load_config(tmp_path).cache == tmp_path / "elsewhere" / "cache"
+    (tmp_path / "feeds.toml").write_text("cache = false\n")
+    assert load_config(tmp_path).cache is None
+    run_feeds("build", "--source", "records", cwd=tmp_path)
+    assert not (tmp_path / ".feeds-cache").exists()
+    (tmp_path / "feeds.toml").unlink()
+    run_feeds("build", "--source", "records", "--no-cache", cwd=tmp_path)
+    run_feeds("validate", "--no-cache", "records", cwd=tmp_path)
+    assert not (tmp_path / ".feeds-cache").exists()
+    run_feeds("validate", "records", cwd=tmp_path)
+    assert counts(tmp_path / ".feeds-cache")[0] == RECORDS
+
+
+def test_validating_a_few_files_opens_no_cache(tmp_path: Path) -> None:
+    store = tmp_path / ".feeds-cache"
+    validate([SEEDS], cache=store)
+    assert not store.exists()
+
+
+def test_concurrent_runs_sharing_a_cache_do_not_corrupt_it(
+    clean_records: Path, tmp_path: Path
+) -> None:
+    victim = sorted(clean_records.iterdir())[0]
+    victim.write_text(victim.read_text("utf-8").replace("\ntitle:", "\ntitle: [", 1), "utf-8")
+    expected = run_feeds("validate", "--no-cache", "records", cwd=tmp_path)
+    commands = [
+        ["validate", "records"],
+        ["validate", "records"],
+        ["build", "--source", "records", "--out", "out1"],
+        ["build", "--source", "records", "--out", "out2"],
+    ]
+    running = [start_feeds(*command, cwd=tmp_path) for command in commands]
+    results = [process.communicate(timeout=120) for process in running]
+    for (stdout, _), command in zip(results[:2], commands[:2], strict=True):
+        assert stdout == expected.stdout, command
+    assert [process.returncode for process in running] == [1, 1, 0, 0], results
+    assert tree(tmp_path / "out1") == tree(tmp_path / "out2")
+    with sqlite3.connect(tmp_path / ".feeds-cache" / DB_NAME) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert counts(tmp_path / ".feeds-cache") == (RECORDS, RECORDS)
+    again = run_feeds("validate", "records", cwd=tmp_path)
+    assert again.stdout == expected.stdout
+
+
+def test_entries_survive_the_cache_whole() -> None:
+    schema = load_schema()
+    for path in sorted(SEEDS.iterdir()):
+        result = scan.check_loaded(parse_record(path.name, path.read_bytes()), schema)
+        assert unpack(pack(result)) == result
+    blob = bytearray(pack(("a", 1)))
+    blob[-1] ^= 1
+    with pytest.raises(cache.CorruptEntry, match="checksum"):
+        unpack(bytes(blob))
+
+
+def test_parallel_checking_gives_the_serial_results(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serial = validate([corpus], now=NOW).diagnostics
+    serial_report, serial_files = cold(corpus, tmp_path / "serial")
+    monkeypatch.setattr(scan, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(scan, "CHUNK", 7)
+    monkeypatch.setattr(workers, "cores", lambda: 2)
+    assert validate([corpus], now=NOW).diagnostics == serial
+    assert validate([corpus], now=NOW, cache=tmp_path / "c").diagnostics == serial
+    report, files = cold(corpus, tmp_path / "parallel")
+    assert same_report(report, serial_report) and files == serial_files
+
+
+def test_progress_is_shown_on_a_terminal_only(tmp_path: Path) -> None:
+    folder = tmp_path / "records"
+    corpus_module().Corpus(seed=5).write(folder, 210)
+    screen = on_terminal(["validate", "--no-cache", "records"], cwd=tmp_path)
+    assert "Reading 210 files" in screen
+    assert "210 files checked: all valid." in screen
+    in_ci = on_terminal(["validate", "--no-cache", "records"], cwd=tmp_path, CI="true")
+    assert "Reading" not in in_ci and "210 files checked" in in_ci
+    piped = run_feeds("validate", "--no-cache", "records", cwd=tmp_path)
+    assert piped.stderr == "210 files checked: all valid.\n"
+    assert isinstance(for_terminal(io.StringIO()), Quiet)
+
+
+def test_terminal_progress_draws_a_bar_for_long_stages_only() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    progress = TerminalProgress(screen)
+    progress.start("Reading 3 files", 3)
+    progress.advance(3)
+    progress.finish()
+    assert screen.getvalue() == ""
+    progress.start("Reading 500 files", 500)
+    progress.advance(500)
+    progress.finish()
+    assert "Reading 500 files" in screen.getvalue()
+
+
+# Helpers: the real command, in a child process.
+
+
+def feeds_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update(extra)
+    return env
+
+
+def start_feeds(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "feeds", *args],
+        cwd=cwd,
+        env=feeds_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_feeds(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feeds", *args],
+        cwd=cwd,
+        env=feeds_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def on_terminal(args: list[str], cwd: Path, **env: str) -> str:
+    """What the command shows on standard error when it is a terminal (a pty)."""
+    main, child = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "feeds", *args],
+        cwd=cwd,
+        env=feeds_env(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=child,
+    )
+    os.close(child)
+    shown = bytearray()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the child closed its end
+                break
+            if not chunk:
+                break
+            shown += chunk
+        elif process.poll() is not None:
+            break
+    process.wait(timeout=10)
+    os.close(main)
+    return shown.decode("utf-8", "replace")
