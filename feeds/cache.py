@@ -21,7 +21,6 @@ import io
 import pickle
 import sqlite3
 import sys
-import time
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
@@ -30,7 +29,7 @@ from functools import cache as memoize
 from pathlib import Path
 from typing import Any
 
-CACHE_FORMAT = "3"
+CACHE_FORMAT = "4"
 DB_NAME = "feeds.sqlite3"
 CHECKSUM_BYTES = 20
 # A file changed this close to the moment its hash was stored may have changed again within
@@ -123,7 +122,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stats (
     path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,
-    hashed_at INTEGER, digest BLOB);
+    observed_ns INTEGER, digest BLOB);
 CREATE TABLE IF NOT EXISTS files (
     label TEXT, digest BLOB, context TEXT, summary BLOB, payload BLOB,
     PRIMARY KEY (label, digest, context));
@@ -214,14 +213,18 @@ class Cache:
 
     # Stat shortcut: which files are known, by their stat data, to have a given hash.
     def known_digests(self) -> dict[str, tuple[FileStat, int, bytes]]:
+        """By absolute path: the stat data seen, when it was seen, and the hash of the bytes
+        read after that."""
         rows = self._rows(
-            "SELECT path, size, mtime_ns, ctime_ns, inode, hashed_at, digest FROM stats"
+            "SELECT path, size, mtime_ns, ctime_ns, inode, observed_ns, digest FROM stats"
         )
         return {row[0]: (FileStat(*row[1:5]), row[5], row[6]) for row in rows}
 
-    def remember_digests(self, entries: Iterable[tuple[str, FileStat, bytes]]) -> None:
-        now = time.time_ns()
-        rows = [(p, s.size, s.mtime_ns, s.ctime_ns, s.inode, now, d) for p, s, d in entries]
+    def remember_digests(self, entries: Iterable[tuple[str, FileStat, int, bytes]]) -> None:
+        rows = [
+            (path, s.size, s.mtime_ns, s.ctime_ns, s.inode, observed, value)
+            for path, s, observed, value in entries
+        ]
         self._write("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
     # Per-file results.
@@ -279,9 +282,13 @@ class Cache:
 
 
 def _clear(db: sqlite3.Connection, fingerprint: str) -> None:
+    """Start the cache again, in this code's layout, for this code."""
     with _transaction(db):
         for table in _TABLES:
-            db.execute(f"DELETE FROM {table}")
+            db.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
         db.execute("INSERT INTO meta VALUES ('code', ?)", (fingerprint,))
 
 

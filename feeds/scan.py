@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -205,28 +206,34 @@ class _Task:
     hashing: bool
 
 
-def _check_path(file: str, path: Path, task: _Task) -> tuple[FileResult, bytes | None]:
-    """The file's result, and the hash of the bytes checked when hashing (for the cache;
-    ``None`` when they could not be read)."""
+# What the cache needs to know a file again without reading it: its stat data, when that was
+# taken (nanoseconds since the epoch), and the hash of the bytes read after it.
+Hashed = tuple["FileStat", int, bytes]
+
+
+def _check_path(file: str, path: Path, task: _Task) -> tuple[FileResult, Hashed | None]:
+    """The file's result and, when hashing (for the cache), how it was seen; ``None`` when
+    its bytes could not be read."""
+    seen = _observe(path) if task.hashing else None
     raw = _read(path)
     if raw is None:
         return check_loaded(read_record(path), task.schema, articles=task.articles), None
     result = check_loaded(parse_record(file, raw), task.schema, articles=task.articles)
-    if not task.hashing:
+    if seen is None:
         return result, None
     from feeds.cache import digest  # noqa: PLC0415 - only runs with a cache need it
 
-    return result, digest(raw)
+    return result, (*seen, digest(raw))
 
 
-def _check_chunk(items: list[tuple[str, str]]) -> list[tuple[FileResult, bytes | None]]:
+def _check_chunk(items: list[tuple[str, str]]) -> list[tuple[FileResult, Hashed | None]]:
     task: _Task = INHERITED["task"]  # the worker was forked after it was set
     return [_check_path(file, Path(path), task) for file, path in items]
 
 
 def _check_paths(
     todo: Sequence[tuple[str, Path]], task: _Task, progress: Progress
-) -> Generator[tuple[FileResult, bytes | None], None, None]:
+) -> Generator[tuple[FileResult, Hashed | None], None, None]:
     """Results for ``(label, path)`` pairs, in order; in worker processes when it pays."""
     if len(todo) < PARALLEL_MIN_FILES:
         for file, path in todo:
@@ -257,39 +264,48 @@ def file_stat(path: Path) -> FileStat:
     return FileStat(result.st_size, result.st_mtime_ns, result.st_ctime_ns, result.st_ino)
 
 
-def hash_files(paths: Sequence[Path], cache: Cache | None) -> list[bytes | None]:
-    """The content hash of each file, from the cache when its stat data is unchanged and
-    settled.  ``None`` for a file that cannot be read (it is then checked, never cached)."""
+def _observe(path: Path) -> tuple[FileStat, int] | None:
+    """The file's stat data and the time it was taken, before its bytes are read: a change
+    after that moves its change time (see :func:`known_digests`)."""
+    observed = time.time_ns()
+    try:
+        return file_stat(path), observed
+    except OSError:
+        return None
+
+
+def known_digests(paths: Sequence[Path], cache: Cache) -> list[bytes | None]:
+    """The content hash of each file, when the cache has seen it before: without reading it
+    when its stat data is unchanged and settled, else by hashing it again.  ``None`` for a
+    file the cache does not know (or that cannot be read): it is checked, and hashed then."""
     from feeds.cache import RACY_NS, digest  # noqa: PLC0415 - only runs with a cache need it
 
-    known = cache.known_digests() if cache is not None else {}
+    known = cache.known_digests()
     digests: list[bytes | None] = []
-    fresh: list[tuple[str, FileStat, bytes]] = []
+    fresh: list[tuple[str, FileStat, int, bytes]] = []
     for path in paths:
         key = str(path.absolute())
-        try:
-            stat = file_stat(path)
-        except OSError:
+        entry = known.get(key)
+        seen = _observe(path) if entry is not None else None
+        if entry is None or seen is None:
             digests.append(None)
             continue
-        entry = known.get(key)
-        if entry is not None:
-            old_stat, hashed_at, old_digest = entry
-            # A file changed after it was hashed has a later change time, unless it changed
-            # within the same tick of the clock: that is why a file changed shortly before
-            # it was hashed is hashed again (git's rule for "racily clean" files).
-            if old_stat == stat and stat.ctime_ns < hashed_at - RACY_NS:
-                digests.append(old_digest)
-                continue
+        stat, observed = seen
+        old_stat, old_observed, old_digest = entry
+        # A file changed after it was seen has a later change time, unless it changed within
+        # the same tick of the clock: so a file changed shortly before it was seen is hashed
+        # again (git's rule for "racily clean" files).
+        if old_stat == stat and stat.ctime_ns < old_observed - RACY_NS:
+            digests.append(old_digest)
+            continue
         raw = _read(path)
         if raw is None:
             digests.append(None)
             continue
         value = digest(raw)
         digests.append(value)
-        fresh.append((key, stat, value))
-    if cache is not None:
-        cache.remember_digests(fresh)
+        fresh.append((key, stat, observed, value))
+    cache.remember_digests(fresh)
     return digests
 
 
@@ -313,7 +329,7 @@ def scan(
     digests: list[bytes | None] = [None] * len(paths)
     if cache is not None:
         context = schema_key(schema)
-        digests = hash_files(paths, cache)
+        digests = known_digests(paths, cache)
         wanted = ((label, d) for label, d in zip(labels, digests, strict=True) if d is not None)
         cached = {
             label: result
@@ -323,25 +339,31 @@ def scan(
     todo = [i for i, label in enumerate(labels) if label not in cached]
     progress.start(f"Reading {len(todo)} files", len(todo))
     fresh: list[tuple[str, bytes, FileResult, FileResult | None]] = []
+    seen: list[tuple[str, FileStat, int, bytes]] = []
     work = [(labels[i], paths[i]) for i in todo]
     task = _Task(schema, articles, hashing=cache is not None)
     checked = _check_paths(work, task, progress)
     try:
-        for label in labels:
+        for index, label in enumerate(labels):
             known = cached.pop(label, None)
             if known is not None:
                 yield known
                 continue
-            result, value = next(checked)
-            if value is not None and cache is not None:
+            result, hashed = next(checked)
+            if hashed is not None and cache is not None:
+                stat, observed, value = hashed
+                seen.append((str(paths[index].absolute()), stat, observed, value))
                 full = result if articles else None  # stored only with its articles
                 fresh.append((label, value, replace(result, articles=None), full))
                 if len(fresh) >= STORE_BATCH:  # packed entries are not all held at once
                     cache.store_results(fresh, context)
+                    cache.remember_digests(seen)
                     fresh.clear()
+                    seen.clear()
             yield result
     finally:
         checked.close()  # lets a pool started here shut down now
         progress.finish()
     if cache is not None:
         cache.store_results(fresh, context)
+        cache.remember_digests(seen)
