@@ -223,6 +223,10 @@ def parse_record(file: str, raw: bytes) -> Loaded:
         )
     except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as error:
         return _failed(file, "yaml", f"invalid YAML: {error}", first_line + 1, 1)
+    except AttributeError:  # PyYAML on ``!!timestamp`` text that is no date at all
+        return _failed(
+            file, "yaml", "invalid YAML: a !!timestamp that is not a date", first_line + 1, 1
+        )
 
     if data is None:
         return _failed(file, "front-matter", "front matter is empty", first_line + 1, 1)

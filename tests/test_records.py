@@ -211,3 +211,10 @@ def test_discover_reports_unreadable_folders(
     (problem,) = problems
     assert problem.rule == "unreadable"
     assert "locked" in problem.file and "Permission denied" in problem.message
+
+
+def test_an_explicit_timestamp_that_is_no_date_is_reported() -> None:
+    loaded = parse_record("r.md", b"---\nc: !!timestamp 2020-02-30 - b\n---\n")
+    assert loaded.record is None
+    (problem,) = loaded.diagnostics
+    assert problem.rule == "yaml" and "!!timestamp" in problem.message
