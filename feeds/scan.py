@@ -105,15 +105,6 @@ _PROVIDERS: dict[tuple[str, str], Provider] = {}
 _TOPICS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
-def _provider(name: str, domain: str) -> Provider:
-    from feeds.articles import Provider  # noqa: PLC0415 - validating needs no articles
-
-    provider = _PROVIDERS.get((name, domain))
-    if provider is None:
-        provider = _PROVIDERS[name, domain] = Provider(name, domain)
-    return provider
-
-
 def _restore_result(
     file: str,
     diagnostics: tuple[Diagnostic, ...],
@@ -122,7 +113,7 @@ def _restore_result(
     articles: tuple[tuple[Any, ...], ...] | None,
 ) -> FileResult:
     restored_facts = None if facts is None else _restore_facts(facts)
-    restored = None if articles is None else tuple(map(_restore_article, articles))
+    restored = None if articles is None else _restore_articles(articles)
     return FileResult(file, diagnostics, restored_facts, published, restored)
 
 
@@ -132,24 +123,35 @@ def _restore_facts(state: tuple[Any, ...]) -> Facts:
     return Facts(file, latest, None if key is None else intern(key), title, date, moment, shared)
 
 
-def _restore_article(state: tuple[Any, ...]) -> Article:
-    from feeds.articles import Article, Image  # noqa: PLC0415 - validating needs no articles
+def _restore_articles(states: tuple[tuple[Any, ...], ...]) -> tuple[Article, ...]:
+    # Imported here, once per record: validating needs no articles.
+    from feeds.articles import Article, Image, Provider  # noqa: PLC0415
 
-    key, url, title, excerpt, first, updated, name, domain, image, topics, related, source = state
-    key = intern(key)
-    return Article(
-        key,
-        key if url == key else url,
-        title,
-        excerpt,
-        first,
-        updated,
-        _provider(name, domain),
-        None if image is None else Image(*image),
-        _TOPICS.setdefault(topics, topics),
-        related,
-        source,
-    )
+    restored = []
+    for state in states:
+        key, url, title, excerpt, first, updated, name, domain, image, topics, related, source = (
+            state
+        )
+        key = intern(key)
+        provider = _PROVIDERS.get((name, domain))
+        if provider is None:
+            provider = _PROVIDERS[name, domain] = Provider(name, domain)
+        restored.append(
+            Article(
+                key,
+                key if url == key else url,
+                title,
+                excerpt,
+                first,
+                updated,
+                provider,
+                None if image is None else Image(*image),
+                _TOPICS.setdefault(topics, topics),
+                related,
+                source,
+            )
+        )
+    return tuple(restored)
 
 
 def schema_key(schema: Schema) -> str:
