@@ -8,17 +8,18 @@ only what later stages need (:class:`feeds.scan.FileResult`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from feeds.config import Config
 from feeds.crosscheck import review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress
-from feeds.records import Loaded, Locator, Record, discover, parse_record
+from feeds.records import Loaded, Locator, Record, discover, display_path, parse_record
 from feeds.scan import FileResult, scan, schema_key
 from feeds.schema import Schema, load_schema
 
@@ -166,6 +167,7 @@ class BuildReport:
     files: tuple[str, ...]  # written, relative to the output folder
     output: Path
     warnings: tuple[Diagnostic, ...] = ()  # about records that were published anyway
+    unchanged: bool = False  # the output was already what this build would write
 
 
 def build(
@@ -178,30 +180,31 @@ def build(
     """Validate the records under ``config.source`` and publish their feeds into
     ``config.output``, replacing its previous contents in one step.
 
-    Of several records of one article, the first in file order is published."""
+    Of several records of one article, the first in file order is published.  When the
+    records, schema, settings and code are exactly those of the last build into the same
+    output, and that output is as the last build left it, nothing is written again."""
     # Imported here: ``feeds validate`` never renders, and starts faster without these.
     from feeds.output import build_lock
-    from feeds.plan import plan_feeds
-    from feeds.sanitize import clean_articles
 
     schema = schema or load_schema(config.schema)
     paths, folder_problems = discover([config.source])
-    source = check_source(
-        paths, schema, now or datetime.now(UTC), cache=config.cache, progress=progress
-    )
-    checked, graph = source.checked, source.graph
-    plan = plan_feeds(clean_articles(graph), config.entries_per_feed)
+    now = now or datetime.now(UTC)
     with build_lock(config.output):
-        written = _write(plan, config)
+        report = _unchanged(paths, schema, config, now, progress)
+        if report is None:
+            report = _publish(paths, schema, config, now, progress)
+    return replace(report, folder_problems=tuple(folder_problems))
+
+
+def _report(
+    checked: Sequence[CheckedFile], published: int, config: Config, **written: Any
+) -> BuildReport:
     return BuildReport(
         records=len(checked),
-        published=source.published,
-        unpublished=sum(item.valid for item in checked) - source.published,
+        published=published,
+        unpublished=sum(item.valid for item in checked) - published,
         skipped=tuple(item for item in checked if not item.valid),
-        folder_problems=tuple(folder_problems),
-        articles=len(graph),
-        feeds=len(plan.feeds),
-        files=tuple(sorted(written)),
+        folder_problems=(),
         output=config.output,
         warnings=tuple(
             d
@@ -210,6 +213,105 @@ def build(
             for d in item.diagnostics
             if d.severity is Severity.WARNING
         ),
+        **written,
+    )
+
+
+def _publish(
+    paths: Sequence[Path],
+    schema: Schema,
+    config: Config,
+    now: datetime,
+    progress: Progress | None,
+) -> BuildReport:
+    from feeds.plan import plan_feeds
+    from feeds.sanitize import clean_articles
+
+    contents: dict[str, bytes] = {}
+    source = check_source(
+        paths, schema, now, cache=config.cache, progress=progress, contents=contents
+    )
+    plan = plan_feeds(clean_articles(source.graph), config.entries_per_feed)
+    labels = [display_path(path) for path in paths]
+    inputs = _inputs(labels, contents, schema, config)
+    written = _write(plan, config, inputs, progress)
+    return _report(
+        source.checked,
+        source.published,
+        config,
+        articles=len(source.graph),
+        feeds=len(plan.feeds),
+        files=tuple(sorted(written)),
+    )
+
+
+def _inputs(
+    labels: Sequence[str], contents: Mapping[str, bytes], schema: Schema, config: Config
+) -> bytes:
+    """What a build is made from, as one digest: the name and content hash of every record
+    file in order, the schema, the settings the output depends on, and the code.  Empty
+    when the content of a file is not known (it could not be read)."""
+    from feeds.cache import code_fingerprint
+
+    if any(label not in contents for label in labels):
+        return b""
+    shown = (config.title, config.description, config.base_url, config.language)
+    settings = (code_fingerprint(), schema_key(schema), shown, config.entries_per_feed)
+    hasher = hashlib.blake2b(repr(settings).encode(), digest_size=20)
+    for label in labels:
+        hasher.update(label.encode() + b"\0" + contents[label])
+    return hasher.digest()
+
+
+def _unchanged(
+    paths: Sequence[Path],
+    schema: Schema,
+    config: Config,
+    now: datetime,
+    progress: Progress | None,
+) -> BuildReport | None:
+    """The report of a build that has nothing to do, or ``None`` when it has something.
+
+    Only stat data is read to know (:func:`feeds.scan.known_digests`); the report itself
+    (problems, warnings, which may depend on ``now``) comes from cached results."""
+    from feeds.cache import open_cache
+    from feeds.rendercache import load_last_build, manifest_path
+    from feeds.scan import known_digests
+
+    if config.cache is None:
+        return None
+    last = load_last_build(manifest_path(config.cache, config.output))
+    if not last.inputs:
+        return None
+    store = open_cache(config.cache)
+    if store is None:
+        return None
+    try:
+        labels = [display_path(path) for path in paths]
+        contents = {
+            label: value
+            for label, value in zip(labels, known_digests(paths, store), strict=True)
+            if value is not None
+        }
+        if _inputs(labels, contents, schema, config) != last.inputs:
+            return None
+        if not last.intact(config.output):
+            return None
+        results = list(scan(paths, schema, store, progress=progress, articles=False))
+    finally:
+        store.close()
+    checked = reviewed(results, paths, now, publishing=True)
+    published = sum(
+        item.valid and result.published for item, result in zip(checked, results, strict=True)
+    )
+    return _report(
+        checked,
+        published,
+        config,
+        articles=last.articles,
+        feeds=last.feeds,
+        files=tuple(sorted(last.files)),
+        unchanged=True,
     )
 
 
@@ -230,6 +332,7 @@ def check_source(
     *,
     cache: Path | None = None,
     progress: Progress | None = None,
+    contents: dict[str, bytes] | None = None,
 ) -> CheckedSource:
     """Check the record files ``paths`` (all of a build's, in file order) as a build does,
     with the cache folder ``cache`` if any, and merge what the valid published ones say."""
@@ -240,7 +343,9 @@ def check_source(
     store = open_cache(cache)
     try:
         graph = merge_articles(
-            _contributions(scan(paths, schema, store, progress=progress), results)
+            _contributions(
+                scan(paths, schema, store, progress=progress, contents=contents), results
+            )
         )
         if store is not None:
             store.keep_only([result.file for result in results], paths, schema_key(schema))
@@ -254,21 +359,27 @@ def check_source(
     return CheckedSource(tuple(checked), published, graph)
 
 
-def _write(plan: FeedPlan, config: Config) -> list[str]:
+def _write(plan: FeedPlan, config: Config, inputs: bytes, progress: Progress | None) -> list[str]:
     """Publish ``plan`` into ``config.output``, reusing what the last build wrote there the
-    same, and remember what was written for the next build (:mod:`feeds.rendercache`)."""
+    same, and record what was written for the next build (:mod:`feeds.rendercache`)."""
     from feeds.output import staged
     from feeds.parallel import write_documents
-    from feeds.rendercache import load_manifest, manifest_path, store_manifest
+    from feeds.rendercache import load_last_build, manifest_path, store_last_build
 
     record = None if config.cache is None else manifest_path(config.cache, config.output)
-    previous = {} if record is None else load_manifest(record)
+    previous = {} if record is None else load_last_build(record).files
     with staged(config.output) as staging:
-        written = write_documents(staging, plan, config, previous)
+        written = write_documents(staging, plan, config, previous, progress=progress)
     if record is not None:
-        keys = [(path, key) for path, key in written.items() if key is not None]
         with contextlib.suppress(OSError):  # a build without a record is only slower next time
-            store_manifest(record, config.output, keys)
+            store_last_build(
+                record,
+                config.output,
+                written,
+                inputs=inputs,
+                articles=len(plan.articles),
+                feeds=len(plan.feeds),
+            )
     return list(written)
 
 

@@ -36,7 +36,16 @@ CHECKSUM_BYTES = 20
 # the same tick of the file system's clock (git's "racily clean" files): its stat data is not
 # trusted, its bytes are hashed again.
 RACY_NS = 2_000_000_000
-_LIBRARIES = ("yaml-rs", "PyYAML", "jsonschema-rs", "python-frontmatter")
+_LIBRARIES = (
+    "yaml-rs",
+    "PyYAML",
+    "jsonschema-rs",
+    "python-frontmatter",
+    "feedgen",
+    "lxml",
+    "orjson",
+    "python-slugify",
+)
 _ALLOWED_CLASSES = {
     ("feeds.articles", "Article"),
     ("feeds.articles", "Provider"),

@@ -181,8 +181,10 @@ def build(strict: bool, config_file: Path | None, no_cache: bool, **overrides: A
         extra = f" (and {plural(more, 'more problem')})" if more else ""
         click.echo(f"skipped {first.format()}{extra}", err=True)
 
+    done = "Up to date, nothing written:" if report.unchanged else "Wrote"
+    where = "in" if report.unchanged else "to"
     summary = (
-        f"Wrote {plural(report.feeds, 'feed')} ({plural(len(report.files), 'file')}) to "
+        f"{done} {plural(report.feeds, 'feed')} ({plural(len(report.files), 'file')}) {where} "
         f"{display_path(report.output)}/: {plural(report.articles, 'article')} from "
         f"{plural(report.published, 'published record')}"
     )

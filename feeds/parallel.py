@@ -10,25 +10,22 @@ in one process: starting a worker costs more than it saves.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from feeds.config import Config
 from feeds.output import Staging
 from feeds.plan import FeedPlan
+from feeds.progress import Progress, Quiet
 from feeds.publish import feed_documents, publish_feeds, publish_site, shares
 from feeds.render import document_entries
 from feeds.rendercache import Manifest
+from feeds.workers import cores
 
 # Entries (counted once per document listing them) below which one process is faster.
 PARALLEL_MIN_ENTRIES = 5_000
 
 _inherited: dict[str, Any] = {}
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
 def write_documents(
@@ -39,10 +36,12 @@ def write_documents(
     *,
     jobs: int | None = None,
     min_entries: int = PARALLEL_MIN_ENTRIES,
-) -> dict[str, bytes | None]:
+    progress: Progress | None = None,
+) -> dict[str, bytes]:
     """Write every file of ``plan`` into ``staging`` with ``jobs`` processes [default: one
     per core, when there are ``min_entries``]; the paths written, each with its document
-    key (``None`` for files made from the whole plan)."""
+    key (empty for the few files made from the whole plan)."""
+    progress = progress or Quiet()
     documents = feed_documents(plan)
     entries = sum(len(document_entries(*d)) for d in documents)
     jobs = jobs or cores()
@@ -50,31 +49,40 @@ def write_documents(
         jobs = 1
     runs = shares(documents, jobs)
     _inherited.update(staging=staging, runs=runs, plan=plan, config=config, previous=previous)
+    # Progress counts feed documents; this process reports its own run as it goes, and
+    # each worker's when it is done.
+    progress.start(f"Writing {len(documents)} feed documents", len(documents))
     try:
         if jobs == 1:
-            keys = _write_run(0)
+            keys = _write_run(0, progress)
         else:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(jobs - 1, mp_context=context) as pool:
                 others = [pool.submit(_write_run, index) for index in range(1, jobs)]
-                keys = _write_run(0)
-                for future in others:
+                keys = _write_run(0, progress)
+                for index, future in enumerate(others, start=1):
                     keys.extend(future.result())
+                    progress.advance(len(runs[index]))
     finally:
         _inherited.clear()
-    written: dict[str, bytes | None] = dict(keys)
+        progress.finish()
+    written = dict(keys)
     for document in publish_site(plan, config):
         staging.write(document.path, document.content)
-        written[document.path] = None
+        written[document.path] = document.key or b""
     return written
 
 
-def _write_run(index: int) -> list[tuple[str, bytes | None]]:
+def _write_run(index: int, progress: Progress | None = None) -> list[tuple[str, bytes]]:
     staging: Staging = _inherited["staging"]
     keys = []
+    last = None
     for document in publish_feeds(
         _inherited["runs"][index], _inherited["plan"], _inherited["config"], _inherited["previous"]
     ):
         staging.write(document.path, document.content)
-        keys.append((document.path, document.key))
+        keys.append((document.path, document.key or b""))
+        if progress is not None and document.key != last:
+            progress.advance()  # a feed document's files come together, under one key
+            last = document.key
     return keys

@@ -16,63 +16,34 @@ trusted.  The code fingerprint in every key means a new version of feeds renders
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
 import pickle
-import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field, fields
 from datetime import datetime
-from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from feeds.articles import Article
+from feeds.cache import FileStat, code_fingerprint
 from feeds.config import Config
 from feeds.plan import FeedSpec
 
-_FORMAT = b"feeds-documents-1\n"
+_FORMAT = b"feeds-documents-3\n"
 _DIGEST_SIZE = 20
 
-
-@dataclass(frozen=True, slots=True)
-class FileState:
-    """What identifies one file as written: any change to it changes ``ctime_ns``."""
-
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-    inode: int
-
-    @classmethod
-    def of(cls, path: Path) -> FileState | None:
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+Manifest = Mapping[str, tuple[bytes, FileStat]]  # relative path → (document key, file)
 
 
-Manifest = Mapping[str, tuple[bytes, FileState]]  # relative path → (document key, file)
-
-
-@cache
-def code_fingerprint() -> bytes:
-    """The code that renders: this package's sources and the libraries it renders with."""
-    from importlib import metadata  # noqa: PLC0415 - slow to import, needed once per build
-
-    hasher = hashlib.blake2b(digest_size=_DIGEST_SIZE)
-    hasher.update(sys.version.encode())
-    package = Path(__file__).resolve().parent
-    for source in sorted(package.glob("*.py")):
-        hasher.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
-    for name in ("feedgen", "lxml", "orjson", "python-slugify"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            hasher.update(f"{name}={metadata.version(name)}\0".encode())
-    return hasher.digest()
+def file_state(path: Path) -> FileStat | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return FileStat(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 class DocumentKeys:
@@ -83,7 +54,8 @@ class DocumentKeys:
         self._articles = articles
         self._entries: dict[str, bytes] = {}
         shown = (config.title, config.description, config.base_url, config.language)
-        self._settings = code_fingerprint() + repr((shown, config.entries_per_feed)).encode()
+        settings = (code_fingerprint(), shown, config.entries_per_feed)
+        self._settings = repr(settings).encode()
 
     def entry(self, article: Article) -> bytes:
         """The digest of what an entry shows, but its update time."""
@@ -121,25 +93,51 @@ def manifest_path(cache_folder: Path, output: Path) -> Path:
     return cache_folder / f"documents-{name}.pickle"
 
 
-def load_manifest(path: Path) -> dict[str, tuple[bytes, FileState]]:
-    """The previous build's documents; empty when there is none or it is not intact."""
+@dataclass(frozen=True)
+class LastBuild:
+    """What a build wrote into its output folder, as the next build finds it.
+
+    ``files``: every file written, with its document key (empty for the few files made from
+    the whole plan) and its state once in place.  ``inputs`` identifies everything the build
+    was made from (:func:`feeds.api.build`); ``articles`` and ``feeds`` are its counts."""
+
+    files: Manifest = field(default_factory=dict)
+    inputs: bytes = b""
+    articles: int = 0
+    feeds: int = 0
+    folders: Mapping[str, FileStat] = field(default_factory=dict)  # "" is the output itself
+
+    def intact(self, output: Path) -> bool:
+        """Whether ``output`` holds every file as this build left it, and nothing else: a
+        file added to or removed from a folder changes the folder's times."""
+        return (
+            bool(self.files)
+            and all(file_state(output / path) == state for path, state in self.folders.items())
+            and all(file_state(output / path) == state for path, (_, state) in self.files.items())
+        )
+
+
+def load_last_build(path: Path) -> LastBuild:
+    """The record of the previous build; an empty one when there is none or it is not intact."""
     try:
         blob = path.read_bytes()
     except OSError:
-        return {}
+        return LastBuild()
     header, check = blob[: len(_FORMAT)], blob[len(_FORMAT) : len(_FORMAT) + 32]
     body = blob[len(_FORMAT) + 32 :]
     if header != _FORMAT or hashlib.blake2b(body, digest_size=32).digest() != check:
-        return {}
+        return LastBuild()
     try:
-        rows = _PlainUnpickler(io.BytesIO(body)).load()
-        return {
-            str(relative): (bytes(key), FileState(*state))
+        inputs, articles, feeds, rows, folder_rows = _PlainUnpickler(io.BytesIO(body)).load()
+        files = {
+            str(relative): (bytes(key), FileStat(*state))
             for relative, key, state in rows
-            if isinstance(key, bytes) and len(state) == 4
+            if isinstance(key, bytes) and len(state) == len(fields(FileStat))
         }
+        folders = {str(relative): FileStat(*state) for relative, state in folder_rows}
+        return LastBuild(files, bytes(inputs), int(articles), int(feeds), folders)
     except Exception:  # a body that is not our rows: ignored as a whole
-        return {}
+        return LastBuild()
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -149,17 +147,34 @@ class _PlainUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not expected here")
 
 
-def store_manifest(path: Path, output: Path, keys: Iterable[tuple[str, bytes]]) -> None:
-    """Record the key of every document just written to ``output``, with its file's state.
+def store_last_build(
+    path: Path,
+    output: Path,
+    written: Mapping[str, bytes],
+    *,
+    inputs: bytes,
+    articles: int,
+    feeds: int,
+) -> None:
+    """Record every file just written to ``output`` (by path, with its document key) and
+    the state of its file.
 
     Called after the new output is in place: linking a file changes its change time, so the
     state is taken from the files as they now are."""
     rows = []
-    for relative, key in keys:
-        state = FileState.of(output / relative)
+    folders = {""}
+    for relative, key in written.items():
+        state = file_state(output / relative)
         if state is not None:
             rows.append((relative, key, astuple(state)))
-    body = pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+        folders.update(str(parent) for parent in PurePosixPath(relative).parents)
+    folder_rows = [
+        (folder, astuple(state))
+        for folder in sorted(folders - {"."} | {""})
+        if (state := file_state(output / folder)) is not None
+    ]
+    record = (inputs, articles, feeds, rows, folder_rows)
+    body = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
     blob = _FORMAT + hashlib.blake2b(body, digest_size=32).digest() + body
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=".documents-", dir=path.parent)
@@ -182,7 +197,7 @@ def reusable(
     for relative in names:
         known = previous.get(relative)
         path = output / relative
-        if known is None or known[0] != key or FileState.of(path) != known[1]:
+        if known is None or known[0] != key or file_state(path) != known[1]:
             return None
         found.append(path)
     return found

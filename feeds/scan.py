@@ -318,12 +318,15 @@ def scan(
     *,
     progress: Progress | None = None,
     articles: bool = True,
+    contents: dict[str, bytes] | None = None,
 ) -> Iterator[FileResult]:
     """Every file's result, in file order, reusing cached results for contents already
     checked; one at a time, so a caller can let go of each once it has used it.  Without
     ``articles``, results may lack them (validating needs none).
 
-    Without a cache, each file is read once: its hash comes from the bytes checked."""
+    Without a cache, each file is read once: its hash comes from the bytes checked.  With a
+    cache, ``contents`` (when given) is filled with the hash of the bytes each result was
+    made from, by label: what a build was made from, exactly (see :func:`feeds.api.build`)."""
     progress = progress or Quiet()
     labels = [display_path(path) for path in paths]
     context = ""
@@ -349,11 +352,15 @@ def scan(
         for index, label in enumerate(labels):
             known = cached.pop(label, None)
             if known is not None:
+                if contents is not None and (value := digests[index]) is not None:
+                    contents[label] = value
                 yield known
                 continue
             result, hashed = next(checked)
             if hashed is not None and cache is not None:
                 stat, observed, value = hashed
+                if contents is not None:
+                    contents[label] = value
                 seen.append((str(paths[index].absolute()), stat, observed, value))
                 full = result if articles else None  # stored only with its articles
                 fresh.append((label, value, replace(result, articles=None), full))

@@ -108,6 +108,12 @@ def test_build_on_seeds(project: Path) -> None:
         "(2 unpublished, 1 invalid, skipped).\n"
     )
     assert (project / "out" / "topics" / "computer-vision.atom.xml").is_file()
+    again = feeds("build", cwd=project)
+    assert again.stderr == result.stderr  # the same problems, said again
+    assert again.stdout == (
+        "Up to date, nothing written: 7 feeds (25 files) in out/: 4 articles from 2 published "
+        "records (2 unpublished, 1 invalid, skipped).\n"
+    )
 
 
 def test_build_strict_fails_when_records_were_skipped(project: Path) -> None:

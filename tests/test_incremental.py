@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import filecmp
 import hashlib
+import os
 import pickle
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from feeds import rendercache
+from feeds import cache, rendercache
 from feeds.api import build
 from feeds.config import Config
 from tests.corpus import write_corpus
@@ -63,13 +64,37 @@ def edit_record(config: Config, name: str, **changes: object) -> None:
     path.write_text(f"---\n{dumped}---\n{body}", "utf-8")
 
 
-def test_nothing_changed_reuses_every_feed_document(config: Config, tmp_path: Path) -> None:
+def test_nothing_changed_writes_nothing(config: Config, tmp_path: Path) -> None:
+    first = build(config)
+    before = inodes(config.output)
+    folder = config.output.stat().st_ino
+    again = build(config)
+    assert again.unchanged
+    assert config.output.stat().st_ino == folder
+    assert inodes(config.output) == before
+    assert replace(again, unchanged=False) == first  # the same report: counts and problems
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_a_touched_but_unchanged_record_changes_nothing(config: Config) -> None:
+    build(config)
+    record = config.source / "00010.md"
+    os.utime(record, ns=(1, 1))
+    assert build(config).unchanged
+
+
+def test_a_build_after_an_edit_reuses_every_other_document(config: Config, tmp_path: Path) -> None:
+    build(config)
+    edit_record(config, "00042.md", excerpt="Said differently.")
     build(config)
     before = inodes(config.output)
-    build(config)
+    edit_record(config, "00042.md", excerpt="Said differently again.")
+    report = build(config)
+    assert not report.unchanged
     after = inodes(config.output)
-    remade = {n for n in after if after[n] != before[n]}
-    assert remade == {"feeds.opml", "index.html", "feed.xsl", "favicon.ico"}
+    remade = {n for n in after if after.get(n) != before.get(n)}
+    assert {"feeds.opml", "index.html", "feed.xsl", "favicon.ico"} <= remade
+    assert len(remade) < len(after) / 4
     assert_same_as_cold(config, tmp_path)
 
 
@@ -106,19 +131,36 @@ def test_other_changes_match_a_cold_build(config: Config, tmp_path: Path, change
     assert_same_as_cold(config, tmp_path)
 
 
-def test_a_document_edited_in_the_output_is_made_again(config: Config, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["all.atom.xml", "index.html"])
+def test_a_file_edited_in_the_output_is_made_again(
+    config: Config, tmp_path: Path, name: str
+) -> None:
     build(config)
-    page = config.output / "all.atom.xml"
+    page = config.output / name
     text = page.read_bytes()
-    page.write_bytes(text.replace(b"<feed", b"<FEED", 1))  # same size, same name
-    build(config)
+    page.write_bytes(text.replace(b"<", b"[", 1))  # same size, same name
+    assert not build(config).unchanged
     assert page.read_bytes() == text
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_a_file_added_to_the_output_is_removed(config: Config, tmp_path: Path) -> None:
+    build(config)
+    (config.output / "topics" / "stray.xml").write_text("not ours")
+    assert not build(config).unchanged
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_a_file_removed_from_the_output_is_made_again(config: Config, tmp_path: Path) -> None:
+    build(config)
+    (config.output / "feeds.opml").unlink()
+    assert not build(config).unchanged
     assert_same_as_cold(config, tmp_path)
 
 
 @pytest.mark.parametrize(
     "damage",
-    [b"", b"garbage", b"feeds-documents-1\n" + b"\0" * 40, "truncated", "foreign pickle"],
+    [b"", b"garbage", b"feeds-documents-3\n" + b"\0" * 40, "truncated", "foreign pickle"],
 )
 def test_a_damaged_record_of_the_last_build_is_ignored(
     config: Config, tmp_path: Path, damage: bytes | str
@@ -129,13 +171,13 @@ def test_a_damaged_record_of_the_last_build_is_ignored(
     if damage == "truncated":
         record.write_bytes(record.read_bytes()[:-100])
     elif damage == "foreign pickle":
-        body = pickle.dumps([("all.atom.xml", b"k", Path("/"))])
+        body = pickle.dumps((b"inputs", 1, 1, [("all.atom.xml", b"k", Path("/"))], []))
         check = hashlib.blake2b(body, digest_size=32).digest()
-        record.write_bytes(b"feeds-documents-1\n" + check + body)
+        record.write_bytes(b"feeds-documents-3\n" + check + body)
     else:
         assert isinstance(damage, bytes)
         record.write_bytes(damage)
-    assert rendercache.load_manifest(record) == {}
+    assert rendercache.load_last_build(record) == rendercache.LastBuild()
     before = inodes(config.output)
     build(config)
     after = inodes(config.output)
@@ -148,7 +190,9 @@ def test_new_code_reuses_nothing(
 ) -> None:
     build(config)
     before = inodes(config.output)
-    monkeypatch.setattr(rendercache, "code_fingerprint", lambda: b"another version")
+    # What a new version of feeds looks like to the caches.
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "another version")
+    monkeypatch.setattr(rendercache, "code_fingerprint", lambda: "another version")
     build(config)
     after = inodes(config.output)
     assert all(after[n] != before.get(n) for n in after)
@@ -168,6 +212,8 @@ def test_a_cache_folder_that_cannot_be_made_does_not_fail_the_build(
 ) -> None:
     assert config.cache is not None
     config.cache.write_text("a file where the cache folder should be")
-    build(config)
-    build(config)
+    with pytest.warns(cache.CacheWarning, match="not usable"):
+        build(config)
+    with pytest.warns(cache.CacheWarning, match="not usable"):
+        assert not build(config).unchanged
     assert_same_as_cold(config, tmp_path)
