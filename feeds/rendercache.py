@@ -170,7 +170,7 @@ def store_last_build(
         folders.update(str(parent) for parent in PurePosixPath(relative).parents)
     folder_rows = [
         (folder, astuple(state))
-        for folder in sorted(folders - {"."} | {""})
+        for folder in sorted(folders - {"."})  # "" is the output folder itself
         if (state := file_state(output / folder)) is not None
     ]
     record = (inputs, articles, feeds, rows, folder_rows)
