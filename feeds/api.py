@@ -288,16 +288,16 @@ def _unchanged(
         return None
     try:
         labels = [display_path(path) for path in paths]
+        digests = known_digests(paths, store)
         contents = {
-            label: value
-            for label, value in zip(labels, known_digests(paths, store), strict=True)
-            if value is not None
+            label: value for label, value in zip(labels, digests, strict=True) if value is not None
         }
         if _inputs(labels, contents, schema, config) != last.inputs:
             return None
         if not last.intact(config.output):
             return None
-        results = list(scan(paths, schema, store, progress=progress, articles=False))
+        scanned = scan(paths, schema, store, progress=progress, articles=False, digests=digests)
+        results = list(scanned)
     finally:
         store.close()
     checked = reviewed(results, paths, now, publishing=True)

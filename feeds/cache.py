@@ -126,6 +126,12 @@ class FileStat:
     ctime_ns: int
     inode: int
 
+    @classmethod
+    def of(cls, path: Path) -> FileStat:
+        """The stat data of ``path`` (``OSError`` when it cannot be taken)."""
+        result = path.stat()
+        return cls(result.st_size, result.st_mtime_ns, result.st_ctime_ns, result.st_ino)
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -40,10 +40,9 @@ Manifest = Mapping[str, tuple[bytes, FileStat]]  # relative path → (document k
 
 def file_state(path: Path) -> FileStat | None:
     try:
-        stat = path.stat()
+        return FileStat.of(path)
     except OSError:
         return None
-    return FileStat(stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 class DocumentKeys:

@@ -258,20 +258,14 @@ def _check_paths(
             progress.advance(len(done))
 
 
-def file_stat(path: Path) -> FileStat:
-    """The stat data that decides whether a file must be hashed again."""
-    from feeds.cache import FileStat  # noqa: PLC0415 - only runs with a cache need it
-
-    result = path.stat()
-    return FileStat(result.st_size, result.st_mtime_ns, result.st_ctime_ns, result.st_ino)
-
-
 def _observe(path: Path) -> tuple[FileStat, int] | None:
     """The file's stat data and the time it was taken, before its bytes are read: a change
     after that moves its change time (see :func:`known_digests`)."""
+    from feeds.cache import FileStat  # noqa: PLC0415 - only runs with a cache need it
+
     observed = time.time_ns()
     try:
-        return file_stat(path), observed
+        return FileStat.of(path), observed
     except OSError:
         return None
 
@@ -319,6 +313,7 @@ def scan(
     progress: Progress | None = None,
     articles: bool = True,
     contents: dict[str, bytes] | None = None,
+    digests: Sequence[bytes | None] | None = None,
 ) -> Iterator[FileResult]:
     """Every file's result, in file order, reusing cached results for contents already
     checked; one at a time, so a caller can let go of each once it has used it.  Without
@@ -326,15 +321,18 @@ def scan(
 
     Without a cache, each file is read once: its hash comes from the bytes checked.  With a
     cache, ``contents`` (when given) is filled with the hash of the bytes each result was
-    made from, by label: what a build was made from, exactly (see :func:`feeds.api.build`)."""
+    made from, by label: what a build was made from, exactly (see :func:`feeds.api.build`).
+    ``digests`` are :func:`known_digests` of ``paths`` when the caller has them already."""
     progress = progress or Quiet()
     labels = [display_path(path) for path in paths]
     context = ""
     cached: dict[str, Any] = {}
-    digests: list[bytes | None] = [None] * len(paths)
-    if cache is not None:
+    if cache is None:
+        digests = [None] * len(paths)
+    else:
         context = schema_key(schema)
-        digests = known_digests(paths, cache)
+        if digests is None:
+            digests = known_digests(paths, cache)
         wanted = ((label, d) for label, d in zip(labels, digests, strict=True) if d is not None)
         cached = {
             label: result

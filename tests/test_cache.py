@@ -217,8 +217,12 @@ def coarse_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """A file system whose clock did not tick between two writes: each file keeps the stat
     data it had when first looked at, whatever is written to it."""
     frozen: dict[Path, FileStat] = {}
-    real = scan.file_stat
-    monkeypatch.setattr(scan, "file_stat", lambda p: frozen.setdefault(p, real(p)))
+    real = FileStat.of
+
+    def frozen_stat(cls: type[FileStat], path: Path) -> FileStat:
+        return frozen.setdefault(path, real(path))
+
+    monkeypatch.setattr(FileStat, "of", classmethod(frozen_stat))
 
 
 @pytest.mark.usefixtures("coarse_clock")
