@@ -21,6 +21,7 @@ from feeds.output import write_tree
 from feeds.plan import plan_feeds
 from feeds.publish import publish
 from feeds.records import discover, parse_record
+from feeds.sanitize import clean_articles
 from feeds.schema import load_schema
 
 
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> int:
                 valid.append(PublishedRecord(item.file, item.record.data))
     published = [record for record in valid if is_published(record.data)]
     with phase("article graph"):
-        graph = build_graph(published)
+        graph = clean_articles(build_graph(published))
     config = Config()
     with phase("feed plan"):
         plan = plan_feeds(graph, config.entries_per_feed)

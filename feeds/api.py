@@ -225,13 +225,12 @@ def _publish(
     progress: Progress | None,
 ) -> BuildReport:
     from feeds.plan import plan_feeds
-    from feeds.sanitize import clean_articles
 
     contents: dict[str, bytes] = {}
     source = check_source(
         paths, schema, now, cache=config.cache, progress=progress, contents=contents
     )
-    plan = plan_feeds(clean_articles(source.graph), config.entries_per_feed)
+    plan = plan_feeds(source.graph, config.entries_per_feed)
     labels = [display_path(path) for path in paths]
     inputs = _inputs(labels, contents, schema, config)
     written = _write(plan, config, inputs, progress)
@@ -318,7 +317,8 @@ def _unchanged(
 @dataclass(frozen=True)
 class CheckedSource:
     """What checking a build's records gives: every file with its problems, how many were
-    published, and the articles to publish (:func:`feeds.articles.merge_articles`)."""
+    published, and the articles to publish (:func:`feeds.articles.merge_articles`), already
+    cleaned for publishing (:func:`feeds.sanitize.clean_article`)."""
 
     checked: tuple[CheckedFile, ...]
     published: int

@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from feeds.articles import Article
+from feeds.articles import Article, plain_values
 from feeds.cache import FileStat, code_fingerprint
 from feeds.config import Config
 from feeds.plan import FeedSpec
@@ -65,7 +65,7 @@ class DocumentKeys:
                 for key in article.related
                 if (other := self._articles.get(key)) is not None
             ]
-            text = repr((article, related)).encode()
+            text = repr((plain_values(article), related)).encode()
             found = hashlib.blake2b(text, digest_size=_DIGEST_SIZE).digest()
             self._entries[article.key] = found
         return found

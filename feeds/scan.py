@@ -66,7 +66,11 @@ class FileResult:
         # pickling data classes field by field takes twice as long, and a cached build reads
         # thousands of them.
         facts = None if self.facts is None else _facts_state(self.facts)
-        articles = None if self.articles is None else tuple(map(_article_state, self.articles))
+        articles = None
+        if self.articles is not None:
+            from feeds.articles import plain_values  # noqa: PLC0415 - validating has none
+
+            articles = tuple(map(plain_values, self.articles))
         return (_restore_result, (self.file, self.diagnostics, facts, self.published, articles))
 
 
@@ -79,24 +83,6 @@ def _facts_state(facts: Facts) -> tuple[Any, ...]:
         facts.date,
         facts.instant,
         facts.citations,
-    )
-
-
-def _article_state(article: Article) -> tuple[Any, ...]:
-    image = article.image
-    return (
-        article.key,
-        article.url,
-        article.title,
-        article.excerpt,
-        article.published,
-        article.updated,
-        article.provider.name,
-        article.provider.domain,
-        None if image is None else (image.url, image.width, image.height),
-        article.topics,
-        article.related,
-        article.source,
     )
 
 
@@ -178,7 +164,12 @@ def check_loaded(loaded: Loaded, schema: Schema, *, articles: bool = True) -> Fi
     published = valid and is_published(record.data)
     contributed = None
     if published and articles:
-        contributed = record_articles(PublishedRecord(loaded.file, record.data))
+        from feeds.sanitize import clean_article  # noqa: PLC0415
+
+        # Cleaned here, once per file content and on every core, rather than after merging:
+        # cleaning each description and then merging gives the same articles.
+        record_contribution = record_articles(PublishedRecord(loaded.file, record.data))
+        contributed = tuple(map(clean_article, record_contribution))
     return FileResult(
         loaded.file,
         tuple(sorted(diagnostics, key=sort_key)),

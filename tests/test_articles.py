@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from feeds.articles import PublishedRecord, build_graph
+from feeds.articles import (
+    PublishedRecord,
+    build_graph,
+    is_published,
+    merge_articles,
+    record_articles,
+)
 from feeds.plan import FeedKind, assign_slugs, plan_feeds
+from feeds.records import discover, parse_record
+from feeds.sanitize import clean_article, clean_articles
 from tests.conftest import record_data
+from tests.corpus import write_corpus
 
 
 def cited(
@@ -190,3 +200,25 @@ def test_slug_collisions_are_resolved_deterministically() -> None:
     assert {
         k: v for k, v in assign_slugs({**names, "Robots": "Robots"}).items() if k in names
     } == slugs
+
+
+def test_cleaning_each_description_then_merging_equals_cleaning_the_merged_graph(
+    tmp_path: Path,
+) -> None:
+    """Builds clean what each file contributes, once per file content, instead of the merged
+    graph: the two must give the same articles, field for field and in the same order."""
+    folder = tmp_path / "records"
+    write_corpus(folder, 400)
+    paths, _ = discover([folder])
+    records = []
+    for path in paths:
+        loaded = parse_record(path.name, path.read_bytes())
+        if loaded.record is not None and not loaded.diagnostics:
+            records.append(PublishedRecord(path.name, loaded.record.data))
+    published = [r for r in records if is_published(r.data)]
+    assert len(published) > 300
+
+    cleaned_last = clean_articles(build_graph(published))
+    cleaned_first = merge_articles(tuple(map(clean_article, record_articles(r))) for r in published)
+    assert list(cleaned_first.items()) == list(cleaned_last.items())
+    assert clean_articles(cleaned_first) == cleaned_first  # cleaning again changes nothing
