@@ -26,6 +26,7 @@ from feeds.schema import Schema, load_schema
 if TYPE_CHECKING:
     from feeds.articles import Article
     from feeds.plan import FeedPlan
+    from feeds.rendercache import LastBuild
 
 # Validating fewer files than this (pre-commit passes a handful) skips the cache: opening it
 # costs more than it saves.
@@ -185,14 +186,18 @@ def build(
     output, and that output is as the last build left it, nothing is written again."""
     # Imported here: ``feeds validate`` never renders, and starts faster without these.
     from feeds.output import build_lock
+    from feeds.rendercache import LastBuild, load_last_build, manifest_path
 
     schema = schema or load_schema(config.schema)
     paths, folder_problems = discover([config.source])
     now = now or datetime.now(UTC)
     with build_lock(config.output):
-        report = _unchanged(paths, schema, config, now, progress)
+        last = LastBuild()
+        if config.cache is not None:
+            last = load_last_build(manifest_path(config.cache, config.output))
+        report = _unchanged(paths, schema, config, now, progress, last=last)
         if report is None:
-            report = _publish(paths, schema, config, now, progress)
+            report = _publish(paths, schema, config, now, progress, last=last)
     return replace(report, folder_problems=tuple(folder_problems))
 
 
@@ -223,6 +228,8 @@ def _publish(
     config: Config,
     now: datetime,
     progress: Progress | None,
+    *,
+    last: LastBuild,
 ) -> BuildReport:
     from feeds.plan import plan_feeds
 
@@ -233,7 +240,7 @@ def _publish(
     plan = plan_feeds(source.graph, config.entries_per_feed)
     labels = [display_path(path) for path in paths]
     inputs = _inputs(labels, contents, schema, config)
-    written = _write(plan, config, inputs, progress)
+    written = _write(plan, config, inputs, progress, last)
     return _report(
         source.checked,
         source.published,
@@ -268,18 +275,18 @@ def _unchanged(
     config: Config,
     now: datetime,
     progress: Progress | None,
+    *,
+    last: LastBuild,
 ) -> BuildReport | None:
     """The report of a build that has nothing to do, or ``None`` when it has something.
 
     Only stat data is read to know (:func:`feeds.scan.known_digests`); the report itself
     (problems, warnings, which may depend on ``now``) comes from cached results."""
     from feeds.cache import open_cache
-    from feeds.rendercache import load_last_build, manifest_path
     from feeds.scan import known_digests
 
     if config.cache is None:
         return None
-    last = load_last_build(manifest_path(config.cache, config.output))
     if not last.inputs:
         return None
     store = open_cache(config.cache)
@@ -359,17 +366,18 @@ def check_source(
     return CheckedSource(tuple(checked), published, graph)
 
 
-def _write(plan: FeedPlan, config: Config, inputs: bytes, progress: Progress | None) -> list[str]:
-    """Publish ``plan`` into ``config.output``, reusing what the last build wrote there the
-    same, and record what was written for the next build (:mod:`feeds.rendercache`)."""
+def _write(
+    plan: FeedPlan, config: Config, inputs: bytes, progress: Progress | None, last: LastBuild
+) -> list[str]:
+    """Publish ``plan`` into ``config.output``, reusing what the ``last`` build wrote there
+    the same, and record what was written for the next build (:mod:`feeds.rendercache`)."""
     from feeds.output import staged
     from feeds.parallel import write_documents
-    from feeds.rendercache import load_last_build, manifest_path, store_last_build
+    from feeds.rendercache import manifest_path, store_last_build
 
     record = None if config.cache is None else manifest_path(config.cache, config.output)
-    previous = {} if record is None else load_last_build(record).files
     with staged(config.output) as staging:
-        written = write_documents(staging, plan, config, previous, progress=progress)
+        written = write_documents(staging, plan, config, last.files, progress=progress)
     if record is not None:
         with contextlib.suppress(OSError):  # a build without a record is only slower next time
             store_last_build(

@@ -27,6 +27,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import orjson
+
 from feeds.articles import Article, plain_values
 from feeds.cache import FileStat, code_fingerprint
 from feeds.config import Config
@@ -65,7 +67,7 @@ class DocumentKeys:
                 for key in article.related
                 if (other := self._articles.get(key)) is not None
             ]
-            text = repr((plain_values(article), related)).encode()
+            text = _encoded((plain_values(article), related))
             found = hashlib.blake2b(text, digest_size=_DIGEST_SIZE).digest()
             self._entries[article.key] = found
         return found
@@ -84,6 +86,15 @@ class DocumentKeys:
             hasher.update(self.entry(article))
             hasher.update(stamp.isoformat().encode())
         return hasher.digest()
+
+
+def _encoded(values: tuple[Any, ...]) -> bytes:
+    """``values`` as bytes that differ whenever they do: JSON, ten times quicker than
+    ``repr``; ``repr`` for what JSON cannot hold (lone surrogates, integers over 64 bits)."""
+    try:
+        return orjson.dumps(values)
+    except orjson.JSONEncodeError:
+        return repr(values).encode()
 
 
 def manifest_path(cache_folder: Path, output: Path) -> Path:
