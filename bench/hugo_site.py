@@ -3,7 +3,9 @@
 Each record becomes a page whose front matter (JSON, which Hugo reads fastest) carries its
 title, date, excerpt, topics, provider and related links; the RSS template writes the
 related links into each item's description, as feeds does.  Pages are listed in feeds but
-have no output of their own (feeds writes no HTML either); every feed holds the newest 50 items.
+have no output of their own (feeds writes no HTML either); every feed holds the newest 50 items,
+or every item.  A third site also makes a page of every article the records cite, since feeds
+publishes those as entries too: that one lists as many items as feeds publishes.
 """
 
 from __future__ import annotations
@@ -85,9 +87,36 @@ def front_matter(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def make_site(corpus: Path, site: Path, items: int | None = 50) -> int:
+def cited_pages(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The front matter of a page for each article ``record`` cites: feeds publishes those
+    as entries of their own, in their provider's feed and in the citing record's topics,
+    related back to the record."""
+    back = [
+        {
+            "title": record.get("title"),
+            "url": record.get("webUrl"),
+            "provider": (record.get("provider") or {}).get("name"),
+        }
+    ]
+    pages = []
+    for item in record.get("related") or []:
+        if not isinstance(item, dict) or not item.get("webUrl"):
+            continue
+        matter = front_matter(item)
+        matter["topics"] = list(dict.fromkeys([*matter["topics"], *(record.get("topics") or [])]))
+        matter["related"] = back
+        matter["draft"] = False
+        pages.append(matter)
+    return pages
+
+
+def make_site(
+    corpus: Path, site: Path, items: int | None = 50, *, every_article: bool = False
+) -> int:
     """Write a Hugo site for ``corpus`` into ``site``, with ``items`` per feed (``None``:
-    all); the number of pages written."""
+    all); the number of pages written.  With ``every_article``, each article a record cites
+    is a page too (the first description of a URL wins, a record's own over a citation's),
+    so Hugo lists as many items as feeds publishes entries."""
     pages = ".Pages.ByDate.Reverse" if items is None else f"first {items} .Pages.ByDate.Reverse"
     shutil.rmtree(site, ignore_errors=True)
     (site / "layouts" / "_default").mkdir(parents=True)
@@ -97,13 +126,26 @@ def make_site(corpus: Path, site: Path, items: int | None = 50) -> int:
     (site / "layouts" / "_default" / "rss.xml").write_text(RSS.replace("PAGES", pages), "utf-8")
     written = 0
     schema = load_schema()
+    records: set[str] = set()
+    cited: dict[str, dict[str, Any]] = {}
     for path in sorted(corpus.iterdir()):
         loaded = parse_record(path.name, path.read_bytes())
         if loaded.record is None or loaded.diagnostics or schema.check(loaded.record):
             continue  # invalid records are left out, as feeds leaves them out
-        matter = json.dumps(front_matter(dict(loaded.record.data)), ensure_ascii=False, indent=1)
+        data = dict(loaded.record.data)
+        matter = json.dumps(front_matter(data), ensure_ascii=False, indent=1)
         (site / "content" / "posts" / f"{path.stem}.md").write_text(
             f"{matter}\n\n{loaded.record.body}", "utf-8"
         )
+        written += 1
+        records.add(str(data.get("webUrl")))
+        if every_article and data.get("published") is not False:
+            for page in cited_pages(data):
+                cited.setdefault(page["weburl"], page)
+    for index, (url, page) in enumerate(sorted(cited.items())):
+        if url in records:
+            continue
+        matter = json.dumps(page, ensure_ascii=False, indent=1)
+        (site / "content" / "posts" / f"cited-{index:07d}.md").write_text(f"{matter}\n", "utf-8")
         written += 1
     return written
