@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from feeds.schema import Schema, load_schema
 
 if TYPE_CHECKING:
     from feeds.articles import Article
+    from feeds.cache import Cache
     from feeds.plan import FeedPlan
     from feeds.rendercache import LastBuild
 
@@ -231,11 +232,19 @@ def _publish(
     *,
     last: LastBuild,
 ) -> BuildReport:
+    from feeds.graphcache import graph_path
     from feeds.plan import plan_feeds
 
     contents: dict[str, bytes] = {}
+    record = None if config.cache is None else graph_path(config.cache, config.output)
     source = check_source(
-        paths, schema, now, cache=config.cache, progress=progress, contents=contents
+        paths,
+        schema,
+        now,
+        cache=config.cache,
+        progress=progress,
+        contents=contents,
+        graph_record=record,
     )
     plan = plan_feeds(source.graph, config.entries_per_feed)
     labels = [display_path(path) for path in paths]
@@ -340,19 +349,27 @@ def check_source(
     cache: Path | None = None,
     progress: Progress | None = None,
     contents: dict[str, bytes] | None = None,
+    graph_record: Path | None = None,
 ) -> CheckedSource:
     """Check the record files ``paths`` (all of a build's, in file order) as a build does,
-    with the cache folder ``cache`` if any, and merge what the valid published ones say."""
-    from feeds.articles import merge_articles
+    with the cache folder ``cache`` if any, and merge what the valid published ones say.
+
+    With a cache, the merged graph is kept in ``graph_record`` (:mod:`feeds.graphcache`),
+    and the next call merges again only what changed since."""
     from feeds.cache import open_cache
 
     results: list[FileResult] = []
+    contents = {} if contents is None else contents
     store = open_cache(cache)
     try:
-        graph = merge_articles(
-            _contributions(
-                scan(paths, schema, store, progress=progress, contents=contents), results
-            )
+        graph = _merged_graph(
+            paths,
+            schema,
+            store,
+            progress=progress,
+            contents=contents,
+            kept=results,
+            record=graph_record,
         )
         if store is not None:
             store.keep_only([result.file for result in results], paths, schema_key(schema))
@@ -364,6 +381,65 @@ def check_source(
         item.valid and result.published for item, result in zip(checked, results, strict=True)
     )
     return CheckedSource(tuple(checked), published, graph)
+
+
+def _merged_graph(
+    paths: Sequence[Path],
+    schema: Schema,
+    store: Cache | None,
+    *,
+    progress: Progress | None,
+    contents: dict[str, bytes],
+    kept: list[FileResult],
+    record: Path | None,
+) -> dict[str, Article]:
+    """The graph of the valid published records among ``paths``: from the last build's,
+    for what changed, when that graph is at hand and most of it still stands; else merged
+    from every file.  ``kept`` receives every file's result, ``contents`` their hashes."""
+    from feeds.cache import code_fingerprint
+    from feeds.graphcache import load_state, merge_all, merge_changes, store_state
+    from feeds.scan import cached_results, known_digests
+
+    if store is None or record is None:
+        scanned = scan(paths, schema, store, progress=progress, contents=contents)
+        return merge_all(scanned, kept, contents).graph
+    context = schema_key(schema)
+    whose = f"{code_fingerprint()}:{context}"  # cached articles depend on code and schema
+    previous = load_state(record, whose)
+    state = None
+    if previous is not None:
+        digests = known_digests(paths, store)
+        labels = [display_path(path) for path in paths]
+        lean = {
+            label
+            for label, value in zip(labels, digests, strict=True)
+            if value is not None and previous.contributors.get(label, (b"",))[0] == value
+        }
+        if 2 * len(lean) >= len(previous.contributors):  # most of the last graph stands
+            scanned = scan(
+                paths,
+                schema,
+                store,
+                progress=progress,
+                contents=contents,
+                digests=digests,
+                lean=lean,
+            )
+
+            def reload(labels: Sequence[str]) -> dict[str, FileResult]:
+                return cached_results(
+                    store, [(label, contents[label]) for label in labels], context
+                )
+
+            state = merge_changes(scanned, kept, contents, previous, reload)
+            if state is None:
+                kept.clear()
+    if state is None:
+        scanned = scan(paths, schema, store, progress=progress, contents=contents)
+        state = merge_all(scanned, kept, contents)
+    with contextlib.suppress(OSError):  # a build without it is only slower next time
+        store_state(record, state, whose)
+    return state.graph
 
 
 def _write(
@@ -389,23 +465,3 @@ def _write(
                 feeds=len(plan.feeds),
             )
     return list(written)
-
-
-def _contributions(
-    scanned: Iterator[FileResult], kept: list[FileResult]
-) -> Iterator[tuple[Article, ...]]:
-    """Each published record's articles, straight from checking into the merge, so that only
-    the merged graph is held, never every record's articles at once.  Results are appended to
-    ``kept`` without their articles.
-
-    Of several valid records of one article only the first is published: the checks across
-    records give the later copies an error (:func:`feeds.crosscheck.review`)."""
-    owners: set[str] = set()
-    for result in scanned:
-        kept.append(replace(result, articles=None) if result.articles is not None else result)
-        key = None if result.facts is None else result.facts.key  # set for valid records
-        if key is None or key in owners:
-            continue
-        owners.add(key)
-        if result.articles is not None:
-            yield result.articles

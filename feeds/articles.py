@@ -7,9 +7,10 @@ once and can follow the links either way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from sys import intern
 from typing import Any
 
 from feeds.checks import parse_datetime
@@ -75,6 +76,40 @@ def plain_values(article: Article) -> tuple[Any, ...]:
         article.related,
         article.source,
     )
+
+
+# Values that thousands of articles share are kept once.
+_PROVIDERS: dict[tuple[str, str], Provider] = {}
+_TOPICS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def from_plain_values(states: Iterable[tuple[Any, ...]]) -> tuple[Article, ...]:
+    """The articles whose :func:`plain_values` are ``states``."""
+    restored = []
+    for state in states:
+        key, url, title, excerpt, first, updated, name, domain, image, topics, related, source = (
+            state
+        )
+        key = intern(key)
+        provider = _PROVIDERS.get((name, domain))
+        if provider is None:
+            provider = _PROVIDERS[name, domain] = Provider(name, domain)
+        restored.append(
+            Article(
+                key,
+                key if url == key else url,
+                title,
+                excerpt,
+                first,
+                updated,
+                provider,
+                None if image is None else Image(*image),
+                _TOPICS.setdefault(topics, topics),
+                related,
+                source,
+            )
+        )
+    return tuple(restored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,3 +211,20 @@ def merge_articles(contributions: Iterable[tuple[Article, ...]]) -> dict[str, Ar
             article.source,
         )
     return merged
+
+
+def remerge(
+    previous: Mapping[str, Article],
+    affected: Collection[str],
+    contributions: Iterable[tuple[Article, ...]],
+) -> dict[str, Article]:
+    """``previous`` with the articles of the ``affected`` keys merged again from
+    ``contributions``: every contribution that mentions one of those keys, in file order.
+
+    An article depends only on the contributions that mention it, so this is what
+    :func:`merge_articles` of every contribution gives, when ``previous`` is that of the
+    others; an affected key no contribution mentions any more is dropped."""
+    fresh = merge_articles(contributions)
+    graph = {key: article for key, article in previous.items() if key not in affected}
+    graph.update((key, fresh[key]) for key in affected if key in fresh)
+    return dict(sorted(graph.items()))

@@ -18,9 +18,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import os
 import pickle
 import sqlite3
 import sys
+import tempfile
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
@@ -115,6 +117,55 @@ def unpack(blob: bytes) -> Any:
         return _SafeUnpickler(io.BytesIO(zlib.decompress(body))).load()
     except Exception as error:  # any failure to rebuild the value makes it unusable
         raise CorruptEntry(str(error)) from error
+
+
+def write_record(path: Path, kind: bytes, value: object) -> None:
+    """Pickle ``value`` into ``path`` in one step, under a ``kind`` line and a checksum, for
+    :func:`read_record`: the records a build keeps beside the cache database."""
+    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    blob = kind + hashlib.blake2b(body, digest_size=32).digest() + body
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(blob)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def read_record(path: Path, kind: bytes, classes: frozenset[tuple[str, str]] = frozenset()) -> Any:
+    """What :func:`write_record` wrote at ``path`` as ``kind``; ``None`` when the file is
+    missing, of another kind, or not intact.  Unpickling may build only ``classes``
+    (``(module, name)`` pairs): a record is plain values."""
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    check, body = blob[len(kind) : len(kind) + 32], blob[len(kind) + 32 :]
+    if not blob.startswith(kind) or hashlib.blake2b(body, digest_size=32).digest() != check:
+        return None
+    try:
+        return _Restricted(io.BytesIO(body), classes).load()
+    except Exception:  # any failure to rebuild the value makes it unusable
+        return None
+
+
+class _Restricted(pickle.Unpickler):
+    def __init__(self, stream: io.BytesIO, classes: frozenset[tuple[str, str]]) -> None:
+        super().__init__(stream)
+        self._classes = classes
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self._classes:
+            raise pickle.UnpicklingError(f"{module}.{name} is not expected here")
+        return super().find_class(module, name)
+
+
+# Up to this many files' results are looked up by label; more, by reading them all.
+FEW_LABELS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,9 +302,16 @@ class Cache:
         are left out."""
         wanted = dict(keys)
         column = "summary" if summary else "payload"
-        rows = self._rows(
-            f"SELECT label, digest, {column} FROM files WHERE context = ?", (context,)
-        )
+        query = f"SELECT label, digest, {column} FROM files WHERE context = ?"
+        if len(wanted) > FEW_LABELS:
+            rows = self._rows(query, (context,))
+        else:  # a handful (a build with little to do): not every row's payload is read
+            labels = list(wanted)
+            rows = []
+            for start in range(0, len(labels), FEW_LABELS):
+                chunk = labels[start : start + FEW_LABELS]
+                marks = ", ".join("?" * len(chunk))
+                rows += self._rows(f"{query} AND label IN ({marks})", (context, *chunk))
         found: dict[str, Any] = {}
         for label, key_digest, payload in rows:
             if payload is not None and wanted.get(label) == key_digest:

@@ -17,10 +17,7 @@ trusted.  The code fingerprint in every key means a new version of feeds renders
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import pickle
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass, field, fields
 from datetime import datetime
@@ -30,7 +27,7 @@ from typing import Any
 import orjson
 
 from feeds.articles import Article, plain_values
-from feeds.cache import FileStat, code_fingerprint
+from feeds.cache import FileStat, code_fingerprint, read_record, write_record
 from feeds.config import Config
 from feeds.plan import FeedSpec
 
@@ -130,15 +127,7 @@ class LastBuild:
 def load_last_build(path: Path) -> LastBuild:
     """The record of the previous build; an empty one when there is none or it is not intact."""
     try:
-        blob = path.read_bytes()
-    except OSError:
-        return LastBuild()
-    header, check = blob[: len(_FORMAT)], blob[len(_FORMAT) : len(_FORMAT) + 32]
-    body = blob[len(_FORMAT) + 32 :]
-    if header != _FORMAT or hashlib.blake2b(body, digest_size=32).digest() != check:
-        return LastBuild()
-    try:
-        inputs, articles, feeds, rows, folder_rows = _PlainUnpickler(io.BytesIO(body)).load()
+        inputs, articles, feeds, rows, folder_rows = read_record(path, _FORMAT)
         files = {
             str(relative): (bytes(key), FileStat(*state))
             for relative, key, state in rows
@@ -146,15 +135,8 @@ def load_last_build(path: Path) -> LastBuild:
         }
         folders = {str(relative): FileStat(*state) for relative, state in folder_rows}
         return LastBuild(files, bytes(inputs), int(articles), int(feeds), folders)
-    except Exception:  # a body that is not our rows: ignored as a whole
+    except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return LastBuild()
-
-
-class _PlainUnpickler(pickle.Unpickler):
-    """Rows are tuples of strings, bytes and numbers: anything that names a class is refused."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"{module}.{name} is not expected here")
 
 
 def store_last_build(
@@ -183,19 +165,7 @@ def store_last_build(
         for folder in sorted(folders - {"."})  # "" is the output folder itself
         if (state := file_state(output / folder)) is not None
     ]
-    record = (inputs, articles, feeds, rows, folder_rows)
-    body = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
-    blob = _FORMAT + hashlib.blake2b(body, digest_size=32).digest() + body
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=".documents-", dir=path.parent)
-    temporary = Path(name)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(blob)
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_record(path, _FORMAT, (inputs, articles, feeds, rows, folder_rows))
 
 
 def reusable(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Container, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from sys import intern
@@ -29,7 +29,7 @@ from feeds.schema import Schema
 from feeds.workers import INHERITED, Workers
 
 if TYPE_CHECKING:
-    from feeds.articles import Article, Provider
+    from feeds.articles import Article
     from feeds.cache import Cache, FileStat
 
 # Fewer files than this are checked in this process: starting workers costs ~50 ms.
@@ -86,11 +86,6 @@ def _facts_state(facts: Facts) -> tuple[Any, ...]:
     )
 
 
-# Values that thousands of articles share are kept once.
-_PROVIDERS: dict[tuple[str, str], Provider] = {}
-_TOPICS: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-
 def _restore_result(
     file: str,
     diagnostics: tuple[Diagnostic, ...],
@@ -99,7 +94,11 @@ def _restore_result(
     articles: tuple[tuple[Any, ...], ...] | None,
 ) -> FileResult:
     restored_facts = None if facts is None else _restore_facts(facts)
-    restored = None if articles is None else _restore_articles(articles)
+    restored = None
+    if articles is not None:
+        from feeds.articles import from_plain_values  # noqa: PLC0415 - validating has none
+
+        restored = from_plain_values(articles)
     return FileResult(file, diagnostics, restored_facts, published, restored)
 
 
@@ -107,37 +106,6 @@ def _restore_facts(state: tuple[Any, ...]) -> Facts:
     file, latest, key, title, date, moment, citations = state
     shared = tuple((index, intern(url), print_, when) for index, url, print_, when in citations)
     return Facts(file, latest, None if key is None else intern(key), title, date, moment, shared)
-
-
-def _restore_articles(states: tuple[tuple[Any, ...], ...]) -> tuple[Article, ...]:
-    # Imported here, once per record: validating needs no articles.
-    from feeds.articles import Article, Image, Provider  # noqa: PLC0415
-
-    restored = []
-    for state in states:
-        key, url, title, excerpt, first, updated, name, domain, image, topics, related, source = (
-            state
-        )
-        key = intern(key)
-        provider = _PROVIDERS.get((name, domain))
-        if provider is None:
-            provider = _PROVIDERS[name, domain] = Provider(name, domain)
-        restored.append(
-            Article(
-                key,
-                key if url == key else url,
-                title,
-                excerpt,
-                first,
-                updated,
-                provider,
-                None if image is None else Image(*image),
-                _TOPICS.setdefault(topics, topics),
-                related,
-                source,
-            )
-        )
-    return tuple(restored)
 
 
 def schema_key(schema: Schema) -> str:
@@ -296,6 +264,27 @@ def known_digests(paths: Sequence[Path], cache: Cache) -> list[bytes | None]:
     return digests
 
 
+def cached_results(
+    cache: Cache,
+    wanted: Sequence[tuple[str, bytes]],
+    context: str,
+    *,
+    articles: bool = True,
+    lean: Container[str] = (),
+) -> dict[str, FileResult]:
+    """The cached results of the ``(label, hash)`` pairs, with their articles when
+    ``articles`` unless labelled in ``lean``."""
+    full = [item for item in wanted if item[0] not in lean] if articles else []
+    summaries = [item for item in wanted if item[0] in lean] if articles else wanted
+    found = cache.results(summaries, context, summary=True)
+    found.update(cache.results(full, context))
+    return {
+        label: result
+        for label, result in found.items()
+        if isinstance(result, FileResult) and result.file == label
+    }
+
+
 def scan(
     paths: Sequence[Path],
     schema: Schema,
@@ -305,6 +294,7 @@ def scan(
     articles: bool = True,
     contents: dict[str, bytes] | None = None,
     digests: Sequence[bytes | None] | None = None,
+    lean: Container[str] = (),
 ) -> Iterator[FileResult]:
     """Every file's result, in file order, reusing cached results for contents already
     checked; one at a time, so a caller can let go of each once it has used it.  Without
@@ -313,23 +303,21 @@ def scan(
     Without a cache, each file is read once: its hash comes from the bytes checked.  With a
     cache, ``contents`` (when given) is filled with the hash of the bytes each result was
     made from, by label: what a build was made from, exactly (see :func:`feeds.api.build`).
-    ``digests`` are :func:`known_digests` of ``paths`` when the caller has them already."""
+    ``digests`` are :func:`known_digests` of ``paths`` when the caller has them already.
+    Cached results of the files labelled in ``lean`` come without their articles (the
+    caller has them, see :mod:`feeds.graphcache`)."""
     progress = progress or Quiet()
     labels = [display_path(path) for path in paths]
     context = ""
-    cached: dict[str, Any] = {}
+    cached: dict[str, FileResult] = {}
     if cache is None:
         digests = [None] * len(paths)
     else:
         context = schema_key(schema)
         if digests is None:
             digests = known_digests(paths, cache)
-        wanted = ((label, d) for label, d in zip(labels, digests, strict=True) if d is not None)
-        cached = {
-            label: result
-            for label, result in cache.results(wanted, context, summary=not articles).items()
-            if isinstance(result, FileResult) and result.file == label
-        }
+        wanted = [(label, d) for label, d in zip(labels, digests, strict=True) if d is not None]
+        cached = cached_results(cache, wanted, context, articles=articles, lean=lean)
     todo = [i for i, label in enumerate(labels) if label not in cached]
     progress.start(f"Reading {len(todo)} files", len(todo))
     fresh: list[tuple[str, bytes, FileResult, FileResult | None]] = []

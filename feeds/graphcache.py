@@ -1,0 +1,150 @@
+"""The article graph of the last build, kept so that the next one merges again only what changed.
+
+Merging folds what each published record contributes, in file order, and an article depends
+only on the contributions that mention it (:func:`feeds.articles.merge_articles`).  So a
+build keeps its merged graph with, for each contributing file, the hash of its content and
+the keys its contribution mentions.  The next build finds the files that contribute
+something else now (changed, added, removed, or no longer the first record of their
+article), merges again the articles they mention, from every contribution that mentions
+them, and keeps the rest (:func:`feeds.articles.remerge`).
+
+The record is one file per output folder, checked like the build record
+(:mod:`feeds.rendercache`): a missing, damaged or foreign one, or one made by other code or
+for another schema, is ignored and the graph is merged from every file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from feeds.articles import Article, from_plain_values, merge_articles, plain_values, remerge
+from feeds.cache import read_record, write_record
+from feeds.scan import FileResult
+
+_FORMAT = b"feeds-graph-1\n"
+
+Contributors = Mapping[str, tuple[bytes, tuple[str, ...]]]  # label → (content hash, keys)
+
+
+@dataclass(frozen=True)
+class GraphState:
+    """A merged graph and, by file label, the content hash and article keys of each file
+    that contributed to it, in file order."""
+
+    graph: dict[str, Article]
+    contributors: Contributors
+
+
+def graph_path(cache_folder: Path, output: Path) -> Path:
+    name = hashlib.blake2b(os.fsencode(output.absolute()), digest_size=8).hexdigest()
+    return cache_folder / f"graph-{name}.pickle"
+
+
+# What a graph record holds besides plain values: dates.
+_DATES = frozenset(("datetime", name) for name in ("datetime", "timezone", "timedelta"))
+
+
+def load_state(path: Path, context: str) -> GraphState | None:
+    """The graph recorded at ``path`` for ``context`` (code and schema), if intact."""
+    try:
+        recorded, articles, rows = read_record(path, _FORMAT, _DATES)
+        if recorded != context:
+            return None
+        restored = from_plain_values(articles)
+        contributors = {
+            str(label): (bytes(key), tuple(map(str, keys))) for label, key, keys in rows
+        }
+    except Exception:  # no record, or a body that is not our rows: ignored as a whole
+        return None
+    return GraphState({article.key: article for article in restored}, contributors)
+
+
+def store_state(path: Path, state: GraphState, context: str) -> None:
+    rows = [(label, key, keys) for label, (key, keys) in state.contributors.items()]
+    articles = [plain_values(article) for article in state.graph.values()]
+    write_record(path, _FORMAT, (context, articles, rows))
+
+
+def contributing(scanned: Iterable[FileResult], kept: list[FileResult]) -> Iterator[FileResult]:
+    """The results of the records whose articles are published, in file order.  Every
+    result is appended to ``kept`` without its articles.
+
+    Of several valid records of one article only the first is published (even when it is
+    not published itself): the checks across records give the later copies an error
+    (:func:`feeds.crosscheck.review`)."""
+    owners: set[str] = set()
+    for result in scanned:
+        kept.append(replace(result, articles=None) if result.articles is not None else result)
+        key = None if result.facts is None else result.facts.key  # set for valid records
+        if key is None or key in owners:
+            continue
+        owners.add(key)
+        if result.published:
+            yield result
+
+
+def merge_all(
+    scanned: Iterable[FileResult], kept: list[FileResult], digests: Mapping[str, bytes]
+) -> GraphState:
+    """The graph of every contribution, merged as they come: only the graph is held."""
+    contributors: dict[str, tuple[bytes, tuple[str, ...]]] = {}
+
+    def contributions() -> Iterator[tuple[Article, ...]]:
+        for result in contributing(scanned, kept):
+            articles = result.articles or ()
+            contributors[result.file] = (
+                digests.get(result.file, b""),
+                tuple(article.key for article in articles),
+            )
+            yield articles
+
+    graph = merge_articles(contributions())
+    return GraphState(graph, contributors)
+
+
+def merge_changes(
+    scanned: Iterable[FileResult],
+    kept: list[FileResult],
+    digests: Mapping[str, bytes],
+    previous: GraphState,
+    reload: Callable[[Sequence[str]], Mapping[str, FileResult]],
+) -> GraphState | None:
+    """The graph of ``previous`` updated for what changed since.
+
+    ``scanned`` lacks the articles of the files contributing what they did to ``previous``
+    (same label, same hash); ``reload`` gives those of the ones needed again.  ``None``
+    when it cannot (a cached result is gone): the caller then merges every file."""
+    now: dict[str, tuple[bytes, tuple[str, ...]]] = {}
+    fresh: dict[str, tuple[Article, ...]] = {}
+    for result in contributing(scanned, kept):
+        digest = digests.get(result.file, b"")
+        known = previous.contributors.get(result.file)
+        if result.articles is None and known is not None and known[0] == digest:
+            now[result.file] = known
+            continue
+        if result.articles is None:  # published, yet without articles: not ours to guess
+            return None
+        fresh[result.file] = result.articles
+        now[result.file] = (digest, tuple(article.key for article in result.articles))
+    affected: set[str] = set()
+    for label, (digest, keys) in previous.contributors.items():
+        if now.get(label, (None,))[0] != digest or label in fresh:
+            affected.update(keys)
+    for label in fresh:
+        affected.update(now[label][1])
+    again = [label for label, (_, keys) in now.items() if not affected.isdisjoint(keys)]
+    reloaded = reload([label for label in again if label not in fresh])
+    contributions = []
+    for label in again:
+        articles = fresh.get(label)
+        if articles is None:
+            cached = reloaded.get(label)
+            if cached is None or cached.articles is None:
+                return None
+            articles = cached.articles
+        contributions.append(articles)
+    return GraphState(remerge(previous.graph, affected, contributions), now)

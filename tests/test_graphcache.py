@@ -1,0 +1,172 @@
+"""Merging again only what changed gives the graph a merge of every file gives.
+
+Each test changes records between builds (edits, new copies of one article, removals,
+records that stop or start being published, citations of other records) and compares the
+graph of a build with the last build's graph at hand with one merged from every file, in
+order, article for article.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from feeds import graphcache
+from feeds.api import check_source
+from feeds.articles import Article
+from feeds.records import discover
+from feeds.schema import load_schema
+from tests.corpus import write_corpus
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def graphs(folder: Path, cache: Path) -> tuple[dict[str, Article], dict[str, Article]]:
+    """The graph with the cache and last graph, and the graph merged from every file."""
+    paths, _ = discover([folder])
+    schema = load_schema()
+    kept = check_source(paths, schema, NOW, cache=cache, graph_record=cache / "graph.pickle")
+    fresh = check_source(paths, schema, NOW)
+    return kept.graph, fresh.graph
+
+
+def front(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text("utf-8").split("---\n")[1])
+    assert isinstance(data, dict)
+    return data
+
+
+def write(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(f"---\n{yaml.safe_dump(data, allow_unicode=True)}---\nBody.\n", "utf-8")
+
+
+def edit_title(rng: random.Random, records: list[Path]) -> None:
+    path = rng.choice(records)
+    data = front(path)
+    data["title"] = f"Edited {rng.randrange(10**6)}"
+    write(path, data)
+
+
+def copy_record(rng: random.Random, records: list[Path]) -> None:
+    """A second record of the same article, before or after the first in file order."""
+    path = rng.choice(records)
+    data = front(path)
+    data["title"] = f"Copy {rng.randrange(10**6)}"
+    data["topics"] = [f"Copied topic {rng.randrange(5)}"]
+    write(path.with_name(f"{rng.choice(['0', 'z'])}-copy-{rng.randrange(10**6)}.md"), data)
+
+
+def remove_record(rng: random.Random, records: list[Path]) -> None:
+    rng.choice(records).unlink()
+
+
+def toggle_published(rng: random.Random, records: list[Path]) -> None:
+    path = rng.choice(records)
+    data = front(path)
+    data["published"] = data.get("published") is False
+    write(path, data)
+
+
+def cite_another_record(rng: random.Random, records: list[Path]) -> None:
+    path, other = rng.sample(records, 2)
+    data, cited = front(path), front(other)
+    cited.pop("related", None)
+    cited["title"] = f"Cited as {rng.randrange(10**6)}"
+    data["related"] = [*(data.get("related") or []), cited]
+    write(path, data)
+
+
+def drop_related(rng: random.Random, records: list[Path]) -> None:
+    path = rng.choice(records)
+    data = front(path)
+    data["related"] = (data.get("related") or [])[1:]
+    write(path, data)
+
+
+def move_url(rng: random.Random, records: list[Path]) -> None:
+    path = rng.choice(records)
+    data = front(path)
+    data["webUrl"] = f"https://moved.example.com/{rng.randrange(10**6)}/"
+    write(path, data)
+
+
+def break_record(rng: random.Random, records: list[Path]) -> None:
+    path = rng.choice(records)
+    data = front(path)
+    data["publishedDateTime"] = "not a date"
+    write(path, data)
+
+
+CHANGES: list[Callable[[random.Random, list[Path]], None]] = [
+    edit_title,
+    copy_record,
+    remove_record,
+    toggle_published,
+    cite_another_record,
+    drop_related,
+    move_url,
+    break_record,
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_build_of_a_changing_corpus_has_the_graph_of_a_full_merge(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, cache = tmp_path / "records", tmp_path / "cache"
+    write_corpus(folder, 80, seed=seed)
+    merged_again = []
+    spy = graphcache.merge_changes
+
+    def counted(*args: Any, **kwargs: Any) -> graphcache.GraphState | None:
+        state = spy(*args, **kwargs)
+        merged_again.append(state is not None)
+        return state
+
+    monkeypatch.setattr(graphcache, "merge_changes", counted)
+    rng = random.Random(seed)
+    kept, fresh = graphs(folder, cache)
+    assert list(kept.items()) == list(fresh.items())
+    for _ in range(12):
+        records = sorted(p for p in folder.iterdir() if p.suffix in {".md", ".txt"})
+        for change in rng.sample(CHANGES, rng.randint(1, 3)):
+            change(rng, records)
+            records = sorted(p for p in folder.iterdir() if p.suffix in {".md", ".txt"})
+        kept, fresh = graphs(folder, cache)
+        assert list(kept.items()) == list(fresh.items())
+    assert len(merged_again) == 12 and all(merged_again)  # each build merged only changes
+
+
+def test_a_graph_record_that_is_damaged_or_of_other_code_is_not_used(tmp_path: Path) -> None:
+    folder, cache = tmp_path / "records", tmp_path / "cache"
+    write_corpus(folder, 40)
+    graphs(folder, cache)
+    record = cache / "graph.pickle"
+    assert graphcache.load_state(record, "another code:another schema") is None
+    blob = bytearray(record.read_bytes())
+    blob[-5] ^= 0xFF
+    record.write_bytes(bytes(blob))
+    edit_title(random.Random(1), sorted(folder.iterdir()))
+    kept, fresh = graphs(folder, cache)
+    assert list(kept.items()) == list(fresh.items())
+
+
+def test_a_lost_cached_result_falls_back_to_merging_every_file(tmp_path: Path) -> None:
+    """The articles of unchanged files are read back from the check cache; when that has
+    lost them, every file is merged again."""
+    folder, cache = tmp_path / "records", tmp_path / "cache"
+    write_corpus(folder, 40)
+    graphs(folder, cache)
+    records = sorted(folder.iterdir())
+    cite_another_record(random.Random(3), records)  # so an unchanged record is merged again
+    with sqlite3.connect(next(cache.glob("*.sqlite3"))) as db:
+        db.execute("UPDATE files SET payload = NULL")
+    kept, fresh = graphs(folder, cache)
+    assert list(kept.items()) == list(fresh.items())
