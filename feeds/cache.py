@@ -48,16 +48,15 @@ _LIBRARIES = (
     "orjson",
     "python-slugify",
 )
-_ALLOWED_CLASSES = {
+# The classes behind a date, which cached values and build records hold.
+DATE_CLASSES = frozenset(("datetime", name) for name in ("datetime", "timezone", "timedelta"))
+_ALLOWED_CLASSES = DATE_CLASSES | {
     ("feeds.articles", "Article"),
     ("feeds.articles", "Provider"),
     ("feeds.articles", "Image"),
     ("feeds.diagnostics", "Diagnostic"),
     ("feeds.diagnostics", "Severity"),
     ("feeds.scan", "_restore_result"),
-    ("datetime", "datetime"),
-    ("datetime", "timezone"),
-    ("datetime", "timedelta"),
 }
 
 
@@ -93,13 +92,6 @@ def code_fingerprint() -> str:
     return hasher.hexdigest()
 
 
-class _SafeUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED_CLASSES:
-            raise pickle.UnpicklingError(f"{module}.{name} is not expected in the cache")
-        return super().find_class(module, name)
-
-
 def pack(value: object) -> bytes:
     """Pickled, compressed, and prefixed with its checksum."""
     body = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
@@ -114,7 +106,7 @@ def unpack(blob: bytes) -> Any:
     if digest(body) != check:
         raise CorruptEntry("checksum mismatch")
     try:
-        return _SafeUnpickler(io.BytesIO(zlib.decompress(body))).load()
+        return _Restricted(io.BytesIO(zlib.decompress(body)), _ALLOWED_CLASSES).load()
     except Exception as error:  # any failure to rebuild the value makes it unusable
         raise CorruptEntry(str(error)) from error
 
@@ -154,6 +146,9 @@ def read_record(path: Path, kind: bytes, classes: frozenset[tuple[str, str]] = f
 
 
 class _Restricted(pickle.Unpickler):
+    """An unpickler that builds only the given classes: a cache is never trusted to name
+    code to run."""
+
     def __init__(self, stream: io.BytesIO, classes: frozenset[tuple[str, str]]) -> None:
         super().__init__(stream)
         self._classes = classes

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from feeds.articles import Article, from_plain_values, merge_articles, plain_values, remerge
-from feeds.cache import read_record, write_record
+from feeds.cache import DATE_CLASSES, read_record, write_record
 from feeds.scan import FileResult
 
 _FORMAT = b"feeds-graph-1\n"
@@ -44,14 +44,11 @@ def graph_path(cache_folder: Path, output: Path) -> Path:
     return cache_folder / f"graph-{name}.pickle"
 
 
-# What a graph record holds besides plain values: dates.
-_DATES = frozenset(("datetime", name) for name in ("datetime", "timezone", "timedelta"))
-
-
 def load_state(path: Path, context: str) -> GraphState | None:
     """The graph recorded at ``path`` for ``context`` (code and schema), if intact."""
     try:
-        recorded, articles, rows = read_record(path, _FORMAT, _DATES)
+        # Plain values and dates: articles keep their dates as ``datetime``.
+        recorded, articles, rows = read_record(path, _FORMAT, DATE_CLASSES)
         if recorded != context:
             return None
         restored = from_plain_values(articles)
