@@ -105,18 +105,20 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
     A file named explicitly is taken whatever its suffix (pre-commit passes file names); in
     folders only record suffixes count, and hidden entries are skipped.
     """
-    found: list[Path] = []
+    # By name: a build finds tens of thousands, and names are quicker to sort than paths.
+    found: set[str] = set()
     problems: list[Diagnostic] = []
     for path in paths:
         if path.is_dir():
-            found.extend(_walk(path, problems))
+            found.update(_walk(path, problems))
         else:
-            found.append(path)
-    unique = sorted(set(found), key=lambda p: p.as_posix())
-    return unique, problems
+            found.add(path.as_posix())
+    return [Path(name) for name in sorted(found)], problems
 
 
-def _walk(folder: Path, problems: list[Diagnostic]) -> Iterator[Path]:
+def _walk(folder: Path, problems: list[Diagnostic]) -> Iterator[str]:
+    """Record files under ``folder``, named as :meth:`Path.as_posix` names them."""
+
     def on_error(error: OSError) -> None:
         problems.append(
             Diagnostic(
@@ -130,10 +132,13 @@ def _walk(folder: Path, problems: list[Diagnostic]) -> Iterator[Path]:
         )
 
     for root, dirs, files in os.walk(folder, onerror=on_error):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith(".") and Path(name).suffix.lower() in RECORD_SUFFIXES:
-                yield Path(root, name)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        base = Path(root).as_posix()  # once per folder: "." and "./" are left out, as by Path
+        prefix = "" if base == "." else base.rstrip("/") + "/"
+        for name in files:
+            suffix = os.path.splitext(name)[1]  # noqa: PTH122 - no Path per file
+            if not name.startswith(".") and suffix.lower() in RECORD_SUFFIXES:
+                yield prefix + name
 
 
 def display_path(path: Path) -> str:
