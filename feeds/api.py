@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feeds.config import Config
-from feeds.crosscheck import review
+from feeds.crosscheck import future_findings, review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress
 from feeds.records import Loaded, Locator, Record, discover, display_path, parse_record
@@ -118,9 +118,7 @@ def reviewed(
         extra = found.diagnostics.get(result.file, ())
         if not publishing:
             extra += found.first_copies.get(result.file, ())
-        if extra:
-            diagnostics = tuple(sorted(diagnostics + extra, key=sort_key))
-        out.append(CheckedFile(result.file, diagnostics, result.readable))
+        out.append(CheckedFile(result.file, _with(diagnostics, extra), result.readable))
     return out
 
 
@@ -186,20 +184,72 @@ def build(
     records, schema, settings and code are exactly those of the last build into the same
     output, and that output is as the last build left it, nothing is written again."""
     # Imported here: ``feeds validate`` never renders, and starts faster without these.
+    from feeds.cache import open_cache
     from feeds.output import build_lock
     from feeds.rendercache import LastBuild, load_last_build, manifest_path
+    from feeds.scan import known_digests
 
     schema = schema or load_schema(config.schema)
     paths, folder_problems = discover([config.source])
-    now = now or datetime.now(UTC)
+    run = _Run(
+        tuple(paths),
+        tuple(display_path(path) for path in paths),
+        schema,
+        config,
+        now or datetime.now(UTC),
+        progress,
+    )
     with build_lock(config.output):
         last = LastBuild()
         if config.cache is not None:
             last = load_last_build(manifest_path(config.cache, config.output))
-        report = _unchanged(paths, schema, config, now, progress, last=last)
+        report = _up_to_date(run, last)
         if report is None:
-            report = _publish(paths, schema, config, now, progress, last=last)
+            store = open_cache(config.cache)
+            try:
+                digests = None if store is None else known_digests(paths, store)
+                if store is not None and digests is not None:
+                    report = _unchanged(run, store, digests, last)
+                if report is None:
+                    report = _publish(run, store, digests, last)
+            finally:
+                if store is not None:
+                    store.close()
     return replace(report, folder_problems=tuple(folder_problems))
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one build works from: the record files (and their labels) in
+    file order, the schema, the settings and the build's time."""
+
+    paths: tuple[Path, ...]
+    labels: tuple[str, ...]
+    schema: Schema
+    config: Config
+    now: datetime
+    progress: Progress | None
+
+    def settings(self) -> bytes:
+        """What the output depends on besides the records: the code, the schema and the
+        settings it shows."""
+        from feeds.cache import code_fingerprint
+
+        config = self.config
+        shown = (config.title, config.description, config.base_url, config.language)
+        settings = (code_fingerprint(), schema_key(self.schema), shown, config.entries_per_feed)
+        return repr(settings).encode()
+
+    def inputs(self, contents: Mapping[str, bytes]) -> bytes:
+        """What the build is made from, as one digest: the name and content hash of every
+        record file in order (``contents``, by label), and :meth:`settings`.  Empty when the
+        content of a file is not known (it could not be read)."""
+        if any(label not in contents for label in self.labels):
+            return b""
+        hasher = hashlib.blake2b(self.settings(), digest_size=20)
+        for label in self.labels:
+            hasher.update(label.encode() + b"\0" + contents[label])
+        return hasher.digest()
 
 
 def _report(
@@ -224,32 +274,29 @@ def _report(
 
 
 def _publish(
-    paths: Sequence[Path],
-    schema: Schema,
-    config: Config,
-    now: datetime,
-    progress: Progress | None,
-    *,
-    last: LastBuild,
+    run: _Run, store: Cache | None, digests: Sequence[bytes | None] | None, last: LastBuild
 ) -> BuildReport:
     from feeds.graphcache import graph_path
     from feeds.plan import plan_feeds
 
+    config = run.config
     contents: dict[str, bytes] = {}
     record = None if config.cache is None else graph_path(config.cache, config.output)
-    source = check_source(
-        paths,
-        schema,
-        now,
-        cache=config.cache,
-        progress=progress,
+    source = _check_source(
+        run.paths,
+        run.schema,
+        run.now,
+        store,
+        progress=run.progress,
         contents=contents,
+        digests=digests,
         graph_record=record,
     )
     plan = plan_feeds(source.graph, config.entries_per_feed)
-    labels = [display_path(path) for path in paths]
-    inputs = _inputs(labels, contents, schema, config)
-    written = _write(plan, config, inputs, progress, last)
+    inputs = run.inputs(contents)
+    written = _write(plan, config, inputs, run.progress, last)
+    if store is not None and inputs:
+        _keep_snapshot(run, store, [contents[label] for label in run.labels], source, inputs)
     return _report(
         source.checked,
         source.published,
@@ -260,74 +307,132 @@ def _publish(
     )
 
 
-def _inputs(
-    labels: Sequence[str], contents: Mapping[str, bytes], schema: Schema, config: Config
-) -> bytes:
-    """What a build is made from, as one digest: the name and content hash of every record
-    file in order, the schema, the settings the output depends on, and the code.  Empty
-    when the content of a file is not known (it could not be read)."""
-    from feeds.cache import code_fingerprint
+def _up_to_date(run: _Run, last: LastBuild) -> BuildReport | None:
+    """The report of a build that has nothing to do, when stat data alone shows it
+    (:mod:`feeds.uptodate`); else ``None``."""
+    from feeds.uptodate import load_snapshot, moment, snapshot_path
 
-    if any(label not in contents for label in labels):
-        return b""
-    shown = (config.title, config.description, config.base_url, config.language)
-    settings = (code_fingerprint(), schema_key(schema), shown, config.entries_per_feed)
-    hasher = hashlib.blake2b(repr(settings).encode(), digest_size=20)
-    for label in labels:
-        hasher.update(label.encode() + b"\0" + contents[label])
-    return hasher.digest()
-
-
-def _unchanged(
-    paths: Sequence[Path],
-    schema: Schema,
-    config: Config,
-    now: datetime,
-    progress: Progress | None,
-    *,
-    last: LastBuild,
-) -> BuildReport | None:
-    """The report of a build that has nothing to do, or ``None`` when it has something.
-
-    Only stat data is read to know (:func:`feeds.scan.known_digests`); the report itself
-    (problems, warnings, which may depend on ``now``) comes from cached results."""
-    from feeds.cache import open_cache
-    from feeds.scan import known_digests
-
-    if config.cache is None:
+    config = run.config
+    if config.cache is None or not last.inputs:
         return None
-    if not last.inputs:
+    snapshot = load_snapshot(snapshot_path(config.cache, config.output))
+    if snapshot is None or snapshot.made_from != last.inputs or moment(run.now) < snapshot.clock:
         return None
-    store = open_cache(config.cache)
-    if store is None:
+    if not snapshot.still_current(run.paths, run.labels, run.settings()):
         return None
-    try:
-        labels = [display_path(path) for path in paths]
-        digests = known_digests(paths, store)
-        contents = {
-            label: value for label, value in zip(labels, digests, strict=True) if value is not None
-        }
-        if _inputs(labels, contents, schema, config) != last.inputs:
-            return None
-        if not last.intact(config.output):
-            return None
-        scanned = scan(paths, schema, store, progress=progress, articles=False, digests=digests)
-        results = list(scanned)
-    finally:
-        store.close()
-    checked = reviewed(results, paths, now, publishing=True)
-    published = sum(
-        item.valid and result.published for item, result in zip(checked, results, strict=True)
-    )
+    if not last.intact(config.output):
+        return None
+    where = dict(zip(run.labels, run.paths, strict=True))
+    locators: dict[str, Locator] = {}
+
+    def locate(file: str) -> Locator:
+        if file not in locators:
+            locators[file] = _locator(file, where[file])
+        return locators[file]
+
+    ahead = [(snapshot.checks[index][0], latest) for index, latest in snapshot.ahead]
+    dated = {
+        file: locate(file).place(found) for file, found in future_findings(ahead, run.now, locate)
+    }
+    checked = [
+        CheckedFile(file, _with(diagnostics, dated.get(file, ())), readable)
+        for file, diagnostics, readable in snapshot.checks
+    ]
     return _report(
         checked,
-        published,
+        snapshot.published,
         config,
         articles=last.articles,
         feeds=last.feeds,
         files=tuple(sorted(last.files)),
         unchanged=True,
     )
+
+
+def _keep_snapshot(
+    run: _Run, store: Cache, digests: Sequence[bytes], source: CheckedSource, inputs: bytes
+) -> None:
+    """Leave what this build was made from and found, for the next (:mod:`feeds.uptodate`)."""
+    from feeds.uptodate import (
+        Snapshot,
+        moment,
+        snapshot_path,
+        sources_of,
+        store_snapshot,
+        without_clock,
+    )
+
+    cache = run.config.cache
+    sources = sources_of(run.paths, store.known_digests(), digests)
+    if cache is None or sources is None:
+        return
+    clock = moment(run.now)
+    snapshot = Snapshot(
+        made_from=inputs,
+        settings=run.settings(),
+        clock=clock,
+        sources=sources,
+        checks=tuple(
+            (item.file, without_clock(item.diagnostics), item.readable) for item in source.checked
+        ),
+        ahead=tuple(
+            (index, latest)
+            for index, latest in enumerate(source.latest)
+            if latest is not None and latest > clock
+        ),
+        published=source.published,
+    )
+    with contextlib.suppress(OSError):  # a build without it only checks by content next time
+        store_snapshot(snapshot_path(cache, run.config.output), snapshot)
+
+
+def _unchanged(
+    run: _Run, store: Cache, digests: Sequence[bytes | None], last: LastBuild
+) -> BuildReport | None:
+    """The report of a build that has nothing to do, or ``None`` when it has something.
+
+    The files' content hashes are compared (:func:`feeds.scan.known_digests`), so files
+    touched but not changed do not count.  The report comes from cached results."""
+    if not last.inputs:
+        return None
+    contents = {
+        label: value for label, value in zip(run.labels, digests, strict=True) if value is not None
+    }
+    if run.inputs(contents) != last.inputs:
+        return None
+    if not last.intact(run.config.output):
+        return None
+    results = list(
+        scan(run.paths, run.schema, store, progress=run.progress, articles=False, digests=digests)
+    )
+    checked = reviewed(results, run.paths, run.now, publishing=True)
+    published = sum(
+        item.valid and result.published for item, result in zip(checked, results, strict=True)
+    )
+    source = CheckedSource(tuple(checked), published, {}, _latest(results))
+    _keep_snapshot(run, store, [contents[label] for label in run.labels], source, last.inputs)
+    return _report(
+        checked,
+        published,
+        run.config,
+        articles=last.articles,
+        feeds=last.feeds,
+        files=tuple(sorted(last.files)),
+        unchanged=True,
+    )
+
+
+def _latest(results: Sequence[FileResult]) -> tuple[int | None, ...]:
+    return tuple(None if r.facts is None else r.facts.latest for r in results)
+
+
+def _with(
+    diagnostics: tuple[Diagnostic, ...], extra: tuple[Diagnostic, ...]
+) -> tuple[Diagnostic, ...]:
+    """A file's own problems with those found across records, in file order."""
+    if not extra:
+        return diagnostics
+    return tuple(sorted(diagnostics + extra, key=sort_key))
 
 
 @dataclass(frozen=True)
@@ -339,6 +444,7 @@ class CheckedSource:
     checked: tuple[CheckedFile, ...]
     published: int
     graph: dict[str, Article]
+    latest: tuple[int | None, ...] = ()  # each file's latest date (see crosscheck.Facts)
 
 
 def check_source(
@@ -358,29 +464,54 @@ def check_source(
     and the next call merges again only what changed since."""
     from feeds.cache import open_cache
 
-    results: list[FileResult] = []
-    contents = {} if contents is None else contents
     store = open_cache(cache)
     try:
-        graph = _merged_graph(
+        return _check_source(
             paths,
             schema,
+            now,
             store,
             progress=progress,
             contents=contents,
-            kept=results,
-            record=graph_record,
+            graph_record=graph_record,
         )
-        if store is not None:
-            store.keep_only([result.file for result in results], paths, schema_key(schema))
     finally:
         if store is not None:
             store.close()
+
+
+def _check_source(
+    paths: Sequence[Path],
+    schema: Schema,
+    now: datetime,
+    store: Cache | None,
+    *,
+    progress: Progress | None,
+    contents: dict[str, bytes] | None,
+    graph_record: Path | None,
+    digests: Sequence[bytes | None] | None = None,
+) -> CheckedSource:
+    """:func:`check_source` with the cache open (``store``), and the files' ``digests``
+    when the caller knows them (:func:`feeds.scan.known_digests`)."""
+    results: list[FileResult] = []
+    contents = {} if contents is None else contents
+    graph = _merged_graph(
+        paths,
+        schema,
+        store,
+        progress=progress,
+        contents=contents,
+        kept=results,
+        record=graph_record,
+        digests=digests,
+    )
+    if store is not None:
+        store.keep_only([result.file for result in results], paths, schema_key(schema))
     checked = reviewed(results, paths, now, publishing=True)
     published = sum(
         item.valid and result.published for item, result in zip(checked, results, strict=True)
     )
-    return CheckedSource(tuple(checked), published, graph)
+    return CheckedSource(tuple(checked), published, graph, _latest(results))
 
 
 def _merged_graph(
@@ -392,6 +523,7 @@ def _merged_graph(
     contents: dict[str, bytes],
     kept: list[FileResult],
     record: Path | None,
+    digests: Sequence[bytes | None] | None,
 ) -> dict[str, Article]:
     """The graph of the valid published records among ``paths``: from the last build's,
     for what changed, when that graph is at hand and most of it still stands; else merged
@@ -401,14 +533,14 @@ def _merged_graph(
     from feeds.scan import cached_results, known_digests
 
     if store is None or record is None:
-        scanned = scan(paths, schema, store, progress=progress, contents=contents)
+        scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)
         return merge_all(scanned, kept, contents).graph
     context = schema_key(schema)
     whose = f"{code_fingerprint()}:{context}"  # cached articles depend on code and schema
     previous = load_state(record, whose)
     state = None
     if previous is not None:
-        digests = known_digests(paths, store)
+        digests = known_digests(paths, store) if digests is None else digests
         labels = [display_path(path) for path in paths]
         lean = {
             label
@@ -435,7 +567,7 @@ def _merged_graph(
             if state is None:
                 kept.clear()
     if state is None:
-        scanned = scan(paths, schema, store, progress=progress, contents=contents)
+        scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)
         state = merge_all(scanned, kept, contents)
     with contextlib.suppress(OSError):  # a build without it is only slower next time
         store_state(record, state, whose)

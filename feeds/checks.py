@@ -121,6 +121,10 @@ def dated_fields(data: Mapping[str, Any]) -> Iterator[tuple[FieldPath, str]]:
             yield path, value
 
 
+# The rule of a date in the future: the one finding whose message depends on the clock.
+FUTURE_DATE = "future-date"
+
+
 def future_date_findings(data: Mapping[str, Any], now: datetime) -> Iterator[Finding]:
     """A date after ``now`` is legal but usually a wrong year or time zone, and a feed reader
     would keep the entry at the top for that long."""
@@ -128,7 +132,7 @@ def future_date_findings(data: Mapping[str, Any], now: datetime) -> Iterator[Fin
         if parse_datetime(value) > now:
             yield Finding(
                 path,
-                "future-date",
+                FUTURE_DATE,
                 f"{value!r} is in the future (checked at "
                 f"{now.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}); is the year or the time zone right?",
                 Severity.WARNING,

@@ -12,7 +12,7 @@ time, so results do not depend on when tests run.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -121,13 +121,11 @@ def review(facts: Sequence[Facts], now: datetime, locate: Locate) -> Review:
             found = locators[file] = locate(file)
         return found
 
-    findings: dict[str, list[Finding]] = {}
+    findings: dict[str, list[Finding]] = {
+        file: list(found)
+        for file, found in future_findings(((f.file, f.latest) for f in facts), now, locator)
+    }
     first_findings: dict[str, list[Finding]] = {}
-    now_instant = (now - _EPOCH) // _MICROSECOND
-    for item in facts:
-        if item.latest is not None and item.latest > now_instant:
-            data = locator(item.file).record.data
-            findings.setdefault(item.file, []).extend(future_date_findings(data, now))
 
     owners: dict[str, Facts] = {}
     for item in facts:
@@ -147,6 +145,17 @@ def review(facts: Sequence[Facts], now: datetime, locate: Locate) -> Review:
         return {file: locator(file).place(items) for file, items in found.items() if items}
 
     return Review(placed(findings), placed(first_findings))
+
+
+def future_findings(
+    latest: Iterable[tuple[str, int | None]], now: datetime, locate: Locate
+) -> Iterator[tuple[str, list[Finding]]]:
+    """The dates after ``now`` in each file whose ``latest`` date (see :class:`Facts`) is
+    after it; only those files are read again, by ``locate``."""
+    now_instant = (now - _EPOCH) // _MICROSECOND
+    for file, moment in latest:
+        if moment is not None and moment > now_instant:
+            yield file, list(future_date_findings(locate(file).record.data, now))
 
 
 def _copy_of(other: Facts, locator: Locate, *, later: bool) -> Finding:

@@ -1,0 +1,217 @@
+"""A build with nothing to do knows it from stat data alone, and says what a full check says.
+
+The snapshot trusts only settled files: one changed less than ``RACY_NS`` before it was seen
+could have changed again unseen.  Files written by a test are never settled, so most tests
+here set ``RACY_NS`` to 0 (files changed before they were seen are settled); one test keeps
+the real value.  Whether the quick way was taken is observed by making the cache impossible
+to open: the quick way never opens it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feeds import cache, uptodate
+from feeds.api import BuildReport, build
+from feeds.config import Config
+from tests.corpus import write_corpus
+from tests.test_incremental import assert_same_as_cold, edit_record, inodes
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+AHEAD = "2026-12-24T18:00:00Z"  # a month after NOW
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    records = tmp_path / "records"
+    write_corpus(records, 120)
+    edit_record_at(records / "00006.md", publishedDateTime=AHEAD)  # a warning until then
+    shutil.copy(records / "00009.md", records / "00100-copy.md")  # duplicate: an error
+    (records / "00101-broken.md").write_text("no front matter here\n", "utf-8")
+    return Config(
+        source=records, output=tmp_path / "out", cache=tmp_path / "cache", entries_per_feed=5
+    )
+
+
+def edit_record_at(path: Path, **changes: object) -> None:
+    edit_record(Config(source=path.parent), path.name, **changes)
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files changed before they were seen count as settled."""
+    monkeypatch.setattr(uptodate, "RACY_NS", 0)
+    monkeypatch.setattr(cache, "RACY_NS", 0)
+
+
+def refuse_cache(monkeypatch: pytest.MonkeyPatch) -> list[Path | None]:
+    """From now on the cache cannot be opened; the list receives each attempt."""
+    opened: list[Path | None] = []
+    monkeypatch.setattr(cache, "open_cache", opened.append)
+    return opened
+
+
+def without_paths(report: BuildReport) -> BuildReport:
+    return replace(report, files=(), output=Path(), unchanged=False)
+
+
+def full_check(config: Config, tmp_path: Path, now: datetime) -> BuildReport:
+    """The report of a build that checks every file, into a fresh folder without a cache."""
+    return build(replace(config, output=tmp_path / "full", cache=None), now=now)
+
+
+@pytest.mark.usefixtures("settled")
+def test_nothing_to_do_is_known_without_the_cache(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = build(config, now=NOW)
+    before = inodes(config.output)
+    opened = refuse_cache(monkeypatch)
+    again = build(config, now=NOW)
+    assert again.unchanged
+    assert opened == []
+    assert inodes(config.output) == before
+    assert replace(again, unchanged=False) == first
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("later", [timedelta(0), timedelta(days=2), timedelta(days=60)])
+def test_its_report_is_that_of_a_full_check(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, later: timedelta
+) -> None:
+    build(config, now=NOW)
+    opened = refuse_cache(monkeypatch)
+    report = build(config, now=NOW + later)
+    assert report.unchanged
+    assert opened == []
+    assert without_paths(report) == without_paths(full_check(config, tmp_path, NOW + later))
+    future = [w for w in report.warnings if w.rule == "future-date"]
+    assert len(future) == (0 if later > timedelta(days=30) else 1)
+    assert any(d.rule == "duplicate-url" for item in report.skipped for d in item.diagnostics)
+    assert any(d.rule == "front-matter" for item in report.skipped for d in item.diagnostics)
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_touched_record_is_compared_by_content_then_trusted_again(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(config, now=NOW)
+    os.utime(config.source / "00010.md", ns=(1, 1))
+    assert build(config, now=NOW).unchanged  # by content hashes: the cache is opened
+    opened = refuse_cache(monkeypatch)
+    assert build(config, now=NOW).unchanged
+    assert opened == []
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("keep", ["size", "size and times"])
+def test_a_record_changed_in_place_is_seen(config: Config, tmp_path: Path, keep: str) -> None:
+    build(config, now=NOW)
+    path = config.source / "00042.md"
+    before = path.stat()
+    text = path.read_text("utf-8")
+    path.write_text(text.replace("title: ", "title: X", 1)[:-1], "utf-8")  # same size
+    assert path.stat().st_size == before.st_size
+    if keep == "size and times":
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    report = build(config, now=NOW)
+    assert not report.unchanged
+    assert_same_as_cold(config, tmp_path)
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("change", ["add", "remove", "rename", "settings", "schema"])
+def test_other_changes_are_seen(
+    config: Config, tmp_path: Path, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(config, now=NOW)
+    if change == "add":
+        shutil.copy(config.source / "00003.md", config.source / "00003-again.md")
+    elif change == "remove":
+        (config.source / "00003.md").unlink()
+    elif change == "rename":
+        (config.source / "00003.md").rename(config.source / "00003-renamed.md")
+    elif change == "settings":
+        config = replace(config, title="Another title")
+    else:
+        monkeypatch.setattr("feeds.api.schema_key", lambda schema: "another schema")
+    assert not build(config, now=NOW).unchanged
+    assert_same_as_cold(config, tmp_path)
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("change", ["edit", "add", "remove"])
+def test_a_changed_output_is_made_again(config: Config, tmp_path: Path, change: str) -> None:
+    build(config, now=NOW)
+    page = config.output / "all.atom.xml"
+    if change == "edit":
+        page.write_bytes(page.read_bytes().replace(b"<", b"[", 1))
+    elif change == "add":
+        (config.output / "topics" / "stray.xml").write_text("not ours")
+    else:
+        page.unlink()
+    assert not build(config, now=NOW).unchanged
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_records_just_written_are_compared_by_content(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the real ``RACY_NS``: the corpus was written a moment ago, so it is not settled."""
+    build(config, now=NOW)
+    opened = refuse_cache(monkeypatch)
+    build(config, now=NOW)
+    assert opened == [config.cache]
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("damage", [b"", b"garbage", "truncated", "another build's", "old clock"])
+def test_a_snapshot_that_cannot_be_trusted_is_ignored(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: bytes | str
+) -> None:
+    assert config.cache is not None
+    path = uptodate.snapshot_path(config.cache, config.output)
+    first = build(config, now=NOW)
+    kept = path.read_bytes()
+    now = NOW
+    if damage == "truncated":
+        path.write_bytes(kept[:-100])
+    elif damage == "another build's":
+        # The snapshot of a build of other settings, beside this build's record.
+        build(replace(config, title="Another title"), now=NOW)
+        other = path.read_bytes()
+        build(config, now=NOW)
+        path.write_bytes(other)
+    elif damage == "old clock":
+        now = NOW - timedelta(days=1)  # the clock went back: dates ahead are not known
+    else:
+        assert isinstance(damage, bytes)
+        path.write_bytes(damage)
+    opened = refuse_cache(monkeypatch)
+    report = build(config, now=now)
+    assert opened == [config.cache]
+    assert without_paths(report) == without_paths(full_check(config, tmp_path, now))
+    if damage != "old clock":
+        assert without_paths(report) == without_paths(first)
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_snapshot_round_trips(config: Config) -> None:
+    assert config.cache is not None
+    build(config, now=NOW)
+    snapshot = uptodate.load_snapshot(uptodate.snapshot_path(config.cache, config.output))
+    assert snapshot is not None
+    assert len(snapshot.sources) == len(snapshot.checks) == 122
+    assert [name for name, *_ in snapshot.sources] == [
+        str(path) for path in sorted(config.source.iterdir())
+    ]
+    assert [file for file, _, _ in snapshot.checks] == [name for name, *_ in snapshot.sources]
+    ((index, _latest),) = snapshot.ahead  # the one record dated after the build
+    assert snapshot.checks[index][0].endswith("00006.md")
+    assert all(d.rule != "future-date" for _, found, _ in snapshot.checks for d in found)
