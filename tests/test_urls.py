@@ -1,8 +1,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from feeds.urls import _SPACE_OR_CONTROL, canonical_url, is_http_url
+from feeds.urls import (
+    _SPACE_OR_CONTROL,
+    _canonical_url_split,
+    _is_http_url_split,
+    canonical_url,
+    is_http_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -74,3 +82,56 @@ def test_space_and_control_characters_are_exactly_those_python_knows() -> None:
     assert [ch for ch in map(chr, range(0x110000)) if _SPACE_OR_CONTROL.search(ch)] == unwanted
     for ch in unwanted:
         assert not is_http_url(f"https://example.com/a{ch}b"), hex(ord(ch))
+
+
+# URLs close to the common shape, and just off it: upper case, ports, users, brackets,
+# fragments, empty queries, tracking parameters, non-ASCII and white space.
+_URL_PARTS = st.sampled_from(
+    [
+        "http",
+        "https",
+        "HTTPS",
+        "ftp",
+        "://",
+        ":",
+        "/",
+        "//",
+        "?",
+        "#",
+        "&",
+        "=",
+        "@",
+        "[",
+        "]",
+        ".",
+        "-",
+        "a",
+        "Z",
+        "0",
+        "9",
+        "é",
+        " ",
+        "\t",
+        "%41",
+        "utm_",
+        "UTM_x",
+        "example.com",
+        "80",
+    ]
+)
+_URLISH = st.lists(_URL_PARTS, max_size=12).map("".join)
+_WEBISH = st.tuples(st.sampled_from(["http://", "https://", "HTTP://"]), _URLISH).map("".join)
+
+
+@given(st.one_of(_URLISH, _WEBISH))
+@settings(max_examples=3000, deadline=None)
+def test_the_quick_way_agrees_with_urlsplit(value: str) -> None:
+    general = not _SPACE_OR_CONTROL.search(value) and bool(value) and _is_http_url_split(value)
+    assert is_http_url.__wrapped__(value) == general
+    try:
+        expected = _canonical_url_split(value)
+    except ValueError:  # the general way refuses it: so must the quick way
+        with pytest.raises(ValueError):
+            canonical_url.__wrapped__(value)
+        return
+    assert canonical_url.__wrapped__(value) == expected
