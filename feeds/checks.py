@@ -89,6 +89,13 @@ def record_urls(data: Mapping[str, Any]) -> Iterator[tuple[FieldPath, str]]:
             yield path, value
 
 
+def may_hold_entities(front_matter: str) -> bool:
+    """Whether data read from ``front_matter`` can hold an HTML entity anywhere: only when
+    its text does, or when an escape sequence could write one (a quick test that spares most
+    records the walk over every URL)."""
+    return "\\" in front_matter or _HTML_ENTITY.search(front_matter) is not None
+
+
 def html_entity_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
     """URLs copied out of HTML often keep its escaping (``?w=1200&#038;strip=all``); a feed
     escapes them again, so readers would request ``&#038;`` literally."""
@@ -109,14 +116,18 @@ def html_entity_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
         )
 
 
+def date_values(data: Mapping[str, Any]) -> Iterator[tuple[FieldPath, Any]]:
+    """The values of a record's date fields (its own and its related articles'), whatever
+    they hold, by field path."""
+    for name in _DATE_FIELDS:
+        yield (name,), data.get(name)
+    for index, related in _items(data.get("related")):
+        yield ("related", index, "publishedDateTime"), related.get("publishedDateTime")
+
+
 def dated_fields(data: Mapping[str, Any]) -> Iterator[tuple[FieldPath, str]]:
     """The RFC 3339 dates of a record (its own and its related articles'), by field path."""
-    candidates: list[tuple[FieldPath, Any]] = [((name,), data.get(name)) for name in _DATE_FIELDS]
-    for index, related in _items(data.get("related")):
-        candidates.append(
-            (("related", index, "publishedDateTime"), related.get("publishedDateTime"))
-        )
-    for path, value in candidates:
+    for path, value in date_values(data):
         if isinstance(value, str) and is_rfc3339(value):
             yield path, value
 

@@ -15,9 +15,10 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from feeds.checks import dated_fields, future_date_findings, is_rfc3339, parse_datetime
+from feeds.checks import date_values, future_date_findings, is_rfc3339, parse_datetime
 from feeds.diagnostics import Diagnostic, Severity
 from feeds.records import Finding, Locator, Record
 from feeds.urls import canonical_url
@@ -52,7 +53,13 @@ class Facts:
 
 def instant(value: Any) -> int | None:
     """An RFC 3339 date as microseconds since the epoch (equal for equal moments), or None."""
-    if not isinstance(value, str) or not is_rfc3339(value):
+    return _instant(value) if isinstance(value, str) else None
+
+
+# Records cite the same articles, with the same dates, again and again.
+@lru_cache(maxsize=1 << 16)
+def _instant(value: str) -> int | None:
+    if not is_rfc3339(value):
         return None
     return (parse_datetime(value) - _EPOCH) // _MICROSECOND
 
@@ -71,7 +78,7 @@ def title_print(title: Any) -> int:
 def facts_of(record: Record, valid: bool) -> Facts:
     """The facts of ``record``; ``valid`` when it passed the schema."""
     data = record.data
-    moments = [instant(value) for _, value in dated_fields(data)]
+    moments = [instant(value) for _, value in date_values(data)]
     latest = max((moment for moment in moments if moment is not None), default=None)
     if not valid:
         return Facts(record.file, latest)

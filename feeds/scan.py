@@ -20,7 +20,7 @@ from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any
 
-from feeds.checks import html_entity_findings
+from feeds.checks import html_entity_findings, may_hold_entities
 from feeds.crosscheck import Facts, facts_of
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress, Quiet
@@ -124,7 +124,9 @@ def check_loaded(loaded: Loaded, schema: Schema, *, articles: bool = True) -> Fi
         )
     diagnostics = loaded.diagnostics + schema.check(record)
     valid = not any(d.severity is Severity.ERROR for d in diagnostics)
-    entities = list(html_entity_findings(record.data))
+    entities = []
+    if may_hold_entities(record.front_matter):
+        entities = list(html_entity_findings(record.data))
     if entities:
         diagnostics += Locator(record).place(entities)
     from feeds.articles import PublishedRecord, is_published, record_articles  # noqa: PLC0415

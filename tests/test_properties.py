@@ -14,10 +14,12 @@ from typing import Any
 
 import feedparser
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feeds.api import CheckedFile, build, reviewed
+from feeds.checks import html_entity_findings, may_hold_entities
 from feeds.config import Config
 from feeds.records import parse_record
 from feeds.scan import check_loaded
@@ -175,3 +177,31 @@ def test_any_valid_records_build_feeds_that_parse_cleanly(
         for data in corpus:
             if data["published"]:
                 assert " ".join(data["title"].split()) in titles
+
+
+_ENTITY_PIECES = st.sampled_from(["&", "#038", "#x26", "amp", ";", "a", "?w=1", " ", "\n", "'"])
+# Inside a double-quoted scalar, escapes can write the ``&`` and ``;`` of an entity.
+_ESCAPED_PIECES = st.sampled_from(["&", "#038", "amp", ";", "a", "\\x26", "\\u0026", "\\x3b"])
+
+
+@given(
+    pieces=st.lists(_ENTITY_PIECES, max_size=8),
+    escaped=st.lists(_ESCAPED_PIECES, max_size=8),
+    style=st.sampled_from(['"', "'", "", "|", ">", "escapes"]),
+)
+@settings(max_examples=600, deadline=None)
+def test_a_url_with_an_entity_is_always_looked_at(
+    pieces: list[str], escaped: list[str], style: str
+) -> None:
+    """The quick test on the text (``may_hold_entities``) never hides an entity that the
+    data holds, however the URL is written in YAML."""
+    if style == "escapes":
+        yaml_text = f'webUrl: "https://example.com/{"".join(escaped)}"\n'
+    else:
+        url = "https://example.com/" + "".join(pieces)
+        yaml_text = yaml.safe_dump({"webUrl": url}, default_style=style or None, width=40)
+    loaded = parse_record("r.md", f"---\n{yaml_text}---\n".encode())
+    if loaded.record is None:
+        return
+    if list(html_entity_findings(loaded.record.data)):
+        assert may_hold_entities(loaded.record.front_matter)
