@@ -151,12 +151,25 @@ def display_path(path: Path) -> str:
     return path.as_posix()
 
 
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, but no more than ``max_bytes + 1`` of them (one more than allowed
+    tells a file that is too large).  ``OSError`` when it cannot be read.
+
+    Asking for ``max_bytes + 1`` at once would allocate that much for every file; the size
+    the file system gives is asked for instead, and the rest, should the file have grown."""
+    with path.open("rb") as stream:
+        wanted = min(os.fstat(stream.fileno()).st_size, max_bytes) + 1
+        raw = stream.read(wanted)
+        if len(raw) == wanted <= max_bytes:
+            raw += stream.read(max_bytes + 1 - wanted)
+    return raw
+
+
 def read_record(path: Path, max_bytes: int = MAX_RECORD_BYTES) -> Loaded:
     """Read one file from disk; every failure becomes a diagnostic naming the file."""
     label = display_path(path)
     try:
-        with path.open("rb") as stream:
-            raw = stream.read(max_bytes + 1)
+        raw = read_bounded(path, max_bytes)
     except OSError as error:
         return _failed(label, "unreadable", f"cannot read file: {error.strerror or error}")
     if len(raw) > max_bytes:

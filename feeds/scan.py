@@ -24,7 +24,15 @@ from feeds.checks import html_entity_findings, may_hold_entities
 from feeds.crosscheck import Facts, facts_of
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress, Quiet
-from feeds.records import MAX_RECORD_BYTES, Loaded, Locator, display_path, parse_record, read_record
+from feeds.records import (
+    MAX_RECORD_BYTES,
+    Loaded,
+    Locator,
+    display_path,
+    parse_record,
+    read_bounded,
+    read_record,
+)
 from feeds.schema import Schema
 from feeds.workers import INHERITED, Workers
 
@@ -153,8 +161,7 @@ def _read(path: Path) -> bytes | None:
     """The file's bytes, or ``None`` when it cannot be read or is too large to be a record
     (:func:`feeds.records.read_record` then says why)."""
     try:
-        with path.open("rb") as stream:
-            raw = stream.read(MAX_RECORD_BYTES + 1)
+        raw = read_bounded(path, MAX_RECORD_BYTES)
     except OSError:
         return None
     return raw if len(raw) <= MAX_RECORD_BYTES else None

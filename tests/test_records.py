@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from feeds import records
-from feeds.records import MAX_RECORD_BYTES, discover, parse_record, read_record
+from feeds.records import MAX_RECORD_BYTES, discover, parse_record, read_bounded, read_record
 from tests.conftest import SEEDS, RecordFactory, record_data, record_text
 
 
@@ -218,3 +218,28 @@ def test_an_explicit_timestamp_that_is_no_date_is_reported() -> None:
     assert loaded.record is None
     (problem,) = loaded.diagnostics
     assert problem.rule == "yaml" and "!!timestamp" in problem.message
+
+
+@pytest.mark.parametrize("size", [0, 1, 99, 100, 101, 150])
+def test_a_file_is_read_up_to_one_byte_more_than_allowed(tmp_path: Path, size: int) -> None:
+    path = tmp_path / "r.md"
+    path.write_bytes(bytes(range(256))[:size] if size < 256 else b"x" * size)
+    assert read_bounded(path, 100) == path.read_bytes()[:101]
+
+
+def test_a_file_that_grows_while_read_is_read_as_far_as_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The size the file system gave is only a first guess."""
+    path = tmp_path / "r.md"
+    path.write_bytes(b"y" * 150)
+    real_fstat = os.fstat
+
+    def smaller(fd: int) -> os.stat_result:
+        values = list(real_fstat(fd))
+        values[6] = 10  # st_size, as it was a moment ago
+        return os.stat_result(values)
+
+    monkeypatch.setattr(os, "fstat", smaller)
+    assert read_bounded(path, 100) == b"y" * 101
+    assert read_bounded(path, 200) == b"y" * 150
