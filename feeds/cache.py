@@ -31,7 +31,7 @@ from functools import cache as memoize
 from pathlib import Path
 from typing import Any
 
-CACHE_FORMAT = "4"
+CACHE_FORMAT = "5"
 DB_NAME = "feeds.sqlite3"
 CHECKSUM_BYTES = 20
 # A file changed this close to the moment its hash was stored may have changed again within
@@ -92,9 +92,19 @@ def code_fingerprint() -> str:
     return hasher.hexdigest()
 
 
+# Smaller pickles are stored as they are: compressing a summary of a kilobyte or so takes
+# longer than pickling it and saves little.
+COMPRESS_FROM = 4096
+_PLAIN, _COMPRESSED = b"p", b"z"
+
+
 def pack(value: object) -> bytes:
-    """Pickled, compressed, and prefixed with its checksum."""
-    body = zlib.compress(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    """Pickled, compressed when large, and prefixed with its checksum."""
+    pickled = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    if len(pickled) < COMPRESS_FROM:
+        body = _PLAIN + pickled
+    else:
+        body = _COMPRESSED + zlib.compress(pickled, 1)
     return digest(body) + body
 
 
@@ -106,7 +116,11 @@ def unpack(blob: bytes) -> Any:
     if digest(body) != check:
         raise CorruptEntry("checksum mismatch")
     try:
-        return _Restricted(io.BytesIO(zlib.decompress(body)), _ALLOWED_CLASSES).load()
+        kind, content = body[:1], body[1:]
+        if kind not in {_PLAIN, _COMPRESSED}:
+            raise CorruptEntry(f"unknown entry kind {kind!r}")
+        pickled = zlib.decompress(content) if kind == _COMPRESSED else content
+        return _Restricted(io.BytesIO(pickled), _ALLOWED_CLASSES).load()
     except Exception as error:  # any failure to rebuild the value makes it unusable
         raise CorruptEntry(str(error)) from error
 

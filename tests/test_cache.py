@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import pty
 import select
 import shutil
@@ -403,6 +404,21 @@ def test_entries_survive_the_cache_whole() -> None:
     blob[-1] ^= 1
     with pytest.raises(cache.CorruptEntry, match="checksum"):
         unpack(bytes(blob))
+
+
+@pytest.mark.parametrize("size", [10, cache.COMPRESS_FROM - 100, cache.COMPRESS_FROM * 4])
+def test_small_entries_are_stored_plain_and_large_ones_compressed(size: int) -> None:
+    value = ("a" * size, 1)
+    blob = pack(value)
+    assert unpack(blob) == value
+    compressed = len(blob) < size
+    assert compressed == (size > cache.COMPRESS_FROM)
+
+
+def test_an_entry_of_an_unknown_kind_is_corrupt() -> None:
+    body = b"q" + pickle.dumps(("a", 1))
+    with pytest.raises(cache.CorruptEntry, match="unknown entry kind"):
+        unpack(cache.digest(body) + body)
 
 
 def test_parallel_checking_gives_the_serial_results(
