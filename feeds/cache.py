@@ -31,6 +31,8 @@ from functools import cache as memoize
 from pathlib import Path
 from typing import Any
 
+from feeds.records import absolute_names
+
 CACHE_FORMAT = "5"
 DB_NAME = "feeds.sqlite3"
 CHECKSUM_BYTES = 20
@@ -358,7 +360,7 @@ class Cache:
             if ctx != context or label not in kept
         ]
         self._write("DELETE FROM files WHERE label = ? AND context = ?", stale)
-        known = {str(path.absolute()) for path in paths}
+        known = set(absolute_names(list(paths)))
         gone = [(path,) for (path,) in self._rows("SELECT path FROM stats") if path not in known]
         self._write("DELETE FROM stats WHERE path = ?", gone)
 

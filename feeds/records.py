@@ -141,6 +141,13 @@ def _walk(folder: Path, problems: list[Diagnostic]) -> Iterator[str]:
                 yield prefix + name
 
 
+def absolute_names(paths: Sequence[Path]) -> list[str]:
+    """``str(path.absolute())`` of each path (the cache knows files by these), with the
+    working folder asked for once rather than once per file."""
+    prefix = str(Path.cwd()).rstrip("/") + "/"
+    return [str(path) if path.is_absolute() else prefix + str(path) for path in paths]
+
+
 def display_path(path: Path) -> str:
     """How a file is named in messages: relative to the working folder when inside it."""
     if path.is_absolute():

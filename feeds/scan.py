@@ -28,6 +28,7 @@ from feeds.records import (
     MAX_RECORD_BYTES,
     Loaded,
     Locator,
+    absolute_names,
     display_path,
     parse_record,
     read_bounded,
@@ -247,8 +248,7 @@ def known_digests(paths: Sequence[Path], cache: Cache) -> list[bytes | None]:
     known = cache.known_digests()
     digests: list[bytes | None] = []
     fresh: list[tuple[str, FileStat, int, bytes]] = []
-    for path in paths:
-        key = str(path.absolute())
+    for path, key in zip(paths, absolute_names(paths), strict=True):
         entry = known.get(key)
         seen = _observe(path) if entry is not None else None
         if entry is None or seen is None:
@@ -332,6 +332,7 @@ def scan(
     fresh: list[tuple[str, bytes, FileResult, FileResult | None]] = []
     seen: list[tuple[str, FileStat, int, bytes]] = []
     work = [(labels[i], paths[i]) for i in todo]
+    names = absolute_names(paths) if cache is not None and todo else []
     task = _Task(schema, articles, hashing=cache is not None)
     checked = _check_paths(work, task, progress)
     try:
@@ -347,7 +348,7 @@ def scan(
                 stat, observed, value = hashed
                 if contents is not None:
                     contents[label] = value
-                seen.append((str(paths[index].absolute()), stat, observed, value))
+                seen.append((names[index], stat, observed, value))
                 full = result if articles else None  # stored only with its articles
                 fresh.append((label, value, replace(result, articles=None), full))
                 if len(fresh) >= STORE_BATCH:  # packed entries are not all held at once

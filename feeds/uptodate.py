@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from feeds.cache import RACY_NS, read_record, write_record
 from feeds.checks import FUTURE_DATE
 from feeds.diagnostics import Diagnostic
+from feeds.records import absolute_names
 
 if TYPE_CHECKING:
     from feeds.cache import FileStat
@@ -109,8 +110,8 @@ def sources_of(
     (``hashed``: stat data, when it was taken, content hash), when that is the content the
     build used (``digests``); ``None`` when one is not."""
     sources = []
-    for path, used in zip(paths, digests, strict=True):
-        known = hashed.get(str(path.absolute()))
+    for path, name, used in zip(paths, absolute_names(paths), digests, strict=True):
+        known = hashed.get(name)
         if known is None or known[2] != used:
             return None
         stat, observed, _ = known

@@ -10,7 +10,14 @@ import pytest
 import yaml
 
 from feeds import records
-from feeds.records import MAX_RECORD_BYTES, discover, parse_record, read_bounded, read_record
+from feeds.records import (
+    MAX_RECORD_BYTES,
+    absolute_names,
+    discover,
+    parse_record,
+    read_bounded,
+    read_record,
+)
 from tests.conftest import SEEDS, RecordFactory, record_data, record_text
 
 
@@ -243,3 +250,12 @@ def test_a_file_that_grows_while_read_is_read_as_far_as_allowed(
     monkeypatch.setattr(os, "fstat", smaller)
     assert read_bounded(path, 100) == b"y" * 101
     assert read_bounded(path, 200) == b"y" * 150
+
+
+@pytest.mark.parametrize("working", ["/", "tmp"])
+def test_absolute_names_are_those_of_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, working: str
+) -> None:
+    monkeypatch.chdir("/" if working == "/" else tmp_path)
+    paths = [Path("a.md"), Path("x/../b.md"), Path("./c/d.md"), tmp_path / "e.md"]
+    assert absolute_names(paths) == [str(path.absolute()) for path in paths]
