@@ -8,6 +8,7 @@ parsed again (:class:`Locator`) to find the line and column of each offending va
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -186,6 +187,25 @@ def read_record(path: Path, max_bytes: int = MAX_RECORD_BYTES) -> Loaded:
     return parse_record(label, raw)
 
 
+def closing_boundary(text: str, start: int) -> re.Match[str] | None:
+    """``FM_BOUNDARY.search(text, start)``: the first ``---`` line at or after ``start``.
+
+    The search tries the pattern at every character of the front matter, which took longer
+    than checking the rest of a record; only the starts of lines that begin with ``---``
+    are tried here."""
+    boundary = _FRONT_MATTER.FM_BOUNDARY
+    position = start
+    while True:
+        if position == 0 or text[position - 1] == "\n":
+            found = boundary.match(text, position)
+            if found is not None:
+                return found
+        newline = text.find("\n---", position)
+        if newline < 0:
+            return None
+        position = newline + 1
+
+
 def parse_record(file: str, raw: bytes) -> Loaded:
     """Turn a file's bytes into a record, or into diagnostics that say why it is not one."""
     try:
@@ -212,7 +232,7 @@ def parse_record(file: str, raw: bytes) -> Loaded:
             1,
             1,
         )
-    closing = _FRONT_MATTER.FM_BOUNDARY.search(text, opening.end())
+    closing = closing_boundary(text, opening.end())
     if closing is None:
         return _failed(
             file, "front-matter", "front matter is not closed: add a '---' line after it", 1, 1

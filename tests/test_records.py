@@ -8,11 +8,15 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feeds import records
 from feeds.records import (
+    _FRONT_MATTER,
     MAX_RECORD_BYTES,
     absolute_names,
+    closing_boundary,
     discover,
     parse_record,
     read_bounded,
@@ -259,3 +263,16 @@ def test_absolute_names_are_those_of_absolute_paths(
     monkeypatch.chdir("/" if working == "/" else tmp_path)
     paths = [Path("a.md"), Path("x/../b.md"), Path("./c/d.md"), tmp_path / "e.md"]
     assert absolute_names(paths) == [str(path.absolute()) for path in paths]
+
+
+_BOUNDARY_PIECES = st.sampled_from(["---", "-", "----", "\n", "\r\n", " ", "\t", "a", "\n---"])
+
+
+@given(pieces=st.lists(_BOUNDARY_PIECES, max_size=14), start=st.integers(0, 30))
+@settings(max_examples=2000, deadline=None)
+def test_the_closing_boundary_is_the_one_a_search_finds(pieces: list[str], start: int) -> None:
+    text = "".join(pieces)
+    start = min(start, len(text))
+    expected = _FRONT_MATTER.FM_BOUNDARY.search(text, start)
+    found = closing_boundary(text, start)
+    assert (found and found.span()) == (expected and expected.span())
