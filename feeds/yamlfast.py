@@ -26,7 +26,7 @@ _WORDS_1_1 = r"(?i:yes|no|on|off|y|n|true|false|null)"
 _END = r"(?=[ ]|\n|\Z)"
 _KEY = rf"""(?:(?!{_WORDS_1_1}:)[A-Za-z_][A-Za-z0-9_-]*|"[^"\\\n]*"|'[^'\n]*')"""
 _VALUE = rf"""
-    "[^"\\\n]*(?:\\["\\/nt][^"\\\n]*)*"            # double-quoted, common escapes only
+    "[^"\\\n]*+(?:\\["\\/nt][^"\\\n]*+)*+"         # double-quoted, common escapes only
   | '[^'\n]*(?:''[^'\n]*)*'                          # single-quoted
   | \[\] | \{{\}}                                     # empty list or mapping
   | -?(?:0|[1-9][0-9]{{0,17}})(?:\.[0-9]{{1,15}})?{_END}  # decimal: no octal, exponent, _
@@ -38,14 +38,14 @@ _VALUE = rf"""
 # Indentation and dashes are bounded so that nesting stays within what records.py allows
 # (a level deeper needs a column further right, at least every other level).
 _LINE = rf"""
-    [ ]*\#[^\n]* | [ ]*                               # comment or blank
-  | [ ]{{0,16}}
+    [ ]{{0,16}}
     (?: (?:-[ ]{{1,3}}){{1,3}}(?:{_VALUE})            # list item
       | (?:-[ ]{{1,3}}){{0,3}}
         (?: -                                         # item whose value follows below
           | {_KEY}:(?:[ ]+(?:{_VALUE}))?              # key, with its value on the line
         )
     )[ ]*(?:[ ]\#[^\n]*)?
+  | [ ]*(?:\#[^\n]*)?                                # blank or comment (the fewest lines)
 """
 _DOCUMENT = re.compile(rf"(?:(?:{_LINE})\n){{0,39999}}(?:{_LINE})", re.VERBOSE)
 
