@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feeds.config import Config
-from feeds.crosscheck import future_findings, review
+from feeds.crosscheck import future_findings, moment, review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress
 from feeds.records import Loaded, Locator, Record, discover, display_path, parse_record
@@ -310,7 +310,7 @@ def _publish(
 def _up_to_date(run: _Run, last: LastBuild) -> BuildReport | None:
     """The report of a build that has nothing to do, when stat data alone shows it
     (:mod:`feeds.uptodate`); else ``None``."""
-    from feeds.uptodate import load_snapshot, moment, snapshot_path
+    from feeds.uptodate import load_snapshot, snapshot_path
 
     config = run.config
     if config.cache is None or not last.inputs:
@@ -353,14 +353,7 @@ def _keep_snapshot(
     run: _Run, store: Cache, digests: Sequence[bytes], source: CheckedSource, inputs: bytes
 ) -> None:
     """Leave what this build was made from and found, for the next (:mod:`feeds.uptodate`)."""
-    from feeds.uptodate import (
-        Snapshot,
-        moment,
-        snapshot_path,
-        sources_of,
-        store_snapshot,
-        without_clock,
-    )
+    from feeds.uptodate import Snapshot, snapshot_path, sources_of, store_snapshot, without_clock
 
     cache = run.config.cache
     sources = sources_of(run.paths, store.known_digests(), digests)

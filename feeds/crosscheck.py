@@ -61,7 +61,12 @@ def instant(value: Any) -> int | None:
 def _instant(value: str) -> int | None:
     if not is_rfc3339(value):
         return None
-    return (parse_datetime(value) - _EPOCH) // _MICROSECOND
+    return moment(parse_datetime(value))
+
+
+def moment(when: datetime) -> int:
+    """``when`` in microseconds since the epoch: how :class:`Facts` keeps dates."""
+    return (when - _EPOCH) // _MICROSECOND
 
 
 def _normal_title(value: Any) -> str:
@@ -159,9 +164,9 @@ def future_findings(
 ) -> Iterator[tuple[str, list[Finding]]]:
     """The dates after ``now`` in each file whose ``latest`` date (see :class:`Facts`) is
     after it; only those files are read again, by ``locate``."""
-    now_instant = (now - _EPOCH) // _MICROSECOND
-    for file, moment in latest:
-        if moment is not None and moment > now_instant:
+    now_instant = moment(now)
+    for file, latest_instant in latest:
+        if latest_instant is not None and latest_instant > now_instant:
             yield file, list(future_date_findings(locate(file).record.data, now))
 
 

@@ -22,7 +22,6 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +35,6 @@ if TYPE_CHECKING:
 
 _FORMAT = b"feeds-snapshot-1\n"
 _CLASSES = frozenset({("feeds.diagnostics", "Diagnostic"), ("feeds.diagnostics", "Severity")})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 # A record file as it was when its content was hashed: its path, size, modification and
 # change times, inode, and when that stat data was taken (all times in nanoseconds).
@@ -89,11 +86,6 @@ class Snapshot:
             ) or ctime_ns >= observed - RACY_NS:
                 return False
         return True
-
-
-def moment(when: datetime) -> int:
-    """``when`` in microseconds since the epoch, as :class:`feeds.crosscheck.Facts` counts."""
-    return (when - _EPOCH) // _MICROSECOND
 
 
 def without_clock(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
