@@ -66,6 +66,9 @@ class Measure:
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall time and peak RSS (MB, whole process tree) of ``command``."""
+    # Written data still on its way to the disk (a cold build leaves gigabytes) would slow
+    # the next command down; each command starts with none.
+    os.sync()
     # Messages go to a file: a pipe read only at the end would fill up and stall the run.
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
