@@ -5,8 +5,9 @@ Python objects node by node.  ``yaml-rs`` (a Rust YAML parser) gives the same da
 times faster, but it reads YAML 1.2, where PyYAML reads YAML 1.1: ``yes``, ``on``, ``017``,
 ``1e3``, ``1_000`` or ``<<`` mean different things to the two.  So the fast reader is used
 only when :func:`plainly_written` can tell, line by line, that no such value is present:
-every key is a plain name or quoted, every value is quoted, a plain word, a decimal number,
-``true``/``false``/``null``, a date, or an empty ``[]``/``{}``.  No anchors, aliases, tags,
+every key is a plain name or quoted, every value is quoted, plain text that starts with a
+letter (a URL, say), a decimal number, ``true``/``false``/``null``, a date, or an empty
+``[]``/``{}``.  No anchors, aliases, tags,
 flow collections, block scalars, multi-line values, or characters libyaml refuses.  Anything
 else, and any error (duplicate keys included), goes to the PyYAML path, which stays the one
 that explains problems with lines and columns.
@@ -33,7 +34,8 @@ _VALUE = rf"""
   | (?:true|false|null){_END}
   | [0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}                   # dates stay text on both paths
     (?:[Tt ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})?)?{_END}
-  | (?!{_WORDS_1_1}[ ]*(?:\#|\n|\Z))[^\W\d_][^:#\t\n]*  # text that starts with a letter
+  | (?!{_WORDS_1_1}[ ]*(?:\#|\n|\Z))[^\W\d_]       # text that starts with a letter,
+    (?:[^:#\t\n] | :(?=[^ \t\n]) | (?<=[^ ])\#)*    # with no ": " and no " #" (a URL)
 """
 # Indentation and dashes are bounded so that nesting stays within what records.py allows
 # (a level deeper needs a column further right, at least every other level).
