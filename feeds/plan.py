@@ -74,23 +74,24 @@ def newest_first(articles: Iterable[Article]) -> list[Article]:
 def plan_feeds(articles: Mapping[str, Article], entries_per_feed: int) -> FeedPlan:
     """Every feed; each keeps ``entries_per_feed`` to twice that many entries in its
     subscription document and archives the older ones in pages of ``entries_per_feed``."""
-    by_topic: dict[str, list[Article]] = defaultdict(list)
-    by_provider: dict[str, list[Article]] = defaultdict(list)
     provider_names: dict[str, str] = {}
     for article in articles.values():
+        # The name of the provider as its articles first say it, in URL order: stable.
+        provider_names.setdefault(article.provider.key, article.provider.name)
+    # Sorted once: each feed's articles, taken in this order, are in their own order too.
+    ordered = newest_first(articles.values())
+    by_topic: dict[str, list[Article]] = defaultdict(list)
+    by_provider: dict[str, list[Article]] = defaultdict(list)
+    for article in ordered:
         for topic in article.topics:
             by_topic[topic].append(article)
-        key = article.provider.key
-        by_provider[key].append(article)
-        # The name of the provider as its articles first say it, in URL order: stable.
-        provider_names.setdefault(key, article.provider.name)
+        by_provider[article.provider.key].append(article)
 
     def spec(kind: FeedKind, key: str, name: str, path: str, members: list[Article]) -> FeedSpec:
-        ordered = newest_first(members)
-        split = split_archive(ordered, entries_per_feed)
-        return FeedSpec(kind, key, name, path, split.current, len(ordered), split.pages)
+        split = split_archive(members, entries_per_feed)
+        return FeedSpec(kind, key, name, path, split.current, len(members), split.pages)
 
-    feeds = [spec(FeedKind.ALL, "", "All articles", "all", list(articles.values()))]
+    feeds = [spec(FeedKind.ALL, "", "All articles", "all", ordered)]
     topic_slugs = assign_slugs({topic: topic for topic in by_topic})
     for topic in sorted(by_topic, key=topic_slugs.__getitem__):
         path = f"{FOLDERS[FeedKind.TOPIC]}{topic_slugs[topic]}"

@@ -12,7 +12,7 @@ from feeds.articles import (
     merge_articles,
     record_articles,
 )
-from feeds.plan import FeedKind, assign_slugs, plan_feeds
+from feeds.plan import FeedKind, assign_slugs, newest_first, plan_feeds
 from feeds.records import discover, parse_record
 from feeds.sanitize import clean_article, clean_articles
 from tests.conftest import record_data
@@ -222,3 +222,31 @@ def test_cleaning_each_description_then_merging_equals_cleaning_the_merged_graph
     cleaned_first = merge_articles(tuple(map(clean_article, record_articles(r))) for r in published)
     assert list(cleaned_first.items()) == list(cleaned_last.items())
     assert clean_articles(cleaned_first) == cleaned_first  # cleaning again changes nothing
+
+
+def test_every_feed_holds_its_articles_newest_first_and_nothing_else(tmp_path: Path) -> None:
+    """The plan sorts all articles once and deals them out to feeds: each feed must hold
+    exactly the articles of its topic or provider, in their own newest-first order."""
+    folder = tmp_path / "records"
+    write_corpus(folder, 400)
+    published = []
+    for path in discover([folder])[0]:
+        loaded = parse_record(path.name, path.read_bytes())
+        record = loaded.record
+        if record is not None and not loaded.diagnostics and is_published(record.data):
+            published.append(PublishedRecord(path.name, record.data))
+    graph = build_graph(published)
+    plan = plan_feeds(graph, entries_per_feed=7)
+    assert len(plan.feeds) > 10
+    for spec in plan.feeds:
+        if spec.kind is FeedKind.ALL:
+            members = list(graph.values())
+        elif spec.kind is FeedKind.TOPIC:
+            members = [a for a in graph.values() if spec.key in a.topics]
+        else:
+            members = [a for a in graph.values() if a.provider.key == spec.key]
+        listed = [a for page in spec.archives for a in reversed(page)] + list(
+            reversed(spec.entries)
+        )
+        assert listed[::-1] == newest_first(members), spec.path
+        assert spec.total == len(members)
