@@ -13,14 +13,18 @@ import hashlib
 import os
 import pickle
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
 from feeds import cache, rendercache
-from feeds.api import build
+from feeds.api import build, check_source
 from feeds.config import Config
+from feeds.plan import plan_feeds
+from feeds.records import discover
+from feeds.schema import load_schema
 from tests.corpus import write_corpus
 
 RECORDS = 150
@@ -217,3 +221,20 @@ def test_a_cache_folder_that_cannot_be_made_does_not_fail_the_build(
     with pytest.warns(cache.CacheWarning, match="not usable"):
         assert not build(config).unchanged
     assert_same_as_cold(config, tmp_path)
+
+
+@pytest.mark.parametrize("year", [2020, 9000])
+def test_a_document_key_tells_every_update_time_apart(tmp_path: Path, year: int) -> None:
+    """Update times differ by as little as a microsecond within a document
+    (:func:`feeds.render.distinct_updates`); each moment gives its own key."""
+    write_corpus(tmp_path / "records", 20)
+    paths, _ = discover([tmp_path / "records"])
+    graph = check_source(paths, load_schema(), datetime.now(UTC)).graph
+    spec = plan_feeds(graph, 50).feeds[0]
+    keys = rendercache.DocumentKeys(graph, Config())
+    first = spec.entries[0]
+    moment = datetime(year, 6, 1, 12, 0, tzinfo=UTC)
+    stamps = [moment + timedelta(microseconds=step) for step in range(3)]
+    made = {keys.document(spec, None, [first], [stamp]) for stamp in stamps}
+    assert len(made) == len(stamps)
+    assert keys.document(spec, None, [first], [stamps[0]]) in made  # and the same again
