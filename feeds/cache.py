@@ -25,7 +25,7 @@ import sys
 import tempfile
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache as memoize
 from pathlib import Path
@@ -215,6 +215,9 @@ class Cache:
         self.folder = folder
         self.path = folder / DB_NAME
         self._db: sqlite3.Connection | None = self._open()
+        # The stats table, once read: a build asks for it more than once, and it has a row
+        # for every record file.  Kept in step with what this object writes to it.
+        self._hashed: dict[str, tuple[FileStat, int, bytes]] | None = None
 
     def _open(self) -> sqlite3.Connection:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -247,6 +250,7 @@ class Cache:
     def _failed(self, error: Exception) -> None:
         """The database failed mid-use: start a new, empty one, or give the cache up."""
         self.close()
+        self._hashed = None
         try:
             self._delete_files()
             self._db = self._open()
@@ -289,20 +293,29 @@ class Cache:
             self._failed(error)
 
     # Stat shortcut: which files are known, by their stat data, to have a given hash.
-    def known_digests(self) -> dict[str, tuple[FileStat, int, bytes]]:
+    def known_digests(self) -> Mapping[str, tuple[FileStat, int, bytes]]:
         """By absolute path: the stat data seen, when it was seen, and the hash of the bytes
         read after that."""
-        rows = self._rows(
-            "SELECT path, size, mtime_ns, ctime_ns, inode, observed_ns, digest FROM stats"
-        )
-        return {row[0]: (FileStat(*row[1:5]), row[5], row[6]) for row in rows}
+        if self._hashed is None:
+            rows = self._rows(
+                "SELECT path, size, mtime_ns, ctime_ns, inode, observed_ns, digest FROM stats"
+            )
+            hashed = {row[0]: (FileStat(*row[1:5]), row[5], row[6]) for row in rows}
+            if self._db is None:  # given up: nothing to keep in step with
+                return hashed
+            self._hashed = hashed
+        return self._hashed
 
     def remember_digests(self, entries: Iterable[tuple[str, FileStat, int, bytes]]) -> None:
+        entries = list(entries)
         rows = [
             (path, s.size, s.mtime_ns, s.ctime_ns, s.inode, observed, value)
             for path, s, observed, value in entries
         ]
         self._write("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        if self._hashed is not None:
+            for path, stat, observed, value in entries:
+                self._hashed[path] = (stat, observed, value)
 
     # Per-file results.
     def results(
@@ -361,8 +374,11 @@ class Cache:
         ]
         self._write("DELETE FROM files WHERE label = ? AND context = ?", stale)
         known = set(absolute_names(list(paths)))
-        gone = [(path,) for (path,) in self._rows("SELECT path FROM stats") if path not in known]
-        self._write("DELETE FROM stats WHERE path = ?", gone)
+        gone = [path for path in self.known_digests() if path not in known]
+        self._write("DELETE FROM stats WHERE path = ?", [(path,) for path in gone])
+        if self._hashed is not None:
+            for path in gone:
+                del self._hashed[path]
 
 
 def _clear(db: sqlite3.Connection, fingerprint: str) -> None:

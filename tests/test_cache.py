@@ -525,3 +525,23 @@ def on_terminal(args: list[str], cwd: Path, **env: str) -> str:
     process.wait(timeout=10)
     os.close(main)
     return shown.decode("utf-8", "replace")
+
+
+def test_the_stats_a_cache_remembers_are_those_it_stored(tmp_path: Path) -> None:
+    """The stats table is read once per open cache and kept in step with its writes."""
+    folder = tmp_path / "cache"
+    paths = [tmp_path / f"{name}.md" for name in "abc"]
+    for path in paths:
+        path.write_text(path.name)
+    store = cache.Cache(folder)
+    assert store.known_digests() == {}
+    entries = [(str(p), FileStat.of(p), 5, p.name.encode()) for p in paths]
+    store.remember_digests(entries)
+    store.remember_digests([(str(paths[0]), FileStat.of(paths[0]), 7, b"again")])
+    store.keep_only([], paths[:2], "context")
+    seen = dict(store.known_digests())
+    with cache.Cache(folder) as fresh:
+        assert dict(fresh.known_digests()) == seen
+    assert sorted(seen) == [str(p) for p in paths[:2]]
+    assert seen[str(paths[0])][1:] == (7, b"again")
+    store.close()
