@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -65,22 +65,25 @@ class Staging:
     def __init__(self, output: Path, folder: Path) -> None:
         self.output = output
         self.folder = folder
-        self._folders: set[Path] = set()
+        self._root = os.fspath(folder)
+        self._folders: set[str] = set()
 
     def write(self, relative: str, content: bytes | Path) -> None:
         """Write ``content`` at ``relative`` (a POSIX path): bytes, or an existing file of the
         output being replaced, hard-linked (copied where links are not possible)."""
-        parts = PurePosixPath(relative).parts
-        if not parts or parts[0] == "/" or ".." in parts:
+        parts = relative.split("/")
+        if not relative or not parts[0] or ".." in parts:
             raise OutputError(f"refusing to write {relative!r} outside {self.output}")
-        target = self.folder / relative
-        if target.parent not in self._folders:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._folders.add(target.parent)
+        # Joined as text: a build writes every file of its output through here.
+        target = f"{self._root}/{relative}"
+        parent = target.rpartition("/")[0]
+        if parent not in self._folders:
+            os.makedirs(parent, exist_ok=True)  # noqa: PTH103 - the parent is text here
+            self._folders.add(parent)
         if isinstance(content, Path):
             _link_or_copy(content, target)
         else:
-            with target.open("xb") as handle:  # "x": two documents never share a path
+            with open(target, "xb") as handle:  # noqa: PTH123 - "x": never two documents at one path
                 handle.write(content)
 
 
@@ -119,7 +122,7 @@ def write_tree(output: Path, files: Iterable[tuple[str, bytes | Path]]) -> list[
     return written
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _link_or_copy(source: Path, target: str) -> None:
     try:
         os.link(source, target)
     except OSError as error:

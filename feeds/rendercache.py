@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass, field, fields
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -120,11 +120,7 @@ class LastBuild:
     def intact(self, output: Path) -> bool:
         """Whether ``output`` holds every file as this build left it, and nothing else: a
         file added to or removed from a folder changes the folder's times."""
-        root = os.fspath(output)
-
-        def name(relative: str) -> str:  # quicker than joining paths, for every file
-            return f"{root}/{relative}" if relative else root
-
+        name = _namer(output)
         return (
             bool(self.files)
             and all(file_state(name(path)) == state for path, state in self.folders.items())
@@ -162,17 +158,23 @@ def store_last_build(
 
     Called after the new output is in place: linking a file changes its change time, so the
     state is taken from the files as they now are."""
+    name = _namer(output)
     rows = []
-    folders = {""}
+    folders = {""}  # "" is the output folder itself
     for relative, key in written.items():
-        state = file_state(output / relative)
+        state = file_state(name(relative))
         if state is not None:
             rows.append((relative, key, astuple(state)))
-        folders.update(str(parent) for parent in PurePosixPath(relative).parents)
+        folder = relative
+        while "/" in folder:
+            folder = folder.rpartition("/")[0]
+            if folder in folders:  # and so are the folders above it
+                break
+            folders.add(folder)
     folder_rows = [
         (folder, astuple(state))
-        for folder in sorted(folders - {"."})  # "" is the output folder itself
-        if (state := file_state(output / folder)) is not None
+        for folder in sorted(folders)
+        if (state := file_state(name(folder))) is not None
     ]
     write_record(path, _FORMAT, (inputs, articles, feeds, rows, folder_rows))
 
@@ -182,11 +184,18 @@ def reusable(
 ) -> list[Path] | None:
     """The previous build's files for ``names`` when they hold exactly the document of
     ``key``; ``None`` when any of them does not."""
+    name = _namer(output)
     found = []
     for relative in names:
         known = previous.get(relative)
-        path = output / relative
-        if known is None or known[0] != key or file_state(path) != known[1]:
+        if known is None or known[0] != key or file_state(name(relative)) != known[1]:
             return None
-        found.append(path)
-    return found
+        found.append(relative)
+    return [output / relative for relative in found]
+
+
+def _namer(output: Path) -> Callable[[str], str]:
+    """Names of files in ``output`` by their relative path ("" for the folder itself):
+    joined as text, since a build names every file of its output this way."""
+    root = os.fspath(output)
+    return lambda relative: f"{root}/{relative}" if relative else root

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.output import build_lock
+from feeds.output import OutputError, build_lock, staged
 from tests.cli import assert_no_traceback, feeds
 from tests.editions import write_editions
 
@@ -169,3 +169,23 @@ def test_an_output_folder_inside_a_read_only_one_that_is_missing(tmp_path: Path)
     assert_no_traceback(refused)
     assert "Permission denied" in refused.stderr
     assert list(locked.iterdir()) == []
+
+
+@pytest.mark.parametrize("relative", ["", "/etc/passwd", "../beside", "a/../../beside", ".."])
+def test_nothing_is_written_outside_the_staging_folder(tmp_path: Path, relative: str) -> None:
+    with pytest.raises(OutputError, match="refusing"), staged(tmp_path / "out") as staging:
+        staging.write(relative, b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # the staging folder is gone too
+
+
+def test_documents_and_links_land_in_their_folders(tmp_path: Path) -> None:
+    source = tmp_path / "kept.xml"
+    source.write_bytes(b"kept")
+    with staged(tmp_path / "out") as staging:
+        staging.write("a/b/c.xml", b"new")
+        staging.write("a/d.xml", source)
+        staging.write("e.xml", b"top")
+    out = tmp_path / "out"
+    assert (out / "a/b/c.xml").read_bytes() == b"new"
+    assert (out / "a/d.xml").stat().st_ino == source.stat().st_ino  # a link, not a copy
+    assert (out / "e.xml").read_bytes() == b"top"
