@@ -40,10 +40,14 @@ def split_archive(newest_first: Sequence[T], per_page: int) -> Split[T]:
     """Cut a feed's entries, newest first, into the subscription document and full pages."""
     if per_page < 1:
         raise ValueError(f"per_page must be at least 1, not {per_page}")
-    oldest_first = list(reversed(newest_first))
-    full_pages = max(0, len(oldest_first) // per_page - 1)
+    entries = tuple(newest_first)
+    count = len(entries)
+    full_pages = max(0, count // per_page - 1)
+    # Page k holds the k-th run of ``per_page`` entries counted from the oldest: sliced from
+    # the end of the newest-first order, it is already newest first.
     pages = tuple(
-        tuple(reversed(oldest_first[i * per_page : (i + 1) * per_page])) for i in range(full_pages)
+        entries[count - (page + 1) * per_page : count - page * per_page]
+        for page in range(full_pages)
     )
-    current = tuple(reversed(oldest_first[full_pages * per_page :]))
+    current = entries[: count - full_pages * per_page]
     return Split(current, pages)
