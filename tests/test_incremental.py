@@ -9,6 +9,7 @@ a reused document is a hard link to the previous build's file, so it keeps its i
 from __future__ import annotations
 
 import filecmp
+import gc
 import hashlib
 import os
 import pickle
@@ -20,7 +21,7 @@ import pytest
 import yaml
 
 from feeds import cache, rendercache
-from feeds.api import build, check_source
+from feeds.api import build, check_source, long_lived, validate
 from feeds.config import Config
 from feeds.plan import plan_feeds
 from feeds.records import discover
@@ -238,3 +239,27 @@ def test_a_document_key_tells_every_update_time_apart(tmp_path: Path, year: int)
     made = {keys.document(spec, None, [first], [stamp]) for stamp in stamps}
     assert len(made) == len(stamps)
     assert keys.document(spec, None, [first], [stamps[0]]) in made  # and the same again
+
+
+def test_long_lived_data_is_made_without_the_collector_and_then_frozen() -> None:
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    with long_lived():
+        assert not gc.isenabled()
+        made = [[index] for index in range(1000)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= frozen + len(made)
+    gc.disable()
+    try:
+        with long_lived():
+            pass
+        assert not gc.isenabled()  # the state it found is the state it leaves
+    finally:
+        gc.enable()
+
+
+def test_a_build_and_a_validation_leave_the_collector_on(config: Config) -> None:
+    build(config)
+    assert gc.isenabled()
+    validate(sorted(config.source.iterdir()), cache=config.cache)
+    assert gc.isenabled()
