@@ -127,6 +127,13 @@ def unpack(blob: bytes) -> Any:
         raise CorruptEntry(str(error)) from error
 
 
+def record_path(cache_folder: Path, output: Path, kind: str) -> Path:
+    """Where the ``kind`` record of the builds into ``output`` is kept: one per output
+    folder, so two projects may share a cache folder."""
+    name = hashlib.blake2b(os.fsencode(output.absolute()), digest_size=8).hexdigest()
+    return cache_folder / f"{kind}-{name}.pickle"
+
+
 def write_record(path: Path, kind: bytes, value: object) -> None:
     """Pickle ``value`` into ``path`` in one step, under a ``kind`` line and a checksum, for
     :func:`read_record`: the records a build keeps beside the cache database."""

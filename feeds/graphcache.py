@@ -15,14 +15,12 @@ for another schema, is ignored and the graph is merged from every file.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from feeds.articles import Article, from_plain_values, merge_articles, plain_values, remerge
-from feeds.cache import DATE_CLASSES, read_record, write_record
+from feeds.cache import DATE_CLASSES, read_record, record_path, write_record
 from feeds.scan import FileResult
 
 _FORMAT = b"feeds-graph-1\n"
@@ -40,8 +38,7 @@ class GraphState:
 
 
 def graph_path(cache_folder: Path, output: Path) -> Path:
-    name = hashlib.blake2b(os.fsencode(output.absolute()), digest_size=8).hexdigest()
-    return cache_folder / f"graph-{name}.pickle"
+    return record_path(cache_folder, output, "graph")
 
 
 def load_state(path: Path, context: str) -> GraphState | None:

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from feeds.articles import Article, plain_values
-from feeds.cache import FileStat, code_fingerprint, read_record, write_record
+from feeds.cache import FileStat, code_fingerprint, read_record, record_path, write_record
 from feeds.config import Config
 from feeds.crosscheck import moment
 from feeds.plan import FeedSpec
@@ -98,9 +98,7 @@ def _encoded(values: tuple[Any, ...]) -> bytes:
 
 
 def manifest_path(cache_folder: Path, output: Path) -> Path:
-    """One record per output folder, so two projects may share a cache folder."""
-    name = hashlib.blake2b(os.fsencode(output.absolute()), digest_size=8).hexdigest()
-    return cache_folder / f"documents-{name}.pickle"
+    return record_path(cache_folder, output, "documents")
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,13 @@ record's, is ignored: the build then checks by content hashes, as it would witho
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from feeds.cache import RACY_NS, read_record, write_record
+from feeds.cache import RACY_NS, read_record, record_path, write_record
 from feeds.checks import FUTURE_DATE
 from feeds.diagnostics import Diagnostic
 from feeds.records import absolute_names
@@ -112,9 +111,7 @@ def sources_of(
 
 
 def snapshot_path(cache_folder: Path, output: Path) -> Path:
-    """One snapshot per output folder, like the other build records."""
-    name = hashlib.blake2b(os.fsencode(output.absolute()), digest_size=8).hexdigest()
-    return cache_folder / f"snapshot-{name}.pickle"
+    return record_path(cache_folder, output, "snapshot")
 
 
 def store_snapshot(path: Path, snapshot: Snapshot) -> None:
