@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from feeds.diagnostics import Severity
@@ -24,6 +25,8 @@ _RFC3339 = re.compile(
 )
 
 
+# The schema checks every date of every record, and records cite the same dates again.
+@lru_cache(maxsize=1 << 16)
 def is_rfc3339(value: str) -> bool:
     """An RFC 3339 date-time with a time zone, naming a day and time that exist
     (``2020-02-30`` and ``25:00`` do not)."""

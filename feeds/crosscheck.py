@@ -76,6 +76,12 @@ def _normal_title(value: Any) -> str:
 def title_print(title: Any) -> int:
     """A fingerprint of a title as a reader sees it: equal titles, equal prints.  Kept for
     every citation instead of the title itself, which would cost far more memory."""
+    return _title_print(title) if isinstance(title, str) else _title_print(str(title))
+
+
+# Records cite the same articles, with the same titles, again and again.
+@lru_cache(maxsize=1 << 16)
+def _title_print(title: str) -> int:
     text = _normal_title(title).encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
