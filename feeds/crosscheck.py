@@ -90,7 +90,7 @@ def facts_of(record: Record, valid: bool) -> Facts:
     """The facts of ``record``; ``valid`` when it passed the schema."""
     data = record.data
     moments = [instant(value) for _, value in date_values(data)]
-    latest = max((moment for moment in moments if moment is not None), default=None)
+    latest = max((when for when in moments if when is not None), default=None)
     if not valid:
         return Facts(record.file, latest)
     citations = tuple(
