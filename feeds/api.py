@@ -256,10 +256,7 @@ class _Run:
         settings it shows."""
         from feeds.cache import code_fingerprint
 
-        config = self.config
-        shown = (config.title, config.description, config.base_url, config.language)
-        settings = (code_fingerprint(), schema_key(self.schema), shown, config.entries_per_feed)
-        return repr(settings).encode()
+        return repr((code_fingerprint(), schema_key(self.schema), self.config.shown)).encode()
 
     def inputs(self, contents: Mapping[str, bytes]) -> bytes:
         """What the build is made from, as one digest: the name and content hash of every

@@ -46,6 +46,12 @@ class Config:
     def url_for(self, relative: str) -> str:
         return f"{self.base_url}{relative}"
 
+    @property
+    def shown(self) -> tuple[str, str, str, str, int]:
+        """The settings the output is made with (not where it is read from or written to):
+        what is cached of a build is valid only for the same ones."""
+        return (self.title, self.description, self.base_url, self.language, self.entries_per_feed)
+
 
 _PATH_KEYS = {"source", "output", "schema", "cache"}
 _FIELD_TYPES: dict[str, type] = {

@@ -53,9 +53,7 @@ class DocumentKeys:
     def __init__(self, articles: Mapping[str, Article], config: Config) -> None:
         self._articles = articles
         self._entries: dict[str, bytes] = {}
-        shown = (config.title, config.description, config.base_url, config.language)
-        settings = (code_fingerprint(), shown, config.entries_per_feed)
-        self._settings = repr(settings).encode()
+        self._settings = repr((code_fingerprint(), config.shown)).encode()
 
     def entry(self, article: Article) -> bytes:
         """The digest of what an entry shows, but its update time."""
