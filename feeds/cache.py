@@ -196,10 +196,27 @@ class FileStat:
     inode: int
 
     @classmethod
-    def of(cls, path: Path) -> FileStat:
+    def of(cls, path: Path | str) -> FileStat:
         """The stat data of ``path`` (``OSError`` when it cannot be taken)."""
-        result = path.stat()
+        result = os.stat(path)  # noqa: PTH116 - a build stats every record and output file
         return cls(result.st_size, result.st_mtime_ns, result.st_ctime_ns, result.st_ino)
+
+
+def file_state(path: Path | str) -> FileStat | None:
+    """The stat data of ``path``, or ``None`` when it cannot be taken."""
+    try:
+        return FileStat.of(path)
+    except OSError:
+        return None
+
+
+def settled(now: FileStat, seen: FileStat, observed: int) -> bool:
+    """Whether a file whose stat data is ``now`` still holds the bytes read after ``seen``
+    was taken at ``observed`` (nanoseconds since the epoch).  A change after that moment
+    moves the change time, unless it falls within the same tick of the file system's clock:
+    so the stat data must be equal and the change time well before that moment (git's rule
+    for "racily clean" files, see :data:`RACY_NS`)."""
+    return now == seen and now.ctime_ns < observed - RACY_NS
 
 
 _SCHEMA = """

@@ -27,7 +27,14 @@ from typing import Any
 import orjson
 
 from feeds.articles import Article, plain_values
-from feeds.cache import FileStat, code_fingerprint, read_record, record_path, write_record
+from feeds.cache import (
+    FileStat,
+    code_fingerprint,
+    file_state,
+    read_record,
+    record_path,
+    write_record,
+)
 from feeds.config import Config
 from feeds.crosscheck import moment
 from feeds.plan import FeedSpec
@@ -36,14 +43,6 @@ _FORMAT = b"feeds-documents-3\n"
 _DIGEST_SIZE = 20
 
 Manifest = Mapping[str, tuple[bytes, FileStat]]  # relative path → (document key, file)
-
-
-def file_state(path: Path | str) -> FileStat | None:
-    try:
-        result = os.stat(path)  # noqa: PTH116 - a build stats every file of its output
-    except OSError:
-        return None
-    return FileStat(result.st_size, result.st_mtime_ns, result.st_ctime_ns, result.st_ino)
 
 
 class DocumentKeys:

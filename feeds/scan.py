@@ -243,7 +243,7 @@ def known_digests(paths: Sequence[Path], cache: Cache) -> list[bytes | None]:
     """The content hash of each file, when the cache has seen it before: without reading it
     when its stat data is unchanged and settled, else by hashing it again.  ``None`` for a
     file the cache does not know (or that cannot be read): it is checked, and hashed then."""
-    from feeds.cache import RACY_NS, digest  # noqa: PLC0415 - only runs with a cache need it
+    from feeds.cache import digest, settled  # noqa: PLC0415 - only runs with a cache need it
 
     known = cache.known_digests()
     digests: list[bytes | None] = []
@@ -256,10 +256,7 @@ def known_digests(paths: Sequence[Path], cache: Cache) -> list[bytes | None]:
             continue
         stat, observed = seen
         old_stat, old_observed, old_digest = entry
-        # A file changed after it was seen has a later change time, unless it changed within
-        # the same tick of the clock: so a file changed shortly before it was seen is hashed
-        # again (git's rule for "racily clean" files).
-        if old_stat == stat and stat.ctime_ns < old_observed - RACY_NS:
+        if settled(stat, old_stat, old_observed):
             digests.append(old_digest)
             continue
         raw = _read(path)

@@ -4,7 +4,7 @@ Most builds run on a push or a commit that changed no record.  A build therefore
 :class:`Snapshot` beside the cache: the stat data of every record file as it was when its
 content was hashed, what the build was made from (:func:`feeds.api.build`), and what
 checking found in each file.  The next build that finds the same files with the same stat
-data, each settled (see :data:`feeds.cache.RACY_NS`), the same schema, settings and code, and
+data, each settled (see :func:`feeds.cache.settled`), the same schema, settings and code, and
 the output as the last build left it, has nothing to do: it says so from the snapshot,
 without opening the cache or reading a record.
 
@@ -18,19 +18,15 @@ record's, is ignored: the build then checks by content hashes, as it would witho
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from feeds.cache import RACY_NS, read_record, record_path, write_record
+from feeds.cache import FileStat, file_state, read_record, record_path, settled, write_record
 from feeds.checks import FUTURE_DATE
 from feeds.diagnostics import Diagnostic
 from feeds.records import absolute_names
-
-if TYPE_CHECKING:
-    from feeds.cache import FileStat
 
 _FORMAT = b"feeds-snapshot-1\n"
 _CLASSES = frozenset({("feeds.diagnostics", "Diagnostic"), ("feeds.diagnostics", "Severity")})
@@ -71,18 +67,8 @@ class Snapshot:
             name, size, mtime_ns, ctime_ns, inode, observed = source
             if str(path) != name:
                 return False
-            try:
-                stat = os.stat(name)  # noqa: PTH116 - three times quicker than Path.stat
-            except OSError:
-                return False
-            # As in :func:`feeds.scan.known_digests`: a file changed within the same tick of
-            # the clock as it was seen keeps its times, so only settled files are trusted.
-            if (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino) != (
-                size,
-                mtime_ns,
-                ctime_ns,
-                inode,
-            ) or ctime_ns >= observed - RACY_NS:
+            now = file_state(name)
+            if now is None or not settled(now, FileStat(size, mtime_ns, ctime_ns, inode), observed):
                 return False
         return True
 

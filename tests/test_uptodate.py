@@ -46,7 +46,6 @@ def edit_record_at(path: Path, **changes: object) -> None:
 @pytest.fixture
 def settled(monkeypatch: pytest.MonkeyPatch) -> None:
     """Files changed before they were seen count as settled."""
-    monkeypatch.setattr(uptodate, "RACY_NS", 0)
     monkeypatch.setattr(cache, "RACY_NS", 0)
 
 
