@@ -8,6 +8,7 @@ only what later stages need (:class:`feeds.scan.FileResult`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -251,6 +252,7 @@ class _Run:
     now: datetime
     progress: Progress | None
 
+    @functools.cached_property
     def settings(self) -> bytes:
         """What the output depends on besides the records: the code, the schema and the
         settings it shows."""
@@ -260,11 +262,11 @@ class _Run:
 
     def inputs(self, contents: Mapping[str, bytes]) -> bytes:
         """What the build is made from, as one digest: the name and content hash of every
-        record file in order (``contents``, by label), and :meth:`settings`.  Empty when the
+        record file in order (``contents``, by label), and :attr:`settings`.  Empty when the
         content of a file is not known (it could not be read)."""
         if any(label not in contents for label in self.labels):
             return b""
-        hasher = hashlib.blake2b(self.settings(), digest_size=20)
+        hasher = hashlib.blake2b(self.settings, digest_size=20)
         for label in self.labels:
             hasher.update(label.encode() + b"\0" + contents[label])
         return hasher.digest()
@@ -337,18 +339,12 @@ def _up_to_date(run: _Run, last: LastBuild) -> BuildReport | None:
     snapshot = load_snapshot(snapshot_path(config.cache, config.output))
     if snapshot is None or snapshot.made_from != last.inputs or moment(run.now) < snapshot.clock:
         return None
-    if not snapshot.still_current(run.paths, run.labels, run.settings()):
+    if not snapshot.still_current(run.paths, run.labels, run.settings):
         return None
     if not last.intact(config.output):
         return None
     where = dict(zip(run.labels, run.paths, strict=True))
-    locators: dict[str, Locator] = {}
-
-    def locate(file: str) -> Locator:
-        if file not in locators:
-            locators[file] = _locator(file, where[file])
-        return locators[file]
-
+    locate = functools.cache(lambda file: _locator(file, where[file]))  # read each file once
     ahead = [(snapshot.checks[index][0], latest) for index, latest in snapshot.ahead]
     dated = {
         file: locate(file).place(found) for file, found in future_findings(ahead, run.now, locate)
@@ -357,15 +353,7 @@ def _up_to_date(run: _Run, last: LastBuild) -> BuildReport | None:
         CheckedFile(file, _with(diagnostics, dated.get(file, ())), readable)
         for file, diagnostics, readable in snapshot.checks
     ]
-    return _report(
-        checked,
-        snapshot.published,
-        config,
-        articles=last.articles,
-        feeds=last.feeds,
-        files=tuple(sorted(last.files)),
-        unchanged=True,
-    )
+    return _as_before(checked, snapshot.published, config, last)
 
 
 def _keep_snapshot(
@@ -381,7 +369,7 @@ def _keep_snapshot(
     clock = moment(run.now)
     snapshot = Snapshot(
         made_from=inputs,
-        settings=run.settings(),
+        settings=run.settings,
         clock=clock,
         sources=sources,
         checks=tuple(
@@ -420,25 +408,24 @@ def _unchanged(
                 run.paths, run.schema, store, progress=run.progress, articles=False, digests=digests
             )
         )
-        checked = reviewed(results, run.paths, run.now, publishing=True)
-    published = sum(
-        item.valid and result.published for item, result in zip(checked, results, strict=True)
-    )
-    source = CheckedSource(tuple(checked), published, {}, _latest(results))
+        source = _checked_source(results, run.paths, run.now, {})
     _keep_snapshot(run, store, [contents[label] for label in run.labels], source, last.inputs)
+    return _as_before(source.checked, source.published, run.config, last)
+
+
+def _as_before(
+    checked: Sequence[CheckedFile], published: int, config: Config, last: LastBuild
+) -> BuildReport:
+    """The report of a build that finds the output as the ``last`` build left it."""
     return _report(
         checked,
         published,
-        run.config,
+        config,
         articles=last.articles,
         feeds=last.feeds,
         files=tuple(sorted(last.files)),
         unchanged=True,
     )
-
-
-def _latest(results: Sequence[FileResult]) -> tuple[int | None, ...]:
-    return tuple(None if r.facts is None else r.facts.latest for r in results)
 
 
 def _with(
@@ -522,11 +509,19 @@ def _check_source(
     )
     if store is not None:
         store.keep_only([result.file for result in results], paths, schema_key(schema))
+    return _checked_source(results, paths, now, graph)
+
+
+def _checked_source(
+    results: Sequence[FileResult], paths: Sequence[Path], now: datetime, graph: dict[str, Article]
+) -> CheckedSource:
+    """What checking ``results`` (of ``paths``, in order) gives a build, with ``graph``."""
     checked = reviewed(results, paths, now, publishing=True)
     published = sum(
         item.valid and result.published for item, result in zip(checked, results, strict=True)
     )
-    return CheckedSource(tuple(checked), published, graph, _latest(results))
+    latest = tuple(None if r.facts is None else r.facts.latest for r in results)
+    return CheckedSource(tuple(checked), published, graph, latest)
 
 
 def _merged_graph(
