@@ -36,6 +36,13 @@ if TYPE_CHECKING:
 VALIDATE_CACHE_MIN_FILES = 50
 
 
+class SourceError(Exception):
+    """The folder of records is missing or cannot be read; nothing was published.
+
+    A build from it would publish feeds without a single article and so replace everything
+    published before: a mistyped folder name must never do that."""
+
+
 @dataclass(frozen=True)
 class CheckedFile:
     """A file with every problem found in it; ``readable`` when it could be read as a record."""
@@ -212,7 +219,14 @@ def build(
     from feeds.scan import known_digests
 
     schema = schema or load_schema(config.schema)
+    source = display_path(config.source)
+    if not config.source.is_dir():
+        what = "is not a folder" if config.source.exists() else "does not exist"
+        raise SourceError(f"the folder of records {source} {what}")
     paths, folder_problems = discover([config.source])
+    for problem in folder_problems:
+        if problem.file == source:
+            raise SourceError(f"{source}: {problem.message}")
     run = _Run(
         tuple(paths),
         tuple(display_path(path) for path in paths),

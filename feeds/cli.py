@@ -148,6 +148,7 @@ def build(strict: bool, config_file: Path | None, no_cache: bool, **overrides: A
     """Publish Atom and RSS feeds per topic and per provider, plus one with everything."""
     from dataclasses import replace
 
+    from feeds.api import SourceError
     from feeds.api import build as run_build
     from feeds.config import ConfigError, load_config
     from feeds.output import OutputError
@@ -167,7 +168,7 @@ def build(strict: bool, config_file: Path | None, no_cache: bool, **overrides: A
     try:
         with _cache_warnings():
             report = run_build(config, schema, progress=for_terminal())
-    except OutputError as error:
+    except (OutputError, SourceError) as error:
         click.echo(f"error: {error}; the previous output is unchanged", err=True)
         raise SystemExit(EXIT_INVALID) from error
 

@@ -169,6 +169,51 @@ def test_build_into_unwritable_place_is_a_clear_error(project: Path) -> None:
     assert_no_traceback(result)
 
 
+def _published(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        ('source = "sedes"', "the folder of records sedes does not exist"),
+        (
+            'source = "seeds/003_12ead75e1d8571b3.txt"',
+            "the folder of records seeds/003_12ead75e1d8571b3.txt is not a folder",
+        ),
+    ],
+)
+def test_build_from_a_missing_folder_keeps_what_was_published(
+    project: Path, setting: str, words: str
+) -> None:
+    assert feeds("build", cwd=project).returncode == 0
+    before = _published(project / "out")
+    (project / "feeds.toml").write_text(setting + "\n")
+    result = feeds("build", cwd=project)
+    assert result.returncode == 1
+    assert result.stderr == f"error: {words}; the previous output is unchanged\n"
+    assert _published(project / "out") == before
+
+
+def test_build_from_an_unreadable_folder_keeps_what_was_published(project: Path) -> None:
+    assert feeds("build", cwd=project).returncode == 0
+    before = _published(project / "out")
+    (project / "seeds").chmod(0)
+    try:
+        result = feeds("build", cwd=project, obey_permissions=True)
+    finally:
+        (project / "seeds").chmod(0o755)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: seeds: cannot read folder: Permission denied; the previous output is unchanged\n"
+    )
+    assert _published(project / "out") == before
+
+
 def test_version_and_help(tmp_path: Path) -> None:
     assert feeds("--version", cwd=tmp_path).stdout.startswith("feeds, version ")
     help_text = feeds("--help", cwd=tmp_path).stdout
