@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,107 @@ def test_a_record_read_fast_is_the_record_read_slowly(monkeypatch: pytest.Monkey
     fast = parse_record("seed.md", raw)
     monkeypatch.setattr(yamlfast, "load", lambda text: None)
     assert parse_record("seed.md", raw) == fast
+
+
+# The gate as first written, with Python's look-arounds: the specification that the two RE2
+# expressions of feeds/yamlfast.py must meet exactly, since automata cannot look around.
+_WORDS_1_1 = r"(?i:yes|no|on|off|y|n|true|false|null)"
+_END = r"(?=[ ]|\n|\Z)"
+_KEY = rf"""(?:(?!{_WORDS_1_1}:)[A-Za-z_][A-Za-z0-9_-]*|"[^"\\\n]*"|'[^'\n]*')"""
+_VALUE = rf"""
+    "[^"\\\n]*+(?:\\["\\/nt][^"\\\n]*+)*+"
+  | '[^'\n]*(?:''[^'\n]*)*'
+  | \[\] | \{{\}}
+  | -?(?:0|[1-9][0-9]{{0,17}})(?:\.[0-9]{{1,15}})?{_END}
+  | (?:true|false|null){_END}
+  | [0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}
+    (?:[Tt ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})?)?{_END}
+  | (?!{_WORDS_1_1}[ ]*(?:\#|\n|\Z))[^\W\d_]
+    (?:[^:#\t\n] | :(?=[^ \t\n]) | (?<=[^ ])\#)*
+"""
+_LINE = rf"""
+    [ ]{{0,16}}
+    (?: (?:-[ ]{{1,3}}){{1,3}}(?:{_VALUE})
+      | (?:-[ ]{{1,3}}){{0,3}}(?: - | {_KEY}:(?:[ ]+(?:{_VALUE}))? )
+    )[ ]*(?:[ ]\#[^\n]*)?
+  | [ ]*(?:\#[^\n]*)?
+"""
+_REFERENCE = re.compile(rf"(?:(?:{_LINE})\n){{0,39999}}(?:{_LINE})", re.VERBOSE)
+
+
+def plainly_written_by_the_reference(text: str) -> bool:
+    return (
+        text.replace("\n", "").isprintable()
+        and re.search(r"\\[xuUN0abefv ]", text) is None
+        and _REFERENCE.fullmatch(text) is not None
+    )
+
+
+def test_the_gate_takes_the_corpus_as_its_specification_does() -> None:
+    corpus = corpus_module().Corpus(seed=5)
+    taken = 0
+    for index in range(300):
+        text = corpus.record(index)
+        if text.startswith("---\n"):
+            matter = front_matter(text)
+            taken += yamlfast.plainly_written(matter)
+            assert yamlfast.plainly_written(matter) == plainly_written_by_the_reference(matter)
+    assert taken >= 280
+
+
+_WORD_SPELLINGS = ["yes", "No", "oN", "OFF", "y", "N", "true", "True", "tRUE", "false", "FALSE"]
+_WORD_SPELLINGS += ["fal\u017fe", "null", "Null", "nul", "yess", "truex", "on_", "nOt"]
+_KEYS = st.one_of(
+    st.sampled_from(["a", "key_1", "b-c", "_x", "1a", '"q: k"', "'s k'", '"a"b"', ""]),
+    st.sampled_from(_WORD_SPELLINGS),
+)
+_VALUES = st.one_of(
+    st.sampled_from(_WORD_SPELLINGS),
+    st.sampled_from(["0", "-1", "017", "1.5", "1.", "1e3", "12 34", "[]", "{}", "[1]", "~", "-"]),
+    st.sampled_from(["2020-06-10", "2020-06-10T18:12:00Z", "2020-06-10 18:12:00.5+02:00"]),
+    st.sampled_from(['"x"', '"a\\"b"', '"\\x41"', "'it''s'", "'a", '"é: yes #"', "é", "Ⅻ", "_a"]),
+    st.lists(
+        st.one_of(
+            st.sampled_from(["a", "é", "1", ":", "::", "#", " ", "  ", "yes", "true", "/", "'"]),
+            # "\\t" and "\\/" read the same to both; the others are left to PyYAML
+            st.sampled_from(['"', "\\t", "\\/", "\\v", "\\x", "\\u", "\\ ", "\\"]),
+        ),
+        min_size=1,
+        max_size=7,
+    ).map("".join),
+)
+_COMMENTS = st.sampled_from(["", " # c", "  #c", "#c", " #", " ", "  "])
+
+
+@st.composite
+def _lines(draw: st.DrawFn) -> str:
+    indent = " " * draw(st.integers(0, 18))
+    dashes = "".join(draw(st.lists(st.sampled_from(["- ", "-  ", "-"]), max_size=4)))
+    shape = draw(st.sampled_from(["key", "key and value", "item", "comment", "blank"]))
+    if shape == "comment":
+        return indent + "#" + draw(_VALUES)
+    if shape == "blank":
+        return indent
+    value = draw(_VALUES)
+    if shape == "item":
+        return indent + dashes + value + draw(_COMMENTS)
+    separator = draw(st.sampled_from([": ", ":  ", ":", ": ", ":x"]))
+    line = indent + dashes + draw(_KEYS) + separator
+    return line + (value if shape == "key and value" else "") + draw(_COMMENTS)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_lines(), min_size=1, max_size=5))
+def test_the_gate_takes_what_its_specification_takes(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    assert yamlfast.plainly_written(text) == plainly_written_by_the_reference(text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.text(
+        st.sampled_from(list("ab yYeEsSnNoOtTrRuUfFlLv\u017fé1-:#'\"\\x\n\t[]{}.")), max_size=30
+    )
+)
+def test_the_gate_agrees_with_its_specification_character_by_character(text: str) -> None:
+    assert yamlfast.plainly_written(text) == plainly_written_by_the_reference(text)
