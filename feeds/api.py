@@ -12,7 +12,7 @@ import functools
 import gc
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -329,7 +329,7 @@ def _publish(
         )
         plan = plan_feeds(source.graph, config.entries_per_feed)
     inputs = run.inputs(contents)
-    written = _write(plan, config, inputs, run.progress, last)
+    written = _write(plan, config, inputs, run.progress, last, entries=source.entries)
     if store is not None and inputs:
         _keep_snapshot(run, store, [contents[label] for label in run.labels], source, inputs)
     return _report(
@@ -422,7 +422,7 @@ def _unchanged(
                 run.paths, run.schema, store, progress=run.progress, articles=False, digests=digests
             )
         )
-        source = _checked_source(results, run.paths, run.now, {})
+        source = _checked_source(results, run.paths, run.now, {}, {})
     _keep_snapshot(run, store, [contents[label] for label in run.labels], source, last.inputs)
     return _as_before(source.checked, source.published, run.config, last)
 
@@ -461,6 +461,7 @@ class CheckedSource:
     published: int
     graph: dict[str, Article]
     latest: tuple[int | None, ...] = ()  # each file's latest date (see crosscheck.Facts)
+    entries: Mapping[str, bytes] = field(default_factory=dict)  # see rendercache.entry_digests
 
 
 def check_source(
@@ -511,7 +512,7 @@ def _check_source(
     when the caller knows them (:func:`feeds.scan.known_digests`)."""
     results: list[FileResult] = []
     contents = {} if contents is None else contents
-    graph = _merged_graph(
+    graph, entries = _merged_graph(
         paths,
         schema,
         store,
@@ -523,19 +524,24 @@ def _check_source(
     )
     if store is not None:
         store.keep_only([result.file for result in results], paths, schema_key(schema))
-    return _checked_source(results, paths, now, graph)
+    return _checked_source(results, paths, now, graph, entries)
 
 
 def _checked_source(
-    results: Sequence[FileResult], paths: Sequence[Path], now: datetime, graph: dict[str, Article]
+    results: Sequence[FileResult],
+    paths: Sequence[Path],
+    now: datetime,
+    graph: dict[str, Article],
+    entries: Mapping[str, bytes],
 ) -> CheckedSource:
-    """What checking ``results`` (of ``paths``, in order) gives a build, with ``graph``."""
+    """What checking ``results`` (of ``paths``, in order) gives a build, with ``graph`` and
+    the ``entries`` digests known of it."""
     checked = reviewed(results, paths, now, publishing=True)
     published = sum(
         item.valid and result.published for item, result in zip(checked, results, strict=True)
     )
     latest = tuple(None if r.facts is None else r.facts.latest for r in results)
-    return CheckedSource(tuple(checked), published, graph, latest)
+    return CheckedSource(tuple(checked), published, graph, latest, entries)
 
 
 def _merged_graph(
@@ -548,17 +554,19 @@ def _merged_graph(
     kept: list[FileResult],
     record: Path | None,
     digests: Sequence[bytes | None] | None,
-) -> dict[str, Article]:
+) -> tuple[dict[str, Article], Mapping[str, bytes]]:
     """The graph of the valid published records among ``paths``: from the last build's,
     for what changed, when that graph is at hand and most of it still stands; else merged
-    from every file.  ``kept`` receives every file's result, ``contents`` their hashes."""
+    from every file.  ``kept`` receives every file's result, ``contents`` their hashes.
+    With the graph come the digests of its entries, when it is kept for the next build."""
     from feeds.cache import code_fingerprint
     from feeds.graphcache import load_state, merge_all, merge_changes, store_state
+    from feeds.rendercache import entry_digests
     from feeds.scan import cached_results, known_digests
 
     if store is None or record is None:
         scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)
-        return merge_all(scanned, kept, contents).graph
+        return merge_all(scanned, kept, contents).graph, {}
     context = schema_key(schema)
     whose = f"{code_fingerprint()}:{context}"  # cached articles depend on code and schema
     previous = load_state(record, whose)
@@ -593,23 +601,33 @@ def _merged_graph(
     if state is None:
         scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)
         state = merge_all(scanned, kept, contents)
+    state = replace(state, entries=entry_digests(state.graph, state.entries))
     with contextlib.suppress(OSError):  # a build without it is only slower next time
         store_state(record, state, whose)
-    return state.graph
+    return state.graph, state.entries
 
 
 def _write(
-    plan: FeedPlan, config: Config, inputs: bytes, progress: Progress | None, last: LastBuild
+    plan: FeedPlan,
+    config: Config,
+    inputs: bytes,
+    progress: Progress | None,
+    last: LastBuild,
+    *,
+    entries: Mapping[str, bytes],
 ) -> list[str]:
     """Publish ``plan`` into ``config.output``, reusing what the ``last`` build wrote there
-    the same, and record what was written for the next build (:mod:`feeds.rendercache`)."""
+    the same (``entries``: the digests known of its entries), and record what was written
+    for the next build (:mod:`feeds.rendercache`)."""
     from feeds.output import staged
     from feeds.parallel import write_documents
     from feeds.rendercache import manifest_path, store_last_build
 
     record = None if config.cache is None else manifest_path(config.cache, config.output)
     with staged(config.output) as staging:
-        written = write_documents(staging, plan, config, last.files, progress=progress)
+        written = write_documents(
+            staging, plan, config, last.files, entry_digests=entries, progress=progress
+        )
     if record is not None:
         with contextlib.suppress(OSError):  # a build without a record is only slower next time
             store_last_build(

@@ -8,6 +8,10 @@ something else now (changed, added, removed, or no longer the first record of th
 article), merges again the articles they mention, from every contribution that mentions
 them, and keeps the rest (:func:`feeds.articles.remerge`).
 
+With the graph goes the digest of what each article's entry shows
+(:func:`feeds.rendercache.entry_digests`): after a change, only the entries of articles
+merged again, or listing one of those among their related articles, are hashed again.
+
 The record is one file per output folder, checked like the build record
 (:mod:`feeds.rendercache`): a missing, damaged or foreign one, or one made by other code or
 for another schema, is ignored and the graph is merged from every file.
@@ -16,14 +20,15 @@ for another schema, is ignored and the graph is merged from every file.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feeds.articles import Article, from_plain_values, merge_articles, plain_values, remerge
 from feeds.cache import DATE_CLASSES, read_record, record_path, write_record
+from feeds.rendercache import DIGEST_SIZE
 from feeds.scan import FileResult
 
-_FORMAT = b"feeds-graph-1\n"
+_FORMAT = b"feeds-graph-2\n"
 
 Contributors = Mapping[str, tuple[bytes, tuple[str, ...]]]  # label → (content hash, keys)
 
@@ -35,6 +40,7 @@ class GraphState:
 
     graph: dict[str, Article]
     contributors: Contributors
+    entries: Mapping[str, bytes] = field(default_factory=dict)  # entry digests, where known
 
 
 def graph_path(cache_folder: Path, output: Path) -> Path:
@@ -45,22 +51,32 @@ def load_state(path: Path, context: str) -> GraphState | None:
     """The graph recorded at ``path`` for ``context`` (code and schema), if intact."""
     try:
         # Plain values and dates: articles keep their dates as ``datetime``.
-        recorded, articles, rows = read_record(path, _FORMAT, DATE_CLASSES)
+        recorded, articles, rows, digests = read_record(path, _FORMAT, DATE_CLASSES)
         if recorded != context:
             return None
         restored = from_plain_values(articles)
         contributors = {
             str(label): (bytes(key), tuple(map(str, keys))) for label, key, keys in rows
         }
+        entries = {}
+        if isinstance(digests, bytes) and len(digests) == DIGEST_SIZE * len(restored):
+            entries = {
+                article.key: digests[index : index + DIGEST_SIZE]
+                for article, index in zip(
+                    restored, range(0, len(digests), DIGEST_SIZE), strict=True
+                )
+            }
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return None
-    return GraphState({article.key: article for article in restored}, contributors)
+    return GraphState({article.key: article for article in restored}, contributors, entries)
 
 
 def store_state(path: Path, state: GraphState, context: str) -> None:
     rows = [(label, key, keys) for label, (key, keys) in state.contributors.items()]
     articles = [plain_values(article) for article in state.graph.values()]
-    write_record(path, _FORMAT, (context, articles, rows))
+    digests = [state.entries.get(key, b"") for key in state.graph]
+    packed = b"".join(digests) if all(len(d) == DIGEST_SIZE for d in digests) else b""
+    write_record(path, _FORMAT, (context, articles, rows, packed))
 
 
 def contributing(scanned: Iterable[FileResult], kept: list[FileResult]) -> Iterator[FileResult]:
@@ -141,4 +157,14 @@ def merge_changes(
                 return None
             articles = cached.articles
         contributions.append(articles)
-    return GraphState(remerge(previous.graph, affected, contributions), now)
+    graph = remerge(previous.graph, affected, contributions)
+    # An entry shows its article and the title, address and provider of each related one.
+    shown_again = {
+        key for key, article in graph.items() if not affected.isdisjoint(article.related)
+    }
+    entries = {
+        key: digest
+        for key, digest in previous.entries.items()
+        if key not in affected and key not in shown_again
+    }
+    return GraphState(graph, now, entries)

@@ -10,6 +10,7 @@ in one process: starting a worker costs more than it saves.
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -34,13 +35,15 @@ def write_documents(
     config: Config,
     previous: Manifest,
     *,
+    entry_digests: Mapping[str, bytes] | None = None,
     jobs: int | None = None,
     min_entries: int = PARALLEL_MIN_ENTRIES,
     progress: Progress | None = None,
 ) -> dict[str, bytes]:
     """Write every file of ``plan`` into ``staging`` with ``jobs`` processes [default: one
     per core, when there are ``min_entries``]; the paths written, each with its document
-    key (empty for the few files made from the whole plan)."""
+    key (empty for the few files made from the whole plan).  ``entry_digests``: those
+    known (:func:`feeds.rendercache.entry_digests`)."""
     progress = progress or Quiet()
     documents = feed_documents(plan)
     entries = sum(len(document_entries(*d)) for d in documents)
@@ -48,7 +51,14 @@ def write_documents(
     if entries < min_entries or "fork" not in multiprocessing.get_all_start_methods():
         jobs = 1
     runs = shares(documents, jobs)
-    _inherited.update(staging=staging, runs=runs, plan=plan, config=config, previous=previous)
+    _inherited.update(
+        staging=staging,
+        runs=runs,
+        plan=plan,
+        config=config,
+        previous=previous,
+        entry_digests=entry_digests,
+    )
     # Progress counts feed documents; this process reports its own run as it goes, and
     # each worker's when it is done.
     progress.start(f"Writing {len(documents)} feed documents", len(documents))
@@ -78,7 +88,11 @@ def _write_run(index: int, progress: Progress | None = None) -> list[tuple[str, 
     keys = []
     last = None
     for document in publish_feeds(
-        _inherited["runs"][index], _inherited["plan"], _inherited["config"], _inherited["previous"]
+        _inherited["runs"][index],
+        _inherited["plan"],
+        _inherited["config"],
+        _inherited["previous"],
+        _inherited["entry_digests"],
     ):
         staging.write(document.path, document.content)
         keys.append((document.path, document.key or b""))

@@ -9,7 +9,7 @@ from it (:mod:`feeds.rendercache`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,11 +83,13 @@ def publish_feeds(
     plan: FeedPlan,
     config: Config,
     previous: Manifest | None = None,
+    entry_digests: Mapping[str, bytes] | None = None,
 ) -> Iterator[Document]:
     """The files of ``documents``.  With ``previous`` (the record of the last build into
-    ``config.output``), documents that would come out the same are reused."""
+    ``config.output``), documents that would come out the same are reused; ``entry_digests``
+    are those known (:func:`feeds.rendercache.entry_digests`)."""
     previous = previous or {}
-    keys = DocumentKeys(plan.articles, config)
+    keys = DocumentKeys(plan.articles, config, entry_digests)
     store = EntryStore(plan.articles)
     for spec, page in documents:
         entries = document_entries(spec, page)

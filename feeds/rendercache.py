@@ -40,32 +40,49 @@ from feeds.crosscheck import moment
 from feeds.plan import FeedSpec
 
 _FORMAT = b"feeds-documents-3\n"
-_DIGEST_SIZE = 20
+DIGEST_SIZE = 20  # bytes of a document key or an entry digest
 
 Manifest = Mapping[str, tuple[bytes, FileStat]]  # relative path → (document key, file)
 
 
+def entry_digest(article: Article, articles: Mapping[str, Article]) -> bytes:
+    """The digest of what the entry of ``article`` shows, but its update time: the article,
+    and the address, title and provider of each related article."""
+    related = [
+        (other.url, other.title, other.provider.name)
+        for key in article.related
+        if (other := articles.get(key)) is not None
+    ]
+    text = _encoded((plain_values(article), related))
+    return hashlib.blake2b(text, digest_size=DIGEST_SIZE).digest()
+
+
+def entry_digests(articles: Mapping[str, Article], known: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The entry digest of every article, taken from ``known`` where it is there."""
+    return {
+        key: known.get(key) or entry_digest(article, articles) for key, article in articles.items()
+    }
+
+
 class DocumentKeys:
     """The key of each document of a build; each article is hashed once, however many
-    documents list it."""
+    documents list it, and not at all when its digest is ``known``
+    (:func:`entry_digests`)."""
 
-    def __init__(self, articles: Mapping[str, Article], config: Config) -> None:
+    def __init__(
+        self,
+        articles: Mapping[str, Article],
+        config: Config,
+        known: Mapping[str, bytes] | None = None,
+    ) -> None:
         self._articles = articles
-        self._entries: dict[str, bytes] = {}
+        self._entries: dict[str, bytes] = dict(known or {})
         self._settings = repr((code_fingerprint(), config.shown)).encode()
 
     def entry(self, article: Article) -> bytes:
-        """The digest of what an entry shows, but its update time."""
         found = self._entries.get(article.key)
         if found is None:
-            related = [
-                (other.url, other.title, other.provider.name)
-                for key in article.related
-                if (other := self._articles.get(key)) is not None
-            ]
-            text = _encoded((plain_values(article), related))
-            found = hashlib.blake2b(text, digest_size=_DIGEST_SIZE).digest()
-            self._entries[article.key] = found
+            found = self._entries[article.key] = entry_digest(article, self._articles)
         return found
 
     def document(
@@ -75,7 +92,7 @@ class DocumentKeys:
         entries: Sequence[Article],
         stamps: Sequence[datetime],
     ) -> bytes:
-        hasher = hashlib.blake2b(self._settings, digest_size=_DIGEST_SIZE)
+        hasher = hashlib.blake2b(self._settings, digest_size=DIGEST_SIZE)
         identity = (spec.kind, spec.key, spec.name, spec.path, page, len(spec.archives))
         hasher.update(repr(identity).encode())
         for article, stamp in zip(entries, stamps, strict=True):
