@@ -58,8 +58,8 @@ _VALUE = "|".join(
 _LINE = (
     f"{_INDENT}"
     f"(?:(?:{_ITEM}){{1,3}}(?:{_VALUE})"  # list item
-    f"|(?:{_ITEM}){{0,3}}(?:-|{_KEY}:(?: +(?:{_VALUE}))?)"  # item whose value follows below,
-    r")(?: *| +#[^\n]*)"  # or key with its value on the line
+    f"|(?:{_ITEM}){{0,3}}(?:-|{_KEY}:(?: +(?:{_VALUE}))?)"  # item below, or key (and value)
+    r")(?: *| +#[^\n]*)"  # then spaces or a comment
     r"| *(?:#[^\n]*)?"  # blank or comment
 )
 _MAX_LINES = 40_000
@@ -85,7 +85,8 @@ _BOTH = "|".join(_WORDS_1_1[6:])
 _FORBIDDEN_PARTS = [
     r"\\[xuUN0abefv ]",  # an escape
     rf"^ *(?:- +)*(?i:{'|'.join(_WORDS_1_1)}):(?: |$)",  # a key YAML 1.1 reads as a boolean
-    # a plain value YAML 1.1 reads as a boolean or null, and YAML 1.2 as text
+    # a plain value YAML 1.1 reads as a boolean or null, but the lower-case true, false
+    # and null, which both read alike
     rf"{_AT_VALUE}(?:(?i:{_YAML_1_1_ONLY})|{'|'.join(map(_other_cases, _WORDS_1_1[6:]))}) *(?:#|$)",
     rf"{_AT_VALUE}(?:{_BOTH})#",  # true, false or null with a comment glued on
 ]
