@@ -61,6 +61,15 @@ def record_data(**changes: Any) -> dict[str, Any]:
     return data
 
 
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder``, by its path there, with its bytes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
 def record_text(data: dict[str, Any], body: str = "Body text.\n") -> str:
     front = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     return f"---\n{front}---\n\n{body}"

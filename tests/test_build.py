@@ -15,7 +15,7 @@ from lxml import etree
 from feeds.api import build
 from feeds.config import Config, load_config
 from feeds.output import OutputError
-from tests.conftest import REPO, RecordFactory, record_data
+from tests.conftest import REPO, RecordFactory, record_data, tree
 
 GOLDEN = REPO / "tests" / "golden"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -45,14 +45,6 @@ EVERY_FILE = [
     "feeds.opml",
     "index.html",
 ]
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def parse(path: Path) -> Any:

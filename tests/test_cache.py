@@ -29,8 +29,7 @@ from feeds.config import Config, load_config
 from feeds.progress import Quiet, TerminalProgress, for_terminal
 from feeds.records import Loaded, parse_record
 from feeds.schema import load_schema
-from tests.conftest import SEEDS, corpus_module, record_data, record_text
-from tests.test_build import tree
+from tests.conftest import SEEDS, corpus_module, record_data, record_text, tree
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 RECORDS = 60

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import assert_no_traceback, feeds
-from tests.conftest import SEEDS, RecordFactory
+from tests.conftest import SEEDS, RecordFactory, tree
 
 GOOD_SEEDS = [
     "000_1f48a30587e22eab.txt",
@@ -169,14 +169,6 @@ def test_build_into_unwritable_place_is_a_clear_error(project: Path) -> None:
     assert_no_traceback(result)
 
 
-def _published(folder: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(folder).as_posix(): path.read_bytes()
-        for path in folder.rglob("*")
-        if path.is_file()
-    }
-
-
 @pytest.mark.parametrize(
     ("setting", "words"),
     [
@@ -187,21 +179,21 @@ def _published(folder: Path) -> dict[str, bytes]:
         ),
     ],
 )
-def test_build_from_a_missing_folder_keeps_what_was_published(
+def test_build_from_a_missing_folder_keeps_what_wastree(
     project: Path, setting: str, words: str
 ) -> None:
     assert feeds("build", cwd=project).returncode == 0
-    before = _published(project / "out")
+    before = tree(project / "out")
     (project / "feeds.toml").write_text(setting + "\n")
     result = feeds("build", cwd=project)
     assert result.returncode == 1
     assert result.stderr == f"error: {words}; the previous output is unchanged\n"
-    assert _published(project / "out") == before
+    assert tree(project / "out") == before
 
 
-def test_build_from_an_unreadable_folder_keeps_what_was_published(project: Path) -> None:
+def test_build_from_an_unreadable_folder_keeps_what_wastree(project: Path) -> None:
     assert feeds("build", cwd=project).returncode == 0
-    before = _published(project / "out")
+    before = tree(project / "out")
     (project / "seeds").chmod(0)
     try:
         result = feeds("build", cwd=project, obey_permissions=True)
@@ -211,7 +203,7 @@ def test_build_from_an_unreadable_folder_keeps_what_was_published(project: Path)
     assert result.stderr == (
         "error: seeds: cannot read folder: Permission denied; the previous output is unchanged\n"
     )
-    assert _published(project / "out") == before
+    assert tree(project / "out") == before
 
 
 def test_version_and_help(tmp_path: Path) -> None:

@@ -18,18 +18,11 @@ import pytest
 
 from feeds.output import OutputError, build_lock, staged
 from tests.cli import assert_no_traceback, feeds
+from tests.conftest import tree
 from tests.editions import write_editions
 
 RECORDS = 400
 BUILD = ["build", "--source", "records", "--out", "out", "--entries", "10000"]
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def leftovers(root: Path) -> list[str]:
