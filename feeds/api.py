@@ -329,7 +329,7 @@ def _publish(
         )
         plan = plan_feeds(source.graph, config.entries_per_feed)
     inputs = run.inputs(contents)
-    written = _write(plan, config, inputs, run.progress, last, entries=source.entries)
+    written = _write(plan, config, inputs, run.progress, last, entry_digests=source.entry_digests)
     if store is not None and inputs:
         _keep_snapshot(run, store, [contents[label] for label in run.labels], source, inputs)
     return _report(
@@ -461,7 +461,7 @@ class CheckedSource:
     published: int
     graph: dict[str, Article]
     latest: tuple[int | None, ...] = ()  # each file's latest date (see crosscheck.Facts)
-    entries: Mapping[str, bytes] = field(default_factory=dict)  # see rendercache.entry_digests
+    entry_digests: Mapping[str, bytes] = field(default_factory=dict)  # see feeds.rendercache
 
 
 def check_source(
@@ -512,7 +512,7 @@ def _check_source(
     when the caller knows them (:func:`feeds.scan.known_digests`)."""
     results: list[FileResult] = []
     contents = {} if contents is None else contents
-    graph, entries = _merged_graph(
+    graph, entry_digests = _merged_graph(
         paths,
         schema,
         store,
@@ -524,7 +524,7 @@ def _check_source(
     )
     if store is not None:
         store.keep_only([result.file for result in results], paths, schema_key(schema))
-    return _checked_source(results, paths, now, graph, entries)
+    return _checked_source(results, paths, now, graph, entry_digests)
 
 
 def _checked_source(
@@ -532,16 +532,16 @@ def _checked_source(
     paths: Sequence[Path],
     now: datetime,
     graph: dict[str, Article],
-    entries: Mapping[str, bytes],
+    entry_digests: Mapping[str, bytes],
 ) -> CheckedSource:
     """What checking ``results`` (of ``paths``, in order) gives a build, with ``graph`` and
-    the ``entries`` digests known of it."""
+    the ``entry_digests`` known of it."""
     checked = reviewed(results, paths, now, publishing=True)
     published = sum(
         item.valid and result.published for item, result in zip(checked, results, strict=True)
     )
     latest = tuple(None if r.facts is None else r.facts.latest for r in results)
-    return CheckedSource(tuple(checked), published, graph, latest, entries)
+    return CheckedSource(tuple(checked), published, graph, latest, entry_digests)
 
 
 def _merged_graph(
@@ -601,10 +601,10 @@ def _merged_graph(
     if state is None:
         scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)
         state = merge_all(scanned, kept, contents)
-    state = replace(state, entries=entry_digests(state.graph, state.entries))
+    state = replace(state, entry_digests=entry_digests(state.graph, state.entry_digests))
     with contextlib.suppress(OSError):  # a build without it is only slower next time
         store_state(record, state, whose)
-    return state.graph, state.entries
+    return state.graph, state.entry_digests
 
 
 def _write(
@@ -614,10 +614,10 @@ def _write(
     progress: Progress | None,
     last: LastBuild,
     *,
-    entries: Mapping[str, bytes],
+    entry_digests: Mapping[str, bytes],
 ) -> list[str]:
     """Publish ``plan`` into ``config.output``, reusing what the ``last`` build wrote there
-    the same (``entries``: the digests known of its entries), and record what was written
+    the same (``entry_digests``: those known of its entries), and record what was written
     for the next build (:mod:`feeds.rendercache`)."""
     from feeds.output import staged
     from feeds.parallel import write_documents
@@ -626,7 +626,7 @@ def _write(
     record = None if config.cache is None else manifest_path(config.cache, config.output)
     with staged(config.output) as staging:
         written = write_documents(
-            staging, plan, config, last.files, entry_digests=entries, progress=progress
+            staging, plan, config, last.files, entry_digests=entry_digests, progress=progress
         )
     if record is not None:
         with contextlib.suppress(OSError):  # a build without a record is only slower next time

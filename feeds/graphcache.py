@@ -40,7 +40,7 @@ class GraphState:
 
     graph: dict[str, Article]
     contributors: Contributors
-    entries: Mapping[str, bytes] = field(default_factory=dict)  # entry digests, where known
+    entry_digests: Mapping[str, bytes] = field(default_factory=dict)  # those known
 
 
 def graph_path(cache_folder: Path, output: Path) -> Path:
@@ -58,9 +58,9 @@ def load_state(path: Path, context: str) -> GraphState | None:
         contributors = {
             str(label): (bytes(key), tuple(map(str, keys))) for label, key, keys in rows
         }
-        entries = {}
+        known = {}
         if isinstance(digests, bytes) and len(digests) == DIGEST_SIZE * len(restored):
-            entries = {
+            known = {
                 article.key: digests[index : index + DIGEST_SIZE]
                 for article, index in zip(
                     restored, range(0, len(digests), DIGEST_SIZE), strict=True
@@ -68,13 +68,13 @@ def load_state(path: Path, context: str) -> GraphState | None:
             }
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return None
-    return GraphState({article.key: article for article in restored}, contributors, entries)
+    return GraphState({article.key: article for article in restored}, contributors, known)
 
 
 def store_state(path: Path, state: GraphState, context: str) -> None:
     rows = [(label, key, keys) for label, (key, keys) in state.contributors.items()]
     articles = [plain_values(article) for article in state.graph.values()]
-    digests = [state.entries.get(key, b"") for key in state.graph]
+    digests = [state.entry_digests.get(key, b"") for key in state.graph]
     packed = b"".join(digests) if all(len(d) == DIGEST_SIZE for d in digests) else b""
     write_record(path, _FORMAT, (context, articles, rows, packed))
 
@@ -162,9 +162,9 @@ def merge_changes(
     shown_again = {
         key for key, article in graph.items() if not affected.isdisjoint(article.related)
     }
-    entries = {
+    still_shown = {
         key: digest
-        for key, digest in previous.entries.items()
+        for key, digest in previous.entry_digests.items()
         if key not in affected and key not in shown_again
     }
-    return GraphState(graph, now, entries)
+    return GraphState(graph, now, still_shown)

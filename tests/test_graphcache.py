@@ -37,7 +37,8 @@ def graphs(folder: Path, cache: Path) -> tuple[dict[str, Article], dict[str, Art
     schema = load_schema()
     kept = check_source(paths, schema, NOW, cache=cache, graph_record=cache / "graph.pickle")
     fresh = check_source(paths, schema, NOW)
-    assert kept.entries == {key: ENTRY_DIGEST(a, fresh.graph) for key, a in fresh.graph.items()}
+    expected = {key: ENTRY_DIGEST(article, fresh.graph) for key, article in fresh.graph.items()}
+    assert kept.entry_digests == expected
     return kept.graph, fresh.graph
 
 
