@@ -6,15 +6,19 @@ records with ``--strict``), 2 usage errors such as a path that does not exist.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from feeds import __version__
+
+if TYPE_CHECKING:
+    from feeds.config import Config
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -95,9 +99,12 @@ def validate(
     from feeds.progress import for_terminal
     from feeds.report import Summary, as_json, github_lines, text_lines
 
-    schema = _schema(schema_path)
-    targets = list(paths) or [_default_source()]
-    cache = None if no_cache else cache_dir or _project_cache()
+    # The settings are read once, and only when asked for: a run given its paths, schema
+    # and no cache never reads them.
+    project = functools.cache(_project_config)
+    schema = _schema(schema_path, project)
+    targets = list(paths) or [_default_source(project)]
+    cache = None if no_cache else cache_dir or project().cache
     with _cache_warnings():
         report = run_validate(targets, schema, cache=cache, progress=for_terminal())
     if strict:
@@ -199,34 +206,27 @@ def build(strict: bool, config_file: Path | None, no_cache: bool, **overrides: A
         raise SystemExit(EXIT_INVALID)
 
 
-def _default_source() -> Path:
+def _project_config() -> Config:
+    """The settings of the project in the working folder; bad ones are a usage error."""
     from feeds.config import ConfigError, load_config
 
     try:
-        source = load_config(Path.cwd()).source
+        return load_config(Path.cwd())
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
+
+
+def _default_source(project: Callable[[], Config]) -> Path:
+    source = project().source
     if not source.exists():
         raise click.UsageError(f"no PATHS given and the default folder {source} does not exist")
     return source
 
 
-def _project_cache() -> Path | None:
-    from feeds.config import ConfigError, load_config
-
-    try:
-        return load_config(Path.cwd()).cache
-    except ConfigError as error:
-        raise click.UsageError(str(error)) from error
-
-
-def _schema(path: Path | None) -> Any:
-    from feeds.config import ConfigError, load_config
+def _schema(path: Path | None, project: Callable[[], Config]) -> Any:
     from feeds.schema import SchemaError, load_schema
 
     try:
-        if path is None:
-            path = load_config(Path.cwd()).schema
-        return load_schema(path)
-    except (ConfigError, SchemaError) as error:
+        return load_schema(project().schema if path is None else path)
+    except SchemaError as error:
         raise click.UsageError(str(error)) from error
