@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -144,13 +144,13 @@ def load_last_build(path: Path) -> LastBuild:
     """The record of the previous build; an empty one when there is none or it is not intact."""
     try:
         inputs, articles, feeds, rows, folder_rows = read_record(path, _FORMAT)
-        width = len(fields(FileStat))
+        width = len(FileStat._fields)
         files = {
-            str(relative): (bytes(key), FileStat(*state))
+            str(relative): (bytes(key), FileStat._make(state))
             for relative, key, state in rows
             if isinstance(key, bytes) and len(state) == width
         }
-        folders = {str(relative): FileStat(*state) for relative, state in folder_rows}
+        folders = {str(relative): FileStat._make(state) for relative, state in folder_rows}
         return LastBuild(files, bytes(inputs), int(articles), int(feeds), folders)
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return LastBuild()
@@ -176,7 +176,7 @@ def store_last_build(
     for relative, key in written.items():
         state = file_state(name(relative))
         if state is not None:
-            rows.append((relative, key, astuple(state)))
+            rows.append((relative, key, tuple(state)))  # plain values: no class to unpickle
         folder = relative
         while "/" in folder:
             folder = folder.rpartition("/")[0]
@@ -184,7 +184,7 @@ def store_last_build(
                 break
             folders.add(folder)
     folder_rows = [
-        (folder, astuple(state))
+        (folder, tuple(state))
         for folder in sorted(folders)
         if (state := file_state(name(folder))) is not None
     ]
