@@ -603,7 +603,7 @@ def _merged_graph(
         state = merge_all(scanned, kept, contents)
     state = replace(state, entry_digests=entry_digests(state.graph, state.entry_digests))
     with contextlib.suppress(OSError):  # a build without it is only slower next time
-        store_state(record, state, whose)
+        store_state(record, state, whose, previous)
     return state.graph, state.entry_digests
 
 

@@ -133,11 +133,23 @@ def record_path(cache_folder: Path, output: Path, kind: str) -> Path:
     return cache_folder / f"{kind}-{name}.pickle"
 
 
-def write_record(path: Path, kind: bytes, value: object) -> None:
-    """Pickle ``value`` into ``path`` in one step, under a ``kind`` line and a checksum, for
-    :func:`read_record`: the records a build keeps beside the cache database."""
+# A record file is a ``kind`` line, then frames: the length of a pickled value, its digest and
+# the value.  A build writes the first frame and may append more (:func:`append_record`).
+_LENGTH_BYTES = 8
+_DIGEST_BYTES = 32
+
+
+def _frame(value: object) -> bytes:
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    blob = kind + hashlib.blake2b(body, digest_size=32).digest() + body
+    check = hashlib.blake2b(body, digest_size=_DIGEST_BYTES).digest()
+    return len(body).to_bytes(_LENGTH_BYTES, "little") + check + body
+
+
+def write_record(path: Path, kind: bytes, value: object) -> int:
+    """Pickle ``value`` into ``path`` in one step, under a ``kind`` line and a checksum, for
+    :func:`read_record`: the records a build keeps beside the cache database.  Returns the
+    size of the file written."""
+    blob = kind + _frame(value)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
     temporary = Path(name)
@@ -148,23 +160,76 @@ def write_record(path: Path, kind: bytes, value: object) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    return len(blob)
+
+
+class RecordEnd(NamedTuple):
+    """Where the frames written whole to a record file end, in which file (inode)."""
+
+    inode: int
+    size: int
+
+
+def append_record(path: Path, value: object, at: RecordEnd) -> RecordEnd | None:
+    """Add ``value`` to the record at ``path`` as a frame of its own, when the file is still
+    the one read, ending where its whole frames ended (``at``); where it ends now, or
+    ``None`` when nothing was appended.
+
+    A frame cut short (the build stopped while appending) fails its digest: reading stops
+    before it, at the frames written whole, which are a record of an earlier build."""
+    frame = _frame(value)
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_APPEND)
+    except OSError:
+        return None
+    with os.fdopen(handle, "ab") as stream:
+        now = os.fstat(handle)
+        if (now.st_ino, now.st_size) != at:
+            return None
+        stream.write(frame)
+    return RecordEnd(at.inode, at.size + len(frame))
+
+
+def read_records(
+    path: Path, kind: bytes, classes: frozenset[tuple[str, str]] = frozenset()
+) -> tuple[list[Any], RecordEnd | None]:
+    """Every value written whole to the record at ``path`` as ``kind``, in order, and where
+    the last of them ends (for :func:`append_record`); no values when the file is missing,
+    of another kind, or its first frame is not intact.  Unpickling may build only
+    ``classes`` (``(module, name)`` pairs): a record is plain values."""
+    try:
+        with path.open("rb") as stream:
+            state = os.fstat(stream.fileno())
+            blob = stream.read()
+    except OSError:
+        return [], None
+    if not blob.startswith(kind):
+        return [], None
+    values = []
+    view = memoryview(blob)
+    start = len(kind)
+    while start + _LENGTH_BYTES + _DIGEST_BYTES <= len(blob):
+        length = int.from_bytes(view[start : start + _LENGTH_BYTES], "little")
+        check = view[start + _LENGTH_BYTES : start + _LENGTH_BYTES + _DIGEST_BYTES]
+        body = view[start + _LENGTH_BYTES + _DIGEST_BYTES :][:length]
+        if (
+            len(body) != length
+            or hashlib.blake2b(body, digest_size=_DIGEST_BYTES).digest() != check
+        ):
+            break
+        try:
+            values.append(_Restricted(io.BytesIO(body), classes).load())
+        except Exception:  # any failure to rebuild the value makes it and the rest unusable
+            break
+        start += _LENGTH_BYTES + _DIGEST_BYTES + length
+    return values, RecordEnd(state.st_ino, start) if values else None
 
 
 def read_record(path: Path, kind: bytes, classes: frozenset[tuple[str, str]] = frozenset()) -> Any:
-    """What :func:`write_record` wrote at ``path`` as ``kind``; ``None`` when the file is
-    missing, of another kind, or not intact.  Unpickling may build only ``classes``
-    (``(module, name)`` pairs): a record is plain values."""
-    try:
-        blob = path.read_bytes()
-    except OSError:
-        return None
-    check, body = blob[len(kind) : len(kind) + 32], blob[len(kind) + 32 :]
-    if not blob.startswith(kind) or hashlib.blake2b(body, digest_size=32).digest() != check:
-        return None
-    try:
-        return _Restricted(io.BytesIO(body), classes).load()
-    except Exception:  # any failure to rebuild the value makes it unusable
-        return None
+    """The first value :func:`write_record` wrote at ``path`` as ``kind``; ``None`` when the
+    file is missing, of another kind, or not intact."""
+    values, _ = read_records(path, kind, classes)
+    return values[0] if values else None
 
 
 class _Restricted(pickle.Unpickler):

@@ -14,7 +14,10 @@ merged again, or listing one of those among their related articles, are hashed a
 
 The record is one file per output folder, checked like the build record
 (:mod:`feeds.rendercache`): a missing, damaged or foreign one, or one made by other code or
-for another schema, is ignored and the graph is merged from every file.
+for another schema, is ignored and the graph is merged from every file.  A build that merged
+only what changed appends what it changed to the record (:func:`store_state`): writing
+the whole graph again took longer than merging.  Once the changes outweigh a quarter of the
+graph, the whole graph is written again.
 """
 
 from __future__ import annotations
@@ -22,13 +25,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from feeds.articles import Article, from_plain_values, merge_articles, plain_values, remerge
-from feeds.cache import DATE_CLASSES, read_record, record_path, write_record
+from feeds.cache import (
+    DATE_CLASSES,
+    RecordEnd,
+    append_record,
+    read_records,
+    record_path,
+    write_record,
+)
 from feeds.rendercache import DIGEST_SIZE
 from feeds.scan import FileResult
 
-_FORMAT = b"feeds-graph-2\n"
+_FORMAT = b"feeds-graph-3\n"  # 3: changes appended in frames of their own
+# Changes are appended until they reach this share of the size of the whole graph.
+APPEND_UP_TO = 0.25
 
 Contributors = Mapping[str, tuple[bytes, tuple[str, ...]]]  # label → (content hash, keys)
 
@@ -41,6 +54,19 @@ class GraphState:
     graph: dict[str, Article]
     contributors: Contributors
     entry_digests: Mapping[str, bytes] = field(default_factory=dict)  # those known
+    recorded: Recorded | None = None  # the record it was read from
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Where a graph was read from: the record file and where its last frame ends; how many
+    articles and contributors its first frame holds (the whole graph) and how many the
+    changes after it replace or remove."""
+
+    path: Path
+    end: RecordEnd
+    whole: int
+    changed: int
 
 
 def graph_path(cache_folder: Path, output: Path) -> Path:
@@ -51,14 +77,18 @@ def load_state(path: Path, context: str) -> GraphState | None:
     """The graph recorded at ``path`` for ``context`` (code and schema), if intact."""
     try:
         # Plain values and dates: articles keep their dates as ``datetime``.
-        recorded, articles, rows, digests = read_record(path, _FORMAT, DATE_CLASSES)
+        frames, end = read_records(path, _FORMAT, DATE_CLASSES)
+        if not frames or end is None:
+            return None
+        recorded, articles, rows, digests = frames[0]
         if recorded != context:
             return None
         restored = from_plain_values(articles)
+        graph = {article.key: article for article in restored}
         contributors = {
             str(label): (bytes(key), tuple(map(str, keys))) for label, key, keys in rows
         }
-        known = {}
+        known: dict[str, bytes] = {}
         if isinstance(digests, bytes) and len(digests) == DIGEST_SIZE * len(restored):
             known = {
                 article.key: digests[index : index + DIGEST_SIZE]
@@ -66,17 +96,93 @@ def load_state(path: Path, context: str) -> GraphState | None:
                     restored, range(0, len(digests), DIGEST_SIZE), strict=True
                 )
             }
+        added = [_apply(change, context, graph, contributors, known) for change in frames[1:]]
+        if any(added):  # merging keeps the graph in key order, and so must its changes
+            graph = dict(sorted(graph.items()))
+        changed = sum(map(_size, frames[1:]))
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return None
-    return GraphState({article.key: article for article in restored}, contributors, known)
+    recorded = Recorded(path, end, len(articles) + len(rows), changed)
+    return GraphState(graph, contributors, known, recorded)
 
 
-def store_state(path: Path, state: GraphState, context: str) -> None:
+def store_state(path: Path, state: GraphState, context: str, previous: GraphState | None) -> None:
+    """Record ``state`` at ``path``: as its changes since ``previous``, appended to the record
+    ``previous`` was read from, while that record is as it was read and the changes stay
+    small; else as a whole."""
+    recorded = previous.recorded if previous is not None else None
+    if previous is not None and recorded is not None and recorded.path == path:
+        change = _changes(previous, state, context)
+        small = recorded.changed + _size(change) <= APPEND_UP_TO * recorded.whole
+        if small and append_record(path, change, recorded.end) is not None:
+            return
     rows = [(label, key, keys) for label, (key, keys) in state.contributors.items()]
     articles = [plain_values(article) for article in state.graph.values()]
     digests = [state.entry_digests.get(key, b"") for key in state.graph]
     packed = b"".join(digests) if all(len(d) == DIGEST_SIZE for d in digests) else b""
     write_record(path, _FORMAT, (context, articles, rows, packed))
+
+
+Change = tuple[str, list[Any], list[str], list[Any], list[str], list[tuple[str, bytes]], list[str]]
+
+
+def _changes(previous: GraphState, state: GraphState, context: str) -> Change:
+    """What turns ``previous`` into ``state``: articles, contributors and entry digests
+    added or replaced, and those removed.  (Merging keeps every article it did not merge
+    again as the very same object, so most are told apart without comparing fields.)"""
+    before, after = previous.graph, state.graph
+    articles = [
+        plain_values(article)
+        for key, article in after.items()
+        if (old := before.get(key)) is not article and old != article
+    ]
+    gone = [key for key in before if key not in after]
+    rows = [
+        (label, value[0], value[1])
+        for label, value in state.contributors.items()
+        if previous.contributors.get(label) != value
+    ]
+    left = [label for label in previous.contributors if label not in state.contributors]
+    digests = [
+        (key, digest)
+        for key, digest in state.entry_digests.items()
+        if previous.entry_digests.get(key) != digest
+    ]
+    forgotten = [key for key in previous.entry_digests if key not in state.entry_digests]
+    return context, articles, gone, rows, left, digests, forgotten
+
+
+def _size(change: Change) -> int:
+    """How many articles and contributors ``change`` replaces or removes."""
+    _, articles, gone, rows, left, _, _ = change
+    return len(articles) + len(gone) + len(rows) + len(left)
+
+
+def _apply(
+    change: Change,
+    context: str,
+    graph: dict[str, Article],
+    contributors: dict[str, tuple[bytes, tuple[str, ...]]],
+    known: dict[str, bytes],
+) -> bool:
+    """Make the change; whether it added articles (at the end of the graph)."""
+    recorded, articles, gone, rows, left, digests, forgotten = change
+    if recorded != context:
+        raise ValueError("a change made for other code or another schema")
+    added = False
+    for article in from_plain_values(articles):
+        added = added or article.key not in graph
+        graph[article.key] = article
+    for key in gone:
+        del graph[key]
+    for label, key, keys in rows:
+        contributors[str(label)] = (bytes(key), tuple(map(str, keys)))
+    for label in left:
+        del contributors[label]
+    known.update((str(key), bytes(digest)) for key, digest in digests)
+    for key in forgotten:
+        del known[key]
+    return added
 
 
 def contributing(scanned: Iterable[FileResult], kept: list[FileResult]) -> Iterator[FileResult]:

@@ -39,7 +39,7 @@ from feeds.config import Config
 from feeds.crosscheck import moment
 from feeds.plan import FeedSpec
 
-_FORMAT = b"feeds-documents-3\n"
+_FORMAT = b"feeds-documents-4\n"  # 4: values in length-prefixed frames
 DIGEST_SIZE = 20  # bytes of a document key or an entry digest
 
 Manifest = Mapping[str, tuple[bytes, FileStat]]  # relative path → (document key, file)

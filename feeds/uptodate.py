@@ -28,7 +28,7 @@ from feeds.checks import FUTURE_DATE
 from feeds.diagnostics import Diagnostic
 from feeds.records import absolute_names
 
-_FORMAT = b"feeds-snapshot-1\n"
+_FORMAT = b"feeds-snapshot-2\n"  # 2: values in length-prefixed frames
 _CLASSES = frozenset({("feeds.diagnostics", "Diagnostic"), ("feeds.diagnostics", "Severity")})
 
 # A record file as it was when its content was hashed: its path, size, modification and

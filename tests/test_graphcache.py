@@ -8,6 +8,7 @@ order, article for article.
 
 from __future__ import annotations
 
+import itertools
 import random
 import sqlite3
 from collections.abc import Callable
@@ -21,7 +22,9 @@ import yaml
 from feeds import graphcache, rendercache
 from feeds.api import check_source
 from feeds.articles import Article
-from feeds.records import discover
+from feeds.cache import append_record, code_fingerprint
+from feeds.records import discover, display_path
+from feeds.scan import schema_key
 from feeds.schema import load_schema
 from tests.corpus import write_corpus
 
@@ -32,14 +35,26 @@ ENTRY_DIGEST = rendercache.entry_digest  # the tests count the calls of the modu
 def graphs(folder: Path, cache: Path) -> tuple[dict[str, Article], dict[str, Article]]:
     """The graph with the cache and last graph, and the graph merged from every file.
 
-    The entry digests kept with the graph are those of the graph merged from every file."""
+    The entry digests kept with the graph are those of the graph merged from every file,
+    and so is what the graph record now holds, read back as the next build reads it."""
     paths, _ = discover([folder])
     schema = load_schema()
     kept = check_source(paths, schema, NOW, cache=cache, graph_record=cache / "graph.pickle")
     fresh = check_source(paths, schema, NOW)
     expected = {key: ENTRY_DIGEST(article, fresh.graph) for key, article in fresh.graph.items()}
     assert kept.entry_digests == expected
+    recorded = recorded_state(cache)
+    assert recorded is not None
+    assert list(recorded.graph.items()) == list(fresh.graph.items())
+    assert recorded.entry_digests == expected
+    labels = {display_path(path) for path in paths}
+    assert set(recorded.contributors) <= labels  # none of a file removed or left out
     return kept.graph, fresh.graph
+
+
+def recorded_state(cache: Path) -> graphcache.GraphState | None:
+    context = f"{code_fingerprint()}:{schema_key(load_schema())}"
+    return graphcache.load_state(cache / "graph.pickle", context)
 
 
 def front(path: Path) -> dict[str, Any]:
@@ -136,6 +151,15 @@ def test_every_build_of_a_changing_corpus_has_the_graph_of_a_full_merge(
         return state
 
     monkeypatch.setattr(graphcache, "merge_changes", counted)
+    appended = []
+    append = append_record
+
+    def counted_append(*args: Any) -> Any:
+        end = append(*args)
+        appended.append(end is not None)
+        return end
+
+    monkeypatch.setattr(graphcache, "append_record", counted_append)
     rng = random.Random(seed)
     kept, fresh = graphs(folder, cache)
     assert list(kept.items()) == list(fresh.items())
@@ -154,6 +178,7 @@ def test_every_build_of_a_changing_corpus_has_the_graph_of_a_full_merge(
         kept, fresh = graphs(folder, cache)
         assert list(kept.items()) == list(fresh.items())
     assert len(merged_again) == 12 and all(merged_again)  # each build merged only changes
+    assert any(appended)  # and kept them by appending them to the graph record
     assert len(hashed) < 12 * len(kept) / 2  # and hashed the entries of only some articles
 
 
@@ -183,3 +208,65 @@ def test_a_lost_cached_result_falls_back_to_merging_every_file(tmp_path: Path) -
         db.execute("UPDATE files SET payload = NULL")
     kept, fresh = graphs(folder, cache)
     assert list(kept.items()) == list(fresh.items())
+
+
+def record_file(cache: Path) -> tuple[int, int]:
+    """The inode and size of the graph record."""
+    state = (cache / "graph.pickle").stat()
+    return state.st_ino, state.st_size
+
+
+def test_a_build_appends_its_changes_until_they_outweigh_a_quarter_of_the_graph(
+    tmp_path: Path,
+) -> None:
+    folder, cache = tmp_path / "records", tmp_path / "cache"
+    write_corpus(folder, 40)
+    graphs(folder, cache)
+    inode, whole = record_file(cache)
+    rng = random.Random(2)
+    sizes = [whole]
+    while record_file(cache)[0] == inode:
+        assert len(sizes) < 60, "the record was never written whole again"
+        edit_title(rng, sorted(folder.iterdir()))
+        kept, fresh = graphs(folder, cache)
+        assert list(kept.items()) == list(fresh.items())
+        sizes.append(record_file(cache)[1])
+    appended = [after - before for before, after in itertools.pairwise(sizes[:-1])]
+    assert len(appended) >= 3  # several builds appended; each added far less than the whole
+    assert all(0 < size < whole / 10 for size in appended)
+    recorded = recorded_state(cache)
+    assert recorded is not None and recorded.recorded is not None
+    assert recorded.recorded.changed == 0  # written whole again: no changes to read
+
+
+@pytest.mark.parametrize("damage", ["cut short", "junk after", "flipped"])
+def test_a_damaged_change_is_not_read_and_the_record_is_written_whole_again(
+    tmp_path: Path, damage: str
+) -> None:
+    """A change cut short (a build stopped while appending it) or followed by bytes that
+    are no change: the record is read up to the last whole change, an earlier build's
+    graph, and the next build writes the record whole, not after the damage."""
+    folder, cache = tmp_path / "records", tmp_path / "cache"
+    write_corpus(folder, 40)
+    graphs(folder, cache)
+    record = cache / "graph.pickle"
+    first = recorded_state(cache)
+    whole = record.stat().st_size
+    edit_title(random.Random(5), sorted(folder.iterdir()))
+    graphs(folder, cache)
+    blob = record.read_bytes()
+    assert len(blob) > whole  # the edit was appended
+    if damage == "cut short":
+        record.write_bytes(blob[:-7])
+    elif damage == "junk after":
+        record.write_bytes(blob + b"\0" * 50)
+    else:
+        record.write_bytes(blob[:-7] + bytes([blob[-7] ^ 1]) + blob[-6:])
+    read = recorded_state(cache)
+    assert first is not None and read is not None
+    assert damage == "junk after" or list(read.graph.items()) == list(first.graph.items())
+    inode = record.stat().st_ino
+    edit_title(random.Random(6), sorted(folder.iterdir()))
+    kept, fresh = graphs(folder, cache)
+    assert list(kept.items()) == list(fresh.items())
+    assert record.stat().st_ino != inode  # written whole, in a new file
