@@ -145,10 +145,9 @@ def _frame(value: object) -> bytes:
     return len(body).to_bytes(_LENGTH_BYTES, "little") + check + body
 
 
-def write_record(path: Path, kind: bytes, value: object) -> int:
+def write_record(path: Path, kind: bytes, value: object) -> None:
     """Pickle ``value`` into ``path`` in one step, under a ``kind`` line and a checksum, for
-    :func:`read_record`: the records a build keeps beside the cache database.  Returns the
-    size of the file written."""
+    :func:`read_record`: the records a build keeps beside the cache database."""
     blob = kind + _frame(value)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
@@ -160,7 +159,6 @@ def write_record(path: Path, kind: bytes, value: object) -> int:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return len(blob)
 
 
 class RecordEnd(NamedTuple):

@@ -85,9 +85,7 @@ def load_state(path: Path, context: str) -> GraphState | None:
             return None
         restored = from_plain_values(articles)
         graph = {article.key: article for article in restored}
-        contributors = {
-            str(label): (bytes(key), tuple(map(str, keys))) for label, key, keys in rows
-        }
+        contributors = {str(label): _contribution(key, keys) for label, key, keys in rows}
         known: dict[str, bytes] = {}
         if isinstance(digests, bytes) and len(digests) == DIGEST_SIZE * len(restored):
             known = {
@@ -123,7 +121,14 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
     write_record(path, _FORMAT, (context, articles, rows, packed))
 
 
+# Plain values, as records hold: the context, articles added or replaced, keys of articles
+# removed, contributors added or replaced, their labels removed, entry digests added or
+# replaced, their keys removed.
 Change = tuple[str, list[Any], list[str], list[Any], list[str], list[tuple[str, bytes]], list[str]]
+
+
+def _contribution(key: Any, keys: Any) -> tuple[bytes, tuple[str, ...]]:
+    return bytes(key), tuple(map(str, keys))
 
 
 def _changes(previous: GraphState, state: GraphState, context: str) -> Change:
@@ -176,7 +181,7 @@ def _apply(
     for key in gone:
         del graph[key]
     for label, key, keys in rows:
-        contributors[str(label)] = (bytes(key), tuple(map(str, keys)))
+        contributors[str(label)] = _contribution(key, keys)
     for label in left:
         del contributors[label]
     known.update((str(key), bytes(digest)) for key, digest in digests)

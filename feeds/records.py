@@ -7,6 +7,7 @@ parsed again (:class:`Locator`) to find the line and column of each offending va
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -16,9 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
-from frontmatter.default_handlers import YAMLHandler
 
-from feeds import yamlfast
 from feeds.diagnostics import Diagnostic, Severity, format_field_path
 
 RECORD_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
@@ -29,7 +28,6 @@ MAX_VALUES = 200_000
 MAX_DEPTH = 64
 
 FieldPath = tuple[str | int, ...]
-_FRONT_MATTER = YAMLHandler()
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -60,6 +58,9 @@ class _RecordLoader(_BaseLoader):  # type: ignore[valid-type,misc]
 def _load_yaml(text: str) -> tuple[Any, bool, bool]:
     """The data in ``text``, whether any mapping in it repeats a key, and whether the data
     is already plain (see :func:`feeds.yamlfast.load`)."""
+    # Imported when a record is first read: a build with nothing to do reads none.
+    from feeds import yamlfast  # noqa: PLC0415
+
     fast = yamlfast.load(text)
     if fast is not None:  # read without error, so without duplicate keys
         return fast, False, True
@@ -187,13 +188,22 @@ def read_record(path: Path, max_bytes: int = MAX_RECORD_BYTES) -> Loaded:
     return parse_record(label, raw)
 
 
+@functools.cache
+def _boundary() -> re.Pattern[str]:
+    """python-frontmatter's ``---`` line, imported when a record is first read: a build with
+    nothing to do reads none."""
+    from frontmatter.default_handlers import YAMLHandler  # noqa: PLC0415
+
+    return YAMLHandler.FM_BOUNDARY
+
+
 def closing_boundary(text: str, start: int) -> re.Match[str] | None:
     """``FM_BOUNDARY.search(text, start)``: the first ``---`` line at or after ``start``.
 
     The search tries the pattern at every character of the front matter, which took longer
     than checking the rest of a record; only the starts of lines that begin with ``---``
     are tried here."""
-    boundary = _FRONT_MATTER.FM_BOUNDARY
+    boundary = _boundary()
     position = start
     while True:
         if position == 0 or text[position - 1] == "\n":
@@ -223,7 +233,7 @@ def parse_record(file: str, raw: bytes) -> Loaded:
     if not text.strip():
         return _failed(file, "front-matter", "file is empty; a record needs YAML front matter")
 
-    opening = _FRONT_MATTER.FM_BOUNDARY.match(text)
+    opening = _boundary().match(text)
     if opening is None:
         return _failed(
             file,

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds import records
 from feeds.records import (
-    _FRONT_MATTER,
     MAX_RECORD_BYTES,
     absolute_names,
     closing_boundary,
@@ -273,6 +273,6 @@ _BOUNDARY_PIECES = st.sampled_from(["---", "-", "----", "\n", "\r\n", " ", "\t",
 def test_the_closing_boundary_is_the_one_a_search_finds(pieces: list[str], start: int) -> None:
     text = "".join(pieces)
     start = min(start, len(text))
-    expected = _FRONT_MATTER.FM_BOUNDARY.search(text, start)
+    expected = YAMLHandler.FM_BOUNDARY.search(text, start)
     found = closing_boundary(text, start)
     assert (found and found.span()) == (expected and expected.span())
