@@ -1,10 +1,12 @@
 """Rendering and writing a build's documents on every core.
 
-Documents are cut into runs of neighbouring dates (:func:`feeds.publish.shares`), one per
-core; forked processes render theirs straight into the staging folder, so nothing but the
-document keys travels back.  What the workers need (plan, settings, the last build's record)
-is inherited through ``fork``, not pickled.  Small builds, or machines with one core, stay
-in one process: starting a worker costs more than it saves.
+The key of every document is worked out first, and the documents the last build wrote the
+same are linked from its output (:mod:`feeds.rendercache`).  Those left to render are cut
+into runs of neighbouring dates (:func:`feeds.publish.shares`), one per core; forked
+processes render theirs straight into the staging folder, so nothing but the paths travels
+back.  What the workers need (plan, settings) is inherited through ``fork``, not pickled.
+When there is little to render (a build after a few records changed), or one core, it all
+stays in one process: starting a worker costs more than it saves.
 """
 
 from __future__ import annotations
@@ -18,12 +20,20 @@ from feeds.config import Config
 from feeds.output import Staging
 from feeds.plan import FeedPlan
 from feeds.progress import Progress, Quiet
-from feeds.publish import feed_documents, publish_feeds, publish_site, shares
-from feeds.render import document_entries
+from feeds.publish import (
+    Document,
+    FeedDocument,
+    feed_documents,
+    publish_site,
+    render_feeds,
+    reused,
+    shares,
+)
 from feeds.rendercache import Manifest
 from feeds.workers import cores
 
-# Entries (counted once per document listing them) below which one process is faster.
+# Entries to render (counted once per document listing them) below which one process is
+# faster.
 PARALLEL_MIN_ENTRIES = 5_000
 
 _inherited: dict[str, Any] = {}
@@ -41,62 +51,71 @@ def write_documents(
     progress: Progress | None = None,
 ) -> dict[str, bytes]:
     """Write every file of ``plan`` into ``staging`` with ``jobs`` processes [default: one
-    per core, when there are ``min_entries``]; the paths written, each with its document
-    key (empty for the few files made from the whole plan).  ``entry_digests``: those
-    known (:func:`feeds.rendercache.entry_digests`)."""
+    per core, when there are ``min_entries`` to render]; the paths written, each with its
+    document key (empty for the few files made from the whole plan).  ``previous`` is the
+    record of the last build (its files are linked where they would come out the same);
+    ``entry_digests`` are those known (:func:`feeds.rendercache.entry_digests`)."""
     progress = progress or Quiet()
-    documents = feed_documents(plan)
-    entries = sum(len(document_entries(*d)) for d in documents)
+    documents = feed_documents(plan, config, entry_digests)
+    # Progress counts feed documents; this process reports its own as it goes, and each
+    # worker's when it is done.
+    progress.start(f"Writing {len(documents)} feed documents", len(documents))
+    kept: list[list[Document]] = []
+    fresh: list[FeedDocument] = []
+    for document in documents:
+        files = reused(document, previous, config.output)
+        if files is None:
+            fresh.append(document)
+        else:
+            kept.append(files)
+    entries = sum(len(document.entries) for document in fresh)
     jobs = jobs or cores()
     if entries < min_entries or "fork" not in multiprocessing.get_all_start_methods():
         jobs = 1
-    runs = shares(documents, jobs)
-    _inherited.update(
-        staging=staging,
-        runs=runs,
-        plan=plan,
-        config=config,
-        previous=previous,
-        entry_digests=entry_digests,
-    )
-    # Progress counts feed documents; this process reports its own run as it goes, and
-    # each worker's when it is done.
-    progress.start(f"Writing {len(documents)} feed documents", len(documents))
+    runs = shares(fresh, jobs)
+    _inherited.update(staging=staging, runs=runs, plan=plan, config=config)
+    written: dict[str, bytes] = {}
     try:
         if jobs == 1:
-            keys = _write_run(0, progress)
+            _link(staging, kept, written, progress)
+            written.update(_write_run(0, progress))
         else:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(jobs - 1, mp_context=context) as pool:
                 others = [pool.submit(_write_run, index) for index in range(1, jobs)]
-                keys = _write_run(0, progress)
+                _link(staging, kept, written, progress)
+                written.update(_write_run(0, progress))
                 for index, future in enumerate(others, start=1):
-                    keys.extend(future.result())
+                    written.update(future.result())
                     progress.advance(len(runs[index]))
     finally:
         _inherited.clear()
         progress.finish()
-    written = dict(keys)
-    for document in publish_site(plan, config):
-        staging.write(document.path, document.content)
-        written[document.path] = document.key or b""
+    for site_file in publish_site(plan, config):
+        staging.write(site_file.path, site_file.content)
+        written[site_file.path] = site_file.key or b""
     return written
+
+
+def _link(
+    staging: Staging, kept: list[list[Document]], written: dict[str, bytes], progress: Progress
+) -> None:
+    """Link the previous build's files of the documents ``kept`` into ``staging``."""
+    for files in kept:
+        for file in files:
+            staging.write(file.path, file.content)
+            written[file.path] = file.key or b""
+        progress.advance()
 
 
 def _write_run(index: int, progress: Progress | None = None) -> list[tuple[str, bytes]]:
     staging: Staging = _inherited["staging"]
-    keys = []
+    written = []
     last = None
-    for document in publish_feeds(
-        _inherited["runs"][index],
-        _inherited["plan"],
-        _inherited["config"],
-        _inherited["previous"],
-        _inherited["entry_digests"],
-    ):
-        staging.write(document.path, document.content)
-        keys.append((document.path, document.key or b""))
-        if progress is not None and document.key != last:
+    for file in render_feeds(_inherited["runs"][index], _inherited["plan"], _inherited["config"]):
+        staging.write(file.path, file.content)
+        written.append((file.path, file.key or b""))
+        if progress is not None and file.key != last:
             progress.advance()  # a feed document's files come together, under one key
-            last = document.key
-    return keys
+            last = file.key
+    return written

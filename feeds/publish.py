@@ -9,10 +9,11 @@ from it (:mod:`feeds.rendercache`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from feeds.articles import Article
 from feeds.config import Config
 from feeds.entries import EntryStore
 from feeds.jsonfeed import json_name, render_json
@@ -46,63 +47,86 @@ class Document:
     key: bytes | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FeedDocument:
+    """A feed's subscription document (``page`` is ``None``) or one of its archive pages,
+    in every format, with the key of what it is made from (:mod:`feeds.rendercache`)."""
+
+    spec: FeedSpec
+    page: int | None
+    key: bytes
+
+    @property
+    def entries(self) -> tuple[Article, ...]:
+        return document_entries(self.spec, self.page)
+
+    @property
+    def names(self) -> list[str]:
+        """Its files: one per XML format, then the JSON Feed."""
+        spec, page = self.spec, self.page
+        return [file_name(spec, fmt, page) for fmt in FORMATS] + [json_name(spec, page)]
+
+
 def pages(spec: FeedSpec) -> list[int | None]:
     """A feed's documents: the subscription document (``None``), then archive pages 1..n."""
     return [None, *range(1, len(spec.archives) + 1)]
 
 
-def feed_documents(plan: FeedPlan) -> list[tuple[FeedSpec, int | None]]:
-    """Every feed document, those with the newest entries first, across feeds: documents
-    that list the same articles then come close together (see :mod:`feeds.entries`)."""
+def feed_documents(
+    plan: FeedPlan, config: Config, entry_digests: Mapping[str, bytes] | None = None
+) -> list[FeedDocument]:
+    """Every feed document with its key, those with the newest entries first, across feeds:
+    documents that list the same articles then come close together (see
+    :mod:`feeds.entries`).  ``entry_digests`` are those known
+    (:func:`feeds.rendercache.entry_digests`)."""
     documents = [(spec, page) for spec in plan.feeds for page in pages(spec)]
 
     def newest(document: tuple[FeedSpec, int | None]) -> float:
         entries = document_entries(*document)
         return -entries[0].published.timestamp() if entries else 0.0
 
-    return sorted(documents, key=newest)  # stable: ties keep the plan's order
+    keys = DocumentKeys(plan.articles, config, entry_digests)
+    return [
+        FeedDocument(spec, page, keys.document(spec, page, document_entries(spec, page)))
+        for spec, page in sorted(documents, key=newest)  # stable: ties keep the plan's order
+    ]
 
 
-def shares(
-    documents: list[tuple[FeedSpec, int | None]], count: int
-) -> list[list[tuple[FeedSpec, int | None]]]:
+def shares(documents: Sequence[FeedDocument], count: int) -> list[list[FeedDocument]]:
     """``documents`` cut into ``count`` runs of about as many entries each.  Runs of
     neighbouring documents list mostly the same articles, so each process renders an
     article about once."""
-    total = sum(len(document_entries(*d)) + 1 for d in documents)
-    runs: list[list[tuple[FeedSpec, int | None]]] = [[] for _ in range(count)]
+    total = sum(len(d.entries) + 1 for d in documents)
+    runs: list[list[FeedDocument]] = [[] for _ in range(count)]
     done = 0
     for document in documents:
         runs[min(count - 1, done * count // max(total, 1))].append(document)
-        done += len(document_entries(*document)) + 1
+        done += len(document.entries) + 1
     return runs
 
 
-def publish_feeds(
-    documents: list[tuple[FeedSpec, int | None]],
-    plan: FeedPlan,
-    config: Config,
-    previous: Manifest | None = None,
-    entry_digests: Mapping[str, bytes] | None = None,
+def reused(document: FeedDocument, previous: Manifest, output: Path) -> list[Document] | None:
+    """The files of ``document`` as the previous build wrote them into ``output``, when
+    they hold exactly what it would be now; else ``None``."""
+    names = document.names
+    old = reusable(previous, output, names, document.key)
+    if old is None:
+        return None
+    return [Document(name, path, document.key) for name, path in zip(names, old, strict=True)]
+
+
+def render_feeds(
+    documents: Sequence[FeedDocument], plan: FeedPlan, config: Config
 ) -> Iterator[Document]:
-    """The files of ``documents``.  With ``previous`` (the record of the last build into
-    ``config.output``), documents that would come out the same are reused; ``entry_digests``
-    are those known (:func:`feeds.rendercache.entry_digests`)."""
-    previous = previous or {}
-    keys = DocumentKeys(plan.articles, config, entry_digests)
+    """The files of ``documents``, rendered; each entry is rendered once for all of them
+    (:class:`feeds.entries.EntryStore`)."""
     store = EntryStore(plan.articles)
-    for spec, page in documents:
-        entries = document_entries(spec, page)
-        stamps = distinct_updates(entries)
-        key = keys.document(spec, page, entries, stamps)
-        names = [file_name(spec, fmt, page) for fmt in FORMATS] + [json_name(spec, page)]
-        old = reusable(previous, config.output, names, key)
-        if old is not None:
-            yield from (Document(name, path, key) for name, path in zip(names, old, strict=True))
-            continue
-        xml = store.xml(entries, stamps)
-        for fmt, document in render_document(spec, config, page, xml).items():
-            yield Document(file_name(spec, fmt, page), document, key)
+    for document in documents:
+        spec, page, key = document.spec, document.page, document.key
+        entries = document.entries
+        xml = store.xml(entries, distinct_updates(entries))
+        for fmt, content in render_document(spec, config, page, xml).items():
+            yield Document(file_name(spec, fmt, page), content, key)
         items = store.json(entries)
         yield Document(json_name(spec, page), render_json(spec, config, page, items), key)
 
@@ -116,6 +140,14 @@ def publish_site(plan: FeedPlan, config: Config) -> Iterator[Document]:
 
 
 def publish(plan: FeedPlan, config: Config, previous: Manifest | None = None) -> Iterator[Document]:
-    """Every file of a build, made in one process."""
-    yield from publish_feeds(feed_documents(plan), plan, config, previous)
+    """Every file of a build, made in one process; with ``previous`` (the record of the last
+    build into ``config.output``), documents that would come out the same are reused."""
+    fresh = []
+    for document in feed_documents(plan, config):
+        files = reused(document, previous or {}, config.output)
+        if files is None:
+            fresh.append(document)
+        else:
+            yield from files
+    yield from render_feeds(fresh, plan, config)
     yield from publish_site(plan, config)

@@ -20,7 +20,6 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,6 @@ from feeds.cache import (
     write_record,
 )
 from feeds.config import Config
-from feeds.crosscheck import moment
 from feeds.plan import FeedSpec
 
 _FORMAT = b"feeds-documents-4\n"  # 4: values in length-prefixed frames
@@ -46,8 +44,8 @@ Manifest = Mapping[str, tuple[bytes, FileStat]]  # relative path → (document k
 
 
 def entry_digest(article: Article, articles: Mapping[str, Article]) -> bytes:
-    """The digest of what the entry of ``article`` shows, but its update time: the article,
-    and the address, title and provider of each related article."""
+    """The digest of what the entry of ``article`` shows in any document: the article, its
+    update time included, and the address, title and provider of each related article."""
     related = [
         (other.url, other.title, other.provider.name)
         for key in article.related
@@ -85,20 +83,22 @@ class DocumentKeys:
             found = self._entries[article.key] = entry_digest(article, self._articles)
         return found
 
-    def document(
-        self,
-        spec: FeedSpec,
-        page: int | None,
-        entries: Sequence[Article],
-        stamps: Sequence[datetime],
-    ) -> bytes:
+    def document(self, spec: FeedSpec, page: int | None, entries: Sequence[Article]) -> bytes:
+        """The key of the document of ``spec`` (its archive page ``page``) that lists
+        ``entries``.
+
+        The update times a document writes are made distinct from its entries' own, in
+        order (:func:`feeds.render.distinct_updates`), and those are in the entries'
+        digests: so the digests, in order, are all a key needs of the entries, and the
+        times are worked out only for the documents that are rendered.  An archive page
+        does not say how many pages there are; the subscription document links the newest."""
+        known = self._entries
+        digests = [known.get(article.key) or self.entry(article) for article in entries]
+        archives = len(spec.archives) if page is None else None
+        identity = (spec.kind, spec.key, spec.name, spec.path, page, archives)
         hasher = hashlib.blake2b(self._settings, digest_size=DIGEST_SIZE)
-        identity = (spec.kind, spec.key, spec.name, spec.path, page, len(spec.archives))
         hasher.update(repr(identity).encode())
-        for article, stamp in zip(entries, stamps, strict=True):
-            hasher.update(self.entry(article))
-            # The exact moment, quicker to say than its ISO text (stamps are all in UTC).
-            hasher.update(moment(stamp).to_bytes(8, "little", signed=True))
+        hasher.update(b"".join(digests))
         return hasher.digest()
 
 

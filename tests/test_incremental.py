@@ -232,13 +232,43 @@ def test_a_document_key_tells_every_update_time_apart(tmp_path: Path, year: int)
     paths, _ = discover([tmp_path / "records"])
     graph = check_source(paths, load_schema(), datetime.now(UTC)).graph
     spec = plan_feeds(graph, 50).feeds[0]
-    keys = rendercache.DocumentKeys(graph, Config())
     first = spec.entries[0]
     moment = datetime(year, 6, 1, 12, 0, tzinfo=UTC)
-    stamps = [moment + timedelta(microseconds=step) for step in range(3)]
-    made = {keys.document(spec, None, [first], [stamp]) for stamp in stamps}
-    assert len(made) == len(stamps)
-    assert keys.document(spec, None, [first], [stamps[0]]) in made  # and the same again
+    made = set()
+    for step in range(3):
+        article = replace(first, updated=moment + timedelta(microseconds=step))
+        keys = rendercache.DocumentKeys({**graph, first.key: article}, Config())
+        made.add(keys.document(spec, None, [article]))
+    assert len(made) == 3
+    keys = rendercache.DocumentKeys({**graph, first.key: article}, Config())
+    assert keys.document(spec, None, [article]) in made  # and the same again
+
+
+def test_two_entries_of_one_time_key_their_order(tmp_path: Path) -> None:
+    """Of two entries with the same update time, the later one in a document is written a
+    microsecond later: the order of the entries is part of the key."""
+    write_corpus(tmp_path / "records", 20)
+    paths, _ = discover([tmp_path / "records"])
+    graph = check_source(paths, load_schema(), datetime.now(UTC)).graph
+    spec = plan_feeds(graph, 50).feeds[0]
+    first, second = (replace(a, updated=spec.entries[0].updated) for a in spec.entries[:2])
+    keys = rendercache.DocumentKeys({**graph, first.key: first, second.key: second}, Config())
+    assert keys.document(spec, None, [first, second]) != keys.document(spec, None, [second, first])
+
+
+def test_an_archive_page_key_does_not_count_the_pages(tmp_path: Path) -> None:
+    """A full archive page never changes (feeds.archive): newer pages do not change its key,
+    while the subscription document, which links the newest page, does change."""
+    write_corpus(tmp_path / "records", 20)
+    paths, _ = discover([tmp_path / "records"])
+    graph = check_source(paths, load_schema(), datetime.now(UTC)).graph
+    spec = plan_feeds(graph, 5).feeds[0]
+    assert spec.archives
+    grown = replace(spec, archives=(*spec.archives, spec.archives[-1]))
+    keys = rendercache.DocumentKeys(graph, Config())
+    page = spec.archives[0]
+    assert keys.document(spec, 1, page) == keys.document(grown, 1, page)
+    assert keys.document(spec, None, spec.entries) != keys.document(grown, None, spec.entries)
 
 
 def test_long_lived_data_is_made_without_the_collector_and_then_frozen() -> None:
