@@ -11,6 +11,7 @@ import contextlib
 import functools
 import gc
 import hashlib
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -329,7 +330,7 @@ def _publish(
         )
         plan = plan_feeds(source.graph, config.entries_per_feed)
     inputs = run.inputs(contents)
-    written = _write(plan, config, inputs, run.progress, last, entry_digests=source.entry_digests)
+    written = _write(plan, config, inputs, run.progress, last, source=source)
     if store is not None and inputs:
         _keep_snapshot(run, store, [contents[label] for label in run.labels], source, inputs)
     return _report(
@@ -452,6 +453,18 @@ def _with(
 
 
 @dataclass(frozen=True)
+class Kept:
+    """The names of the build whose graph this one started from and of this build, as the
+    kept article graph records them (:mod:`feeds.graphcache`), and the entry digests of
+    the one it started from: the output that build wrote holds entries this one can take
+    again (:class:`feeds.rendercache.EarlierEntries`)."""
+
+    build: bytes = b""
+    earlier_build: bytes = b""
+    earlier_digests: Mapping[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CheckedSource:
     """What checking a build's records gives: every file with its problems, how many were
     published, and the articles to publish (:func:`feeds.articles.merge_articles`), already
@@ -462,6 +475,7 @@ class CheckedSource:
     graph: dict[str, Article]
     latest: tuple[int | None, ...] = ()  # each file's latest date (see crosscheck.Facts)
     entry_digests: Mapping[str, bytes] = field(default_factory=dict)  # see feeds.rendercache
+    kept: Kept = field(default_factory=Kept)  # how the graph was kept
 
 
 def check_source(
@@ -512,7 +526,7 @@ def _check_source(
     when the caller knows them (:func:`feeds.scan.known_digests`)."""
     results: list[FileResult] = []
     contents = {} if contents is None else contents
-    graph, entry_digests = _merged_graph(
+    graph, entry_digests, kept = _merged_graph(
         paths,
         schema,
         store,
@@ -524,7 +538,7 @@ def _check_source(
     )
     if store is not None:
         store.keep_only([result.file for result in results], paths, schema_key(schema))
-    return _checked_source(results, paths, now, graph, entry_digests)
+    return _checked_source(results, paths, now, graph, entry_digests, kept=kept)
 
 
 def _checked_source(
@@ -533,6 +547,8 @@ def _checked_source(
     now: datetime,
     graph: dict[str, Article],
     entry_digests: Mapping[str, bytes],
+    *,
+    kept: Kept | None = None,
 ) -> CheckedSource:
     """What checking ``results`` (of ``paths``, in order) gives a build, with ``graph`` and
     the ``entry_digests`` known of it."""
@@ -541,7 +557,7 @@ def _checked_source(
         item.valid and result.published for item, result in zip(checked, results, strict=True)
     )
     latest = tuple(None if r.facts is None else r.facts.latest for r in results)
-    return CheckedSource(tuple(checked), published, graph, latest, entry_digests)
+    return CheckedSource(tuple(checked), published, graph, latest, entry_digests, kept or Kept())
 
 
 def _merged_graph(
@@ -554,11 +570,12 @@ def _merged_graph(
     kept: list[FileResult],
     record: Path | None,
     digests: Sequence[bytes | None] | None,
-) -> tuple[dict[str, Article], Mapping[str, bytes]]:
+) -> tuple[dict[str, Article], Mapping[str, bytes], Kept]:
     """The graph of the valid published records among ``paths``: from the last build's,
     for what changed, when that graph is at hand and most of it still stands; else merged
     from every file.  ``kept`` receives every file's result, ``contents`` their hashes.
-    With the graph come the digests of its entries, when it is kept for the next build."""
+    With the graph come the digests of its entries and how it was kept, when it is kept
+    for the next build."""
     from feeds.cache import code_fingerprint
     from feeds.graphcache import load_state, merge_all, merge_changes, store_state
     from feeds.rendercache import entry_digests
@@ -566,7 +583,7 @@ def _merged_graph(
 
     if store is None or record is None:
         scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)
-        return merge_all(scanned, kept, contents).graph, {}
+        return merge_all(scanned, kept, contents).graph, {}, Kept()
     context = schema_key(schema)
     whose = f"{code_fingerprint()}:{context}"  # cached articles depend on code and schema
     previous = load_state(record, whose)
@@ -601,10 +618,18 @@ def _merged_graph(
     if state is None:
         scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)
         state = merge_all(scanned, kept, contents)
-    state = replace(state, entry_digests=entry_digests(state.graph, state.entry_digests))
+    # Each build is named apart, so that the next one knows whether the output it finds was
+    # made from this very graph.
+    build = os.urandom(16)
+    state = replace(
+        state, entry_digests=entry_digests(state.graph, state.entry_digests), build=build
+    )
     with contextlib.suppress(OSError):  # a build without it is only slower next time
         store_state(record, state, whose, previous)
-    return state.graph, state.entry_digests
+    earlier = (
+        Kept(build) if previous is None else Kept(build, previous.build, previous.entry_digests)
+    )
+    return state.graph, state.entry_digests, earlier
 
 
 def _write(
@@ -614,19 +639,31 @@ def _write(
     progress: Progress | None,
     last: LastBuild,
     *,
-    entry_digests: Mapping[str, bytes],
+    source: CheckedSource,
 ) -> list[str]:
-    """Publish ``plan`` into ``config.output``, reusing what the ``last`` build wrote there
-    the same (``entry_digests``: those known of its entries), and record what was written
-    for the next build (:mod:`feeds.rendercache`)."""
+    """Publish ``plan`` (made from ``source``) into ``config.output``, reusing what the
+    ``last`` build wrote there the same, and record what was written for the next build
+    (:mod:`feeds.rendercache`)."""
     from feeds.output import staged
     from feeds.parallel import write_documents
-    from feeds.rendercache import manifest_path, store_last_build
+    from feeds.rendercache import EarlierEntries, manifest_path, store_last_build
 
     record = None if config.cache is None else manifest_path(config.cache, config.output)
+    kept = source.kept
+    earlier = None
+    if last.build and last.build == kept.earlier_build:  # the output of that very graph
+        earlier = EarlierEntries(
+            config.output, last.files, kept.earlier_digests, source.entry_digests
+        )
     with staged(config.output) as staging:
         written = write_documents(
-            staging, plan, config, last.files, entry_digests=entry_digests, progress=progress
+            staging,
+            plan,
+            config,
+            last.files,
+            entry_digests=source.entry_digests,
+            earlier=earlier,
+            progress=progress,
         )
     if record is not None:
         with contextlib.suppress(OSError):  # a build without a record is only slower next time
@@ -637,5 +674,6 @@ def _write(
                 inputs=inputs,
                 articles=len(plan.articles),
                 feeds=len(plan.feeds),
+                build=kept.build,
             )
     return list(written)

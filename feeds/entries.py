@@ -73,6 +73,14 @@ class EntryStore:
             out.append(xml)
         return out
 
+    def keep(self, article: Article, stamp: datetime, xml: EntryXml) -> None:
+        """Take ``xml`` as the entry of ``article`` at ``stamp`` (written before, the same)."""
+        self._xml.put((article.key, stamp), xml)
+
+    def keep_json(self, article: Article, item: bytes) -> None:
+        """Take ``item`` as the JSON Feed item of ``article`` (written before, the same)."""
+        self._json.put(article.key, item)
+
     def json(self, entries: Sequence[Article]) -> list[bytes]:
         out = []
         for article in entries:

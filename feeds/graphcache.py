@@ -39,7 +39,7 @@ from feeds.cache import (
 from feeds.rendercache import DIGEST_SIZE
 from feeds.scan import FileResult
 
-_FORMAT = b"feeds-graph-3\n"  # 3: changes appended in frames of their own
+_FORMAT = b"feeds-graph-4\n"  # 4: each frame names the build that wrote it
 # Changes are appended until they reach this share of the size of the whole graph.
 APPEND_UP_TO = 0.25
 
@@ -55,6 +55,9 @@ class GraphState:
     contributors: Contributors
     entry_digests: Mapping[str, bytes] = field(default_factory=dict)  # those known
     recorded: Recorded | None = None  # the record it was read from
+    # Names the build that recorded it, so that the output that build wrote can be told
+    # apart from another's (feeds.rendercache.EarlierEntries).
+    build: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def load_state(path: Path, context: str) -> GraphState | None:
         frames, end = read_records(path, _FORMAT, DATE_CLASSES)
         if not frames or end is None:
             return None
-        recorded, articles, rows, digests = frames[0]
+        recorded, articles, rows, digests, build = frames[0]
         if recorded != context:
             return None
         restored = from_plain_values(articles)
@@ -95,13 +98,14 @@ def load_state(path: Path, context: str) -> GraphState | None:
                 )
             }
         added = [_apply(change, context, graph, contributors, known) for change in frames[1:]]
+        build = frames[-1][-1]
         if any(added):  # merging keeps the graph in key order, and so must its changes
             graph = dict(sorted(graph.items()))
         changed = sum(map(_size, frames[1:]))
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return None
     recorded = Recorded(path, end, len(articles) + len(rows), changed)
-    return GraphState(graph, contributors, known, recorded)
+    return GraphState(graph, contributors, known, recorded, bytes(build))
 
 
 def store_state(path: Path, state: GraphState, context: str, previous: GraphState | None) -> None:
@@ -118,13 +122,15 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
     articles = [plain_values(article) for article in state.graph.values()]
     digests = [state.entry_digests.get(key, b"") for key in state.graph]
     packed = b"".join(digests) if all(len(d) == DIGEST_SIZE for d in digests) else b""
-    write_record(path, _FORMAT, (context, articles, rows, packed))
+    write_record(path, _FORMAT, (context, articles, rows, packed, state.build))
 
 
 # Plain values, as records hold: the context, articles added or replaced, keys of articles
 # removed, contributors added or replaced, their labels removed, entry digests added or
-# replaced, their keys removed.
-Change = tuple[str, list[Any], list[str], list[Any], list[str], list[tuple[str, bytes]], list[str]]
+# replaced, their keys removed, and the build that made the change.
+Change = tuple[
+    str, list[Any], list[str], list[Any], list[str], list[tuple[str, bytes]], list[str], bytes
+]
 
 
 def _contribution(key: Any, keys: Any) -> tuple[bytes, tuple[str, ...]]:
@@ -154,12 +160,12 @@ def _changes(previous: GraphState, state: GraphState, context: str) -> Change:
         if previous.entry_digests.get(key) != digest
     ]
     forgotten = [key for key in previous.entry_digests if key not in state.entry_digests]
-    return context, articles, gone, rows, left, digests, forgotten
+    return context, articles, gone, rows, left, digests, forgotten, state.build
 
 
 def _size(change: Change) -> int:
     """How many articles and contributors ``change`` replaces or removes."""
-    _, articles, gone, rows, left, _, _ = change
+    _, articles, gone, rows, left, _, _, _ = change
     return len(articles) + len(gone) + len(rows) + len(left)
 
 
@@ -171,7 +177,7 @@ def _apply(
     known: dict[str, bytes],
 ) -> bool:
     """Make the change; whether it added articles (at the end of the graph)."""
-    recorded, articles, gone, rows, left, digests, forgotten = change
+    recorded, articles, gone, rows, left, digests, forgotten, _ = change
     if recorded != context:
         raise ValueError("a change made for other code or another schema")
     added = False

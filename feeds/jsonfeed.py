@@ -47,6 +47,11 @@ def render_item(article: Article, articles: Mapping[str, Article]) -> bytes:
 
 _ITEM_INDENT = b"    "
 _NO_ITEMS = '"items": []\n}'
+_ITEMS_START = b'"items": [\n'
+_ITEMS_END = b"\n  ]\n}\n"
+# Between two items: the last line of one and the first of the next are the only lines
+# indented by exactly four spaces, and strings hold no raw line break.
+_BETWEEN_ITEMS = b",\n" + _ITEM_INDENT + b"{\n"
 
 
 def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
@@ -75,6 +80,16 @@ def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
             ],
         }
     return item
+
+
+def written_items(document: bytes) -> list[bytes]:
+    """The items of a document as :func:`render_json` wrote it, in order: each is the
+    bytes :func:`render_item` gave."""
+    start = document.find(_ITEMS_START)
+    if start < 0 or not document.endswith(_ITEMS_END):
+        return []
+    first, *others = document[start + len(_ITEMS_START) : -len(_ITEMS_END)].split(_BETWEEN_ITEMS)
+    return [first, *(_ITEM_INDENT + b"{\n" + item for item in others)]
 
 
 def render_json(spec: FeedSpec, config: Config, page: int | None, items: Sequence[bytes]) -> bytes:

@@ -29,7 +29,7 @@ from feeds.publish import (
     reused,
     shares,
 )
-from feeds.rendercache import Manifest
+from feeds.rendercache import EarlierEntries, Manifest
 from feeds.workers import cores
 
 # Entries to render (counted once per document listing them) below which one process is
@@ -46,6 +46,7 @@ def write_documents(
     previous: Manifest,
     *,
     entry_digests: Mapping[str, bytes] | None = None,
+    earlier: EarlierEntries | None = None,
     jobs: int | None = None,
     min_entries: int = PARALLEL_MIN_ENTRIES,
     progress: Progress | None = None,
@@ -53,7 +54,8 @@ def write_documents(
     """Write every file of ``plan`` into ``staging`` with ``jobs`` processes [default: one
     per core, when there are ``min_entries`` to render]; the paths written, each with its
     document key (empty for the few files made from the whole plan).  ``previous`` is the
-    record of the last build (its files are linked where they would come out the same);
+    record of the last build (its files are linked where they would come out the same,
+    and ``earlier`` lends the entries they hold the same to the documents rendered again);
     ``entry_digests`` are those known (:func:`feeds.rendercache.entry_digests`)."""
     progress = progress or Quiet()
     documents = feed_documents(plan, config, entry_digests)
@@ -73,7 +75,7 @@ def write_documents(
     if entries < min_entries or "fork" not in multiprocessing.get_all_start_methods():
         jobs = 1
     runs = shares(fresh, jobs)
-    _inherited.update(staging=staging, runs=runs, plan=plan, config=config)
+    _inherited.update(staging=staging, runs=runs, plan=plan, config=config, earlier=earlier)
     written: dict[str, bytes] = {}
     try:
         if jobs == 1:
@@ -112,7 +114,8 @@ def _write_run(index: int, progress: Progress | None = None) -> list[tuple[str, 
     staging: Staging = _inherited["staging"]
     written = []
     last = None
-    for file in render_feeds(_inherited["runs"][index], _inherited["plan"], _inherited["config"]):
+    run, plan, config, earlier = (_inherited[k] for k in ("runs", "plan", "config", "earlier"))
+    for file in render_feeds(run[index], plan, config, earlier):
         staging.write(file.path, file.content)
         written.append((file.path, file.key or b""))
         if progress is not None and file.key != last:

@@ -27,7 +27,7 @@ from feeds.render import (
     file_name,
     render_document,
 )
-from feeds.rendercache import DocumentKeys, Manifest, reusable
+from feeds.rendercache import DocumentKeys, EarlierEntries, Manifest, reusable
 from feeds.site import favicon, render_index, stylesheet
 
 INDEX = "index.html"
@@ -116,15 +116,22 @@ def reused(document: FeedDocument, previous: Manifest, output: Path) -> list[Doc
 
 
 def render_feeds(
-    documents: Sequence[FeedDocument], plan: FeedPlan, config: Config
+    documents: Sequence[FeedDocument],
+    plan: FeedPlan,
+    config: Config,
+    earlier: EarlierEntries | None = None,
 ) -> Iterator[Document]:
     """The files of ``documents``, rendered; each entry is rendered once for all of them
-    (:class:`feeds.entries.EntryStore`)."""
+    (:class:`feeds.entries.EntryStore`), and not at all when the last build wrote it the
+    same in the document's files (``earlier``)."""
     store = EntryStore(plan.articles)
     for document in documents:
         spec, page, key = document.spec, document.page, document.key
         entries = document.entries
-        xml = store.xml(entries, distinct_updates(entries))
+        stamps = distinct_updates(entries)
+        if earlier is not None:
+            earlier.lend(store, document.names, entries, stamps)
+        xml = store.xml(entries, stamps)
         for fmt, content in render_document(spec, config, page, xml).items():
             yield Document(file_name(spec, fmt, page), content, key)
         items = store.json(entries)

@@ -271,6 +271,22 @@ def _entries_region(document: bytes, fmt: str) -> tuple[int, int]:
     return start, end
 
 
+def _cut(region: bytes, fmt: str) -> list[bytes]:
+    """The entries of ``region`` (of a document, from :func:`_entries_region`), each as
+    bytes to splice into a document."""
+    opening = _ENTRY_MARKS[fmt][0]
+    return [opening + part for part in region.split(opening)[1:]]
+
+
+def written_entries(document: bytes, fmt: str) -> list[bytes]:
+    """The entries of a document as :func:`render_document` wrote it, in order: each is
+    the bytes it was spliced in as."""
+    if b"\n" + _ENTRY_MARKS[fmt][0] not in document:
+        return []
+    start, end = _entries_region(document, fmt)
+    return _cut(document[start:end], fmt)
+
+
 def render_entries(
     items: Sequence[tuple[Article, datetime]], articles: Mapping[str, Article]
 ) -> list[EntryXml]:
@@ -293,9 +309,7 @@ def render_entries(
         else:
             document = generator.rss_str(pretty=True, encoding="UTF-8")
         start, end = _entries_region(document, fmt)
-        opening = _ENTRY_MARKS[fmt][0]
-        parts = _escape_ampersands(document[start:end]).split(opening)
-        cut[fmt] = [opening + part for part in parts[1:]]
+        cut[fmt] = _cut(_escape_ampersands(document[start:end]), fmt)
         if len(cut[fmt]) != len(items):
             raise AssertionError(f"cut {len(cut[fmt])} {fmt} entries out of {len(items)}")
     return [EntryXml(atom, rss) for atom, rss in zip(cut["atom"], cut["rss"], strict=True)]

@@ -11,8 +11,10 @@ from __future__ import annotations
 import filecmp
 import gc
 import hashlib
+import json
 import os
 import pickle
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,11 +22,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from feeds import cache, rendercache
+from feeds import cache, entries, parallel, rendercache
 from feeds.api import build, check_source, long_lived, validate
+from feeds.articles import Article
 from feeds.config import Config
+from feeds.jsonfeed import written_items
 from feeds.plan import plan_feeds
 from feeds.records import discover
+from feeds.render import render_entries, written_entries
 from feeds.schema import load_schema
 from tests.corpus import write_corpus
 
@@ -293,3 +298,89 @@ def test_a_build_and_a_validation_leave_the_collector_on(config: Config) -> None
     assert gc.isenabled()
     validate(sorted(config.source.iterdir()), cache=config.cache)
     assert gc.isenabled()
+
+
+# Entries taken again from the last build's files for the documents rendered anew
+# (feeds.rendercache.EarlierEntries): only those that would come out the same, and only from
+# the output of the very build whose article graph this one started from.
+
+
+@pytest.fixture
+def rendered(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The keys of the articles whose entries are rendered (in XML) from now on."""
+    keys: list[str] = []
+    render = render_entries
+
+    def counting(items: list[tuple[Article, object]], articles: object) -> object:
+        keys.extend(article.key for article, _ in items)
+        return render(items, articles)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(entries, "render_entries", counting)
+    yield keys
+
+
+def test_a_changed_title_renders_only_the_entries_that_show_it(
+    config: Config, tmp_path: Path, rendered: list[str]
+) -> None:
+    first = build(config)
+    rendered.clear()
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    # The record's own entry, and those of its related articles, which list its title.
+    assert 0 < len(set(rendered)) <= 40
+    assert len(set(rendered)) < first.articles / 10
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_a_build_from_another_builds_graph_takes_no_entries(
+    config: Config, tmp_path: Path, rendered: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that recorded its graph but never published (it failed while writing) leaves
+    an output made from another graph: the digests it recorded say nothing of that output's
+    entries.  Without the build names, the next build would take the old entry of the
+    changed record from the output, as its digest is the same as the failed build's."""
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+
+    def failing(*args: object, **kwargs: object) -> dict[str, bytes]:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(parallel, "write_documents", failing)
+        with pytest.raises(Exception, match="No space left"):
+            build(config)
+    rendered.clear()
+    build(config)
+    assert rendered, "nothing was taken from an output of another graph"
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_an_edited_output_file_lends_no_entries(config: Config, tmp_path: Path) -> None:
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    for name, path in files(config.output).items():  # every entry, of every document
+        if name.endswith((".atom.xml", ".rss.xml", ".json")):
+            path.write_bytes(path.read_bytes().replace(b"http", b"HTTP"))
+    build(config)
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_written_entries_and_items_are_those_spliced_in(config: Config) -> None:
+    build(config)
+    documents = [p for p in files(config.output) if p.endswith(".json")]
+    assert documents
+    for name in documents:
+        document = (config.output / name).read_bytes()
+        items = written_items(document)
+        assert [json.loads(item) for item in items] == json.loads(document)["items"]
+        assert b",\n".join(items) in document
+        for fmt in ("atom", "rss"):
+            xml = (config.output / name.replace(".json", f".{fmt}.xml")).read_bytes()
+            cut = written_entries(xml, fmt)
+            assert len(cut) == len(items)
+            assert b"".join(cut) in xml
+
+
+def test_a_document_without_entries_has_none_to_lend() -> None:
+    assert written_items(b'{\n  "items": []\n}\n') == []
+    assert written_entries(b'<?xml version="1.0"?>\n<feed>\n</feed>\n', "atom") == []
