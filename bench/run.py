@@ -193,8 +193,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
     measures: list[Measure] = []
 
     def clear_cache(_: int = 0) -> None:
+        # A cold build starts with nothing: no cache, no output, no output before last.
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(project / ".previous-out", ignore_errors=True)
 
     print("feeds build", flush=True)
     measures.append(

@@ -29,6 +29,7 @@ from feeds.schema import Schema, load_schema
 if TYPE_CHECKING:
     from feeds.articles import Article
     from feeds.cache import Cache
+    from feeds.output import Keep, Staging
     from feeds.plan import FeedPlan
     from feeds.rendercache import LastBuild
 
@@ -655,7 +656,11 @@ def _write(
         earlier = EarlierEntries(
             config.output, last.files, kept.earlier_digests, source.entry_digests
         )
-    with staged(config.output) as staging:
+    # The next build starts from an output it has a record of: without a cache, none; the
+    # output swapped out, when the last build's record says what it holds; else this one.
+    previous = last.previous if record is not None else {}
+    keep: Keep | None = None if record is None else "swapped" if last.files else "new"
+    with staged(config.output, previous, keep=keep) as staging:
         written = write_documents(
             staging,
             plan,
@@ -663,6 +668,7 @@ def _write(
             last.files,
             entry_digests=source.entry_digests,
             earlier=earlier,
+            kept=previous,
             progress=progress,
         )
     if record is not None:
@@ -675,5 +681,29 @@ def _write(
                 articles=len(plan.articles),
                 feeds=len(plan.feeds),
                 build=kept.build,
+                known={path: previous[path][1] for path in staging.kept},
+                previous=_swapped_out(config.output, last, staging),
+                mirrored=staging.mirrored,
             )
     return list(written)
+
+
+def _swapped_out(output: Path, last: LastBuild, staging: Staging) -> dict[str, Any]:
+    """The record of the output a build swapped out and kept: the ``last`` build's files.
+
+    A file the build linked (found intact, as recorded) has a new change time, so its state
+    is taken again.  The others are recorded as they were: one changed since, or whose link
+    in the staging folder was replaced, no longer matches and is never taken for a document
+    (taking its state now would vouch for whatever it holds)."""
+    from feeds.cache import file_state
+    from feeds.output import previous_path
+
+    if not staging.kept_previous:
+        return {}
+    root = previous_path(output)
+    files = {}
+    for path, (key, recorded) in last.files.items():
+        state = file_state(f"{root}/{path}") if path in staging.linked else recorded
+        if state is not None:
+            files[path] = (key, state)
+    return files

@@ -1,10 +1,17 @@
 """Writing the output folder so that readers never see a half-written build.
 
-Everything is written into a fresh sibling folder, then swapped in place of the
-output folder with one ``renameat2(RENAME_EXCHANGE)`` call on Linux.  A build that fails or
-is killed at any moment leaves the previous output as it was; the next build clears away the
-leftover staging folder.  Where the exchange call is missing, two renames are used, and a
-build that finds the output folder missing but a previous one set aside puts it back first.
+Everything is written into a sibling folder, then swapped in place of the output folder
+with one ``renameat2(RENAME_EXCHANGE)`` call on Linux.  A build that fails or is killed at
+any moment leaves the previous output as it was; the next build clears away the leftover
+staging folder.  Where the exchange call is missing, two renames are used, and a build that
+finds the output folder missing but a previous one set aside puts it back first.
+
+The output swapped out is kept beside the new one (``.previous-NAME``), and the next build
+starts from it instead of from an empty folder: of the previous build but one, most files
+are still right, and only the others are written again or removed (:class:`Staging`), where
+an empty folder needed every file of the build linked into it and the swapped-out tree
+deleted.  The caller says which of its files it knows (the record of that build): a
+previous folder it does not know is removed.
 """
 
 from __future__ import annotations
@@ -17,13 +24,16 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
+from typing import Literal
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 STAGING_PREFIX = ".staging-"
 RETIRED_PREFIX = ".retired-"
+PREVIOUS_PREFIX = ".previous-"
+Keep = Literal["swapped", "new"]
 
 
 class OutputError(Exception):
@@ -56,17 +66,42 @@ def build_lock(output: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def previous_path(output: Path) -> Path:
+    """Where the output a build swapped out is kept, for the next build to start from."""
+    output = output.absolute()
+    return output.parent / f"{PREVIOUS_PREFIX}{output.name}"
+
+
 class Staging:
     """The folder a new build is written into before it replaces the output.
 
-    It is only a path and the folders made so far, so a forked worker process can write
-    into it too."""
+    It starts empty, or as the output of the build before the last (``existing``: the
+    paths of its files).  A file of that build is kept as it is (:meth:`keep`) or written
+    again; at the end, those neither kept nor written are removed (:meth:`finish`).
 
-    def __init__(self, output: Path, folder: Path) -> None:
+    Writes go through the paths and folders it knows, so a forked worker process can write
+    into it too (each to paths of its own)."""
+
+    def __init__(self, output: Path, folder: Path, existing: Collection[str] = ()) -> None:
         self.output = output
         self.folder = folder
         self._root = os.fspath(folder)
         self._folders: set[str] = set()
+        self._existing = frozenset(existing)
+        self.kept: set[str] = set()
+        self.linked: set[str] = set()  # to files of the output being replaced
+        self.removed: list[str] = []
+        self.kept_previous = False  # set once the output swapped out is kept (see staged)
+        self.mirrored = False  # set once the new output is linked in its place instead
+
+    @property
+    def existing(self) -> frozenset[str]:
+        """The files the folder held when the build started."""
+        return self._existing
+
+    def keep(self, relative: str) -> None:
+        """Keep the file at ``relative`` as the folder holds it (one of :attr:`existing`)."""
+        self.kept.add(relative)
 
     def write(self, relative: str, content: bytes | Path) -> None:
         """Write ``content`` at ``relative`` (a POSIX path): bytes, or an existing file of the
@@ -80,18 +115,46 @@ class Staging:
         if parent not in self._folders:
             os.makedirs(parent, exist_ok=True)  # noqa: PTH103 - the parent is text here
             self._folders.add(parent)
+        if relative in self._existing:
+            # A new file in its place: the old one may be a link to a file of the output.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)  # noqa: PTH108 - the target is text here
         if isinstance(content, Path):
             _link_or_copy(content, target)
+            self.linked.add(relative)
         else:
             with open(target, "xb") as handle:  # noqa: PTH123 - "x": never two documents at one path
                 handle.write(content)
 
+    def finish(self, written: Collection[str]) -> None:
+        """Remove the files the folder held that are neither kept nor in ``written``
+        (:attr:`removed`), and the folders that leaves empty."""
+        self.removed = removed = sorted(self._existing - self.kept - set(written))
+        emptied: set[str] = set()
+        for relative in removed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self._root}/{relative}")  # noqa: PTH108 - text, as in write()
+            folder = relative.rpartition("/")[0]
+            while folder:
+                emptied.add(folder)
+                folder = folder.rpartition("/")[0]
+        for folder in sorted(emptied, key=lambda name: -name.count("/")):  # deepest first
+            with contextlib.suppress(OSError):  # not empty: it holds files of this build
+                os.rmdir(f"{self._root}/{folder}")  # noqa: PTH106 - text, as in write()
+
 
 @contextlib.contextmanager
-def staged(output: Path) -> Iterator[Staging]:
-    """A fresh staging folder beside ``output`` that replaces it, in one step, when the
-    ``with`` block ends without an error; on an error it is removed and ``output`` is left
-    as it was."""
+def staged(
+    output: Path, previous: Collection[str] = (), *, keep: Keep | None = None
+) -> Iterator[Staging]:
+    """A staging folder beside ``output`` that replaces it, in one step, when the ``with``
+    block ends without an error; on an error it is removed and ``output`` is left as it was.
+
+    The staging folder is the output the last build swapped out, when ``previous`` names
+    its files (as recorded when it was swapped out), else an empty one.  What the next
+    build starts from is then ``keep``: the output swapped out now (where the system can
+    swap folders in one step; :attr:`Staging.kept_previous`), else the new output itself,
+    linked file by file (:attr:`Staging.mirrored`); with ``None``, nothing."""
     output = output.absolute()
     parent = output.parent
     _recover(output)
@@ -99,16 +162,54 @@ def staged(output: Path) -> Iterator[Staging]:
         folder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{output.name}-", dir=parent))
     except OSError as error:
         raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
+    existing: Collection[str] = ()
+    kept = previous_path(output)
     try:
-        yield Staging(output, folder.resolve())
+        if previous and kept.is_dir():
+            # Renamed onto the empty folder just made: from here on it is a staging folder,
+            # which the next build removes if this one stops half-way.
+            kept.rename(folder)
+            existing = previous
+        elif kept.exists():
+            shutil.rmtree(kept)  # a build this one knows nothing of
+    except OSError as error:
+        raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
+    staging = Staging(output, folder.resolve(), existing)
+    try:
+        yield staging
         folder.chmod(0o755)
-        _swap_in(folder, output)
+        staging.kept_previous = _swap_in(folder, output, keep=kept if keep == "swapped" else None)
+        if keep is not None and not staging.kept_previous:
+            staging.mirrored = _mirror(output, kept)
     except OSError as error:
         shutil.rmtree(folder, ignore_errors=True)
         raise OutputError(f"cannot write {output}: {error.strerror or error}") from error
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def _mirror(output: Path, at: Path) -> bool:
+    """Link every file of ``output`` into a new folder ``at``; whether it was made.  Made
+    under a staging name first, so that a build stopped half-way leaves nothing at ``at``."""
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{output.name}-", dir=at.parent))
+    except OSError:
+        return False
+    try:
+        source = os.fspath(output)
+        for parent, folders, names in os.walk(source):
+            target = os.fspath(folder) + parent[len(source) :]
+            for name in folders:
+                os.mkdir(f"{target}/{name}")  # noqa: PTH102 - text, as the walk gives it
+            for name in names:
+                os.link(f"{parent}/{name}", f"{target}/{name}")
+        folder.chmod(0o755)
+        folder.rename(at)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        return False
+    return True
 
 
 def write_tree(output: Path, files: Iterable[tuple[str, bytes | Path]]) -> list[str]:
@@ -131,14 +232,20 @@ def _link_or_copy(source: Path, target: str) -> None:
         shutil.copyfile(source, target)
 
 
-def _swap_in(staging: Path, output: Path) -> None:
+def _swap_in(staging: Path, output: Path, keep: Path | None) -> bool:
+    """Put ``staging`` in place of ``output``; whether the output it replaced is now at
+    ``keep`` (else it is removed)."""
     if output.exists() and not output.is_dir():
         raise OutputError(f"{output} exists and is not a folder")
     if output.is_dir() and _exchange(staging, output):
         # ``staging`` now holds the previous build.
-        shutil.rmtree(staging, ignore_errors=True)
         _fsync_dir(output.parent)
-        return
+        if keep is not None:
+            with contextlib.suppress(OSError):
+                staging.rename(keep)
+                return True
+        shutil.rmtree(staging, ignore_errors=True)
+        return False
     retired = None
     if output.exists():
         retired = output.parent / f"{RETIRED_PREFIX}{output.name}"
@@ -148,6 +255,7 @@ def _swap_in(staging: Path, output: Path) -> None:
     _fsync_dir(output.parent)
     if retired is not None:
         shutil.rmtree(retired, ignore_errors=True)
+    return False
 
 
 def _exchange(first: Path, second: Path) -> bool:

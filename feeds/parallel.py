@@ -1,12 +1,14 @@
 """Rendering and writing a build's documents on every core.
 
-The key of every document is worked out first, and the documents the last build wrote the
-same are linked from its output (:mod:`feeds.rendercache`).  Those left to render are cut
-into runs of neighbouring dates (:func:`feeds.publish.shares`), one per core; forked
-processes render theirs straight into the staging folder, so nothing but the paths travels
-back.  What the workers need (plan, settings) is inherited through ``fork``, not pickled.
-When there is little to render (a build after a few records changed), or one core, it all
-stays in one process: starting a worker costs more than it saves.
+The key of every document is worked out first.  A document the staging folder already holds
+the same (it is the output of the build before last, :mod:`feeds.output`) is kept there; one
+the last build wrote the same is linked from its output (:mod:`feeds.rendercache`).  Those
+left to render are cut into runs of neighbouring dates (:func:`feeds.publish.shares`), one
+per core; forked processes render theirs straight into the staging folder, so nothing but
+the paths travels back.  What the workers need (plan, settings) is inherited through
+``fork``, not pickled.  When there is little to render (a build after a few records
+changed), or one core, it all stays in one process: starting a worker costs more than it
+saves.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from feeds.publish import (
     reused,
     shares,
 )
-from feeds.rendercache import EarlierEntries, Manifest
+from feeds.rendercache import EarlierEntries, Manifest, still_there
 from feeds.workers import cores
 
 # Entries to render (counted once per document listing them) below which one process is
@@ -47,6 +49,7 @@ def write_documents(
     *,
     entry_digests: Mapping[str, bytes] | None = None,
     earlier: EarlierEntries | None = None,
+    kept: Manifest | None = None,
     jobs: int | None = None,
     min_entries: int = PARALLEL_MIN_ENTRIES,
     progress: Progress | None = None,
@@ -56,36 +59,51 @@ def write_documents(
     document key (empty for the few files made from the whole plan).  ``previous`` is the
     record of the last build (its files are linked where they would come out the same,
     and ``earlier`` lends the entries they hold the same to the documents rendered again);
+    ``kept``, that of the files the staging folder starts with (``staging.existing``);
     ``entry_digests`` are those known (:func:`feeds.rendercache.entry_digests`)."""
     progress = progress or Quiet()
     documents = feed_documents(plan, config, entry_digests)
     # Progress counts feed documents; this process reports its own as it goes, and each
     # worker's when it is done.
     progress.start(f"Writing {len(documents)} feed documents", len(documents))
-    kept: list[list[Document]] = []
+    linked: list[list[Document]] = []
     fresh: list[FeedDocument] = []
+    kept = kept if staging.existing else {}
+    written: dict[str, bytes] = {}
+
+    def keep(document: FeedDocument) -> None:
+        for name in document.names:
+            staging.keep(name)
+            written[name] = document.key
+        progress.advance()
+
     for document in documents:
-        files = reused(document, previous, config.output)
-        if files is None:
-            fresh.append(document)
+        names, key = document.names, document.key
+        # One copy on disk for both outputs where they hold the same file: kept when it is
+        # the very file the output in place holds, else linked from there.
+        if kept and still_there(kept, staging.folder, names, key, shared_with=previous):
+            keep(document)
+        elif (files := reused(document, previous, config.output)) is not None:
+            linked.append(files)
+        elif kept and still_there(kept, staging.folder, names, key):
+            keep(document)
         else:
-            kept.append(files)
+            fresh.append(document)
     entries = sum(len(document.entries) for document in fresh)
     jobs = jobs or cores()
     if entries < min_entries or "fork" not in multiprocessing.get_all_start_methods():
         jobs = 1
     runs = shares(fresh, jobs)
     _inherited.update(staging=staging, runs=runs, plan=plan, config=config, earlier=earlier)
-    written: dict[str, bytes] = {}
     try:
         if jobs == 1:
-            _link(staging, kept, written, progress)
+            _link(staging, linked, written, progress)
             written.update(_write_run(0, progress))
         else:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(jobs - 1, mp_context=context) as pool:
                 others = [pool.submit(_write_run, index) for index in range(1, jobs)]
-                _link(staging, kept, written, progress)
+                _link(staging, linked, written, progress)
                 written.update(_write_run(0, progress))
                 for index, future in enumerate(others, start=1):
                     written.update(future.result())
@@ -96,14 +114,15 @@ def write_documents(
     for site_file in publish_site(plan, config):
         staging.write(site_file.path, site_file.content)
         written[site_file.path] = site_file.key or b""
+    staging.finish(written)
     return written
 
 
 def _link(
-    staging: Staging, kept: list[list[Document]], written: dict[str, bytes], progress: Progress
+    staging: Staging, linked: list[list[Document]], written: dict[str, bytes], progress: Progress
 ) -> None:
-    """Link the previous build's files of the documents ``kept`` into ``staging``."""
-    for files in kept:
+    """Link the previous build's files of the documents ``linked`` into ``staging``."""
+    for files in linked:
         for file in files:
             staging.write(file.path, file.content)
             written[file.path] = file.key or b""

@@ -45,7 +45,7 @@ from feeds.jsonfeed import written_items
 from feeds.plan import FeedSpec
 from feeds.render import EntryXml, article_id, written_entries
 
-_FORMAT = b"feeds-documents-5\n"  # 5: names the build
+_FORMAT = b"feeds-documents-6\n"  # 6: with the output swapped out (feeds.output)
 DIGEST_SIZE = 20  # bytes of a document key or an entry digest
 
 Manifest = Mapping[str, tuple[bytes, FileStat]]  # relative path → (document key, file)
@@ -137,6 +137,9 @@ class LastBuild:
     feeds: int = 0
     folders: Mapping[str, FileStat] = field(default_factory=dict)  # "" is the output itself
     build: bytes = b""  # the build, as the article graph it published names it (graphcache)
+    # The files of the output it swapped out and kept (feeds.output.previous_path), as they
+    # were once it was in place.
+    previous: Manifest = field(default_factory=dict)
 
     def intact(self, output: Path) -> bool:
         """Whether ``output`` holds every file as this build left it, and nothing else: a
@@ -152,17 +155,28 @@ class LastBuild:
 def load_last_build(path: Path) -> LastBuild:
     """The record of the previous build; an empty one when there is none or it is not intact."""
     try:
-        inputs, articles, feeds, rows, folder_rows, build = read_record(path, _FORMAT)
-        width = len(FileStat._fields)
-        files = {
-            str(relative): (bytes(key), FileStat._make(state))
-            for relative, key, state in rows
-            if isinstance(key, bytes) and len(state) == width
-        }
+        inputs, articles, feeds, rows, folder_rows, build, previous = read_record(path, _FORMAT)
         folders = {str(relative): FileStat._make(state) for relative, state in folder_rows}
-        return LastBuild(files, bytes(inputs), int(articles), int(feeds), folders, bytes(build))
+        return LastBuild(
+            _manifest(rows),
+            bytes(inputs),
+            int(articles),
+            int(feeds),
+            folders,
+            bytes(build),
+            _manifest(previous),
+        )
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return LastBuild()
+
+
+def _manifest(rows: Iterable[Any]) -> dict[str, tuple[bytes, FileStat]]:
+    width = len(FileStat._fields)
+    return {
+        str(relative): (bytes(key), FileStat._make(state))
+        for relative, key, state in rows
+        if isinstance(key, bytes) and len(state) == width
+    }
 
 
 def store_last_build(
@@ -174,17 +188,23 @@ def store_last_build(
     articles: int,
     feeds: int,
     build: bytes = b"",
+    known: Mapping[str, FileStat] | None = None,
+    previous: Manifest | None = None,
+    mirrored: bool = False,
 ) -> None:
     """Record every file just written to ``output`` (by path, with its document key) and
-    the state of its file.
+    the state of its file: ``known`` for the files the build kept as they were, else as
+    they now are; and the files of the ``previous`` output it kept, or, when it kept a
+    copy of its own output instead (``mirrored``: the very same files), those.
 
     Called after the new output is in place: linking a file changes its change time, so the
     state is taken from the files as they now are."""
     name = _namer(output)
+    known = {} if mirrored else known or {}  # linking every file moved its change time
     rows = []
     folders = {""}  # "" is the output folder itself
     for relative, key in written.items():
-        state = file_state(name(relative))
+        state = known.get(relative) or file_state(name(relative))
         if state is not None:
             rows.append((relative, key, tuple(state)))  # plain values: no class to unpickle
         folder = relative
@@ -198,7 +218,12 @@ def store_last_build(
         for folder in sorted(folders)
         if (state := file_state(name(folder))) is not None
     ]
-    write_record(path, _FORMAT, (inputs, articles, feeds, rows, folder_rows, build))
+    kept = (
+        rows
+        if mirrored
+        else [(p, key, tuple(state)) for p, (key, state) in (previous or {}).items()]
+    )
+    write_record(path, _FORMAT, (inputs, articles, feeds, rows, folder_rows, build, kept))
 
 
 def reusable(
@@ -214,6 +239,30 @@ def reusable(
             return None
         found.append(relative)
     return [output / relative for relative in found]
+
+
+def still_there(
+    previous: Manifest,
+    folder: Path,
+    names: Iterable[str],
+    key: bytes,
+    *,
+    shared_with: Manifest | None = None,
+) -> bool:
+    """Whether the files ``names`` of an output kept from an earlier build, now at
+    ``folder``, hold exactly the document of ``key`` as recorded in ``previous``; with
+    ``shared_with`` (the record of the output in place), only when each is the very file
+    recorded there too, so that keeping it keeps one copy on disk for both outputs."""
+    name = _namer(folder)
+    for relative in names:
+        known = previous.get(relative)
+        if known is None or known[0] != key:
+            return False
+        if shared_with is not None and shared_with.get(relative) != known:
+            return False
+        if file_state(name(relative)) != known[1]:
+            return False
+    return True
 
 
 def _namer(output: Path) -> Callable[[str], str]:

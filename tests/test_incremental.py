@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from feeds import cache, entries, parallel, rendercache
+from feeds import cache, entries, output, parallel, rendercache
 from feeds.api import build, check_source, long_lived, validate
 from feeds.articles import Article
 from feeds.config import Config
@@ -384,3 +385,122 @@ def test_written_entries_and_items_are_those_spliced_in(config: Config) -> None:
 def test_a_document_without_entries_has_none_to_lend() -> None:
     assert written_items(b'{\n  "items": []\n}\n') == []
     assert written_entries(b'<?xml version="1.0"?>\n<feed>\n</feed>\n', "atom") == []
+
+
+# The output a build swaps out is kept beside the new one (feeds.output.previous_path), and
+# the next build starts from it: only the files that differ are written or removed.
+
+
+def previous_of(config: Config) -> Path:
+    return config.output.parent / f".previous-{config.output.name}"
+
+
+def test_a_build_starts_from_the_output_before_last(config: Config, tmp_path: Path) -> None:
+    build(config)
+    first = {name: path.read_bytes() for name, path in files(config.output).items()}
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    assert {n: p.read_bytes() for n, p in files(previous_of(config)).items()} == first
+    for title in ("Another title", "Yet another title", "A title nobody used before"):
+        before = inodes(config.output)
+        edit_record(config, "00042.md", title=title)
+        build(config)
+        assert_same_as_cold(config, tmp_path)
+        after, previous = inodes(config.output), inodes(previous_of(config))
+        assert previous == before, "the output swapped out is kept as it was"
+        # One copy on disk of what both hold the same: most files are the same file.
+        shared = [name for name in after if previous.get(name) == after[name]]
+        assert len(shared) > len(after) * 3 / 4
+
+
+def test_a_spoiled_file_of_the_output_before_last_is_written_again(
+    config: Config, tmp_path: Path
+) -> None:
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    for path in files(previous_of(config)).values():
+        if path.suffix == ".xml":
+            with path.open("ab") as stream:  # in place: the output shares some of these
+                stream.write(b"<!-- spoiled -->")
+    edit_record(config, "00042.md", title="Another title")
+    build(config)
+    assert_same_as_cold(config, tmp_path)
+
+
+@pytest.mark.parametrize("loss", ["the folder", "the cache"])
+def test_without_the_output_before_last_a_build_starts_afresh(
+    config: Config, tmp_path: Path, loss: str
+) -> None:
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    if loss == "the folder":
+        shutil.rmtree(previous_of(config))
+    else:
+        assert config.cache is not None
+        shutil.rmtree(config.cache)
+    edit_record(config, "00042.md", title="Another title")
+    build(config)
+    assert_same_as_cold(config, tmp_path)
+    assert previous_of(config).is_dir()
+
+
+def test_a_build_without_a_cache_keeps_no_output_before_last(
+    config: Config, tmp_path: Path
+) -> None:
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    assert previous_of(config).is_dir()
+    build(replace(config, cache=None))
+    assert not previous_of(config).exists()
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_a_removed_feed_leaves_no_files_or_folders_behind(config: Config, tmp_path: Path) -> None:
+    build(config)
+    edit_record(config, "00042.md", topics=["A topic of its own"])
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    assert (previous_of(config) / "topics" / "a-topic-of-its-own.atom.xml").is_file()
+    edit_record(config, "00042.md", topics=["Another topic of its own"])
+    build(config)  # starts from the output that had the first topic
+    assert not (config.output / "topics" / "a-topic-of-its-own.atom.xml").exists()
+    assert_same_as_cold(config, tmp_path)
+    empty = [p for p in config.output.rglob("*") if p.is_dir() and not any(p.iterdir())]
+    assert empty == []
+
+
+def test_a_spoiled_output_is_not_kept_for_the_build_after_next(
+    config: Config, tmp_path: Path
+) -> None:
+    """Files of the output that were spoiled, then swapped out, are no document of any key:
+    when a record goes back to what it said, its documents are rendered again."""
+    build(config)
+    for path in files(config.output).values():
+        if path.suffix in {".xml", ".json"}:
+            with path.open("ab") as stream:
+                stream.write(b"\n")
+    original = (tmp_path / "records" / "00042.md").read_bytes()
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    (tmp_path / "records" / "00042.md").write_bytes(original)
+    build(config)
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_the_build_after_a_cold_one_links_nothing(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build into an empty output keeps a copy of it, made of links: the next build starts
+    from it, and writes only what changed."""
+    build(config)
+    assert inodes(previous_of(config)) == inodes(config.output)
+    links: list[str] = []
+    monkeypatch.setattr(output, "_link_or_copy", lambda source, target: links.append(target))
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    assert links == []
+    assert_same_as_cold(config, tmp_path)
