@@ -454,11 +454,11 @@ def _with(
 
 
 @dataclass(frozen=True)
-class Kept:
-    """The names of the build whose graph this one started from and of this build, as the
-    kept article graph records them (:mod:`feeds.graphcache`), and the entry digests of
-    the one it started from: the output that build wrote holds entries this one can take
-    again (:class:`feeds.rendercache.EarlierEntries`)."""
+class Lineage:
+    """The names of this build and of the build whose graph it started from, as the kept
+    article graph records them (:mod:`feeds.graphcache`), and the entry digests of that
+    one: the output that build wrote holds entries this one can take again
+    (:class:`feeds.rendercache.EarlierEntries`)."""
 
     build: bytes = b""
     earlier_build: bytes = b""
@@ -476,7 +476,7 @@ class CheckedSource:
     graph: dict[str, Article]
     latest: tuple[int | None, ...] = ()  # each file's latest date (see crosscheck.Facts)
     entry_digests: Mapping[str, bytes] = field(default_factory=dict)  # see feeds.rendercache
-    kept: Kept = field(default_factory=Kept)  # how the graph was kept
+    lineage: Lineage = field(default_factory=Lineage)  # the graph's, when it is kept
 
 
 def check_source(
@@ -527,7 +527,7 @@ def _check_source(
     when the caller knows them (:func:`feeds.scan.known_digests`)."""
     results: list[FileResult] = []
     contents = {} if contents is None else contents
-    graph, entry_digests, kept = _merged_graph(
+    graph, entry_digests, lineage = _merged_graph(
         paths,
         schema,
         store,
@@ -539,7 +539,7 @@ def _check_source(
     )
     if store is not None:
         store.keep_only([result.file for result in results], paths, schema_key(schema))
-    return _checked_source(results, paths, now, graph, entry_digests, kept=kept)
+    return _checked_source(results, paths, now, graph, entry_digests, lineage=lineage)
 
 
 def _checked_source(
@@ -549,7 +549,7 @@ def _checked_source(
     graph: dict[str, Article],
     entry_digests: Mapping[str, bytes],
     *,
-    kept: Kept | None = None,
+    lineage: Lineage | None = None,
 ) -> CheckedSource:
     """What checking ``results`` (of ``paths``, in order) gives a build, with ``graph`` and
     the ``entry_digests`` known of it."""
@@ -558,7 +558,9 @@ def _checked_source(
         item.valid and result.published for item, result in zip(checked, results, strict=True)
     )
     latest = tuple(None if r.facts is None else r.facts.latest for r in results)
-    return CheckedSource(tuple(checked), published, graph, latest, entry_digests, kept or Kept())
+    return CheckedSource(
+        tuple(checked), published, graph, latest, entry_digests, lineage or Lineage()
+    )
 
 
 def _merged_graph(
@@ -571,12 +573,12 @@ def _merged_graph(
     kept: list[FileResult],
     record: Path | None,
     digests: Sequence[bytes | None] | None,
-) -> tuple[dict[str, Article], Mapping[str, bytes], Kept]:
+) -> tuple[dict[str, Article], Mapping[str, bytes], Lineage]:
     """The graph of the valid published records among ``paths``: from the last build's,
     for what changed, when that graph is at hand and most of it still stands; else merged
     from every file.  ``kept`` receives every file's result, ``contents`` their hashes.
-    With the graph come the digests of its entries and how it was kept, when it is kept
-    for the next build."""
+    With the graph come the digests of its entries and its lineage, when it is kept for
+    the next build."""
     from feeds.cache import code_fingerprint
     from feeds.graphcache import load_state, merge_all, merge_changes, store_state
     from feeds.rendercache import entry_digests
@@ -584,7 +586,7 @@ def _merged_graph(
 
     if store is None or record is None:
         scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)
-        return merge_all(scanned, kept, contents).graph, {}, Kept()
+        return merge_all(scanned, kept, contents).graph, {}, Lineage()
     context = schema_key(schema)
     whose = f"{code_fingerprint()}:{context}"  # cached articles depend on code and schema
     previous = load_state(record, whose)
@@ -627,10 +629,10 @@ def _merged_graph(
     )
     with contextlib.suppress(OSError):  # a build without it is only slower next time
         store_state(record, state, whose, previous)
-    earlier = (
-        Kept(build) if previous is None else Kept(build, previous.build, previous.entry_digests)
-    )
-    return state.graph, state.entry_digests, earlier
+    if previous is None:
+        return state.graph, state.entry_digests, Lineage(build)
+    lineage = Lineage(build, previous.build, previous.entry_digests)
+    return state.graph, state.entry_digests, lineage
 
 
 def _write(
@@ -650,11 +652,11 @@ def _write(
     from feeds.rendercache import EarlierEntries, manifest_path, store_last_build
 
     record = None if config.cache is None else manifest_path(config.cache, config.output)
-    kept = source.kept
+    lineage = source.lineage
     earlier = None
-    if last.build and last.build == kept.earlier_build:  # the output of that very graph
+    if last.build and last.build == lineage.earlier_build:  # the output of that very graph
         earlier = EarlierEntries(
-            config.output, last.files, kept.earlier_digests, source.entry_digests
+            config.output, last.files, lineage.earlier_digests, source.entry_digests
         )
     # The next build starts from an output it has a record of: without a cache, none; the
     # output swapped out, when the last build's record says what it holds; else this one.
@@ -668,7 +670,7 @@ def _write(
             last.files,
             entry_digests=source.entry_digests,
             earlier=earlier,
-            kept=previous,
+            before_last=previous,
             progress=progress,
         )
     if record is not None:
@@ -680,7 +682,7 @@ def _write(
                 inputs=inputs,
                 articles=len(plan.articles),
                 feeds=len(plan.feeds),
-                build=kept.build,
+                build=lineage.build,
                 known={path: previous[path][1] for path in staging.kept},
                 previous=_swapped_out(config.output, last, staging),
                 mirrored=staging.mirrored,

@@ -49,7 +49,7 @@ def write_documents(
     *,
     entry_digests: Mapping[str, bytes] | None = None,
     earlier: EarlierEntries | None = None,
-    kept: Manifest | None = None,
+    before_last: Manifest | None = None,
     jobs: int | None = None,
     min_entries: int = PARALLEL_MIN_ENTRIES,
     progress: Progress | None = None,
@@ -59,7 +59,7 @@ def write_documents(
     document key (empty for the few files made from the whole plan).  ``previous`` is the
     record of the last build (its files are linked where they would come out the same,
     and ``earlier`` lends the entries they hold the same to the documents rendered again);
-    ``kept``, that of the files the staging folder starts with (``staging.existing``);
+    ``before_last``, that of the files the staging folder starts with (``staging.existing``);
     ``entry_digests`` are those known (:func:`feeds.rendercache.entry_digests`)."""
     progress = progress or Quiet()
     documents = feed_documents(plan, config, entry_digests)
@@ -68,7 +68,7 @@ def write_documents(
     progress.start(f"Writing {len(documents)} feed documents", len(documents))
     linked: list[list[Document]] = []
     fresh: list[FeedDocument] = []
-    kept = kept if staging.existing else {}
+    kept = before_last if staging.existing else {}
     written: dict[str, bytes] = {}
 
     def keep(document: FeedDocument) -> None:
