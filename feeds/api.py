@@ -458,7 +458,7 @@ class Lineage:
     """The names of this build and of the build whose graph it started from, as the kept
     article graph records them (:mod:`feeds.graphcache`), and the entry digests of that
     one: the output that build wrote holds entries this one can take again
-    (:class:`feeds.rendercache.EarlierEntries`)."""
+    (:class:`feeds.earlier.EarlierEntries`)."""
 
     build: bytes = b""
     earlier_build: bytes = b""
@@ -647,9 +647,10 @@ def _write(
     """Publish ``plan`` (made from ``source``) into ``config.output``, reusing what the
     ``last`` build wrote there the same, and record what was written for the next build
     (:mod:`feeds.rendercache`)."""
+    from feeds.earlier import EarlierEntries
     from feeds.output import staged
     from feeds.parallel import write_documents
-    from feeds.rendercache import EarlierEntries, manifest_path, store_last_build
+    from feeds.rendercache import manifest_path, store_last_build
 
     record = None if config.cache is None else manifest_path(config.cache, config.output)
     lineage = source.lineage

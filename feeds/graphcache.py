@@ -56,7 +56,7 @@ class GraphState:
     entry_digests: Mapping[str, bytes] = field(default_factory=dict)  # those known
     recorded: Recorded | None = None  # the record it was read from
     # Names the build that recorded it, so that the output that build wrote can be told
-    # apart from another's (feeds.rendercache.EarlierEntries).
+    # apart from another's (feeds.earlier.EarlierEntries).
     build: bytes = b""
 
 

@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from feeds.config import Config
+from feeds.earlier import EarlierEntries
 from feeds.output import Staging
 from feeds.plan import FeedPlan
 from feeds.progress import Progress, Quiet
@@ -31,7 +32,7 @@ from feeds.publish import (
     reused,
     shares,
 )
-from feeds.rendercache import EarlierEntries, Manifest, still_there
+from feeds.rendercache import Manifest, still_there
 from feeds.workers import cores
 
 # Entries to render (counted once per document listing them) below which one process is

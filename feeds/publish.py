@@ -15,6 +15,7 @@ from pathlib import Path
 
 from feeds.articles import Article
 from feeds.config import Config
+from feeds.earlier import EarlierEntries
 from feeds.entries import EntryStore
 from feeds.jsonfeed import json_name, render_json
 from feeds.opml import render_opml
@@ -27,7 +28,7 @@ from feeds.render import (
     file_name,
     render_document,
 )
-from feeds.rendercache import DocumentKeys, EarlierEntries, Manifest, reusable
+from feeds.rendercache import DocumentKeys, Manifest, reusable
 from feeds.site import favicon, render_index, stylesheet
 
 INDEX = "index.html"

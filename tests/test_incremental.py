@@ -302,7 +302,7 @@ def test_a_build_and_a_validation_leave_the_collector_on(config: Config) -> None
 
 
 # Entries taken again from the last build's files for the documents rendered anew
-# (feeds.rendercache.EarlierEntries): only those that would come out the same, and only from
+# (feeds.earlier.EarlierEntries): only those that would come out the same, and only from
 # the output of the very build whose article graph this one started from.
 
 
