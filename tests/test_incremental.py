@@ -15,7 +15,7 @@ import json
 import os
 import pickle
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +30,7 @@ from feeds.config import Config
 from feeds.jsonfeed import written_items
 from feeds.plan import plan_feeds
 from feeds.records import discover
-from feeds.render import render_entries, written_entries
+from feeds.render import EntryXml, render_entries, written_entries
 from feeds.schema import load_schema
 from tests.corpus import write_corpus
 
@@ -312,9 +312,11 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     keys: list[str] = []
     render = render_entries
 
-    def counting(items: list[tuple[Article, object]], articles: object) -> object:
+    def counting(
+        items: Sequence[tuple[Article, datetime]], articles: Mapping[str, Article]
+    ) -> list[EntryXml]:
         keys.extend(article.key for article, _ in items)
-        return render(items, articles)  # type: ignore[arg-type]
+        return render(items, articles)
 
     monkeypatch.setattr(entries, "render_entries", counting)
     yield keys
