@@ -221,21 +221,6 @@ def store_last_build(
     write_record(path, _FORMAT, (inputs, articles, feeds, rows, folder_rows, build, kept))
 
 
-def reusable(
-    previous: Manifest, output: Path, names: Iterable[str], key: bytes
-) -> list[Path] | None:
-    """The previous build's files for ``names`` when they hold exactly the document of
-    ``key``; ``None`` when any of them does not."""
-    name = _namer(output)
-    found = []
-    for relative in names:
-        known = previous.get(relative)
-        if known is None or known[0] != key or file_state(name(relative)) != known[1]:
-            return None
-        found.append(relative)
-    return [output / relative for relative in found]
-
-
 def still_there(
     previous: Manifest,
     folder: Path,
@@ -244,10 +229,10 @@ def still_there(
     *,
     shared_with: Manifest | None = None,
 ) -> bool:
-    """Whether the files ``names`` of an output kept from an earlier build, now at
-    ``folder``, hold exactly the document of ``key`` as recorded in ``previous``; with
-    ``shared_with`` (the record of the output in place), only when each is the very file
-    recorded there too, so that keeping it keeps one copy on disk for both outputs."""
+    """Whether the files ``names`` of an earlier build's output, now at ``folder``, hold
+    exactly the document of ``key`` as recorded in ``previous``; with ``shared_with`` (the
+    record of the output in place), only when each is the very file recorded there too, so
+    that keeping it keeps one copy on disk for both outputs."""
     name = _namer(folder)
     for relative in names:
         known = previous.get(relative)
@@ -258,6 +243,16 @@ def still_there(
         if file_state(name(relative)) != known[1]:
             return False
     return True
+
+
+def reusable(
+    previous: Manifest, output: Path, names: Sequence[str], key: bytes
+) -> list[Path] | None:
+    """The previous build's files for ``names`` when they hold exactly the document of
+    ``key``; ``None`` when any of them does not."""
+    if not still_there(previous, output, names, key):
+        return None
+    return [output / relative for relative in names]
 
 
 def _namer(output: Path) -> Callable[[str], str]:
