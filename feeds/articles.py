@@ -225,6 +225,15 @@ def remerge(
     :func:`merge_articles` of every contribution gives, when ``previous`` is that of the
     others; an affected key no contribution mentions any more is dropped."""
     fresh = merge_articles(contributions)
-    graph = {key: article for key, article in previous.items() if key not in affected}
-    graph.update((key, fresh[key]) for key in affected if key in fresh)
-    return dict(sorted(graph.items()))
+    graph = dict(previous)
+    added = False
+    for key in affected:
+        article = fresh.get(key)
+        if article is None:
+            graph.pop(key, None)
+        else:
+            added = added or key not in graph
+            graph[key] = article
+    # Keys replaced keep their place and keys dropped leave the rest in order: only new
+    # keys need the graph sorted again (which at 100k records takes seconds).
+    return dict(sorted(graph.items())) if added else graph
