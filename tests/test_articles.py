@@ -224,6 +224,24 @@ def test_cleaning_each_description_then_merging_equals_cleaning_the_merged_graph
     assert clean_articles(cleaned_first) == cleaned_first  # cleaning again changes nothing
 
 
+def test_newest_first_breaks_ties_by_url_whatever_the_order_and_time_zone() -> None:
+    same_moment = ["2021-05-01T12:00:00Z", "2021-05-01T14:00:00+02:00", "2021-05-01T07:00:00-05:00"]
+    records = [
+        record(f"{n}.md", webUrl=f"https://{name}.example/", publishedDateTime=moment, related=[])
+        for n, (name, moment) in enumerate(zip("cab", same_moment, strict=True))
+    ]
+    later = record("z.md", webUrl="https://z.example/", publishedDateTime="2021-05-02T00:00:00Z")
+    articles = [a for r in records for a in record_articles(r)] + [record_articles(later)[0]]
+    expected = [
+        "https://z.example/",
+        "https://a.example/",
+        "https://b.example/",
+        "https://c.example/",
+    ]
+    assert [a.key for a in newest_first(articles)] == expected
+    assert [a.key for a in newest_first(reversed(articles))] == expected
+
+
 def test_every_feed_holds_its_articles_newest_first_and_nothing_else(tmp_path: Path) -> None:
     """The plan sorts all articles once and deals them out to feeds: each feed must hold
     exactly the articles of its topic or provider, in their own newest-first order."""
