@@ -19,6 +19,7 @@ taken from its previous files (:mod:`feeds.earlier`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -132,9 +133,18 @@ class LastBuild:
     feeds: int = 0
     folders: Mapping[str, FileStat] = field(default_factory=dict)  # "" is the output itself
     build: bytes = b""  # the build, as the article graph it published names it (graphcache)
-    # The files of the output it swapped out and kept (feeds.output.previous_path), as they
-    # were once it was in place.
-    previous: Manifest = field(default_factory=dict)
+    # The rows of :attr:`previous`, made into a manifest only when asked for: a build with
+    # nothing to do never needs it.
+    previous_rows: Sequence[Any] = field(default=(), repr=False)
+
+    @functools.cached_property
+    def previous(self) -> Manifest:
+        """The files of the output it swapped out and kept (:func:`feeds.output.previous_path`),
+        as they were once it was in place."""
+        try:
+            return _manifest(self.previous_rows)
+        except Exception:  # rows not as this code writes them: nothing is known of it
+            return {}
 
     def intact(self, output: Path) -> bool:
         """Whether ``output`` holds every file as this build left it, and nothing else: a
@@ -159,7 +169,7 @@ def load_last_build(path: Path) -> LastBuild:
             int(feeds),
             folders,
             bytes(build),
-            _manifest(previous),
+            tuple(previous),
         )
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return LastBuild()
