@@ -29,7 +29,7 @@ from feeds.schema import Schema, load_schema
 if TYPE_CHECKING:
     from feeds.articles import Article
     from feeds.cache import Cache
-    from feeds.output import Keep, Staging
+    from feeds.output import Keep
     from feeds.plan import FeedPlan
     from feeds.rendercache import LastBuild
 
@@ -648,7 +648,7 @@ def _write(
     ``last`` build wrote there the same, and record what was written for the next build
     (:mod:`feeds.rendercache`)."""
     from feeds.earlier import EarlierEntries
-    from feeds.output import staged
+    from feeds.output import previous_path, staged
     from feeds.parallel import write_documents
     from feeds.rendercache import manifest_path, store_last_build
 
@@ -685,28 +685,11 @@ def _write(
                 feeds=len(plan.feeds),
                 build=lineage.build,
                 known={path: previous[path][1] for path in staging.kept},
-                previous=_swapped_out(config.output, last, staging),
+                previous=(
+                    last.swapped_out(previous_path(config.output), staging.linked)
+                    if staging.kept_previous
+                    else {}
+                ),
                 mirrored=staging.mirrored,
             )
     return list(written)
-
-
-def _swapped_out(output: Path, last: LastBuild, staging: Staging) -> dict[str, Any]:
-    """The record of the output a build swapped out and kept: the ``last`` build's files.
-
-    A file the build linked (found intact, as recorded) has a new change time, so its state
-    is taken again.  The others are recorded as they were: one changed since, or whose link
-    in the staging folder was replaced, no longer matches and is never taken for a document
-    (taking its state now would vouch for whatever it holds)."""
-    from feeds.cache import file_state
-    from feeds.output import previous_path
-
-    if not staging.kept_previous:
-        return {}
-    root = previous_path(output)
-    files = {}
-    for path, (key, recorded) in last.files.items():
-        state = file_state(f"{root}/{path}") if path in staging.linked else recorded
-        if state is not None:
-            files[path] = (key, state)
-    return files

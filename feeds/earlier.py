@@ -8,18 +8,16 @@ build.  Imported only by builds that render: reading a record of the last build
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from feeds.articles import Article
-from feeds.cache import file_state
 from feeds.entries import EntryStore
 from feeds.jsonfeed import written_items
 from feeds.render import EntryXml, article_id, written_entries
-from feeds.rendercache import Manifest
+from feeds.rendercache import Manifest, read_as_recorded
 
 # An entry's own id and update time come before any other ``id`` or ``updated`` element in
 # it, and element text holds no raw ``<`` or ``"``.
@@ -46,7 +44,7 @@ class EarlierEntries:
         earlier: Mapping[str, bytes],
         now: Mapping[str, bytes],
     ) -> None:
-        self._root = os.fspath(output)
+        self._output = output
         self._previous = previous
         self._earlier = earlier
         self._now = now
@@ -68,16 +66,16 @@ class EarlierEntries:
         ]
         if not same:
             return
-        atom_name, rss_name, json_name = names
-        atom = self._read(atom_name)
-        rss = self._read(rss_name)
+        # Its Atom, RSS and JSON Feed files, each when still as written.
+        atom, rss, document = (
+            read_as_recorded(self._previous, self._output, name) for name in names
+        )
         if atom is not None and rss is not None:
             written = _entries_by_moment(atom, rss)
             for article, stamp in same:
                 moment = (article_id(article).encode(), stamp.isoformat().encode())
                 if (xml := written.get(moment)) is not None:
                     store.keep(article, stamp, xml)
-        document = self._read(json_name)
         if document is not None:
             items = {}
             for item in written_items(document):
@@ -86,20 +84,6 @@ class EarlierEntries:
             for article, _ in same:
                 if (kept := items.get(article_id(article).encode())) is not None:
                     store.keep_json(article, kept)
-
-    def _read(self, relative: str) -> bytes | None:
-        """The file the last build wrote at ``relative``, if it is still as written."""
-        known = self._previous.get(relative)
-        name = f"{self._root}/{relative}"  # as feeds.rendercache names output files
-        if known is None or file_state(name) != known[1]:
-            return None
-        try:
-            with open(name, "rb") as stream:  # noqa: PTH123 - the name is text here
-                content = stream.read()
-        except OSError:
-            return None
-        # Read while nothing wrote to it: its state is still the one the build recorded.
-        return content if file_state(name) == known[1] else None
 
 
 def _entries_by_moment(atom: bytes, rss: bytes) -> dict[tuple[bytes, bytes], EntryXml]:

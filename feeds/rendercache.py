@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +146,22 @@ class LastBuild:
         except Exception:  # rows not as this code writes them: nothing is known of it
             return {}
 
+    def swapped_out(self, folder: Path, linked: Collection[str]) -> Manifest:
+        """The record of these files once the next build swapped them out and kept them in
+        ``folder`` (:func:`feeds.output.previous_path`).
+
+        A file that build ``linked`` (found intact, as recorded) has a new change time, so
+        its state is taken again.  The others are recorded as they were: one changed since,
+        or whose link in the staging folder was replaced, no longer matches and is never
+        taken for a document (taking its state now would vouch for whatever it holds)."""
+        name = _namer(folder)
+        files = {}
+        for path, (key, recorded) in self.files.items():
+            state = file_state(name(path)) if path in linked else recorded
+            if state is not None:
+                files[path] = (key, state)
+        return files
+
     def intact(self, output: Path) -> bool:
         """Whether ``output`` holds every file as this build left it, and nothing else: a
         file added to or removed from a folder changes the folder's times."""
@@ -253,6 +269,22 @@ def still_there(
         if file_state(name(relative)) != known[1]:
             return False
     return True
+
+
+def read_as_recorded(previous: Manifest, folder: Path, relative: str) -> bytes | None:
+    """The bytes of the file ``relative`` of an earlier build's output, now at ``folder``,
+    when it is still the file ``previous`` records (else ``None``): its state is taken
+    again after reading, so a write meanwhile is not taken for what the build wrote."""
+    known = previous.get(relative)
+    name = _namer(folder)(relative)
+    if known is None or file_state(name) != known[1]:
+        return None
+    try:
+        with open(name, "rb") as stream:  # noqa: PTH123 - the name is text here
+            content = stream.read()
+    except OSError:
+        return None
+    return content if file_state(name) == known[1] else None
 
 
 def reusable(
