@@ -235,5 +235,5 @@ def remerge(
             added = added or key not in graph
             graph[key] = article
     # Keys replaced keep their place and keys dropped leave the rest in order: only new
-    # keys need the graph sorted again (which at 100k records takes seconds).
+    # keys need the graph sorted again.
     return dict(sorted(graph.items())) if added else graph
