@@ -83,7 +83,7 @@ def load_state(path: Path, context: str) -> GraphState | None:
         frames, end = read_records(path, _FORMAT, DATE_CLASSES)
         if not frames or end is None:
             return None
-        recorded, articles, rows, digests, build = frames[0]
+        recorded, articles, rows, digests, _ = frames[0]  # the build: that of the last frame
         if recorded != context:
             return None
         restored = from_plain_values(articles)

@@ -28,7 +28,7 @@ from feeds.render import (
     file_name,
     render_document,
 )
-from feeds.rendercache import DocumentKeys, Manifest, reusable
+from feeds.rendercache import DocumentKeys, Manifest, still_there
 from feeds.site import favicon, render_index, stylesheet
 
 INDEX = "index.html"
@@ -109,11 +109,10 @@ def shares(documents: Sequence[FeedDocument], count: int) -> list[list[FeedDocum
 def reused(document: FeedDocument, previous: Manifest, output: Path) -> list[Document] | None:
     """The files of ``document`` as the previous build wrote them into ``output``, when
     they hold exactly what it would be now; else ``None``."""
-    names = document.names
-    old = reusable(previous, output, names, document.key)
-    if old is None:
+    names, key = document.names, document.key
+    if not still_there(previous, output, names, key):
         return None
-    return [Document(name, path, document.key) for name, path in zip(names, old, strict=True)]
+    return [Document(name, output / name, key) for name in names]
 
 
 def render_feeds(

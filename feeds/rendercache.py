@@ -287,16 +287,6 @@ def read_as_recorded(previous: Manifest, folder: Path, relative: str) -> bytes |
     return content if file_state(name) == known[1] else None
 
 
-def reusable(
-    previous: Manifest, output: Path, names: Sequence[str], key: bytes
-) -> list[Path] | None:
-    """The previous build's files for ``names`` when they hold exactly the document of
-    ``key``; ``None`` when any of them does not."""
-    if not still_there(previous, output, names, key):
-        return None
-    return [output / relative for relative in names]
-
-
 def _namer(output: Path) -> Callable[[str], str]:
     """Names of files in ``output`` by their relative path ("" for the folder itself):
     joined as text, since a build names every file of its output this way."""
