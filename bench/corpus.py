@@ -1,6 +1,6 @@
 """A deterministic corpus of seed-shaped records, for benchmarks and scale tests.
 
-    python bench/corpus.py N DEST [--seed S] [--start K]
+    python bench/corpus.py N DEST [--seed S] [--start K] [--written-by python-frontmatter]
 
 writes records ``K .. N-1`` into ``DEST``.  Every record is drawn from a random generator
 seeded by ``(S, its index)`` and cites only records with a smaller index, so the corpus of
@@ -11,6 +11,12 @@ Shape, after the real records in ``seeds/``: about 10 KB of front matter, about 
 articles each (some of which are other records of the corpus), providers with a heavy-tailed
 distribution, a few dozen topics, Unicode titles, about 3% unpublished records and about 1%
 invalid ones of various kinds.
+
+Records are written by hand, in the style of the seeds (text in double quotes, on one line),
+or, with ``--written-by python-frontmatter``, as a publisher's script that loads and dumps
+them with python-frontmatter would write them: keys sorted, long text folded over several
+lines, dates unquoted with a space.  Invalid records stay written by hand in both, so that
+each is broken in the same way.
 """
 
 from __future__ import annotations
@@ -221,9 +227,15 @@ def providers(seed: int, count: int = 400) -> list[Provider]:
     return out
 
 
+WRITERS = ("hand", "python-frontmatter")
+
+
 class Corpus:
-    def __init__(self, seed: int = DEFAULT_SEED) -> None:
+    def __init__(self, seed: int = DEFAULT_SEED, written_by: str = "hand") -> None:
+        if written_by not in WRITERS:
+            raise ValueError(f"records are written by one of {', '.join(WRITERS)}")
         self.seed = seed
+        self.written_by = written_by
         self.providers = providers(seed)
         # Heavy tail: the k-th provider is chosen with weight 1/k^1.1 (Zipf-like).
         weights = [1 / (k + 1) ** 1.1 for k in range(len(self.providers))]
@@ -332,6 +344,8 @@ class Corpus:
         text = "\n".join(lines)
         if rng.random() < INVALID_SHARE:
             text = _break(rng, text)
+        elif self.written_by == "python-frontmatter":
+            text = _as_python_frontmatter_writes(text)
         return text
 
     def write(self, dest: Path, count: int, start: int = 0) -> None:
@@ -394,6 +408,12 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def _as_python_frontmatter_writes(text: str) -> str:
+    import frontmatter  # noqa: PLC0415 - only this style needs it
+
+    return frontmatter.dumps(frontmatter.loads(text)) + "\n"
+
+
 def _break(rng: random.Random, text: str) -> str:
     """Make a record invalid in one of several ways a publisher might."""
     kind = rng.choice(INVALID_KINDS)
@@ -429,8 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dest", type=Path, help="folder to write the records into")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--start", type=int, default=0, help="first index to write")
+    parser.add_argument("--written-by", choices=WRITERS, default="hand")
     args = parser.parse_args(argv)
-    Corpus(args.seed).write(args.dest, args.count, args.start)
+    Corpus(args.seed, args.written_by).write(args.dest, args.count, args.start)
     return 0
 
 

@@ -35,7 +35,7 @@ import psutil  # type: ignore[import-untyped]
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from corpus import Corpus  # noqa: E402
+from corpus import WRITERS, Corpus  # noqa: E402
 from hugo_site import make_site  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -173,13 +173,20 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
         action="store_true",
         help="only cold, unchanged and one-record-changed builds (for 100k records)",
     )
+    parser.add_argument(
+        "--written-by",
+        choices=WRITERS,
+        default="hand",
+        help="how the records are written (see bench/corpus.py)",
+    )
     args = parser.parse_args(argv)
     count, runs = args.records, args.runs
 
-    work = args.work / f"n{count}"
+    hand = args.written_by == "hand"
+    work = args.work / (f"n{count}" if hand else f"n{count}-{args.written_by}")
     corpus = work / "project" / "records"
     marker = work / f"corpus-{count}-{args.seed}.done"
-    generator = Corpus(args.seed)
+    generator = Corpus(args.seed, args.written_by)
     if not marker.exists():
         print(f"writing {count} records to {corpus}", flush=True)
         shutil.rmtree(work, ignore_errors=True)
@@ -297,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
 
     report = results(count, runs, measures, identical, hugo is not None)
     print(report)
-    write_results(args.results, count, report)
+    title = f"{count:,} records" + ("" if hand else f", written by {args.written_by}")
+    write_results(args.results, title, report)
     return 0
 
 
@@ -386,30 +394,35 @@ def results(
     return "\n".join(lines)
 
 
-def write_results(path: Path, count: int, table: str) -> None:
-    """Replace this corpus size's section of RESULTS.md, keeping the others (and any section
-    of notes written by hand, after them)."""
+def write_results(path: Path, title: str, table: str) -> None:
+    """Replace the section ``title`` ("10,000 records", say) of RESULTS.md, keeping the others
+    (and any section of notes written by hand, after them)."""
     header = (
         "# Benchmark results\n\nWritten by `bench/run.py` (see bench/README.md). "
         "The machine is shared with other work, so figures are noisy.\n"
     )
-    sections: dict[int, str] = {}
+    sections: dict[str, str] = {}
     notes: list[str] = []
     if path.exists():
         for chunk in path.read_text("utf-8").split("\n## ")[1:]:
-            title, _, _body = chunk.partition("\n")
-            try:
-                size = int(title.split()[0].replace(",", ""))
-            except ValueError:
+            heading, _, _body = chunk.partition("\n")
+            if _size(heading) is None:
                 notes.append("## " + chunk.rstrip() + "\n")
                 continue
-            sections[size] = "## " + chunk.rstrip() + "\n"
+            sections[heading] = "## " + chunk.rstrip() + "\n"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sections[count] = (
-        f"## {count:,} records\n\n{stamp}; {machine()}; feeds at {_git_head()}.\n\n{table}\n"
-    )
-    body = "\n".join([*(sections[size] for size in sorted(sections)), *notes])
+    sections[title] = f"## {title}\n\n{stamp}; {machine()}; feeds at {_git_head()}.\n\n{table}\n"
+    ordered = sorted(sections, key=lambda heading: (_size(heading) or 0, heading))
+    body = "\n".join([*(sections[heading] for heading in ordered), *notes])
     path.write_text(f"{header}\n{body}", "utf-8")
+
+
+def _size(heading: str) -> int | None:
+    """How many records a section of results is about; ``None`` for notes."""
+    try:
+        return int(heading.split(maxsplit=1)[0].replace(",", ""))
+    except (ValueError, IndexError):
+        return None
 
 
 def _git_head() -> str:

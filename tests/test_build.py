@@ -15,7 +15,7 @@ from lxml import etree
 from feeds.api import build
 from feeds.config import Config, load_config
 from feeds.output import OutputError
-from tests.conftest import REPO, RecordFactory, record_data, tree
+from tests.conftest import REPO, RecordFactory, corpus_module, record_data, tree
 
 GOLDEN = REPO / "tests" / "golden"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -278,3 +278,22 @@ def test_output_in_a_file_is_an_error(tmp_path: Path, write_record: RecordFactor
 
 def test_record_data_fixture_is_valid() -> None:
     assert record_data()["title"]
+
+
+def test_records_written_by_python_frontmatter_publish_what_the_same_records_do(
+    tmp_path: Path,
+) -> None:
+    """The same records, written like the seeds or loaded and dumped by python-frontmatter
+    (keys sorted, text folded over several lines, dates unquoted with a space), publish the
+    same bytes: the style a publisher's script writes in changes nothing."""
+    outputs = []
+    for style in ["hand", "python-frontmatter"]:
+        corpus_module().Corpus(seed=9, written_by=style).write(tmp_path / style, 40)
+        report = build(Config(source=tmp_path / style, output=tmp_path / f"out-{style}"))
+        assert report.published > 35
+        outputs.append((report.published, len(report.skipped), tree(tmp_path / f"out-{style}")))
+    assert outputs[0] == outputs[1]
+    name = sorted(path.name for path in (tmp_path / "hand").iterdir())[1]
+    assert (tmp_path / "hand" / name).read_text() != (
+        tmp_path / "python-frontmatter" / name
+    ).read_text()
