@@ -63,7 +63,8 @@ def _load_yaml(text: str) -> tuple[Any, bool, bool]:
 
     fast = yamlfast.load(text)
     if fast is not None:  # read without error, so without duplicate keys
-        return fast, False, True
+        data, already_plain = fast
+        return data, False, already_plain
     loader = _RecordLoader(text)
     try:
         return loader.get_single_data(), loader.has_duplicate_keys, False

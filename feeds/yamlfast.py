@@ -5,24 +5,27 @@ Python objects node by node.  ``yaml-rs`` (a Rust YAML parser) gives the same da
 times faster, but it reads YAML 1.2, where PyYAML reads YAML 1.1: ``yes``, ``on``, ``017``,
 ``1e3``, ``1_000`` or ``<<`` mean different things to the two.  So the fast reader is used
 only when :func:`plainly_written` can tell, line by line, that no such value is present:
-every key is a plain name or quoted, every value is quoted, plain text that starts with a
-letter (a URL, say), a decimal number, ``true``/``false``/``null``, a date, or an empty
-``[]``/``{}``.  No anchors, aliases, tags,
-flow collections, block scalars, multi-line values, or characters libyaml refuses.  Anything
-else, and any error (duplicate keys included), goes to the PyYAML path, which stays the one
-that explains problems with lines and columns.
+every key is a plain name or quoted, every value is quoted, plain text that cannot be read
+as anything else (it starts with a letter, as a URL does, or has one no number has, as
+``5G`` does), a decimal number, ``true``/``false``/``null``, a date, or an empty
+``[]``/``{}``.  Text and quoted values may go on over more lines, as PyYAML and
+python-frontmatter write long ones, and quoted values may hold escapes (PyYAML writes
+text that is not ASCII as escapes unless told otherwise).  No anchors, aliases, tags,
+flow collections, block scalars, or characters libyaml refuses or YAML 1.1 reads as line
+breaks.  Anything else, and any error (duplicate keys included), goes to the PyYAML path,
+which stays the one that explains problems with lines and columns.
 
 The gate runs on RE2 (``google-re2``), whose automata read the text once: Python's ``re``
 tries the alternatives of every line in turn, and took as long as yaml-rs itself.  Automata
 cannot look ahead or behind, so the gate is two expressions: :data:`_DOCUMENT`, which every
 line must match, and :data:`_FORBIDDEN`, which must match nowhere: the keys and plain values
-YAML 1.1 reads as booleans or null, and escapes that could make characters PyYAML or feeds
-refuse.  tests/test_yamlfast.py holds the same gate written with look-arounds, as its
-specification.
+YAML 1.1 reads as booleans or null.  tests/test_yamlfast.py holds the same gate written with
+look-arounds, as its specification.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import re2
@@ -35,16 +38,41 @@ _WORDS_1_1 = ("yes", "no", "on", "off", "y", "n", "true", "false", "null")
 _INDENT = " {0,16}"
 _ITEM = "- {1,3}"
 _KEY = r"""(?:[A-Za-z_][A-Za-z0-9_-]*|"[^"\\\n]*"|'[^'\n]*')"""
-# Plain text: a letter, then no ": " (a mapping), no " #" (a comment) and no ":" at the end.
+# Plain text: no ": " (a mapping), no " #" (a comment) and no ":" at the end.  It may go on
+# over more lines, each indented and starting with neither "#" nor ":": both readers fold
+# the lines into one, and refuse a line indented no deeper than the key.
 _ORDINARY = r"[^:# \t\n]"
-_TEXT = (
-    rf"[\pL\p{{Nl}}\p{{No}}]"  # a letter, as Python's [^\W\d_] has it
-    rf"(?:{_ORDINARY}|#|:+(?:{_ORDINARY}|#)| +(?:{_ORDINARY}|:+(?:{_ORDINARY}|#)))* *"
+_TEXT_GOES_ON = rf"(?:{_ORDINARY}|#|:+(?:{_ORDINARY}|#)| +(?:{_ORDINARY}|:+(?:{_ORDINARY}|#)))*"
+# Plain text starts with a letter (as Python's [^\W\d_] has it), "(", "$" or "/", or any
+# other character that is not ASCII: none is a YAML indicator or starts a number.  Or it
+# starts with a digit or "+" and, before its first line ends, has a character that no number,
+# date, time, boolean or null of either YAML has: "5G", "3D printing", "10 best", "+g7Q/".
+_IN_NUMBERS = r"[0-9a-fA-FiInNoOtTxXzZ.+_-]"
+_IN_NO_NUMBER = r"[^0-9a-fA-FiInNoOtTxXzZ.+_:# \t\n-]"
+_TEXT_START = "|".join(
+    [
+        r"[\pL\p{Nl}\p{No}($/]",
+        r"[^\x00-\x7f]",
+        rf"[0-9+](?:(?:|:+| +){_IN_NUMBERS})*(?:|:+| +){_IN_NO_NUMBER}",
+    ]
 )
+_TEXT = rf"(?:{_TEXT_START}){_TEXT_GOES_ON}(?: *\n +{_ORDINARY}{_TEXT_GOES_ON})* *"
+# Quoted values may go on over more lines too, without blank lines, and a double-quoted one
+# may escape its line break.  (Where a line is indented no deeper than the key, yaml-rs
+# refuses it and PyYAML takes it: such a value goes to PyYAML.)  Escapes beyond the common
+# ones may stand for characters feeds refuses: what they give is checked (see load).
+_ESCAPE = r"""\\(?:["\\/nt0abefvrN_LP ]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})"""
+_DOUBLE_QUOTED_CHARACTER = rf"""(?:[^"\\\n]|{_ESCAPE})"""
+_DOUBLE_QUOTED = (
+    rf'"{_DOUBLE_QUOTED_CHARACTER}*'
+    rf'(?:\\?\n +(?:[^"\\\n ]|{_ESCAPE}){_DOUBLE_QUOTED_CHARACTER}*)*"'
+)
+_SINGLE_QUOTED_RUN = r"[^'\n]*(?:''[^'\n]*)*"
+_SINGLE_QUOTED = rf"'{_SINGLE_QUOTED_RUN}(?:\n +(?:[^'\n ]|''){_SINGLE_QUOTED_RUN})*'"
 _VALUE = "|".join(
     [
-        r'"[^"\\\n]*(?:\\["\\/nt][^"\\\n]*)*"',  # double-quoted, common escapes only
-        r"'[^'\n]*(?:''[^'\n]*)*'",  # single-quoted
+        _DOUBLE_QUOTED,
+        _SINGLE_QUOTED,
         r"\[\]|\{\}",  # empty list or mapping
         r"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,15})?",  # decimal: no octal, exponent, _
         r"true|false|null",
@@ -63,6 +91,16 @@ _LINE = (
     r"| *(?:#[^\n]*)?"  # blank or comment
 )
 _MAX_LINES = 40_000
+# Characters that both readers take as they are, and XML too: no controls (and, needlessly
+# but harmlessly, no tabs), no YAML 1.1 line breaks (NEL, LS, PS), no BOM, no U+FFFE/U+FFFF.
+# Python's isprintable() refuses all of these (and more), and is quicker: this decides only
+# for text it refuses, such as text with a no-break space.
+_REFUSED = re.compile(
+    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+# An escape that may stand for a character feeds refuses (or a backslash before one of the
+# common escapes, which does no harm but a check).
+_UNCOMMON_ESCAPE = re.compile(r'\\[^"\\/nt]')
 
 
 def _other_cases(word: str) -> str:
@@ -83,7 +121,6 @@ _AT_VALUE = rf"^ *(?:(?:- +)+|(?:- +)*{_KEY}: +)"
 _YAML_1_1_ONLY = "|".join(_WORDS_1_1[:6])  # the others YAML 1.2 reads too, in lower case
 _BOTH = "|".join(_WORDS_1_1[6:])
 _FORBIDDEN_PARTS = [
-    r"\\[xuUN0abefv ]",  # an escape
     rf"^ *(?:- +)*(?i:{'|'.join(_WORDS_1_1)}):(?: |$)",  # a key YAML 1.1 reads as a boolean
     # a plain value YAML 1.1 reads as a boolean or null, but the lower-case true, false
     # and null, which both read alike
@@ -104,25 +141,28 @@ _FORBIDDEN = _compiled("(?m)" + "|".join(_FORBIDDEN_PARTS))
 
 def plainly_written(text: str) -> bool:
     """Whether every line of ``text`` is of a shape both YAML readers agree on."""
-    # Not printable: controls, YAML 1.1 line breaks (NEL, LS, PS), the BOM, surrogates,
-    # non-characters, and (needlessly, but harmlessly) tabs and spaces other than " ".
-    if not text.replace("\n", "").isprintable() or text.count("\n") >= _MAX_LINES:
+    if text.count("\n") >= _MAX_LINES:
         return False
-    encoded = text.encode()  # printable: no surrogates, so this does not fail
+    if not text.replace("\n", "").isprintable() and _REFUSED.search(text) is not None:
+        return False
+    encoded = text.encode()  # no surrogates, so this does not fail
     return _DOCUMENT.fullmatch(encoded) is not None and _FORBIDDEN.search(encoded) is None
 
 
-def load(text: str) -> Any | None:
-    """The data of ``text`` when it is plainly written and reads without error, else ``None``
-    (the caller then reads it with PyYAML).
+def load(text: str) -> tuple[Any, bool] | None:
+    """The data of ``text`` when it is plainly written and reads without error, and whether
+    that data is already plain; else ``None`` (the caller then reads it with PyYAML).
 
     Data read here is JSON-shaped (text keys; text, numbers, booleans, null, lists and
-    mappings) with no character XML refuses, at most 40,000 lines of at most four values each,
-    and nesting under 64 levels: already what :func:`feeds.records._to_plain` would make.
+    mappings), at most 40,000 lines of at most four values each, and nesting under 64
+    levels.  Unless an escape other than ``\\"``, ``\\\\``, ``\\/``, ``\\n`` or ``\\t``
+    may have made a character XML refuses, it is already what
+    :func:`feeds.records._to_plain` would make.
     """
     if not plainly_written(text):
         return None
     try:
-        return yaml_rs.loads(text, parse_datetime=False)
+        data = yaml_rs.loads(text, parse_datetime=False)
     except (ValueError, TypeError, OverflowError, RecursionError):
         return None
+    return data, _UNCOMMON_ESCAPE.search(text) is None
