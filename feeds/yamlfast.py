@@ -91,13 +91,6 @@ _LINE = (
     r"| *(?:#[^\n]*)?"  # blank or comment
 )
 _MAX_LINES = 40_000
-# Characters that both readers take as they are, and XML too: no controls (and, needlessly
-# but harmlessly, no tabs), no YAML 1.1 line breaks (NEL, LS, PS), no BOM, no U+FFFE/U+FFFF.
-# Python's isprintable() refuses all of these (and more), and is quicker: this decides only
-# for text it refuses, such as text with a no-break space.
-_REFUSED = re.compile(
-    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
 # An escape that may stand for a character feeds refuses (or a backslash before one of the
 # common escapes, which does no harm but a check).
 _UNCOMMON_ESCAPE = re.compile(r'\\[^"\\/nt]')
@@ -137,16 +130,27 @@ def _compiled(pattern: str) -> Any:
 
 _DOCUMENT = _compiled(f"(?:(?:{_LINE})\n)*(?:{_LINE})")
 _FORBIDDEN = _compiled("(?m)" + "|".join(_FORBIDDEN_PARTS))
+# Characters that both readers take as they are, and XML too: no controls (and, needlessly
+# but harmlessly, no tabs), no YAML 1.1 line breaks (NEL, LS, PS), no BOM, no U+FFFE/U+FFFF.
+# (Python's isprintable() would refuse the no-break space, the soft hyphen and more.)
+_REFUSED = _compiled(
+    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
 
 
 def plainly_written(text: str) -> bool:
     """Whether every line of ``text`` is of a shape both YAML readers agree on."""
     if text.count("\n") >= _MAX_LINES:
         return False
-    if not text.replace("\n", "").isprintable() and _REFUSED.search(text) is not None:
+    try:
+        encoded = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
         return False
-    encoded = text.encode()  # no surrogates, so this does not fail
-    return _DOCUMENT.fullmatch(encoded) is not None and _FORBIDDEN.search(encoded) is None
+    return (
+        _REFUSED.search(encoded) is None
+        and _DOCUMENT.fullmatch(encoded) is not None
+        and _FORBIDDEN.search(encoded) is None
+    )
 
 
 def load(text: str) -> tuple[Any, bool] | None:

@@ -119,6 +119,7 @@ def test_seeds_agree(path: Path) -> None:
         "a: 1e3 1_0",
         "a: \ufeffx",
         "a: \u2029",
+        "a: x\ud800",  # a lone surrogate (from bytes read with surrogateescape, say)
     ],
 )
 def test_ambiguous_or_unusual_yaml_goes_to_pyyaml(text: str) -> None:
