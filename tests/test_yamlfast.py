@@ -275,9 +275,6 @@ _KEY = rf"""(?:(?!{_WORDS_1_1}:)[A-Za-z_][A-Za-z0-9_-]*|"[^"\\\n]*"|'[^'\n]*')""
 _ESCAPE = r"""\\(?:[0abtnvfre "/\\N_LP]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})"""
 _NUMBERS_HAVE = "-0-9a-fA-FiInNoOtTxXzZ.+_"
 _TEXT_GOES_ON = r"(?:[^:#\t\n] | :(?=[^ \t\n]) | (?<=[^ ])\#)"
-# Text that starts with a word YAML 1.1 reads as a boolean or null is refused where the word
-# ends its line; but lower-case true, false and null may go on over the next line, as both
-# readers then read text.
 _VALUE = rf"""
     "(?:[^"\\\n]|{_ESCAPE})*(?:\\?\n[ ]+(?=[^ "\n])(?:[^"\\\n]|{_ESCAPE})+)*"
   | '(?:[^'\n]|'')*(?:\n[ ]+(?=[^ \n])(?:[^'\n]|'')+)*'
@@ -286,8 +283,7 @@ _VALUE = rf"""
   | (?:true|false|null){_END}
   | [0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}
     (?:[Tt ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})?)?{_END}
-  | (?!{_WORDS_1_1}[ ]*(?:\#|\Z)|(?!(?:true|false|null)[ ]*\n){_WORDS_1_1}[ ]*\n)
-    (?: [^\W\d_] | [($/] | [^\x00-\x7f]
+  | (?: [^\W\d_] | [($/] | [^\x00-\x7f]
       | [0-9+](?:(?::+|[ ]+)?[{_NUMBERS_HAVE}])*(?::+|[ ]+)?[^{_NUMBERS_HAVE}:# \t\n] )
     {_TEXT_GOES_ON}*
     (?:\n[ ]+(?=[^:# \t\n]){_TEXT_GOES_ON}*)*
@@ -314,8 +310,27 @@ def _taken_as_it_is(character: str) -> bool:
     )
 
 
+# A line that looks like a key YAML 1.1 reads as a boolean, or like a key or an item whose
+# value is a word YAML 1.1 reads as a boolean or null (lower-case true, false and null, which
+# both read alike, only with a comment glued on), sends the document to PyYAML.  So does such
+# a line that goes on a value over lines: the automaton cannot tell which lines do.
+_YAML_1_1_WORD = re.compile(
+    rf"""
+    ^[ ]*(?:-[ ]+)*{_WORDS_1_1}:(?=[ ]|$)
+  | ^[ ]*(?:(?:-[ ]+)+|(?:-[ ]+)*{_KEY}:[ ]+)
+    (?: (?!(?:true|false|null)[ ]*(?:\#|$)){_WORDS_1_1}[ ]*(?:\#|$)
+      | (?:true|false|null)\# )
+    """,
+    re.VERBOSE | re.MULTILINE,
+)
+
+
 def plainly_written_by_the_reference(text: str) -> bool:
-    return all(map(_taken_as_it_is, text)) and _REFERENCE.fullmatch(text) is not None
+    return (
+        all(map(_taken_as_it_is, text))
+        and _YAML_1_1_WORD.search(text) is None
+        and _REFERENCE.fullmatch(text) is not None
+    )
 
 
 def test_the_gate_takes_the_corpus_as_its_specification_does() -> None:
