@@ -17,10 +17,11 @@ which stays the one that explains problems with lines and columns.
 
 The gate runs on RE2 (``google-re2``), whose automata read the text once: Python's ``re``
 tries the alternatives of every line in turn, and took as long as yaml-rs itself.  Automata
-cannot look ahead or behind, so the gate is two expressions: :data:`_DOCUMENT`, which every
-line must match, and :data:`_FORBIDDEN`, which must match nowhere: the keys and plain values
-YAML 1.1 reads as booleans or null.  tests/test_yamlfast.py holds the same gate written with
-look-arounds, as its specification.
+cannot look ahead or behind, so the gate is three expressions: :data:`_DOCUMENT`, which every
+line must match, and :data:`_FORBIDDEN` and :data:`_REFUSED`, which must match nowhere: the
+keys and plain values YAML 1.1 reads as booleans or null (on any line, even one that goes on
+a value, as an automaton cannot tell), and characters one of the readers or XML refuses.
+tests/test_yamlfast.py holds the same gate written with look-arounds, as its specification.
 """
 
 from __future__ import annotations
