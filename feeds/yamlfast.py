@@ -62,7 +62,11 @@ _TEXT = rf"(?:{_TEXT_START}){_TEXT_GOES_ON}(?: *\n +{_ORDINARY}{_TEXT_GOES_ON})*
 # may escape its line break.  (Where a line is indented no deeper than the key, yaml-rs
 # refuses it and PyYAML takes it: such a value goes to PyYAML.)  Escapes beyond the common
 # ones may stand for characters feeds refuses: what they give is checked (see load).
-_ESCAPE = r"""\\(?:["\\/nt0abefvrN_LP ]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})"""
+_COMMON_ESCAPES = r'"\\/nt'  # after the backslash; they make no character feeds refuses
+_ESCAPE = (
+    rf"\\(?:[{_COMMON_ESCAPES}0abefvrN_LP ]"
+    r"|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})"
+)
 _DOUBLE_QUOTED_CHARACTER = rf"""(?:[^"\\\n]|{_ESCAPE})"""
 _DOUBLE_QUOTED = (
     rf'"{_DOUBLE_QUOTED_CHARACTER}*'
@@ -94,7 +98,7 @@ _LINE = (
 _MAX_LINES = 40_000
 # An escape that may stand for a character feeds refuses (or a backslash before one of the
 # common escapes, which does no harm but a check).
-_UNCOMMON_ESCAPE = re.compile(r'\\[^"\\/nt]')
+_UNCOMMON_ESCAPE = re.compile(rf"\\[^{_COMMON_ESCAPES}]")
 
 
 def _other_cases(word: str) -> str:
