@@ -16,6 +16,7 @@ import time
 import warnings
 from dataclasses import replace
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -544,3 +545,28 @@ def test_the_stats_a_cache_remembers_are_those_it_stored(tmp_path: Path) -> None
     assert sorted(seen) == [str(p) for p in paths[:2]]
     assert seen[str(paths[0])][1:] == (7, b"again")
     store.close()
+
+
+def test_library_versions_are_those_importlib_metadata_finds() -> None:
+    versions = cache._installed_versions()
+    for name in cache._LIBRARIES:
+        assert versions[cache._distribution_key(name)] == metadata.version(name)
+
+
+def test_a_library_installed_ahead_on_the_path_changes_the_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = cache.code_fingerprint.__wrapped__()
+    (tmp_path / "pyyaml-99.1.dist-info").mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert cache._installed_versions()["pyyaml"] == "99.1"
+    assert cache.code_fingerprint.__wrapped__() != before
+
+
+def test_a_library_without_a_dist_info_folder_is_asked_of_importlib_metadata(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = cache.code_fingerprint.__wrapped__()
+    monkeypatch.setattr(cache, "_installed_versions", dict)
+    assert cache.code_fingerprint.__wrapped__() == before
+    assert cache._version_from_metadata("no-such-library-anywhere") == "-"
