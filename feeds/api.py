@@ -22,7 +22,16 @@ from feeds.config import Config
 from feeds.crosscheck import future_findings, moment, review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress
-from feeds.records import Loaded, Locator, Record, discover, display_path, parse_record
+from feeds.records import (
+    Loaded,
+    Locator,
+    Record,
+    discover,
+    discover_names,
+    display_names,
+    display_path,
+    parse_record,
+)
 from feeds.scan import FileResult, scan, schema_key
 from feeds.schema import Schema, load_schema
 
@@ -225,13 +234,13 @@ def build(
     if not config.source.is_dir():
         what = "is not a folder" if config.source.exists() else "does not exist"
         raise SourceError(f"the folder of records {source} {what}")
-    paths, folder_problems = discover([config.source])
+    names, folder_problems = discover_names([config.source])
     for problem in folder_problems:
         if problem.file == source:
             raise SourceError(f"{source}: {problem.message}")
     run = _Run(
-        tuple(paths),
-        tuple(display_path(path) for path in paths),
+        tuple(names),
+        tuple(display_names(names)),
         schema,
         config,
         now or datetime.now(UTC),
@@ -245,7 +254,7 @@ def build(
         if report is None:
             store = open_cache(config.cache)
             try:
-                digests = None if store is None else known_digests(paths, store)
+                digests = None if store is None else known_digests(run.paths, store)
                 if store is not None and digests is not None:
                     report = _unchanged(run, store, digests, last)
                 if report is None:
@@ -258,15 +267,20 @@ def build(
 
 @dataclass(frozen=True)
 class _Run:
-    """What every step of one build works from: the record files (and their labels) in
-    file order, the schema, the settings and the build's time."""
+    """What every step of one build works from: the record files (by name, and their
+    labels) in file order, the schema, the settings and the build's time."""
 
-    paths: tuple[Path, ...]
+    names: tuple[str, ...]
     labels: tuple[str, ...]
     schema: Schema
     config: Config
     now: datetime
     progress: Progress | None
+
+    @functools.cached_property
+    def paths(self) -> tuple[Path, ...]:
+        """The record files, made only by a build that reads them."""
+        return tuple(map(Path, self.names))
 
     @functools.cached_property
     def settings(self) -> bytes:
@@ -355,12 +369,12 @@ def _up_to_date(run: _Run, last: LastBuild) -> BuildReport | None:
     snapshot = load_snapshot(snapshot_path(config.cache, config.output))
     if snapshot is None or snapshot.made_from != last.inputs or moment(run.now) < snapshot.clock:
         return None
-    if not snapshot.still_current(run.paths, run.labels, run.settings):
+    if not snapshot.still_current(run.names, run.labels, run.settings):
         return None
     if not last.intact(config.output):
         return None
-    where = dict(zip(run.labels, run.paths, strict=True))
-    locate = functools.cache(lambda file: _locator(file, where[file]))  # read each file once
+    where = dict(zip(run.labels, run.names, strict=True))
+    locate = functools.cache(lambda file: _locator(file, Path(where[file])))  # each read once
     ahead = [(snapshot.checks[index][0], latest) for index, latest in snapshot.ahead]
     dated = {
         file: locate(file).place(found) for file, found in future_findings(ahead, run.now, locate)

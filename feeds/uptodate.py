@@ -56,16 +56,16 @@ class Snapshot:
     ahead: tuple[tuple[int, int], ...]
     published: int
 
-    def still_current(self, paths: Sequence[Path], labels: Sequence[str], settings: bytes) -> bool:
-        """Whether ``paths`` (labelled ``labels``) are the files this snapshot was taken of,
+    def still_current(self, names: Sequence[str], labels: Sequence[str], settings: bytes) -> bool:
+        """Whether the files ``names`` (labelled ``labels``) are those this snapshot was taken of,
         each with the same, settled stat data, under the same ``settings``."""
-        if settings != self.settings or len(paths) != len(self.sources):
+        if settings != self.settings or len(names) != len(self.sources):
             return False
         if any(label != checks[0] for label, checks in zip(labels, self.checks, strict=True)):
             return False
-        for path, source in zip(paths, self.sources, strict=True):
-            name, size, mtime_ns, ctime_ns, inode, observed = source
-            if str(path) != name:
+        for name, source in zip(names, self.sources, strict=True):
+            known, size, mtime_ns, ctime_ns, inode, observed = source
+            if name != known:
                 return False
             now = file_state(name)
             if now is None or not settled(now, FileStat(size, mtime_ns, ctime_ns, inode), observed):

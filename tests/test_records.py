@@ -18,6 +18,9 @@ from feeds.records import (
     absolute_names,
     closing_boundary,
     discover,
+    discover_names,
+    display_names,
+    display_path,
     parse_record,
     read_bounded,
     read_record,
@@ -200,6 +203,28 @@ def test_discover_takes_named_files_whatever_their_suffix(tmp_path: Path) -> Non
     named.write_text("x")
     found, _ = discover([named, named])
     assert found == [named]
+
+
+@pytest.mark.parametrize("where", ["relative", "absolute", "outside"])
+def test_names_are_shown_as_display_path_shows_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    project = tmp_path / "project"
+    for folder in [project / "records", project / "records" / "sub", tmp_path / "elsewhere"]:
+        folder.mkdir(parents=True)
+        for name in ["a.md", "b.txt"]:
+            (folder / name).write_text("x")
+    monkeypatch.chdir(project)
+    source = {
+        "relative": Path("records"),
+        "absolute": project / "records",
+        "outside": tmp_path / "elsewhere",
+    }[where]
+    paths, _ = discover([source])
+    names, _ = discover_names([source])
+    assert [Path(name) for name in names] == paths
+    assert display_names(names) == [display_path(path) for path in paths]
+    assert display_names(names)[0] == {"outside": paths[0].as_posix()}.get(where, "records/a.md")
 
 
 def test_discover_reports_unreadable_folders(
