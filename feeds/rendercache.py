@@ -34,6 +34,7 @@ from feeds.cache import (
     FileStat,
     code_fingerprint,
     file_state,
+    has_state,
     read_record,
     record_path,
     write_record,
@@ -168,8 +169,8 @@ class LastBuild:
         name = _namer(output)
         return (
             bool(self.files)
-            and all(file_state(name(path)) == state for path, state in self.folders.items())
-            and all(file_state(name(path)) == state for path, (_, state) in self.files.items())
+            and all(has_state(name(path), state) for path, state in self.folders.items())
+            and all(has_state(name(path), state) for path, (_, state) in self.files.items())
         )
 
 
