@@ -17,8 +17,6 @@ previous folder it does not know is removed.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import fcntl
 import os
@@ -260,6 +258,8 @@ def _swap_in(staging: Path, output: Path, keep: Path | None) -> bool:
 
 def _exchange(first: Path, second: Path) -> bool:
     """Atomically swap two folders; ``False`` where the system cannot."""
+    import ctypes.util  # noqa: PLC0415 - only a build that writes needs it
+
     libc_name = ctypes.util.find_library("c")
     if libc_name is None:
         return False

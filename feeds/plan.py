@@ -14,8 +14,6 @@ from datetime import datetime
 from enum import StrEnum
 from operator import attrgetter
 
-from slugify import slugify
-
 from feeds.archive import split_archive
 from feeds.articles import Article
 
@@ -119,6 +117,8 @@ def assign_slugs(names: Mapping[str, str]) -> dict[str, str]:
     first keeps it and the others get a suffix derived from their own key, so a slug does
     not change when an unrelated feed is added.
     """
+    from slugify import slugify  # noqa: PLC0415 - a build with nothing to do plans nothing
+
     wanted: dict[str, list[str]] = defaultdict(list)
     for key, name in names.items():
         wanted[slugify(name, max_length=80, word_boundary=True) or "untitled"].append(key)

@@ -1,14 +1,18 @@
-"""``feeds validate`` runs on every commit, so it must not load what only ``build`` needs.
+"""``feeds validate`` runs on every commit, so it must not load what only ``build`` needs;
+``feeds build`` runs on every push, mostly with nothing to do, so that must not load what
+only writing needs.
 
 How long start-up takes is measured in ``bench/startup.py``; this checks what is imported.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import REPO, SEEDS
 
 RENDERING = ["feedgen", "lxml", "slugify", "dateutil", "feeds.render", "feeds.plan", "feeds.output"]
 
@@ -30,3 +34,36 @@ def test_validate_does_not_import_rendering() -> None:
     loaded = set(result.stdout.split())
     assert "feeds.api" in loaded
     assert [name for name in RENDERING if name in loaded] == []
+
+
+BUILD_AGAIN = """
+import sys
+from feeds.cli import main
+try:
+    main(["build"])
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print(" ".join(sorted(sys.modules)))
+"""
+# What only a build that writes needs: the libraries that render, and what finds libc
+# (ctypes) or the versions of libraries (importlib.metadata), each tens of milliseconds.
+WRITING = [*RENDERING[:4], "feeds.render", "ctypes", "importlib.metadata"]
+
+
+def _build_in(folder: Path) -> str:
+    """What a build in ``folder`` prints, then the names of the modules it imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", BUILD_AGAIN], cwd=folder, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_build_with_nothing_to_do_does_not_import_what_writing_needs(tmp_path: Path) -> None:
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    assert "feeds.render" in _build_in(tmp_path).split()  # the first build does write
+    again = _build_in(tmp_path)
+    assert "Up to date, nothing written" in again
+    loaded = set(again.split())
+    assert "feeds.api" in loaded
+    assert [name for name in WRITING if name in loaded] == []
