@@ -307,7 +307,7 @@ def file_state(path: Path | str) -> FileStat | None:
         return None
 
 
-def has_state(path: str, state: FileStat) -> bool:
+def has_state(path: str, state: tuple[int, int, int, int]) -> bool:
     """Whether the file at ``path`` has the stat data ``state``.  Quicker than comparing its
     :func:`file_state`: a build with nothing to do checks every file of its output."""
     try:
@@ -324,6 +324,13 @@ def settled(now: FileStat, seen: FileStat, observed: int) -> bool:
     so the stat data must be equal and the change time well before that moment (git's rule
     for "racily clean" files, see :data:`RACY_NS`)."""
     return now == seen and now.ctime_ns < observed - RACY_NS
+
+
+def is_settled(path: str, seen: tuple[int, int, int, int], observed: int) -> bool:
+    """:func:`settled` for the file at ``path`` as it now is, without a :class:`FileStat`
+    for it: a build with nothing to do asks this of every record."""
+    _, _, ctime_ns, _ = seen
+    return ctime_ns < observed - RACY_NS and has_state(path, seen)
 
 
 _SCHEMA = """

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from feeds.cache import FileStat, file_state, read_record, record_path, settled, write_record
+from feeds.cache import FileStat, is_settled, read_record, record_path, write_record
 from feeds.checks import FUTURE_DATE
 from feeds.diagnostics import Diagnostic
 from feeds.records import absolute_names
@@ -65,10 +65,7 @@ class Snapshot:
             return False
         for name, source in zip(names, self.sources, strict=True):
             known, size, mtime_ns, ctime_ns, inode, observed = source
-            if name != known:
-                return False
-            now = file_state(name)
-            if now is None or not settled(now, FileStat(size, mtime_ns, ctime_ns, inode), observed):
+            if name != known or not is_settled(name, (size, mtime_ns, ctime_ns, inode), observed):
                 return False
         return True
 

@@ -570,3 +570,17 @@ def test_a_library_without_a_dist_info_folder_is_asked_of_importlib_metadata(
     monkeypatch.setattr(cache, "_installed_versions", dict)
     assert cache.code_fingerprint.__wrapped__() == before
     assert cache._version_from_metadata("no-such-library-anywhere") == "-"
+
+
+def test_is_settled_says_what_settled_says_of_the_file_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "record.md"
+    path.write_text("x")
+    seen = FileStat.of(path)
+    other = seen._replace(size=seen.size + 1)
+    for state in [seen, other]:
+        for observed in [seen.ctime_ns, seen.ctime_ns + cache.RACY_NS, seen.ctime_ns + 10**10]:
+            expected = cache.settled(FileStat.of(path), state, observed)
+            assert cache.is_settled(str(path), state, observed) is expected
+    assert cache.is_settled(str(path), seen, seen.ctime_ns + 10**10)
+    path.unlink()
+    assert not cache.is_settled(str(path), seen, seen.ctime_ns + 10**10)
