@@ -34,9 +34,9 @@ def is_http_url(value: str) -> bool:
     Feed readers resolve relative URLs against the feed, not the article, and would follow
     ``javascript:`` ones, so only absolute web URLs may be published.
     """
-    if not value or _SPACE_OR_CONTROL.search(value):
-        return False
-    return _PLAIN_HTTP_URL.fullmatch(value) is not None or _is_http_url_split(value)
+    if _PLAIN_HTTP_URL.fullmatch(value) is not None:  # it has no space or control character
+        return True
+    return bool(value) and not _SPACE_OR_CONTROL.search(value) and _is_http_url_split(value)
 
 
 def _is_http_url_split(value: str) -> bool:
