@@ -453,7 +453,7 @@ def _as_before(
         config,
         articles=last.articles,
         feeds=last.feeds,
-        files=tuple(sorted(last.files)),
+        files=tuple(last.file_names()),
         unchanged=True,
     )
 

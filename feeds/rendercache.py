@@ -35,14 +35,16 @@ from feeds.cache import (
     code_fingerprint,
     file_state,
     has_state,
+    pack,
     read_record,
     record_path,
+    unpack,
     write_record,
 )
 from feeds.config import Config
 from feeds.plan import FeedSpec
 
-_FORMAT = b"feeds-documents-6\n"  # 6: with the output swapped out (feeds.output)
+_FORMAT = b"feeds-documents-7\n"  # 7: the rows of the output swapped out packed apart
 DIGEST_SIZE = 20  # bytes of a document key or an entry digest
 
 Manifest = Mapping[str, tuple[bytes, FileStat]]  # relative path → (document key, file)
@@ -124,28 +126,46 @@ def manifest_path(cache_folder: Path, output: Path) -> Path:
 class LastBuild:
     """What a build wrote into its output folder, as the next build finds it.
 
-    ``files``: every file written, with its document key (empty for the few files made from
-    the whole plan) and its state once in place.  ``inputs`` identifies everything the build
-    was made from (:func:`feeds.api.build`); ``articles`` and ``feeds`` are its counts."""
+    ``rows``: every file written, with its document key (empty for the few files made from
+    the whole plan) and its state once in place, as stored; :attr:`files` by path.
+    ``inputs`` identifies everything the build was made from (:func:`feeds.api.build`);
+    ``articles`` and ``feeds`` are its counts."""
 
-    files: Manifest = field(default_factory=dict)
+    # Made into :attr:`files` only when asked for: a build with nothing to do checks the
+    # rows as they are, which took half the time.
+    rows: Sequence[Any] = field(default=(), repr=False)
     inputs: bytes = b""
     articles: int = 0
     feeds: int = 0
     folders: Mapping[str, FileStat] = field(default_factory=dict)  # "" is the output itself
     build: bytes = b""  # the build, as the article graph it published names it (graphcache)
-    # The rows of :attr:`previous`, made into a manifest only when asked for: a build with
-    # nothing to do never needs it.
-    previous_rows: Sequence[Any] = field(default=(), repr=False)
+    # The rows of :attr:`previous`, as :func:`feeds.cache.pack` stored them (read only when
+    # asked for: a build with nothing to do never needs them), or ``None`` when they are
+    # :attr:`rows` (the output kept was a copy of this one).
+    previous_rows: bytes | None = field(default=b"", repr=False)
+
+    @functools.cached_property
+    def files(self) -> Manifest:
+        """Every file written, by path: its document key and its state once in place."""
+        try:
+            return _manifest(self.rows)
+        except Exception:  # rows not as this code writes them: nothing is known of it
+            return {}
 
     @functools.cached_property
     def previous(self) -> Manifest:
         """The files of the output it swapped out and kept (:func:`feeds.output.previous_path`),
         as they were once it was in place."""
+        if self.previous_rows is None:
+            return self.files
         try:
-            return _manifest(self.previous_rows)
+            return _manifest(unpack(self.previous_rows)) if self.previous_rows else {}
         except Exception:  # rows not as this code writes them: nothing is known of it
             return {}
+
+    def file_names(self) -> list[str]:
+        """The paths of the files written, in order."""
+        return sorted(str(path) for path, _, _ in self.rows)
 
     def swapped_out(self, folder: Path, linked: Collection[str]) -> Manifest:
         """The record of these files once the next build swapped them out and kept them in
@@ -167,11 +187,14 @@ class LastBuild:
         """Whether ``output`` holds every file as this build left it, and nothing else: a
         file added to or removed from a folder changes the folder's times."""
         name = _namer(output)
-        return (
-            bool(self.files)
-            and all(has_state(name(path), state) for path, state in self.folders.items())
-            and all(has_state(name(path), state) for path, (_, state) in self.files.items())
-        )
+        try:
+            return (
+                bool(self.rows)
+                and all(has_state(name(path), state) for path, state in self.folders.items())
+                and all(has_state(name(str(path)), state) for path, _, state in self.rows)
+            )
+        except (TypeError, ValueError):  # rows not as this code writes them
+            return False
 
 
 def load_last_build(path: Path) -> LastBuild:
@@ -179,14 +202,10 @@ def load_last_build(path: Path) -> LastBuild:
     try:
         inputs, articles, feeds, rows, folder_rows, build, previous = read_record(path, _FORMAT)
         folders = {str(relative): FileStat._make(state) for relative, state in folder_rows}
+        if not isinstance(rows, list) or not isinstance(previous, bytes | None):
+            return LastBuild()
         return LastBuild(
-            _manifest(rows),
-            bytes(inputs),
-            int(articles),
-            int(feeds),
-            folders,
-            bytes(build),
-            tuple(previous),
+            rows, bytes(inputs), int(articles), int(feeds), folders, bytes(build), previous
         )
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return LastBuild()
@@ -241,9 +260,9 @@ def store_last_build(
         if (state := file_state(name(folder))) is not None
     ]
     kept = (
-        rows
+        None
         if mirrored
-        else [(p, key, tuple(state)) for p, (key, state) in (previous or {}).items()]
+        else pack([(p, key, tuple(state)) for p, (key, state) in (previous or {}).items()])
     )
     write_record(path, _FORMAT, (inputs, articles, feeds, rows, folder_rows, build, kept))
 

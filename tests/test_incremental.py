@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import filecmp
 import gc
-import hashlib
 import json
 import os
-import pickle
 import random
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -202,9 +200,33 @@ def test_a_file_removed_from_the_output_is_made_again(config: Config, tmp_path: 
     assert_same_as_cold(config, tmp_path)
 
 
+def test_the_record_of_the_last_build_vouches_only_for_files_as_they_were(
+    config: Config,
+) -> None:
+    build(config)
+    assert config.cache is not None
+    record = rendercache.manifest_path(config.cache, config.output)
+    last = rendercache.load_last_build(record)
+    assert last.intact(config.output)
+    assert last.file_names() == sorted(last.files) == sorted(files(config.output))
+    victim = config.output / last.file_names()[-1]
+    victim.write_bytes(victim.read_bytes())  # the same bytes, but written again
+    assert not rendercache.load_last_build(record).intact(config.output)
+    unlike = replace(last, rows=[(path, key) for path, key, _ in last.rows])
+    assert not unlike.intact(config.output)  # rows not as written: trusted for nothing
+    assert unlike.files == {}
+
+
 @pytest.mark.parametrize(
     "damage",
-    [b"", b"garbage", b"feeds-documents-3\n" + b"\0" * 40, "truncated", "foreign pickle"],
+    [
+        b"",
+        b"garbage",
+        rendercache._FORMAT + b"\0" * 40,
+        "truncated",
+        "foreign pickle",
+        "other shape",
+    ],
 )
 def test_a_damaged_record_of_the_last_build_is_ignored(
     config: Config, tmp_path: Path, damage: bytes | str
@@ -214,10 +236,11 @@ def test_a_damaged_record_of_the_last_build_is_ignored(
     record = rendercache.manifest_path(config.cache, config.output)
     if damage == "truncated":
         record.write_bytes(record.read_bytes()[:-100])
-    elif damage == "foreign pickle":
-        body = pickle.dumps((b"inputs", 1, 1, [("all.atom.xml", b"k", Path("/"))], []))
-        check = hashlib.blake2b(body, digest_size=32).digest()
-        record.write_bytes(b"feeds-documents-3\n" + check + body)
+    elif damage == "foreign pickle":  # intact, of this kind, but naming a class to build
+        rows = [("all.atom.xml", b"k", Path("/"))]
+        cache.write_record(record, rendercache._FORMAT, (b"in", 1, 1, rows, [], b"", None))
+    elif damage == "other shape":  # intact, of this kind, plain values, but not our rows
+        cache.write_record(record, rendercache._FORMAT, (b"in", 1, 1, "rows", [], b"", None))
     else:
         assert isinstance(damage, bytes)
         record.write_bytes(damage)
