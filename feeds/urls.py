@@ -21,6 +21,10 @@ _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 _PLAIN_HTTP_URL = re.compile(
     r"https?://[A-Za-z0-9.-]*[A-Za-z0-9-][A-Za-z0-9.-]*(?:[/?#][^\s\x00-\x1f\x7f]*)?"
 )
+# ``_PLAIN_HTTP_URL`` with its path, query and fragment in printable ASCII, anchored: for
+# regex engines (the schema's, in Rust) whose ``\s`` may not be Python's.  Every string it
+# matches is an http URL by :func:`is_http_url`.
+SCREEN_HTTP_URL = r"^https?://[A-Za-z0-9.-]*[A-Za-z0-9-][A-Za-z0-9.-]*(?:[/?#][!-~]*)?$"
 _PLAIN_CANONICAL_URL = re.compile(
     r"(https?://[a-z0-9.-]*[a-z0-9-][a-z0-9.-]*)(/[^\s\x00-\x1f\x7f?#]*)?(?:\?([^\s\x00-\x1f\x7f#]+))?"
 )

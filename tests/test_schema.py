@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feeds.diagnostics import Diagnostic
 from feeds.records import parse_record
-from feeds.schema import Schema, SchemaError, load_schema
+from feeds.schema import Schema, SchemaError, _screening, load_schema
+from feeds.urls import SCREEN_HTTP_URL
 from tests.conftest import SCHEMA, SEEDS, record_data, record_text
 
 
@@ -271,3 +275,52 @@ def test_empty_optional_field_keeps_its_type_check(schema: Schema) -> None:
     )
     (problem,) = check(schema, record_data(ampWebUrl="ftp://x"))
     assert "absolute http:// or https:// URL" in problem.message
+
+
+def test_the_bundled_schema_has_a_screen(schema: Schema) -> None:
+    assert schema.screen is not None
+
+
+_URL_VALUES = st.one_of(
+    st.text(),
+    st.tuples(
+        st.sampled_from(["http://", "https://", "HTTP://", "ftp://", ""]),
+        st.text(alphabet=st.sampled_from("aZ09.-/?#:@[] é\t%_"), max_size=20),
+    ).map("".join),
+)
+
+
+@given(url=_URL_VALUES, image=_URL_VALUES, cited=_URL_VALUES, amp=st.none() | _URL_VALUES)
+@settings(max_examples=1000, deadline=None)
+def test_the_screen_changes_no_finding(url: str, image: str, cited: str, amp: str | None) -> None:
+    schema = load_schema(SCHEMA)
+    data = record_data(webUrl=url)
+    data["ampWebUrl"] = amp
+    data["images"][0]["url"] = image
+    data["related"][0]["webUrl"] = cited
+    unscreened = replace(schema, screen=None)
+    assert list(schema.findings(data)) == list(unscreened.findings(data))
+
+
+@pytest.mark.parametrize("keyword", ["not", "if", "oneOf", "maxContains"])
+def test_no_screen_where_a_stricter_subschema_could_let_more_through(keyword: str) -> None:
+    document = {"properties": {"a": {"format": "http-url"}, "b": {keyword: {}}}}
+    assert _screening(document) is None
+
+
+def test_the_screen_leaves_values_and_other_patterns_alone() -> None:
+    document = {
+        "properties": {
+            "a": {"format": "http-url", "pattern": "x"},
+            "b": {"const": {"format": "http-url"}, "enum": [{"not": 1}]},
+            "c": {"format": "rfc3339"},
+        }
+    }
+    assert _screening(document) == {
+        "properties": {
+            "a": {"pattern": "x", "allOf": [{"pattern": SCREEN_HTTP_URL}]},
+            "b": {"const": {"format": "http-url"}, "enum": [{"not": 1}]},
+            "c": {"format": "rfc3339"},
+        }
+    }
+    assert _screening({"properties": {"c": {"format": "rfc3339"}}}) is None  # nothing to do

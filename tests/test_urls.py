@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import jsonschema_rs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds.urls import (
     _SPACE_OR_CONTROL,
+    SCREEN_HTTP_URL,
     _canonical_url_split,
     _is_http_url_split,
     canonical_url,
@@ -135,3 +137,20 @@ def test_the_quick_way_agrees_with_urlsplit(value: str) -> None:
             canonical_url.__wrapped__(value)
         return
     assert canonical_url.__wrapped__(value) == expected
+
+
+_SCREEN = jsonschema_rs.validator_for({"type": "string", "pattern": SCREEN_HTTP_URL})
+
+
+@given(st.one_of(_URLISH, _WEBISH, _WEBISH.map(lambda url: url + "\n"), st.text()))
+@settings(max_examples=3000, deadline=None)
+def test_what_the_schema_screen_matches_is_an_http_url(value: str) -> None:
+    """Read by the schema's own regex engine, as :mod:`feeds.schema` uses it."""
+    if _SCREEN.is_valid(value):
+        assert is_http_url.__wrapped__(value)
+
+
+def test_the_schema_screen_matches_plain_urls() -> None:
+    assert _SCREEN.is_valid("https://news.example.com/2021/03/04/a-b/?x=1&y=%20#top")
+    for value in ["HTTPS://X.COM/", "https://x.com/é", "https://x.com/\n", "https://u@x.com/"]:
+        assert not _SCREEN.is_valid(value)
