@@ -210,6 +210,10 @@ _NOT_MONOTONE = frozenset({"not", "if", "oneOf", "maxContains"})
 _DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
 
 
+class _NoScreen(Exception):
+    """The schema has a keyword of :data:`_NOT_MONOTONE`."""
+
+
 def _screening(document: Mapping[str, Any]) -> dict[str, Any] | None:
     """``document`` with each format of :data:`_SCREEN_PATTERNS` replaced by its pattern, or
     ``None`` when it has none or the result could accept a value ``document`` refuses.
@@ -247,7 +251,3 @@ def _screening(document: Mapping[str, Any]) -> dict[str, Any] | None:
     except _NoScreen:
         return None
     return result if replaced else None
-
-
-class _NoScreen(Exception):
-    pass

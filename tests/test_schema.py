@@ -292,8 +292,9 @@ _URL_VALUES = st.one_of(
 
 @given(url=_URL_VALUES, image=_URL_VALUES, cited=_URL_VALUES, amp=st.none() | _URL_VALUES)
 @settings(max_examples=1000, deadline=None)
-def test_the_screen_changes_no_finding(url: str, image: str, cited: str, amp: str | None) -> None:
-    schema = load_schema(SCHEMA)
+def test_the_screen_changes_no_finding(
+    schema: Schema, url: str, image: str, cited: str, amp: str | None
+) -> None:
     data = record_data(webUrl=url)
     data["ampWebUrl"] = amp
     data["images"][0]["url"] = image
