@@ -18,13 +18,12 @@ _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 # the second gives the canonical form of those with a lower-case host, a non-empty query if
 # any, and no fragment; about ten times quicker, and a record holds dozens of URLs.  Others
 # go the general way; ``tests/test_urls.py`` checks that both ways agree.
-_PLAIN_HTTP_URL = re.compile(
-    r"https?://[A-Za-z0-9.-]*[A-Za-z0-9-][A-Za-z0-9.-]*(?:[/?#][^\s\x00-\x1f\x7f]*)?"
-)
+_PLAIN_ORIGIN = r"https?://[A-Za-z0-9.-]*[A-Za-z0-9-][A-Za-z0-9.-]*"
+_PLAIN_HTTP_URL = re.compile(rf"{_PLAIN_ORIGIN}(?:[/?#][^\s\x00-\x1f\x7f]*)?")
 # ``_PLAIN_HTTP_URL`` with its path, query and fragment in printable ASCII, anchored: for
 # regex engines (the schema's, in Rust) whose ``\s`` may not be Python's.  Every string it
 # matches is an http URL by :func:`is_http_url`.
-SCREEN_HTTP_URL = r"^https?://[A-Za-z0-9.-]*[A-Za-z0-9-][A-Za-z0-9.-]*(?:[/?#][!-~]*)?$"
+SCREEN_HTTP_URL = rf"^{_PLAIN_ORIGIN}(?:[/?#][!-~]*)?$"
 _PLAIN_CANONICAL_URL = re.compile(
     r"(https?://[a-z0-9.-]*[a-z0-9-][a-z0-9.-]*)(/[^\s\x00-\x1f\x7f?#]*)?(?:\?([^\s\x00-\x1f\x7f#]+))?"
 )
