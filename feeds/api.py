@@ -607,7 +607,7 @@ def _merged_graph(
     state = None
     if previous is not None:
         digests = known_digests(paths, store) if digests is None else digests
-        labels = [display_path(path) for path in paths]
+        labels = display_names(path.as_posix() for path in paths)
         lean = {
             label
             for label, value in zip(labels, digests, strict=True)

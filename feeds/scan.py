@@ -29,7 +29,7 @@ from feeds.records import (
     Loaded,
     Locator,
     absolute_names,
-    display_path,
+    display_names,
     parse_record,
     read_bounded,
     read_record,
@@ -313,7 +313,7 @@ def scan(
     Cached results of the files labelled in ``lean`` come without their articles (the
     caller has them, see :mod:`feeds.graphcache`)."""
     progress = progress or Quiet()
-    labels = [display_path(path) for path in paths]
+    labels = display_names(path.as_posix() for path in paths)
     context = ""
     cached: dict[str, FileResult] = {}
     if cache is None:
