@@ -50,10 +50,14 @@ class _Recent(Generic[K, V]):
 
 class EntryStore:
     """Entries rendered on demand, by article key; each document's missing entries are
-    rendered together, in one feedgen document per format."""
+    rendered together, in one feedgen document per format.
+
+    ``articles`` are where the related articles of an entry are found: a worker process
+    that is sent a few documents at a time sets them to what it was sent with them
+    (:mod:`feeds.parallel`), and keeps the entries it rendered before."""
 
     def __init__(self, articles: Mapping[str, Article], capacity: int = CAPACITY) -> None:
-        self._articles = articles
+        self.articles = articles
         self._xml: _Recent[tuple[str, datetime], EntryXml] = _Recent(capacity)
         self._json: _Recent[str, bytes] = _Recent(capacity)
 
@@ -64,7 +68,7 @@ class EntryStore:
             for article, stamp, xml in zip(entries, stamps, found, strict=True)
             if xml is None
         ]
-        rendered = iter(render_entries(missing, self._articles))
+        rendered = iter(render_entries(missing, self.articles))
         out = []
         for article, stamp, known in zip(entries, stamps, found, strict=True):
             xml = known or next(rendered)
@@ -86,7 +90,7 @@ class EntryStore:
         for article in entries:
             item = self._json.get(article.key)
             if item is None:
-                item = render_item(article, self._articles)
+                item = render_item(article, self.articles)
                 self._json.put(article.key, item)
             out.append(item)
         return out

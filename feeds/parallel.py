@@ -3,25 +3,35 @@
 The key of every document is worked out first.  A document the staging folder already holds
 the same (it is the output of the build before last, :mod:`feeds.output`) is kept there; one
 the last build wrote the same is linked from its output (:mod:`feeds.rendercache`).  Those
-left to render are cut into runs of neighbouring dates (:func:`feeds.publish.shares`), one
-per core; forked processes render theirs straight into the staging folder, so nothing but
-the paths travels back.  What the workers need (plan, settings) is inherited through
-``fork``, not pickled.  When there is little to render (a build after a few records
-changed), or one core, it all stays in one process: starting a worker costs more than it
-saves.
+left to render are taken from both ends of their order (newest first, across feeds, so
+neighbours list mostly the same articles): this process renders from the newest, and a
+worker process per other core from the oldest, until they meet, so whichever is faster
+renders more.  A worker is sent a few documents at a time, each batch with the articles it
+shows (:class:`Shipment`), and renders them straight into the staging folder: only paths
+travel back.  The workers are started from a fresh process (``forkserver``), not forked
+from this one: a fork would hold the whole article graph too, doubling the memory of the
+process tree for the little of it a worker needs at a time.  When there is little to
+render (a build after a few records changed), or one core, it all stays in one process:
+starting a worker costs more than it saves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
-from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
+from feeds.articles import Article, from_plain_values, plain_values
 from feeds.config import Config
 from feeds.earlier import EarlierEntries
+from feeds.entries import EntryStore
 from feeds.output import Staging
-from feeds.plan import FeedPlan
+from feeds.plan import FeedKind, FeedPlan, FeedSpec
 from feeds.progress import Progress, Quiet
 from feeds.publish import (
     Document,
@@ -30,7 +40,6 @@ from feeds.publish import (
     publish_site,
     render_feeds,
     reused,
-    shares,
 )
 from feeds.rendercache import Manifest, still_there
 from feeds.workers import cores
@@ -38,8 +47,12 @@ from feeds.workers import cores
 # Entries to render (counted once per document listing them) below which one process is
 # faster.
 PARALLEL_MIN_ENTRIES = 5_000
-
-_inherited: dict[str, Any] = {}
+# Entries (counted once per document) a worker is sent at a time, and how many such batches
+# may be on their way to it: enough to keep it busy, few enough that neither process holds
+# much of its run at once.
+BATCH_ENTRIES = 10_000
+MIN_BATCH_ENTRIES = 500
+IN_FLIGHT = 2
 
 
 def write_documents(
@@ -92,25 +105,28 @@ def write_documents(
             fresh.append(document)
     entries = sum(len(document.entries) for document in fresh)
     jobs = jobs or cores()
-    if entries < min_entries or "fork" not in multiprocessing.get_all_start_methods():
+    if entries < min_entries or "forkserver" not in multiprocessing.get_all_start_methods():
         jobs = 1
-    runs = shares(fresh, jobs)
-    _inherited.update(staging=staging, runs=runs, plan=plan, config=config, earlier=earlier)
+    queue = _Queue(fresh)
     try:
-        if jobs == 1:
+        with contextlib.ExitStack() as stack:
+            elsewhere = _start_workers(
+                stack,
+                jobs - 1,
+                queue,
+                plan.articles,
+                staging=staging,
+                config=config,
+                earlier=earlier,
+            )
             _link(staging, linked, written, progress)
-            written.update(_write_run(0, progress))
-        else:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(jobs - 1, mp_context=context) as pool:
-                others = [pool.submit(_write_run, index) for index in range(1, jobs)]
-                _link(staging, linked, written, progress)
-                written.update(_write_run(0, progress))
-                for index, future in enumerate(others, start=1):
-                    written.update(future.result())
-                    progress.advance(len(runs[index]))
+            render = render_feeds(queue.newest(), plan.articles, config, earlier)
+            written.update(_write(staging, render, progress))
+            for done in elsewhere:
+                theirs, count = done.result()
+                written.update(theirs)
+                progress.advance(count)
     finally:
-        _inherited.clear()
         progress.finish()
     for site_file in publish_site(plan, config):
         staging.write(site_file.path, site_file.content)
@@ -130,15 +146,174 @@ def _link(
         progress.advance()
 
 
-def _write_run(index: int, progress: Progress | None = None) -> list[tuple[str, bytes]]:
-    staging: Staging = _inherited["staging"]
+def _write(
+    staging: Staging, files: Iterator[Document], progress: Progress | None = None
+) -> list[tuple[str, bytes]]:
+    """Write ``files`` into ``staging``; their paths and keys."""
     written = []
     last = None
-    run, plan, config, earlier = (_inherited[k] for k in ("runs", "plan", "config", "earlier"))
-    for file in render_feeds(run[index], plan, config, earlier):
+    for file in files:
         staging.write(file.path, file.content)
         written.append((file.path, file.key or b""))
         if progress is not None and file.key != last:
             progress.advance()  # a feed document's files come together, under one key
             last = file.key
     return written
+
+
+class _Queue:
+    """Documents to render, taken from both ends: this process takes the newest one at a
+    time, workers the oldest a batch at a time."""
+
+    def __init__(self, documents: Sequence[FeedDocument]) -> None:
+        self._documents = documents
+        self._newest = 0
+        self._oldest = len(documents)  # past the last one not taken
+        self._entries = sum(len(document.entries) + 1 for document in documents)  # left
+        self._lock = threading.Lock()
+
+    def newest(self) -> Iterator[FeedDocument]:
+        while True:
+            with self._lock:
+                if self._newest >= self._oldest:
+                    return
+                document = self._documents[self._newest]
+                self._newest += 1
+                self._entries -= len(document.entries) + 1
+            yield document
+
+    def oldest(self) -> list[FeedDocument]:
+        """The oldest documents left, in order, about :data:`BATCH_ENTRIES` entries of them
+        (fewer towards the end, so that no one waits long for the last batch)."""
+        with self._lock:
+            wanted = max(MIN_BATCH_ENTRIES, min(BATCH_ENTRIES, self._entries // 8))
+            start, size = self._oldest, 0
+            while start > self._newest and size < wanted:
+                start -= 1
+                size += len(self._documents[start].entries) + 1
+            batch = list(self._documents[start : self._oldest])
+            self._oldest = start
+            self._entries -= size
+        return batch
+
+
+def _start_workers(
+    stack: contextlib.ExitStack,
+    count: int,
+    queue: _Queue,
+    articles: Mapping[str, Article],
+    *,
+    staging: Staging,
+    config: Config,
+    earlier: EarlierEntries | None,
+) -> list[Future[tuple[list[tuple[str, bytes]], int]]]:
+    """Have ``count`` worker processes render documents of ``queue``; what each will have
+    written, and how many documents.  ``stack`` stops them, and the threads that feed
+    them, when it closes."""
+    if count < 1:
+        return []
+    context = multiprocessing.get_context("forkserver")
+    # The server imports what workers need once, on this process's path.
+    context.set_forkserver_preload([__name__])
+    workers = [
+        stack.enter_context(
+            ProcessPoolExecutor(
+                1, context, initializer=_start_worker, initargs=(staging, config, earlier)
+            )
+        )
+        for _ in range(count)
+    ]
+    feeders = stack.enter_context(ThreadPoolExecutor(count))
+    stop = threading.Event()
+    stack.callback(stop.set)  # first thing on the way out: the feeders send no more
+    return [feeders.submit(_feed, worker, queue, articles, stop) for worker in workers]
+
+
+def _feed(
+    worker: ProcessPoolExecutor,
+    queue: _Queue,
+    articles: Mapping[str, Article],
+    stop: threading.Event,
+) -> tuple[list[tuple[str, bytes]], int]:
+    """Send ``worker`` batches of the oldest documents left, a few at a time, until none
+    are left; what it wrote, and how many documents."""
+    written: list[tuple[str, bytes]] = []
+    pending: deque[Future[list[tuple[str, bytes]]]] = deque()
+    documents = 0
+    while not stop.is_set() and (batch := queue.oldest()):
+        if len(pending) >= IN_FLIGHT:
+            written += pending.popleft().result()
+        pending.append(worker.submit(_render_shipment, Shipment.of(batch, articles)))
+        documents += len(batch)
+    for done in pending:
+        written += done.result()
+    return written, documents
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """Feed documents for a worker to render, with the articles they show (their entries
+    and the related articles those list) as plain values: a feed's spec names every article
+    of the feed, and pickling articles field by field is slow."""
+
+    # Per document: its feed's kind, key, name, path, entry count and number of archive
+    # pages; the page; its key; the keys of its entries.
+    documents: tuple[
+        tuple[FeedKind, str, str, str, int, int, int | None, bytes, tuple[str, ...]], ...
+    ]
+    articles: tuple[tuple[Any, ...], ...]
+
+    @classmethod
+    def of(cls, documents: Sequence[FeedDocument], articles: Mapping[str, Article]) -> Shipment:
+        listed = {article.key: article for d in documents for article in d.entries}
+        shown = dict(listed)
+        for article in listed.values():
+            for key in article.related:
+                if key not in shown and (other := articles.get(key)) is not None:
+                    shown[key] = other
+        return cls(
+            tuple(
+                (
+                    d.spec.kind,
+                    d.spec.key,
+                    d.spec.name,
+                    d.spec.path,
+                    d.spec.total,
+                    len(d.spec.archives),
+                    d.page,
+                    d.key,
+                    tuple(article.key for article in d.entries),
+                )
+                for d in documents
+            ),
+            tuple(map(plain_values, shown.values())),
+        )
+
+    def opened(self) -> tuple[list[FeedDocument], dict[str, Article]]:
+        """The documents, each with a spec that holds its own entries only (with as many
+        archive pages as the feed has: all a document shows of the others), and the
+        articles."""
+        articles = {article.key: article for article in from_plain_values(self.articles)}
+        documents = []
+        for kind, key, name, path, total, pages, page, document_key, keys in self.documents:
+            entries = tuple(articles[entry] for entry in keys)
+            archives = tuple(entries if index + 1 == page else () for index in range(pages))
+            spec = FeedSpec(kind, key, name, path, entries if page is None else (), total, archives)
+            documents.append(FeedDocument(spec, page, document_key))
+        return documents, articles
+
+
+# A worker's own state: set when it starts, kept from one shipment to the next.
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(staging: Staging, config: Config, earlier: EarlierEntries | None) -> None:
+    _WORKER.update(staging=staging, config=config, earlier=earlier, store=EntryStore({}))
+
+
+def _render_shipment(shipment: Shipment) -> list[tuple[str, bytes]]:
+    documents, articles = shipment.opened()
+    store: EntryStore = _WORKER["store"]
+    store.articles = articles
+    files = render_feeds(documents, articles, _WORKER["config"], _WORKER["earlier"], store)
+    return _write(_WORKER["staging"], files)

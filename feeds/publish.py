@@ -9,7 +9,7 @@ from it (:mod:`feeds.rendercache`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,19 +93,6 @@ def feed_documents(
     ]
 
 
-def shares(documents: Sequence[FeedDocument], count: int) -> list[list[FeedDocument]]:
-    """``documents`` cut into ``count`` runs of about as many entries each.  Runs of
-    neighbouring documents list mostly the same articles, so each process renders an
-    article about once."""
-    total = sum(len(d.entries) + 1 for d in documents)
-    runs: list[list[FeedDocument]] = [[] for _ in range(count)]
-    done = 0
-    for document in documents:
-        runs[min(count - 1, done * count // max(total, 1))].append(document)
-        done += len(document.entries) + 1
-    return runs
-
-
 def reused(document: FeedDocument, previous: Manifest, output: Path) -> list[Document] | None:
     """The files of ``document`` as the previous build wrote them into ``output``, when
     they hold exactly what it would be now; else ``None``."""
@@ -116,15 +103,17 @@ def reused(document: FeedDocument, previous: Manifest, output: Path) -> list[Doc
 
 
 def render_feeds(
-    documents: Sequence[FeedDocument],
-    plan: FeedPlan,
+    documents: Iterable[FeedDocument],
+    articles: Mapping[str, Article],
     config: Config,
     earlier: EarlierEntries | None = None,
+    store: EntryStore | None = None,
 ) -> Iterator[Document]:
     """The files of ``documents``, rendered; each entry is rendered once for all of them
-    (:class:`feeds.entries.EntryStore`), and not at all when the last build wrote it the
-    same in the document's files (``earlier``)."""
-    store = EntryStore(plan.articles)
+    (``store``, a new one by default), and not at all when the last build wrote it the
+    same in the document's files (``earlier``).  ``articles`` hold at least the related
+    articles of their entries."""
+    store = EntryStore(articles) if store is None else store
     for document in documents:
         spec, page, key = document.spec, document.page, document.key
         entries = document.entries
@@ -156,5 +145,5 @@ def publish(plan: FeedPlan, config: Config, previous: Manifest | None = None) ->
             fresh.append(document)
         else:
             yield from files
-    yield from render_feeds(fresh, plan, config)
+    yield from render_feeds(fresh, plan.articles, config)
     yield from publish_site(plan, config)

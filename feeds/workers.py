@@ -1,9 +1,11 @@
-"""Worker processes for the heavy parts of a cold run, shared by checking and rendering.
+"""Worker processes for checking files, the heavy part of a cold run before rendering.
 
-Workers are forked the first time they are needed, which in a build is while checking files,
-before the article graph exists: they inherit the compiled schema but not the graph, so the
-memory of the process tree does not multiply.  Fewer than two cores, or too little work to
-pay for starting them (~50 ms), and everything runs in the calling process instead.
+Workers are forked the first time they are needed, which in a build is before the article
+graph exists: they inherit the compiled schema but not the graph, so the memory of the
+process tree does not multiply.  (Rendering, which comes after the graph, starts workers
+of its own from a fresh process: :mod:`feeds.parallel`.)  Fewer than two cores, or too
+little work to pay for starting them (~50 ms), and everything runs in the calling process
+instead.
 """
 
 from __future__ import annotations

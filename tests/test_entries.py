@@ -19,8 +19,6 @@ from feeds import render
 from feeds.api import check_source
 from feeds.config import Config
 from feeds.jsonfeed import _item, json_name, render_json
-from feeds.output import staged
-from feeds.parallel import write_documents
 from feeds.plan import FeedPlan, FeedSpec, plan_feeds
 from feeds.publish import pages, publish
 from feeds.records import discover
@@ -116,16 +114,3 @@ def test_an_empty_document_equals_feedgen_without_entries(plan: FeedPlan) -> Non
     for fmt, document in render.render_document(spec, CONFIG, None, entries).items():
         assert document == whole_xml(spec, plan, None, fmt)
     assert render_json(spec, CONFIG, None, []) == whole_json(spec, plan, None)
-
-
-def test_processes_write_what_one_process_writes(plan: FeedPlan, tmp_path: Path) -> None:
-    written = {}
-    for jobs in (1, 2):
-        output = tmp_path / f"out{jobs}"
-        with staged(output) as staging:
-            paths = write_documents(staging, plan, CONFIG, {}, jobs=jobs, min_entries=0)
-        written[jobs] = {p: (output / p).read_bytes() for p in paths}
-        assert sorted(p.relative_to(output).as_posix() for p in output.rglob("*.*")) == sorted(
-            paths
-        )
-    assert written[1] == written[2]

@@ -1,0 +1,149 @@
+"""Rendering on every core: the documents shared out, and what a worker process is sent."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feeds import parallel
+from feeds.config import Config
+from feeds.jsonfeed import render_json
+from feeds.output import OutputError, staged
+from feeds.parallel import Shipment, write_documents
+from feeds.plan import FeedPlan
+from feeds.publish import FeedDocument, feed_documents, render_feeds
+from feeds.render import distinct_updates, render_document
+from tests.corpus import write_corpus
+from tests.test_entries import CONFIG, make_plan
+
+
+@pytest.fixture(scope="module")
+def corpus_plan(tmp_path_factory: pytest.TempPathFactory) -> FeedPlan:
+    folder = tmp_path_factory.mktemp("corpus") / "records"
+    write_corpus(folder, 300)
+    return make_plan(folder)
+
+
+def all_documents(plan: FeedPlan, config: Config = CONFIG) -> list[FeedDocument]:
+    return feed_documents(plan, config)
+
+
+def test_both_ends_take_every_document_once_in_order(corpus_plan: FeedPlan) -> None:
+    documents = all_documents(corpus_plan)
+    queue = parallel._Queue(documents)
+    newest = queue.newest()
+    front: list[FeedDocument] = []
+    back: list[list[FeedDocument]] = []
+    while True:  # alternate: a document from the front, a batch from the back
+        document = next(newest, None)
+        if document is None:
+            break
+        front.append(document)
+        if batch := queue.oldest():
+            back.append(batch)
+    assert queue.oldest() == []
+    taken = front + [document for batch in reversed(back) for document in batch]
+    assert taken == documents
+    assert len(back) > 1
+
+
+def test_batches_shrink_towards_the_end(
+    corpus_plan: FeedPlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "BATCH_ENTRIES", 400)
+    monkeypatch.setattr(parallel, "MIN_BATCH_ENTRIES", 20)
+    documents = all_documents(corpus_plan)
+    queue = parallel._Queue(documents)
+    sizes = []
+    while batch := queue.oldest():
+        sizes.append(sum(len(d.entries) + 1 for d in batch))
+    assert max(sizes) < 400 + max(len(d.entries) + 1 for d in documents)
+    assert sizes[-1] < sizes[0]
+
+
+def test_a_shipment_renders_what_the_plan_renders(corpus_plan: FeedPlan) -> None:
+    documents = all_documents(corpus_plan)
+    for start in range(0, len(documents), 25):
+        batch = documents[start : start + 25]
+        sent = pickle.loads(pickle.dumps(Shipment.of(batch, corpus_plan.articles)))
+        opened, articles = sent.opened()
+        assert [d.names for d in opened] == [d.names for d in batch]
+        assert [d.key for d in opened] == [d.key for d in batch]
+        assert [d.entries for d in opened] == [d.entries for d in batch]
+        # Every related article the graph holds came along, and nothing else.
+        for document in batch:
+            for article in document.entries:
+                for key in article.related:
+                    assert (key in articles) == (key in corpus_plan.articles)
+        here = [(f.path, f.content) for f in render_feeds(batch, corpus_plan.articles, CONFIG)]
+        there = [(f.path, f.content) for f in render_feeds(opened, articles, CONFIG)]
+        assert there == here
+
+
+def test_a_narrowed_spec_heads_its_document_as_the_whole_spec(corpus_plan: FeedPlan) -> None:
+    documents = all_documents(corpus_plan)
+    opened, _ = Shipment.of(documents, corpus_plan.articles).opened()
+    for whole, narrow in zip(documents, opened, strict=True):
+        assert len(narrow.spec.archives) == len(whole.spec.archives)
+        stamps = distinct_updates(whole.entries)
+        assert stamps == distinct_updates(narrow.entries)
+        # The document around the entries: feed elements, self and archive links.
+        assert render_document(narrow.spec, CONFIG, narrow.page, []) == render_document(
+            whole.spec, CONFIG, whole.page, []
+        )
+        assert render_json(narrow.spec, CONFIG, narrow.page, []) == render_json(
+            whole.spec, CONFIG, whole.page, []
+        )
+
+
+def test_a_worker_renders_its_share(
+    corpus_plan: FeedPlan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small batches, so that the worker has some before this process has taken them all;
+    what both write equals what one process writes."""
+    monkeypatch.setattr(parallel, "BATCH_ENTRIES", 200)
+    monkeypatch.setattr(parallel, "MIN_BATCH_ENTRIES", 50)
+    by_worker: list[int] = []
+    feed = parallel._feed
+
+    def counted(*args: Any) -> tuple[list[tuple[str, bytes]], int]:
+        written, documents = feed(*args)
+        by_worker.append(documents)
+        return written, documents
+
+    monkeypatch.setattr(parallel, "_feed", counted)
+    written = {}
+    for jobs in (1, 2):
+        output = tmp_path / f"out{jobs}"
+        with staged(output) as staging:
+            paths = write_documents(staging, corpus_plan, CONFIG, {}, jobs=jobs, min_entries=0)
+        written[jobs] = {p: (output / p).read_bytes() for p in paths}
+    assert written[1] == written[2]
+    assert len(by_worker) == 1
+    assert 0 < by_worker[0] < len(all_documents(corpus_plan))
+
+
+def refuse(shipment: Shipment) -> list[tuple[str, bytes]]:
+    """What a worker does instead of rendering, in the test below (it imports this module)."""
+    raise OutputError(f"refused {len(shipment.documents)} documents")
+
+
+def test_a_failing_worker_fails_the_build(
+    corpus_plan: FeedPlan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error in a worker reaches the caller, the output is left as it was, and the
+    threads that fed the worker are gone."""
+    monkeypatch.setattr(parallel, "BATCH_ENTRIES", 200)
+    monkeypatch.setattr(parallel, "MIN_BATCH_ENTRIES", 50)
+    monkeypatch.setattr(parallel, "_render_shipment", refuse)
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "kept.txt").write_bytes(b"as it was")
+    with pytest.raises(OutputError, match="refused"), staged(output) as staging:
+        write_documents(staging, corpus_plan, CONFIG, {}, jobs=2, min_entries=0)
+    assert [p.name for p in output.iterdir()] == ["kept.txt"]
+    assert not any(t.name.startswith("ThreadPoolExecutor") for t in threading.enumerate())
