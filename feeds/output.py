@@ -22,7 +22,8 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Iterable, Iterator
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +32,7 @@ _AT_FDCWD = -100
 STAGING_PREFIX = ".staging-"
 RETIRED_PREFIX = ".retired-"
 PREVIOUS_PREFIX = ".previous-"
+DISCARDED_PREFIX = ".discarded-"
 Keep = Literal["swapped", "new"]
 
 
@@ -156,35 +158,77 @@ def staged(
     output = output.absolute()
     parent = output.parent
     _recover(output)
-    try:
-        folder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{output.name}-", dir=parent))
-    except OSError as error:
-        raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
-    existing: Collection[str] = ()
-    kept = previous_path(output)
-    try:
-        if previous and kept.is_dir():
-            # Renamed onto the empty folder just made: from here on it is a staging folder,
-            # which the next build removes if this one stops half-way.
-            kept.rename(folder)
-            existing = previous
-        elif kept.exists():
-            shutil.rmtree(kept)  # a build this one knows nothing of
-    except OSError as error:
-        raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
-    staging = Staging(output, folder.resolve(), existing)
-    try:
-        yield staging
-        folder.chmod(0o755)
-        staging.kept_previous = _swap_in(folder, output, keep=kept if keep == "swapped" else None)
-        if keep is not None and not staging.kept_previous:
-            staging.mirrored = _mirror(output, kept)
-    except OSError as error:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise OutputError(f"cannot write {output}: {error.strerror or error}") from error
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    with _Discards(output) as discard:
+        try:
+            folder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{output.name}-", dir=parent))
+        except OSError as error:
+            raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
+        existing: Collection[str] = ()
+        kept = previous_path(output)
+        try:
+            if previous and kept.is_dir():
+                # Renamed onto the empty folder just made: from here on it is a staging
+                # folder, which the next build removes if this one stops half-way.
+                kept.rename(folder)
+                existing = previous
+            elif kept.exists():
+                discard(kept)  # a build this one knows nothing of
+        except OSError as error:
+            raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
+        staging = Staging(output, folder.resolve(), existing)
+        try:
+            yield staging
+            folder.chmod(0o755)
+            staging.kept_previous = _swap_in(
+                folder, output, keep=kept if keep == "swapped" else None, discard=discard
+            )
+            if keep is not None and not staging.kept_previous:
+                staging.mirrored = _mirror(output, kept)
+        except OSError as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise OutputError(f"cannot write {output}: {error.strerror or error}") from error
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+
+class _Discards:
+    """Folders a build has no use for, deleted while it goes on: a tree of a whole build
+    takes seconds to delete, which need not hold up the build.  Each is first renamed out
+    of the way (``.discarded-NAME-*``, which the next build removes if this one stops
+    half-way), then deleted in a thread; leaving the ``with`` block waits for them."""
+
+    def __init__(self, output: Path) -> None:
+        self._output = output
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> Callable[[Path], None]:
+        return self.discard
+
+    def __exit__(self, *exc: object) -> None:
+        for thread in self._threads:
+            thread.join()
+
+    def discard(self, folder: Path) -> None:
+        """Delete ``folder``: in the background when it can be renamed, else at once."""
+        output = self._output
+        try:
+            # An empty folder of a name of its own, which the rename then replaces.
+            target = tempfile.mkdtemp(prefix=f"{DISCARDED_PREFIX}{output.name}-", dir=output.parent)
+        except OSError:
+            shutil.rmtree(folder)
+            return
+        try:
+            folder.rename(target)
+        except OSError:
+            os.rmdir(target)  # noqa: PTH106 - text, as mkdtemp gives it
+            shutil.rmtree(folder)
+            return
+        thread = threading.Thread(
+            target=shutil.rmtree, args=(target,), kwargs={"ignore_errors": True}, daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
 
 
 def _mirror(output: Path, at: Path) -> bool:
@@ -230,9 +274,11 @@ def _link_or_copy(source: Path, target: str) -> None:
         shutil.copyfile(source, target)
 
 
-def _swap_in(staging: Path, output: Path, keep: Path | None) -> bool:
+def _swap_in(
+    staging: Path, output: Path, keep: Path | None, discard: Callable[[Path], None]
+) -> bool:
     """Put ``staging`` in place of ``output``; whether the output it replaced is now at
-    ``keep`` (else it is removed)."""
+    ``keep`` (else it is ``discard``-ed)."""
     if output.exists() and not output.is_dir():
         raise OutputError(f"{output} exists and is not a folder")
     if output.is_dir() and _exchange(staging, output):
@@ -242,7 +288,8 @@ def _swap_in(staging: Path, output: Path, keep: Path | None) -> bool:
             with contextlib.suppress(OSError):
                 staging.rename(keep)
                 return True
-        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            discard(staging)
         return False
     retired = None
     if output.exists():
@@ -286,8 +333,9 @@ def _recover(output: Path) -> None:
     retired = parent / f"{RETIRED_PREFIX}{output.name}"
     if retired.is_dir() and not output.exists():
         retired.rename(output)
-    for leftover in parent.glob(f"{STAGING_PREFIX}{output.name}-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    for prefix in (STAGING_PREFIX, DISCARDED_PREFIX):
+        for leftover in parent.glob(f"{prefix}{output.name}-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
     shutil.rmtree(retired, ignore_errors=True)
 
 

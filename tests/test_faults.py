@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.output import OutputError, build_lock, staged
+from feeds.output import OutputError, build_lock, previous_path, staged
 from tests.cli import assert_no_traceback, feeds
 from tests.conftest import tree
 from tests.editions import write_editions
@@ -26,7 +26,8 @@ BUILD = ["build", "--source", "records", "--out", "out", "--entries", "10000"]
 
 
 def leftovers(root: Path) -> list[str]:
-    return sorted(p.name for p in root.iterdir() if p.name.startswith((".staging-", ".retired-")))
+    prefixes = (".staging-", ".retired-", ".discarded-")
+    return sorted(p.name for p in root.iterdir() if p.name.startswith(prefixes))
 
 
 def start_build(root: Path, *extra: str) -> subprocess.Popen[str]:
@@ -182,3 +183,28 @@ def test_documents_and_links_land_in_their_folders(tmp_path: Path) -> None:
     assert (out / "a/b/c.xml").read_bytes() == b"new"
     assert (out / "a/d.xml").stat().st_ino == source.stat().st_ino  # a link, not a copy
     assert (out / "e.xml").read_bytes() == b"top"
+
+
+def test_folders_of_no_use_are_deleted_in_the_background(tmp_path: Path) -> None:
+    """A previous output the caller knows nothing of, and the output swapped out, are set
+    aside at once and gone when the build is done; the new output is mirrored for the
+    next build."""
+    out, unknown = tmp_path / "out", previous_path(tmp_path / "out")
+    for folder in (out, unknown):
+        (folder / "deep/er").mkdir(parents=True)
+        (folder / "deep/er/old.xml").write_bytes(b"old")
+    with staged(out, keep="new") as staging:
+        assert not unknown.exists()  # renamed out of the way before anything is written
+        staging.write("new.xml", b"new")
+    assert tree(out) == {"new.xml": b"new"}
+    assert tree(unknown) == {"new.xml": b"new"}
+    assert leftovers(tmp_path) == []
+
+
+def test_what_a_stopped_build_set_aside_is_deleted_by_the_next(tmp_path: Path) -> None:
+    left = tmp_path / ".discarded-out-k1ll3d"
+    (left / "a").mkdir(parents=True)
+    (left / "a/b.xml").write_bytes(b"b")
+    with staged(tmp_path / "out") as staging:
+        staging.write("c.xml", b"c")
+    assert leftovers(tmp_path) == []
