@@ -222,7 +222,11 @@ def build(
 
     Of several records of one article, the first in file order is published.  When the
     records, schema, settings and code are exactly those of the last build into the same
-    output, and that output is as the last build left it, nothing is written again."""
+    output, and that output is as the last build left it, nothing is written again.
+
+    A large build renders in worker processes started the way :mod:`multiprocessing`'s
+    ``forkserver`` starts them, which import the calling script again: call this from a
+    script under ``if __name__ == "__main__":``."""
     # Imported here: ``feeds validate`` never renders, and starts faster without these.
     from feeds.cache import open_cache
     from feeds.output import build_lock

@@ -65,11 +65,12 @@ def write_documents(
     earlier: EarlierEntries | None = None,
     before_last: Manifest | None = None,
     jobs: int | None = None,
-    min_entries: int = PARALLEL_MIN_ENTRIES,
+    min_entries: int | None = None,
     progress: Progress | None = None,
 ) -> dict[str, bytes]:
     """Write every file of ``plan`` into ``staging`` with ``jobs`` processes [default: one
-    per core, when there are ``min_entries`` to render]; the paths written, each with its
+    per core, when there are ``min_entries`` to render, by default
+    :data:`PARALLEL_MIN_ENTRIES`]; the paths written, each with its
     document key (empty for the few files made from the whole plan).  ``previous`` is the
     record of the last build (its files are linked where they would come out the same,
     and ``earlier`` lends the entries they hold the same to the documents rendered again);
@@ -105,6 +106,8 @@ def write_documents(
             fresh.append(document)
     entries = sum(len(document.entries) for document in fresh)
     jobs = jobs or cores()
+    if min_entries is None:
+        min_entries = PARALLEL_MIN_ENTRIES
     if entries < min_entries or "forkserver" not in multiprocessing.get_all_start_methods():
         jobs = 1
     queue = _Queue(fresh)

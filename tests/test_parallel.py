@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -147,3 +150,47 @@ def test_a_failing_worker_fails_the_build(
         write_documents(staging, corpus_plan, CONFIG, {}, jobs=2, min_entries=0)
     assert [p.name for p in output.iterdir()] == ["kept.txt"]
     assert not any(t.name.startswith("ThreadPoolExecutor") for t in threading.enumerate())
+
+
+SCRIPT = """
+import sys
+from pathlib import Path
+
+from feeds import parallel
+from feeds.api import build
+from feeds.config import Config
+
+print("imported", flush=True)  # once here, once in each worker that imports this again
+if __name__ == "__main__":
+    parallel.PARALLEL_MIN_ENTRIES = 0
+    parallel.BATCH_ENTRIES = parallel.MIN_BATCH_ENTRIES = 50
+    folder = Path(sys.argv[1])
+    report = build(Config(source=folder / "records", output=folder / "out", entries_per_feed=7))
+    print("feeds", report.feeds, flush=True)
+"""
+
+
+def test_a_script_that_builds_under_the_main_guard(tmp_path: Path) -> None:
+    """As the README tells: workers import the calling script again, and the guard keeps
+    them from building too."""
+    write_corpus(tmp_path / "records", 120)
+    script = tmp_path / "publish.py"
+    script.write_text(SCRIPT, "utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines.count("imported") == 2  # this process, and the one worker (two cores)
+    assert lines[-1].startswith("feeds ") and int(lines[-1].split()[1]) > 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".out.lock",
+        "out",
+        "publish.py",
+        "records",
+    ]
