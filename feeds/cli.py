@@ -102,9 +102,9 @@ def validate(
     # The settings are read once, and only when asked for: a run given its paths, schema
     # and no cache never reads them.
     project = functools.cache(_project_config)
-    schema = _schema(schema_path, project)
-    targets = list(paths) or [_default_source(project)]
     cache = None if no_cache else cache_dir or project().cache
+    schema = _schema(schema_path, project, cache)
+    targets = list(paths) or [_default_source(project)]
     with _cache_warnings():
         report = run_validate(targets, schema, cache=cache, progress=for_terminal())
     if strict:
@@ -169,7 +169,7 @@ def build(strict: bool, config_file: Path | None, no_cache: bool, **overrides: A
         config = load_config(Path.cwd(), config_file, **overrides)
         if no_cache:
             config = replace(config, cache=None)
-        schema = load_schema(config.schema)
+        schema = load_schema(config.schema, cache=config.cache)
     except (ConfigError, SchemaError) as error:
         raise click.UsageError(str(error)) from error
     try:
@@ -223,10 +223,10 @@ def _default_source(project: Callable[[], Config]) -> Path:
     return source
 
 
-def _schema(path: Path | None, project: Callable[[], Config]) -> Any:
+def _schema(path: Path | None, project: Callable[[], Config], cache: Path | None) -> Any:
     from feeds.schema import SchemaError, load_schema
 
     try:
-        return load_schema(project().schema if path is None else path)
+        return load_schema(project().schema if path is None else path, cache=cache)
     except SchemaError as error:
         raise click.UsageError(str(error)) from error

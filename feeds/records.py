@@ -14,11 +14,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ClassVar
-
-import yaml
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from feeds.diagnostics import Diagnostic, Severity, format_field_path
+
+if TYPE_CHECKING:
+    import yaml
 
 RECORD_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 MAX_RECORD_BYTES = 4 * 1024 * 1024
@@ -29,30 +30,39 @@ MAX_DEPTH = 64
 
 FieldPath = tuple[str | int, ...]
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _RecordLoader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """Safe YAML without implicit timestamps.
+# PyYAML is imported only when a record needs it (see :mod:`feeds.yamlfast`): importing it
+# took a fifth of what ``feeds validate`` on one plainly written file takes.
+@functools.cache
+def _record_loader() -> type[yaml.SafeLoader]:
+    import yaml  # noqa: PLC0415
 
-    Dates stay the strings the publisher wrote, so one RFC 3339 check covers quoted and
-    unquoted dates alike, and a date without a time zone is reported instead of being
-    silently read as local time.
-    """
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    has_duplicate_keys = False
+    class RecordLoader(base):  # type: ignore[valid-type,misc]
+        """Safe YAML without implicit timestamps.
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        # Noticing duplicates here is nearly free; finding where they are is left to the
-        # slow path, which only runs for records that have them.
-        keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
-        if len(keys) != len(set(keys)):
-            self.has_duplicate_keys = True
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        Dates stay the strings the publisher wrote, so one RFC 3339 check covers quoted
+        and unquoted dates alike, and a date without a time zone is reported instead of
+        being silently read as local time.
+        """
+
+        yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
+            first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
+        has_duplicate_keys = False
+
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            # Noticing duplicates here is nearly free; finding where they are is left to
+            # the slow path, which only runs for records that have them.
+            keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+            if len(keys) != len(set(keys)):
+                self.has_duplicate_keys = True
+            return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+    return RecordLoader
 
 
 def _load_yaml(text: str) -> tuple[Any, bool, bool]:
@@ -65,7 +75,7 @@ def _load_yaml(text: str) -> tuple[Any, bool, bool]:
     if fast is not None:  # read without error, so without duplicate keys
         data, already_plain = fast
         return data, False, already_plain
-    loader = _RecordLoader(text)
+    loader: Any = _record_loader()(text)  # a class made on first use: see _record_loader
     try:
         return loader.get_single_data(), loader.has_duplicate_keys, False
     finally:
@@ -204,13 +214,14 @@ def read_record(path: Path, max_bytes: int = MAX_RECORD_BYTES) -> Loaded:
     return parse_record(label, raw)
 
 
-@functools.cache
-def _boundary() -> re.Pattern[str]:
-    """python-frontmatter's ``---`` line, imported when a record is first read: a build with
-    nothing to do reads none."""
-    from frontmatter.default_handlers import YAMLHandler  # noqa: PLC0415
+# python-frontmatter's ``YAMLHandler.FM_BOUNDARY``, written out: importing python-frontmatter
+# imports PyYAML, which a plainly written record does not need.  tests/test_records.py
+# checks that the two are the same.
+FRONT_MATTER_BOUNDARY = re.compile(r"^-{3,}\s*$", re.MULTILINE)
 
-    return YAMLHandler.FM_BOUNDARY
+
+def _boundary() -> re.Pattern[str]:
+    return FRONT_MATTER_BOUNDARY
 
 
 def closing_boundary(text: str, start: int) -> re.Match[str] | None:
@@ -269,35 +280,8 @@ def parse_record(file: str, raw: bytes) -> Loaded:
 
     try:
         data, has_duplicate_keys, already_plain = _load_yaml(front_matter)
-    except yaml.reader.ReaderError as error:
-        # A character YAML refuses, raw in the text.  libyaml counts ``position`` in bytes,
-        # PyYAML in characters; the first such character is the one refused either way.
-        start = front_matter.find(chr(error.character))
-        if start < 0:
-            start = min(max(error.position, 0), len(front_matter))
-        line = first_line + front_matter.count("\n", 0, start) + 1
-        column = start - (front_matter.rfind("\n", 0, start) + 1) + 1
-        return _failed(
-            file,
-            "control-character",
-            f"contains the character U+{error.character:04X}, which YAML does not allow; remove it",
-            line,
-            column,
-        )
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or str(error)
-        if mark is None:
-            return _failed(file, "yaml", f"invalid YAML: {problem}", first_line + 1, 1)
-        return _failed(
-            file, "yaml", f"invalid YAML: {problem}", first_line + mark.line + 1, mark.column + 1
-        )
-    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as error:
-        return _failed(file, "yaml", f"invalid YAML: {error}", first_line + 1, 1)
-    except AttributeError:  # PyYAML on ``!!timestamp`` text that is no date at all
-        return _failed(
-            file, "yaml", "invalid YAML: a !!timestamp that is not a date", first_line + 1, 1
-        )
+    except Exception as error:  # what PyYAML refused, told apart there; others go on up
+        return _unreadable(file, front_matter, first_line, error)
 
     if data is None:
         return _failed(file, "front-matter", "front matter is empty", first_line + 1, 1)
@@ -323,6 +307,43 @@ def parse_record(file: str, raw: bytes) -> Loaded:
     if has_duplicate_keys:
         findings.extend(_duplicate_keys(locator))
     return Loaded(file, record, locator.place(findings))
+
+
+def _unreadable(file: str, front_matter: str, first_line: int, error: Exception) -> Loaded:
+    """What is wrong with ``front_matter``, which PyYAML could not read (``error``).  An
+    error of any other kind is raised again."""
+    import yaml  # noqa: PLC0415 - PyYAML raised ``error``: it is imported already
+
+    if isinstance(error, yaml.reader.ReaderError):
+        # A character YAML refuses, raw in the text.  libyaml counts ``position`` in bytes,
+        # PyYAML in characters; the first such character is the one refused either way.
+        start = front_matter.find(chr(error.character))
+        if start < 0:
+            start = min(max(error.position, 0), len(front_matter))
+        line = first_line + front_matter.count("\n", 0, start) + 1
+        column = start - (front_matter.rfind("\n", 0, start) + 1) + 1
+        return _failed(
+            file,
+            "control-character",
+            f"contains the character U+{error.character:04X}, which YAML does not allow; remove it",
+            line,
+            column,
+        )
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or str(error)
+        if mark is None:
+            return _failed(file, "yaml", f"invalid YAML: {problem}", first_line + 1, 1)
+        return _failed(
+            file, "yaml", f"invalid YAML: {problem}", first_line + mark.line + 1, mark.column + 1
+        )
+    if isinstance(error, yaml.YAMLError | RecursionError | ValueError | TypeError | OverflowError):
+        return _failed(file, "yaml", f"invalid YAML: {error}", first_line + 1, 1)
+    if isinstance(error, AttributeError):  # PyYAML on ``!!timestamp`` text that is no date at all
+        return _failed(
+            file, "yaml", "invalid YAML: a !!timestamp that is not a date", first_line + 1, 1
+        )
+    raise error
 
 
 def _failed(
@@ -439,9 +460,11 @@ class Locator:
     @property
     def root(self) -> yaml.Node | None:
         if not self._composed:
+            import yaml  # noqa: PLC0415 - only records with problems are placed
+
             self._composed = True
             try:
-                self._root = yaml.compose(self.record.front_matter, Loader=_RecordLoader)
+                self._root = yaml.compose(self.record.front_matter, Loader=_record_loader())
             except (yaml.YAMLError, RecursionError):
                 self._root = None
         return self._root
@@ -449,6 +472,8 @@ class Locator:
     def position(self, path: FieldPath) -> tuple[int, int]:
         """Line and column (1-based, in the file) of the value at ``path``, or of the nearest
         enclosing value that exists (a missing field is reported at its parent)."""
+        import yaml  # noqa: PLC0415 - as in root
+
         node = self.root
         mark = node.start_mark if node is not None else None
         for part in path:
@@ -482,6 +507,8 @@ class Locator:
 
     def duplicates(self) -> Iterator[tuple[FieldPath, str, int]]:
         """Every key that appears twice in one mapping: its path, the key, its first line."""
+        import yaml  # noqa: PLC0415 - as in root
+
         stack: list[tuple[yaml.Node, FieldPath]] = []
         if self.root is not None:
             stack.append((self.root, ()))
@@ -506,6 +533,8 @@ class Locator:
 
 
 def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
+    import yaml  # noqa: PLC0415 - as in Locator.root
+
     if isinstance(node, yaml.MappingNode) and isinstance(part, str):
         for key_node, value_node in reversed(node.value):  # the last of equal keys wins
             if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:

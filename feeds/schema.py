@@ -7,13 +7,15 @@ and speak JSON; :func:`_message` rewrites them for a person editing YAML.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import pickle
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-import yaml
 
 from feeds.checks import FORMATS
 from feeds.diagnostics import Diagnostic
@@ -22,9 +24,8 @@ from feeds.urls import SCREEN_HTTP_URL
 
 SCHEMA_NAME = "record.yaml"
 
-# libyaml's loader where PyYAML has it: PyYAML's own took 25 ms of the 0.3 s that
-# ``feeds validate`` on one file may take.
-_SchemaLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# What the cache folder keeps of a schema: its document, as PyYAML read it.
+_PARSED = b"feeds-schema-document-1\n"
 
 _FORMAT_HINTS = {
     "http-url": "an absolute http:// or https:// URL with a host and no spaces",
@@ -172,8 +173,9 @@ def _bundled_schema() -> tuple[str, str]:
     return zipped.read_text("utf-8"), f"<feeds>/schemas/{SCHEMA_NAME}"
 
 
-def load_schema(path: Path | None = None) -> Schema:
-    """Read and compile a schema; any problem with it is a :class:`SchemaError`."""
+def load_schema(path: Path | None = None, *, cache: Path | None = None) -> Schema:
+    """Read and compile a schema; any problem with it is a :class:`SchemaError`.  With a
+    ``cache`` folder, the document read from its YAML is kept there for the next run."""
     try:
         if path is None:
             text, source = _bundled_schema()
@@ -182,10 +184,7 @@ def load_schema(path: Path | None = None) -> Schema:
             source = str(path)
     except (OSError, UnicodeDecodeError) as error:
         raise SchemaError(f"cannot read schema {path}: {error}") from error
-    try:
-        document = yaml.load(text, Loader=_SchemaLoader)
-    except yaml.YAMLError as error:
-        raise SchemaError(f"schema {source} is not valid YAML: {error}") from error
+    document = _document(text, source, cache)
     if not isinstance(document, dict):
         raise SchemaError(f"schema {source} must be a mapping (a JSON Schema object)")
     try:
@@ -195,6 +194,36 @@ def load_schema(path: Path | None = None) -> Schema:
     screening = _screening(document)
     screen = None if screening is None else _compiled(screening)
     return Schema(source, document, validator, screen)
+
+
+def _document(text: str, source: str, cache: Path | None) -> Any:
+    """What the YAML ``text`` says: as read before and kept in ``cache``, else read now.
+
+    Importing PyYAML took a fifth of what ``feeds validate`` on one file takes, and a
+    plainly written record needs no PyYAML (:mod:`feeds.yamlfast`).  What is kept is named
+    by the text and by the code and libraries that read it (a new PyYAML reads anew)."""
+    kept = None
+    if cache is not None:
+        from feeds.cache import DATE_CLASSES, code_fingerprint, read_record  # noqa: PLC0415
+
+        name = hashlib.blake2b(f"{code_fingerprint()}\0{text}".encode(), digest_size=16)
+        kept = cache / f"schema-{name.hexdigest()}.pickle"
+        document = read_record(kept, _PARSED, DATE_CLASSES)
+        if document is not None:
+            return document
+    import yaml  # noqa: PLC0415
+
+    try:
+        # libyaml's loader where PyYAML has it: ten times faster than PyYAML's own.
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as error:
+        raise SchemaError(f"schema {source} is not valid YAML: {error}") from error
+    if kept is not None and document is not None:
+        from feeds.cache import write_record  # noqa: PLC0415
+
+        with contextlib.suppress(OSError, pickle.PicklingError):  # only slower next time
+            write_record(kept, _PARSED, document)
+    return document
 
 
 def _compiled(document: dict[str, Any]) -> Any:

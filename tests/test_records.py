@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from feeds import records
 from feeds.records import (
+    FRONT_MATTER_BOUNDARY,
     MAX_RECORD_BYTES,
     absolute_names,
     closing_boundary,
@@ -288,6 +289,12 @@ def test_absolute_names_are_those_of_absolute_paths(
     monkeypatch.chdir("/" if working == "/" else tmp_path)
     paths = [Path("a.md"), Path("x/../b.md"), Path("./c/d.md"), tmp_path / "e.md"]
     assert absolute_names(paths) == [str(path.absolute()) for path in paths]
+
+
+def test_the_front_matter_boundary_is_python_frontmatters() -> None:
+    """Written out in feeds so that reading a record does not import PyYAML with it."""
+    ours, theirs = FRONT_MATTER_BOUNDARY, YAMLHandler.FM_BOUNDARY
+    assert (ours.pattern, ours.flags) == (theirs.pattern, theirs.flags)
 
 
 _BOUNDARY_PIECES = st.sampled_from(["---", "-", "----", "\n", "\r\n", " ", "\t", "a", "\n---"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -325,3 +326,26 @@ def test_the_screen_leaves_values_and_other_patterns_alone() -> None:
         }
     }
     assert _screening({"properties": {"c": {"format": "rfc3339"}}}) is None  # nothing to do
+
+
+def test_a_schema_read_once_is_kept_in_the_cache_folder(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = load_schema(SCHEMA, cache=cache)
+    kept = list(cache.glob("schema-*.pickle"))
+    assert len(kept) == 1
+    assert load_schema(SCHEMA, cache=cache).document == first.document
+    kept[0].write_bytes(kept[0].read_bytes()[:-3])  # damaged: read from the YAML again
+    assert load_schema(SCHEMA, cache=cache).document == first.document
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(SCHEMA.read_text("utf-8").replace("minItems: 1", "minItems: 2"), "utf-8")
+    assert load_schema(edited, cache=cache).document != first.document  # kept by its text
+    assert len(list(cache.glob("schema-*.pickle"))) == 2
+
+
+def test_a_schema_that_is_not_yaml_is_refused_with_a_cache_too(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("type: object\nrequired: [title\n", "utf-8")
+    for _ in range(2):
+        with pytest.raises(SchemaError, match="is not valid YAML"):
+            load_schema(broken, cache=tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("schema-*"))

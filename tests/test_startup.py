@@ -67,3 +67,46 @@ def test_a_build_with_nothing_to_do_does_not_import_what_writing_needs(tmp_path:
     loaded = set(again.split())
     assert "feeds.api" in loaded
     assert [name for name in WRITING if name in loaded] == []
+
+
+VALIDATE_PLAIN = """
+import sys
+from feeds.cli import main
+try:
+    main(["validate", "--cache-dir", sys.argv[1], sys.argv[2]])
+except SystemExit as exit:
+    assert not exit.code, exit.code
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_validating_a_plainly_written_record_again_needs_no_pyyaml(tmp_path: Path) -> None:
+    """The record is read by yaml-rs (feeds.yamlfast) and the schema as the first run kept
+    it in the cache folder: importing PyYAML took a fifth of the run."""
+    record = tmp_path / "plain.md"
+    record.write_text(
+        "---\n"
+        "title: A plain record\n"
+        "publishedDateTime: 2024-05-01T10:00:00Z\n"
+        "webUrl: https://news.example.com/plain/\n"
+        "provider:\n  name: Example News\n  domain: news.example.com\n"
+        "topics:\n  - Science\n"
+        "---\nBody.\n",
+        "utf-8",
+    )
+    runs = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-c", VALIDATE_PLAIN, str(tmp_path / "cache"), str(record)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        runs.append(set(result.stdout.split()))
+    first, again = runs
+    assert "yaml" in first  # the schema, read the first time
+    assert "feeds.yamlfast" in again
+    assert "yaml" not in again
+    assert "frontmatter" not in again

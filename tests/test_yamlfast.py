@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds import yamlfast
-from feeds.records import Finding, _Budget, _RecordLoader, _to_plain, parse_record
+from feeds.records import Finding, _Budget, _record_loader, _to_plain, parse_record
 from tests.conftest import SEEDS, corpus_module
 
 
 def slow(text: str) -> Any:
-    return yaml.load(text, Loader=_RecordLoader)
+    return yaml.load(text, Loader=_record_loader())
 
 
 def assert_already_plain(data: Any) -> None:
