@@ -220,21 +220,17 @@ def read_record(path: Path, max_bytes: int = MAX_RECORD_BYTES) -> Loaded:
 FRONT_MATTER_BOUNDARY = re.compile(r"^-{3,}\s*$", re.MULTILINE)
 
 
-def _boundary() -> re.Pattern[str]:
-    return FRONT_MATTER_BOUNDARY
-
-
 def closing_boundary(text: str, start: int) -> re.Match[str] | None:
-    """``FM_BOUNDARY.search(text, start)``: the first ``---`` line at or after ``start``.
+    """``FRONT_MATTER_BOUNDARY.search(text, start)``: the first ``---`` line at or after
+    ``start``.
 
     The search tries the pattern at every character of the front matter, which took longer
     than checking the rest of a record; only the starts of lines that begin with ``---``
     are tried here."""
-    boundary = _boundary()
     position = start
     while True:
         if position == 0 or text[position - 1] == "\n":
-            found = boundary.match(text, position)
+            found = FRONT_MATTER_BOUNDARY.match(text, position)
             if found is not None:
                 return found
         newline = text.find("\n---", position)
@@ -260,7 +256,7 @@ def parse_record(file: str, raw: bytes) -> Loaded:
     if not text.strip():
         return _failed(file, "front-matter", "file is empty; a record needs YAML front matter")
 
-    opening = _boundary().match(text)
+    opening = FRONT_MATTER_BOUNDARY.match(text)
     if opening is None:
         return _failed(
             file,
