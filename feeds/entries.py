@@ -53,8 +53,8 @@ class EntryStore:
     rendered together, in one feedgen document per format.
 
     ``articles`` are where the related articles of an entry are found: a worker process
-    that is sent a few documents at a time sets them to what it was sent with them
-    (:mod:`feeds.parallel`), and keeps the entries it rendered before."""
+    that is sent a few documents at a time points them at what it was sent with them
+    (:func:`feeds.publish.render_feeds`), and keeps the entries it rendered before."""
 
     def __init__(self, articles: Mapping[str, Article], capacity: int = CAPACITY) -> None:
         self.articles = articles

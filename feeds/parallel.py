@@ -316,7 +316,6 @@ def _start_worker(staging: Staging, config: Config, earlier: EarlierEntries | No
 
 def _render_shipment(shipment: Shipment) -> list[tuple[str, bytes]]:
     documents, articles = shipment.opened()
-    store: EntryStore = _WORKER["store"]
-    store.articles = articles
+    store: EntryStore = _WORKER["store"]  # kept from one shipment to the next
     files = render_feeds(documents, articles, _WORKER["config"], _WORKER["earlier"], store)
     return _write(_WORKER["staging"], files)

@@ -110,10 +110,13 @@ def render_feeds(
     store: EntryStore | None = None,
 ) -> Iterator[Document]:
     """The files of ``documents``, rendered; each entry is rendered once for all of them
-    (``store``, a new one by default), and not at all when the last build wrote it the
-    same in the document's files (``earlier``).  ``articles`` hold at least the related
-    articles of their entries."""
-    store = EntryStore(articles) if store is None else store
+    (``store``, a new one by default; one given keeps what it rendered before), and not at
+    all when the last build wrote it the same in the document's files (``earlier``).
+    ``articles`` hold at least the related articles of their entries."""
+    if store is None:
+        store = EntryStore(articles)
+    else:
+        store.articles = articles
     for document in documents:
         spec, page, key = document.spec, document.page, document.key
         entries = document.entries
