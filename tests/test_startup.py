@@ -16,68 +16,46 @@ from tests.conftest import REPO, SEEDS
 
 RENDERING = ["feedgen", "lxml", "slugify", "dateutil", "feeds.render", "feeds.plan", "feeds.output"]
 
+# Runs the command line with its arguments, then prints the names of the modules imported.
 PROGRAM = """
 import sys
 from feeds.cli import main
 try:
-    main(["validate", "seeds/000_1f48a30587e22eab.txt"])
+    main(sys.argv[1:])
 except SystemExit as exit:
     assert not exit.code, exit.code
 print(" ".join(sorted(sys.modules)))
 """
 
 
-def test_validate_does_not_import_rendering() -> None:
+def _run(*args: str, cwd: Path) -> str:
+    """What ``feeds ARGS`` run in ``cwd`` prints, then the names of the modules it imported."""
     result = subprocess.run(
-        [sys.executable, "-c", PROGRAM], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    loaded = set(result.stdout.split())
-    assert "feeds.api" in loaded
-    assert [name for name in RENDERING if name in loaded] == []
-
-
-BUILD_AGAIN = """
-import sys
-from feeds.cli import main
-try:
-    main(["build"])
-except SystemExit as exit:
-    assert not exit.code, exit.code
-print(" ".join(sorted(sys.modules)))
-"""
-# What only a build that writes needs: the libraries that render, and what finds libc
-# (ctypes) or the versions of libraries (importlib.metadata): 5 to 20 ms each to import.
-WRITING = [*RENDERING[:4], "feeds.render", "ctypes", "importlib.metadata"]
-
-
-def _build_in(folder: Path) -> str:
-    """What a build in ``folder`` prints, then the names of the modules it imported."""
-    result = subprocess.run(
-        [sys.executable, "-c", BUILD_AGAIN], cwd=folder, capture_output=True, text=True, check=False
+        [sys.executable, "-c", PROGRAM, *args], cwd=cwd, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
+def test_validate_does_not_import_rendering() -> None:
+    loaded = set(_run("validate", "seeds/000_1f48a30587e22eab.txt", cwd=REPO).split())
+    assert "feeds.api" in loaded
+    assert [name for name in RENDERING if name in loaded] == []
+
+
+# What only a build that writes needs: the libraries that render, and what finds libc
+# (ctypes) or the versions of libraries (importlib.metadata): 5 to 20 ms each to import.
+WRITING = [*RENDERING[:4], "feeds.render", "ctypes", "importlib.metadata"]
+
+
 def test_a_build_with_nothing_to_do_does_not_import_what_writing_needs(tmp_path: Path) -> None:
     shutil.copytree(SEEDS, tmp_path / "seeds")
-    assert "feeds.render" in _build_in(tmp_path).split()  # the first build does write
-    again = _build_in(tmp_path)
+    assert "feeds.render" in _run("build", cwd=tmp_path).split()  # the first build does write
+    again = _run("build", cwd=tmp_path)
     assert "Up to date, nothing written" in again
     loaded = set(again.split())
     assert "feeds.api" in loaded
     assert [name for name in WRITING if name in loaded] == []
-
-
-VALIDATE_PLAIN = """
-import sys
-from feeds.cli import main
-try:
-    main(["validate", "--cache-dir", sys.argv[1], sys.argv[2]])
-except SystemExit as exit:
-    assert not exit.code, exit.code
-print(" ".join(sorted(sys.modules)))
-"""
 
 
 def test_validating_a_plainly_written_record_again_needs_no_pyyaml(tmp_path: Path) -> None:
@@ -94,18 +72,10 @@ def test_validating_a_plainly_written_record_again_needs_no_pyyaml(tmp_path: Pat
         "---\nBody.\n",
         "utf-8",
     )
-    runs = []
-    for _ in range(2):
-        result = subprocess.run(
-            [sys.executable, "-c", VALIDATE_PLAIN, str(tmp_path / "cache"), str(record)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        runs.append(set(result.stdout.split()))
-    first, again = runs
+    first, again = (
+        set(_run("validate", "--cache-dir", str(tmp_path / "cache"), str(record), cwd=REPO).split())
+        for _ in range(2)
+    )
     assert "yaml" in first  # the schema, read the first time
     assert "feeds.yamlfast" in again
     assert "yaml" not in again
