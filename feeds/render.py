@@ -107,27 +107,45 @@ def rss_text(text: str) -> str:
     return as_html(text) if has_markup(text) else text
 
 
+def atom_html(text: str) -> bool:
+    """Whether an Atom text construct holding ``text`` is written as HTML (see
+    :func:`_atom_text`)."""
+    return has_markup(text) or "\n" in text
+
+
 def _atom_text(element: etree._Element | None) -> None:
     """Mark an Atom text construct as HTML, escaped, when its text holds markup or line
     breaks (kept as ``<br>``: validators read only the first line of plain text)."""
     if element is None or not element.text:
         return
-    if has_markup(element.text) or "\n" in element.text:
+    if atom_html(element.text):
         element.text = "<br>\n".join(as_html(line) for line in element.text.split("\n"))
         element.set("type", "html")
 
 
 @dataclass(frozen=True, slots=True)
 class RelatedLink:
+    """A related article as an entry links to it, in both formats."""
+
     href: str
     title: str
 
+    @classmethod
+    def to(cls, article: Article) -> RelatedLink:
+        """Link titles are plain text that no reader unescapes: one that would read as
+        markup is given without it, so every related link keeps a title."""
+        return cls(article.url, plain_title(article.title, fallback="Related article"))
 
-def _link_title(link: etree._Element, title: str) -> None:
-    """Link titles are plain text that no reader unescapes: one that would read as markup is
-    given without it, so every related link keeps a title."""
-    link.set("title", plain_title(title, fallback="Related article"))
-    link.set("type", "text/html")
+
+_ATOM_LINK = f"{{{ATOM_NS}}}link"
+_THUMBNAIL = f"{{{MEDIA_NS}}}thumbnail"
+_CREATOR = f"{{{DC_NS}}}creator"
+
+
+def _add_link(parent: etree._Element, tag: str, link: RelatedLink) -> None:
+    etree.SubElement(
+        parent, tag, {"rel": "related", "href": link.href, "title": link.title, "type": "text/html"}
+    )
 
 
 class _FeedExtras(BaseExtension):  # type: ignore[misc]
@@ -170,27 +188,28 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
         self.related: tuple[RelatedLink, ...] = ()
         self.thumbnail: tuple[str, int | None, int | None] | None = None
         self.creator: str | None = None
+        # The elements whose text the rules of each format change (see _changed_texts).
+        self.atom_texts: tuple[str, ...] = ()
+        self.rss_texts: tuple[str, ...] = ()
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
         # feedgen builds Atom documents from unqualified elements under a default namespace.
-        _atom_text(entry.find("title"))
-        _atom_text(entry.find("summary"))
+        for name in self.atom_texts:
+            _atom_text(entry.find(name))
         for link in self.related:
-            element = etree.SubElement(entry, "link", rel="related", href=link.href)
-            _link_title(element, link.title)
+            _add_link(entry, "link", link)
         self._thumbnail(entry)
         return entry
 
     def extend_rss(self, item: etree._Element) -> etree._Element:
-        for element in [item.find("title"), *item.findall("category")]:
-            if element is not None and element.text:
+        for element in [found for name in self.rss_texts for found in item.findall(name)]:
+            if element.text:
                 element.text = rss_text(element.text)
         if self.creator:
-            etree.SubElement(item, f"{{{DC_NS}}}creator").text = self.creator
+            etree.SubElement(item, _CREATOR).text = self.creator
         # RSS 2.0 has no related links of its own; atom:link is the common extension.
         for link in self.related:
-            element = etree.SubElement(item, f"{{{ATOM_NS}}}link", rel="related", href=link.href)
-            _link_title(element, link.title)
+            _add_link(item, _ATOM_LINK, link)
         self._thumbnail(item)
         return item
 
@@ -198,10 +217,10 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
         if self.thumbnail is None:
             return
         url, width, height = self.thumbnail
-        element = etree.SubElement(parent, f"{{{MEDIA_NS}}}thumbnail", url=url)
+        attributes = {"url": url}
         if width and height:
-            element.set("width", str(width))
-            element.set("height", str(height))
+            attributes |= {"width": str(width), "height": str(height)}
+        etree.SubElement(parent, _THUMBNAIL, attributes)
 
 
 def entry_content(article: Article, related: list[Article]) -> str:
@@ -416,6 +435,19 @@ def distinct_updates(entries: tuple[Article, ...]) -> list[datetime]:
     return stamps
 
 
+def _changed_texts(article: Article) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The elements of the entry of ``article`` whose text the rules of Atom
+    (:func:`_atom_text`) and of RSS (:func:`rss_text`) change, by name.  Finding an element
+    in the tree costs more than telling from the article that nothing changes, which is so
+    for nearly every entry."""
+    atom = (("title", article.title), ("summary", article.excerpt))
+    rss = (("title", (article.title,)), ("category", article.topics))
+    return (
+        tuple(name for name, text in atom if atom_html(text)),
+        tuple(name for name, texts in rss if any(map(has_markup, texts))),
+    )
+
+
 def _add_entry(
     generator: Any,
     article: Article,
@@ -442,6 +474,7 @@ def _add_entry(
         entry.category(term=topic)
     extras: _EntryExtras = entry.feeds
     extras.creator = author
-    extras.related = tuple(RelatedLink(other.url, other.title) for other in related)
+    extras.related = tuple(map(RelatedLink.to, related))
+    extras.atom_texts, extras.rss_texts = _changed_texts(article)
     if article.image is not None:
         extras.thumbnail = (article.image.url, article.image.width, article.image.height)

@@ -114,3 +114,23 @@ def test_an_empty_document_equals_feedgen_without_entries(plan: FeedPlan) -> Non
     for fmt, document in render.render_document(spec, CONFIG, None, entries).items():
         assert document == whole_xml(spec, plan, None, fmt)
     assert render_json(spec, CONFIG, None, []) == whole_json(spec, plan, None)
+
+
+def test_entries_look_up_only_the_texts_their_formats_change(
+    plan: FeedPlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Titles, summaries and categories are looked up in feedgen's tree only when the rules
+    of a format change them (``render._changed_texts``); looking up every one writes the
+    same bytes."""
+    articles = list(plan.articles.values())
+    items = [(article, article.updated) for article in articles]
+    quick = render.render_entries(items, plan.articles)
+    if len(articles) > 100:  # the corpus has every kind of text the rules change
+        changed = [render._changed_texts(article) for article in articles]
+        assert {name for atom, _ in changed for name in atom} == {"title", "summary"}
+        assert {name for _, rss in changed for name in rss} == {"title", "category"}
+        assert ((), ()) in changed
+    monkeypatch.setattr(
+        render, "_changed_texts", lambda _article: (("title", "summary"), ("title", "category"))
+    )
+    assert render.render_entries(items, plan.articles) == quick
