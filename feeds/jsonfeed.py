@@ -42,10 +42,11 @@ def render_item(article: Article, articles: Mapping[str, Article]) -> bytes:
     orjson writes the same text as ``json.dumps(..., ensure_ascii=False, indent=2)``, several
     times faster (the standard library's indenting encoder is pure Python)."""
     text = orjson.dumps(_item(article, articles), option=orjson.OPT_INDENT_2)
-    return b"\n".join(_ITEM_INDENT + line for line in text.split(b"\n"))
+    return _ITEM_INDENT + text.replace(b"\n", _NEXT_LINE)
 
 
 _ITEM_INDENT = b"    "
+_NEXT_LINE = b"\n" + _ITEM_INDENT
 _NO_ITEMS = '"items": []\n}'
 _ITEMS_START = b'"items": [\n'
 _ITEMS_END = b"\n  ]\n}\n"
