@@ -20,8 +20,8 @@ import contextlib
 import errno
 import fcntl
 import os
+import secrets
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
@@ -160,7 +160,7 @@ def staged(
     _recover(output)
     with _Discards(output) as discard:
         try:
-            folder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{output.name}-", dir=parent))
+            folder = _side_folder(STAGING_PREFIX, output)
         except OSError as error:
             raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
         existing: Collection[str] = ()
@@ -214,14 +214,14 @@ class _Discards:
         output = self._output
         try:
             # An empty folder of a name of its own, which the rename then replaces.
-            target = tempfile.mkdtemp(prefix=f"{DISCARDED_PREFIX}{output.name}-", dir=output.parent)
+            target = _side_folder(DISCARDED_PREFIX, output)
         except OSError:
             shutil.rmtree(folder)
             return
         try:
             folder.rename(target)
         except OSError:
-            os.rmdir(target)  # noqa: PTH106 - text, as mkdtemp gives it
+            target.rmdir()
             shutil.rmtree(folder)
             return
         thread = threading.Thread(
@@ -235,7 +235,7 @@ def _mirror(output: Path, at: Path) -> bool:
     """Link every file of ``output`` into a new folder ``at``; whether it was made.  Made
     under a staging name first, so that a build stopped half-way leaves nothing at ``at``."""
     try:
-        folder = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{output.name}-", dir=at.parent))
+        folder = _side_folder(STAGING_PREFIX, output)  # beside ``output``, as ``at`` is
     except OSError:
         return False
     try:
@@ -325,6 +325,24 @@ def _exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(second))
 
 
+def _side_folder(prefix: str, output: Path) -> Path:
+    """A new empty folder of one build, beside ``output``, named ``PREFIX + NAME + "-" +``
+    a random token (see :func:`_is_side_folder`)."""
+    while True:
+        folder = output.parent / f"{prefix}{output.name}-{secrets.token_hex(8)}"
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+            return folder
+
+
+def _is_side_folder(name: str, prefix: str, output: Path) -> bool:
+    """Whether ``name`` is that of a :func:`_side_folder` of ``output``.  The token holds no
+    ``-``: the folders of an output ``out-2`` beside ``out`` are not taken for ``out``'s,
+    which a build of ``out`` would delete while ``out-2``'s build is using them."""
+    token = name.removeprefix(f"{prefix}{output.name}-")
+    return token != name and bool(token) and "-" not in token
+
+
 def _recover(output: Path) -> None:
     """Undo what a killed build left behind: staging folders, or a set-aside output."""
     parent = output.parent
@@ -335,7 +353,8 @@ def _recover(output: Path) -> None:
         retired.rename(output)
     for prefix in (STAGING_PREFIX, DISCARDED_PREFIX):
         for leftover in parent.glob(f"{prefix}{output.name}-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            if _is_side_folder(leftover.name, prefix, output):
+                shutil.rmtree(leftover, ignore_errors=True)
     shutil.rmtree(retired, ignore_errors=True)
 
 

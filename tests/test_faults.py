@@ -201,6 +201,22 @@ def test_folders_of_no_use_are_deleted_in_the_background(tmp_path: Path) -> None
     assert leftovers(tmp_path) == []
 
 
+def test_a_build_leaves_the_folders_of_a_build_of_another_output_alone(
+    tmp_path: Path,
+) -> None:
+    """Outputs ``out`` and ``out-2`` side by side, built at the same time (each holds its own
+    lock): what a build of ``out`` clears away as leftovers is its own, never the staging
+    folder of the build of ``out-2``."""
+    with staged(tmp_path / "out-2") as other:
+        other.write("a.xml", b"a")
+        with staged(tmp_path / "out") as staging:
+            staging.write("b.xml", b"b")
+        other.write("c.xml", b"c")
+    assert tree(tmp_path / "out-2") == {"a.xml": b"a", "c.xml": b"c"}
+    assert tree(tmp_path / "out") == {"b.xml": b"b"}
+    assert leftovers(tmp_path) == []
+
+
 def test_what_a_stopped_build_set_aside_is_deleted_by_the_next(tmp_path: Path) -> None:
     left = tmp_path / ".discarded-out-k1ll3d"
     (left / "a").mkdir(parents=True)
