@@ -7,8 +7,9 @@ document may move by microseconds to keep its entries' times distinct
 (:func:`feeds.render.distinct_updates`), so XML is kept per ``(article, time)``.
 
 Only the most recently used entries are kept, so memory does not grow with the archive;
-:func:`feeds.publish.publish` renders documents newest first across all feeds, so an entry
-is mostly still at hand when the next feed that lists it comes.
+documents are rendered in order of their middle entry's date across all feeds
+(:func:`feeds.publish.feed_documents`), so an entry is mostly still at hand when the next
+feed that lists it comes.
 """
 
 from __future__ import annotations

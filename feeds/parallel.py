@@ -3,8 +3,9 @@
 The key of every document is worked out first.  A document the staging folder already holds
 the same (it is the output of the build before last, :mod:`feeds.output`) is kept there; one
 the last build wrote the same is linked from its output (:mod:`feeds.rendercache`).  Those
-left to render are taken from both ends of their order (newest first, across feeds, so
-neighbours list mostly the same articles): this process renders from the newest, and a
+left to render are taken from both ends of their order (newest first across feeds, by
+each one's middle entry, so neighbours list mostly the same articles: see
+:func:`feeds.publish.feed_documents`): this process renders from the newest, and a
 worker process per other core from the oldest, until they meet, so whichever is faster
 renders more.  A worker is sent a few documents at a time, each batch with the articles it
 shows (:class:`Shipment`), and renders them straight into the staging folder: only paths

@@ -20,7 +20,7 @@ from feeds.api import check_source
 from feeds.config import Config
 from feeds.jsonfeed import _item, json_name, render_json
 from feeds.plan import FeedPlan, FeedSpec, plan_feeds
-from feeds.publish import pages, publish
+from feeds.publish import feed_documents, pages, publish
 from feeds.records import discover
 from feeds.schema import load_schema
 from tests.conftest import SEEDS
@@ -134,3 +134,17 @@ def test_entries_look_up_only_the_texts_their_formats_change(
         render, "_changed_texts", lambda _article: (("title", "summary"), ("title", "category"))
     )
     assert render.render_entries(items, plan.articles) == quick
+
+
+def test_documents_come_newest_first_by_their_middle_entry(plan: FeedPlan) -> None:
+    """The order that keeps shared entries at hand (see ``feeds.publish.feed_documents``)."""
+    ordered = feed_documents(plan, CONFIG)
+    assert {(d.spec.path, d.page) for d in ordered} == {
+        (spec.path, page) for spec, page in documents(plan)
+    }
+    middles = []
+    for document in ordered:
+        entries = render.document_entries(document.spec, document.page)
+        if entries:
+            middles.append(entries[len(entries) // 2].published)
+    assert middles == sorted(middles, reverse=True)
