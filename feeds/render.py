@@ -107,7 +107,7 @@ def rss_text(text: str) -> str:
     return as_html(text) if has_markup(text) else text
 
 
-def atom_html(text: str) -> bool:
+def _atom_html(text: str) -> bool:
     """Whether an Atom text construct holding ``text`` is written as HTML (see
     :func:`_atom_text`)."""
     return has_markup(text) or "\n" in text
@@ -118,7 +118,7 @@ def _atom_text(element: etree._Element | None) -> None:
     breaks (kept as ``<br>``: validators read only the first line of plain text)."""
     if element is None or not element.text:
         return
-    if atom_html(element.text):
+    if _atom_html(element.text):
         element.text = "<br>\n".join(as_html(line) for line in element.text.split("\n"))
         element.set("type", "html")
 
@@ -443,7 +443,7 @@ def _changed_texts(article: Article) -> tuple[tuple[str, ...], tuple[str, ...]]:
     atom = (("title", article.title), ("summary", article.excerpt))
     rss = (("title", (article.title,)), ("category", article.topics))
     return (
-        tuple(name for name, text in atom if atom_html(text)),
+        tuple(name for name, text in atom if _atom_html(text)),
         tuple(name for name, texts in rss if any(map(has_markup, texts))),
     )
 
