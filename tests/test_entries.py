@@ -139,6 +139,7 @@ def test_entries_look_up_only_the_texts_their_formats_change(
 def test_documents_come_newest_first_by_their_middle_entry(plan: FeedPlan) -> None:
     """The order that keeps shared entries at hand (see ``feeds.publish.feed_documents``)."""
     ordered = feed_documents(plan, CONFIG)
+    assert len(ordered) == len(list(documents(plan)))
     assert {(d.spec.path, d.page) for d in ordered} == {
         (spec.path, page) for spec, page in documents(plan)
     }
