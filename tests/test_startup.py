@@ -80,3 +80,4 @@ def test_validating_a_plainly_written_record_again_needs_no_pyyaml(tmp_path: Pat
     assert "feeds.yamlfast" in again
     assert "yaml" not in again
     assert "frontmatter" not in again
+    assert "tempfile" not in again  # only writing a record needs it (feeds.cache)
