@@ -351,10 +351,10 @@ def _recover(output: Path) -> None:
     retired = parent / f"{RETIRED_PREFIX}{output.name}"
     if retired.is_dir() and not output.exists():
         retired.rename(output)
-    for prefix in (STAGING_PREFIX, DISCARDED_PREFIX):
-        for leftover in parent.glob(f"{prefix}{output.name}-*"):
-            if _is_side_folder(leftover.name, prefix, output):
-                shutil.rmtree(leftover, ignore_errors=True)
+    prefixes = (STAGING_PREFIX, DISCARDED_PREFIX)
+    for leftover in parent.iterdir():  # not a glob: an output's name may hold "[" or "*"
+        if any(_is_side_folder(leftover.name, prefix, output) for prefix in prefixes):
+            shutil.rmtree(leftover, ignore_errors=True)
     shutil.rmtree(retired, ignore_errors=True)
 
 

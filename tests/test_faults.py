@@ -217,10 +217,14 @@ def test_a_build_leaves_the_folders_of_a_build_of_another_output_alone(
     assert leftovers(tmp_path) == []
 
 
-def test_what_a_stopped_build_set_aside_is_deleted_by_the_next(tmp_path: Path) -> None:
-    left = tmp_path / ".discarded-out-k1ll3d"
+@pytest.mark.parametrize("name", ["out", "out[1]", "o*"])
+def test_what_a_stopped_build_set_aside_is_deleted_by_the_next(tmp_path: Path, name: str) -> None:
+    left = tmp_path / f".discarded-{name}-k1ll3d"
     (left / "a").mkdir(parents=True)
     (left / "a/b.xml").write_bytes(b"b")
-    with staged(tmp_path / "out") as staging:
+    # Of a build of "out1", which "out[1]" and "o*" match as glob patterns.
+    other = tmp_path / ".staging-out1-k1ll3d"
+    other.mkdir()
+    with staged(tmp_path / name) as staging:
         staging.write("c.xml", b"c")
-    assert leftovers(tmp_path) == []
+    assert leftovers(tmp_path) == [other.name]
