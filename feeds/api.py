@@ -224,8 +224,8 @@ def build(
     records, schema, settings and code are exactly those of the last build into the same
     output, and that output is as the last build left it, nothing is written again.
 
-    A large build renders in worker processes started the way :mod:`multiprocessing`'s
-    ``forkserver`` starts them, which import the calling script again: call this from a
+    A large build renders in worker processes forked from a :mod:`multiprocessing`
+    forkserver, which imports the calling script again when it starts: call this from a
     script under ``if __name__ == "__main__":``."""
     # Imported here: ``feeds validate`` never renders, and starts faster without these.
     from feeds.cache import open_cache
