@@ -12,7 +12,7 @@ import functools
 import gc
 import hashlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +38,7 @@ from feeds.schema import Schema, load_schema
 if TYPE_CHECKING:
     from feeds.articles import Article
     from feeds.cache import Cache
+    from feeds.graphcache import GraphState
     from feeds.output import Keep
     from feeds.plan import FeedPlan
     from feeds.rendercache import LastBuild
@@ -626,6 +627,7 @@ def _merged_graph(
                 contents=contents,
                 digests=digests,
                 lean=lean,
+                known=_results_kept(previous, labels, digests, lean),
             )
 
             def reload(labels: Sequence[str]) -> dict[str, FileResult]:
@@ -643,7 +645,10 @@ def _merged_graph(
     # made from this very graph.
     build = os.urandom(16)
     state = replace(
-        state, entry_digests=entry_digests(state.graph, state.entry_digests), build=build
+        state,
+        entry_digests=entry_digests(state.graph, state.entry_digests),
+        results=_results_to_keep(kept, contents, previous),
+        build=build,
     )
     with contextlib.suppress(OSError):  # a build without it is only slower next time
         store_state(record, state, whose, previous)
@@ -651,6 +656,44 @@ def _merged_graph(
         return state.graph, state.entry_digests, Lineage(build)
     lineage = Lineage(build, previous.build, previous.entry_digests)
     return state.graph, state.entry_digests, lineage
+
+
+def _results_kept(
+    previous: GraphState, labels: Sequence[str], digests: Sequence[bytes | None], lean: Set[str]
+) -> dict[str, FileResult]:
+    """The results the ``previous`` build kept that stand for the files ``labels`` as they
+    are now (``digests``): of a file with the same content, when merging needs none of its
+    articles (it contributes the same as before, ``lean``, or it has none).  A later copy
+    of an article may have to contribute its articles now: its result is looked up."""
+    kept = {}
+    for label, value in zip(labels, digests, strict=True):
+        found = previous.results.get(label)
+        if found is None or value is None or found[0] != value:
+            continue
+        result = found[1]
+        if label in lean or not (result.published and result.valid):
+            kept[label] = result
+    return kept
+
+
+def _results_to_keep(
+    results: Sequence[FileResult], contents: Mapping[str, bytes], previous: GraphState | None
+) -> dict[str, tuple[bytes, FileResult]]:
+    """``results`` (without articles) by label with the hash of their content, for the next
+    build (:class:`feeds.graphcache.GraphState`); the very objects ``previous`` kept where
+    they are the same, so that only the others are recorded again."""
+    before = {} if previous is None else previous.results
+    kept = {}
+    for result in results:
+        value = contents.get(result.file)
+        if value is None:
+            continue
+        old = before.get(result.file)
+        if old is not None and old[0] == value and old[1] is result:
+            kept[result.file] = old
+        else:
+            kept[result.file] = (value, result)
+    return kept
 
 
 def _write(

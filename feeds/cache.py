@@ -51,14 +51,20 @@ _LIBRARIES = (
 )
 # The classes behind a date, which cached values and build records hold.
 DATE_CLASSES = frozenset(("datetime", name) for name in ("datetime", "timezone", "timedelta"))
-_ALLOWED_CLASSES = DATE_CLASSES | {
-    ("feeds.articles", "Article"),
-    ("feeds.articles", "Provider"),
-    ("feeds.articles", "Image"),
-    ("feeds.diagnostics", "Diagnostic"),
-    ("feeds.diagnostics", "Severity"),
-    ("feeds.scan", "_restore_result"),
-}
+# Those behind a file's problems, which results and build records hold.
+DIAGNOSTIC_CLASSES = frozenset(
+    {("feeds.diagnostics", "Diagnostic"), ("feeds.diagnostics", "Severity")}
+)
+_ALLOWED_CLASSES = (
+    DATE_CLASSES
+    | DIAGNOSTIC_CLASSES
+    | {
+        ("feeds.articles", "Article"),
+        ("feeds.articles", "Provider"),
+        ("feeds.articles", "Image"),
+        ("feeds.scan", "_restore_result"),
+    }
+)
 
 
 class CacheWarning(UserWarning):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Container, Generator, Iterator, Sequence
+from collections.abc import Container, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from sys import intern
@@ -115,6 +115,34 @@ def _restore_facts(state: tuple[Any, ...]) -> Facts:
     file, latest, key, title, date, moment, citations = state
     shared = tuple((index, intern(url), print_, when) for index, url, print_, when in citations)
     return Facts(file, latest, None if key is None else intern(key), title, date, moment, shared)
+
+
+# A result without its articles as plain values: its file, diagnostics, facts (shared
+# strings interned) and whether it is published.  How a build keeps the results of every
+# file with its article graph (:mod:`feeds.graphcache`), to take them back at once.
+Summary = tuple[str, tuple[Diagnostic, ...], tuple[Any, ...] | None, bool]
+
+
+def summary_of(result: FileResult) -> Summary:
+    """``result`` without its articles, as plain values.  The URLs of citations are interned:
+    records cite the same articles again and again, and a pickle of many summaries then
+    holds each once, and so does what it is read back into."""
+    facts = result.facts
+    state = None
+    if facts is not None:
+        cited = tuple(
+            (index, intern(url), print_, when) for index, url, print_, when in facts.citations
+        )
+        key = None if facts.key is None else intern(facts.key)
+        state = (facts.file, facts.latest, key, facts.title, facts.date, facts.instant, cited)
+    return result.file, result.diagnostics, state, result.published
+
+
+def from_summary(summary: Summary) -> FileResult:
+    """The result :func:`summary_of` gave ``summary`` for (without its articles)."""
+    file, diagnostics, state, published = summary
+    facts = None if state is None else Facts(*state)
+    return FileResult(file, diagnostics, facts, published, None)
 
 
 def schema_key(schema: Schema) -> str:
@@ -301,6 +329,7 @@ def scan(
     contents: dict[str, bytes] | None = None,
     digests: Sequence[bytes | None] | None = None,
     lean: Container[str] = (),
+    known: Mapping[str, FileResult] | None = None,
 ) -> Iterator[FileResult]:
     """Every file's result, in file order, reusing cached results for contents already
     checked; one at a time, so a caller can let go of each once it has used it.  Without
@@ -311,8 +340,11 @@ def scan(
     made from, by label: what a build was made from, exactly (see :func:`feeds.api.build`).
     ``digests`` are :func:`known_digests` of ``paths`` when the caller has them already.
     Cached results of the files labelled in ``lean`` come without their articles (the
-    caller has them, see :mod:`feeds.graphcache`)."""
+    caller has them, see :mod:`feeds.graphcache`).  ``known`` are results the caller has
+    already for the content of some files (``digests`` then given), by label: those files
+    are neither looked up nor checked."""
     progress = progress or Quiet()
+    known = known or {}
     labels = display_names(path.as_posix() for path in paths)
     context = ""
     cached: dict[str, FileResult] = {}
@@ -322,9 +354,13 @@ def scan(
         context = schema_key(schema)
         if digests is None:
             digests = known_digests(paths, cache)
-        wanted = [(label, d) for label, d in zip(labels, digests, strict=True) if d is not None]
+        wanted = [
+            (label, d)
+            for label, d in zip(labels, digests, strict=True)
+            if d is not None and label not in known
+        ]
         cached = cached_results(cache, wanted, context, articles=articles, lean=lean)
-    todo = [i for i, label in enumerate(labels) if label not in cached]
+    todo = [i for i, label in enumerate(labels) if label not in cached and label not in known]
     progress.start(f"Reading {len(todo)} files", len(todo))
     fresh: list[tuple[str, bytes, FileResult, FileResult | None]] = []
     seen: list[tuple[str, FileStat, int, bytes]] = []
@@ -334,11 +370,11 @@ def scan(
     checked = _check_paths(work, task, progress)
     try:
         for index, label in enumerate(labels):
-            known = cached.pop(label, None)
-            if known is not None:
+            found = known.get(label) or cached.pop(label, None)
+            if found is not None:
                 if contents is not None and (value := digests[index]) is not None:
                     contents[label] = value
-                yield known
+                yield found
                 continue
             result, hashed = next(checked)
             if hashed is not None and cache is not None:

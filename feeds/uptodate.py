@@ -23,13 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from feeds.cache import FileStat, is_settled, read_record, record_path, write_record
+from feeds.cache import (
+    DIAGNOSTIC_CLASSES,
+    FileStat,
+    is_settled,
+    read_record,
+    record_path,
+    write_record,
+)
 from feeds.checks import FUTURE_DATE
 from feeds.diagnostics import Diagnostic
 from feeds.records import absolute_names
 
 _FORMAT = b"feeds-snapshot-2\n"  # 2: values in length-prefixed frames
-_CLASSES = frozenset({("feeds.diagnostics", "Diagnostic"), ("feeds.diagnostics", "Severity")})
 
 # A record file as it was when its content was hashed: its path, size, modification and
 # change times, inode, and when that stat data was taken (all times in nanoseconds).
@@ -115,7 +121,7 @@ def store_snapshot(path: Path, snapshot: Snapshot) -> None:
 
 def load_snapshot(path: Path) -> Snapshot | None:
     """The snapshot at ``path``; ``None`` when there is none or it is not intact."""
-    value: Any = read_record(path, _FORMAT, _CLASSES)
+    value: Any = read_record(path, _FORMAT, DIAGNOSTIC_CLASSES)
     try:
         made_from, settings, clock, sources, checks, ahead, published = value
         snapshot = Snapshot(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 import random
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,9 @@ import yaml
 from feeds import graphcache, rendercache
 from feeds.api import check_source
 from feeds.articles import Article
-from feeds.cache import append_record, code_fingerprint
+from feeds.cache import Cache, append_record, code_fingerprint, digest
 from feeds.records import discover, display_path
-from feeds.scan import schema_key
+from feeds.scan import scan, schema_key
 from feeds.schema import load_schema
 from tests.corpus import write_corpus
 
@@ -36,11 +37,14 @@ def graphs(folder: Path, cache: Path) -> tuple[dict[str, Article], dict[str, Art
     """The graph with the cache and last graph, and the graph merged from every file.
 
     The entry digests kept with the graph are those of the graph merged from every file,
-    and so is what the graph record now holds, read back as the next build reads it."""
+    and so is what the graph record now holds, read back as the next build reads it.  So
+    are what checking found in each file and the results the record keeps of them."""
     paths, _ = discover([folder])
     schema = load_schema()
     kept = check_source(paths, schema, NOW, cache=cache, graph_record=cache / "graph.pickle")
     fresh = check_source(paths, schema, NOW)
+    assert kept.checked == fresh.checked
+    assert kept.published == fresh.published
     expected = {key: ENTRY_DIGEST(article, fresh.graph) for key, article in fresh.graph.items()}
     assert kept.entry_digests == expected
     recorded = recorded_state(cache)
@@ -49,6 +53,10 @@ def graphs(folder: Path, cache: Path) -> tuple[dict[str, Article], dict[str, Art
     assert recorded.entry_digests == expected
     labels = {display_path(path) for path in paths}
     assert set(recorded.contributors) <= labels  # none of a file removed or left out
+    results = {result.file: replace(result, articles=None) for result in scan(paths, schema, None)}
+    assert {label: result for label, (_, result) in recorded.results.items()} == results
+    contents = {display_path(path): digest(path.read_bytes()) for path in paths}
+    assert {label: content for label, (content, _) in recorded.results.items()} == contents
     return kept.graph, fresh.graph
 
 
@@ -180,6 +188,31 @@ def test_every_build_of_a_changing_corpus_has_the_graph_of_a_full_merge(
     assert len(merged_again) == 12 and all(merged_again)  # each build merged only changes
     assert any(appended)  # and kept them by appending them to the graph record
     assert len(hashed) < 12 * len(kept) / 2  # and hashed the entries of only some articles
+
+
+def test_results_of_unchanged_files_come_from_the_graph_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After one record is edited, no other file's result is looked up in the cache
+    database but those of the records whose articles are merged again."""
+    folder, cache = tmp_path / "records", tmp_path / "cache"
+    write_corpus(folder, 40)
+    graphs(folder, cache)
+    asked: list[tuple[str, bool]] = []
+    look_up = Cache.results
+
+    def counted(
+        self: Cache, keys: Iterable[tuple[str, bytes]], context: str, *, summary: bool = False
+    ) -> dict[str, Any]:
+        keys = list(keys)
+        asked.extend((label, summary) for label, _ in keys)
+        return look_up(self, keys, context, summary=summary)
+
+    monkeypatch.setattr(Cache, "results", counted)
+    edit_title(random.Random(4), sorted(folder.iterdir()))
+    graphs(folder, cache)
+    assert not [label for label, summary in asked if summary]
+    assert 0 < len(asked) <= 10
 
 
 def test_a_graph_record_that_is_damaged_or_of_other_code_is_not_used(tmp_path: Path) -> None:
