@@ -1,6 +1,6 @@
 """Allow ``python -m feeds``."""
 
-from feeds.cli import main
+from feeds.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

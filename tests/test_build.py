@@ -12,6 +12,7 @@ import feedparser
 import pytest
 from lxml import etree
 
+from feeds import api
 from feeds.api import build
 from feeds.config import Config, load_config
 from feeds.output import OutputError
@@ -297,3 +298,21 @@ def test_records_written_by_python_frontmatter_publish_what_the_same_records_do(
     assert (tmp_path / "hand" / name).read_text() != (
         tmp_path / "python-frontmatter" / name
     ).read_text()
+
+
+def test_a_build_leaves_what_it_made_to_a_process_that_exits_without_freeing(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only when asked (the command line): a library caller gets its memory back."""
+    build(load_config(project))
+    assert api._LEFT_TO_EXIT is None
+    monkeypatch.setattr(api, "_LEFT_TO_EXIT", None)
+    api.leave_to_exit()
+    left = api._LEFT_TO_EXIT
+    assert left is not None and not left
+    (project / "seeds" / "000_1f48a30587e22eab.txt").unlink()  # so that there is work to do
+    report = build(load_config(project))
+    assert len(left) == 1
+    source, plan = left[0]
+    assert len(source.graph) == report.articles
+    assert len(plan.feeds) == report.feeds

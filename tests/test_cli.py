@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from feeds.cli import _exit_code
 from tests.cli import assert_no_traceback, feeds
 from tests.conftest import SEEDS, RecordFactory, tree
 
@@ -218,3 +221,46 @@ def test_seeds_are_the_shared_samples_unchanged() -> None:
         pytest.skip("the shared seeds are not beside this checkout")
     for original in shared.iterdir():
         assert (SEEDS / original.name).read_bytes() == original.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (("build", "--out", "out"), 0, "Wrote 7 feeds"),
+        (("build", "--out", "out", "--strict"), 1, "Wrote 7 feeds"),
+        (("validate", "seeds"), 1, "seeds/004_0896647a9e7e4cea.txt:1:1: error"),
+        (("build", "--nope"), 2, "No such option"),
+    ],
+)
+def test_the_command_ends_without_freeing_yet_says_everything(
+    project: Path, args: tuple[str, ...], code: int, said: str
+) -> None:
+    """The ``feeds`` command ends its process at once (no exit handlers run), after its
+    output is flushed to the pipe it goes to, with its exit code."""
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('exit handlers ran'))\n"
+        "from feeds.cli import run\n"
+        f"sys.argv = ['feeds', *{list(args)!r}]\n"
+        "run()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert_no_traceback(result)
+    assert result.returncode == code
+    assert said in result.stdout + result.stderr
+    assert "exit handlers ran" not in result.stdout
+
+
+@pytest.mark.parametrize(("value", "code"), [(None, 0), (0, 0), (3, 3), ("gone wrong", 1)])
+def test_exit_codes_are_those_python_gives(
+    value: int | str | None, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _exit_code(SystemExit(value)) == code
+    assert capsys.readouterr().err == ("gone wrong\n" if value == "gone wrong" else "")
