@@ -663,7 +663,7 @@ def _merged_graph(
     build = os.urandom(16)
     state = replace(
         state,
-        entry_digests=entry_digests(state.graph, state.entry_digests),
+        entry_digests=entry_digests(state.graph, state.entry_digests, state.remerged),
         results=_results_to_keep(kept, contents, previous),
         build=build,
     )

@@ -69,6 +69,9 @@ class GraphState:
     # Names the build that recorded it, so that the output that build wrote can be told
     # apart from another's (feeds.earlier.EarlierEntries).
     build: bytes = b""
+    # The keys whose article or entry digest may differ from those of the graph it was
+    # merged from (:func:`merge_changes`); ``None`` when any may.
+    remerged: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,24 +183,33 @@ def _changes(previous: GraphState, state: GraphState, context: str) -> Change:
     added or replaced, and those removed.  (Merging keeps every article it did not merge
     again as the very same object, so most are told apart without comparing fields.)"""
     before, after = previous.graph, state.graph
+    known, now = previous.entry_digests, state.entry_digests
+    # Only the keys merged again can differ, when they are known.
+    keys: Iterable[str] = after if state.remerged is None else state.remerged
     articles = [
         plain_values(article)
-        for key, article in after.items()
-        if (old := before.get(key)) is not article and old != article
+        for key in keys
+        if (article := after.get(key)) is not None
+        and (old := before.get(key)) is not article
+        and old != article
     ]
-    gone = [key for key in before if key not in after]
+    digests = [
+        (key, digest)
+        for key in keys
+        if (digest := now.get(key)) is not None and known.get(key) != digest
+    ]
+    if state.remerged is None:
+        gone = [key for key in before if key not in after]
+        forgotten = [key for key in known if key not in now]
+    else:
+        gone = [key for key in state.remerged if key in before and key not in after]
+        forgotten = [key for key in state.remerged if key in known and key not in now]
     rows = [
         (label, value[0], value[1])
         for label, value in state.contributors.items()
         if previous.contributors.get(label) != value
     ]
     left = [label for label in previous.contributors if label not in state.contributors]
-    digests = [
-        (key, digest)
-        for key, digest in state.entry_digests.items()
-        if previous.entry_digests.get(key) != digest
-    ]
-    forgotten = [key for key in previous.entry_digests if key not in state.entry_digests]
     checked = [
         (value[0], summary_of(value[1]))
         for label, value in state.results.items()
@@ -337,12 +349,14 @@ def merge_changes(
         contributions.append(articles)
     graph = remerge(previous.graph, affected, contributions)
     # An entry shows its article and the title, address and provider of each related one.
-    shown_again = {
-        key for key, article in graph.items() if not affected.isdisjoint(article.related)
-    }
-    still_shown = {
-        key: digest
-        for key, digest in previous.entry_digests.items()
-        if key not in affected and key not in shown_again
-    }
-    return GraphState(graph, now, still_shown)
+    # Related is symmetric, and an article not merged again lists the same ones as before:
+    # those that list a key merged again are among the related of that key, before or now.
+    remerged = set(affected)
+    for key in affected:
+        for merged in (previous.graph, graph):
+            if (article := merged.get(key)) is not None:
+                remerged.update(article.related)
+    still_shown = dict(previous.entry_digests)
+    for key in remerged:
+        still_shown.pop(key, None)
+    return GraphState(graph, now, still_shown, remerged=frozenset(remerged))

@@ -62,11 +62,24 @@ def entry_digest(article: Article, articles: Mapping[str, Article]) -> bytes:
     return hashlib.blake2b(text, digest_size=DIGEST_SIZE).digest()
 
 
-def entry_digests(articles: Mapping[str, Article], known: Mapping[str, bytes]) -> dict[str, bytes]:
-    """The entry digest of every article, taken from ``known`` where it is there."""
-    return {
-        key: known.get(key) or entry_digest(article, articles) for key, article in articles.items()
-    }
+def entry_digests(
+    articles: Mapping[str, Article],
+    known: Mapping[str, bytes],
+    missing: Collection[str] | None = None,
+) -> dict[str, bytes]:
+    """The entry digest of every article, taken from ``known`` where it is there; with
+    ``missing``, ``known`` holds every article's but those keys' (when it holds too few
+    for that, every article is looked for in it)."""
+    if missing is None or len(known) + len(missing) < len(articles):
+        return {
+            key: known.get(key) or entry_digest(article, articles)
+            for key, article in articles.items()
+        }
+    digests = dict(known)
+    for key in missing:
+        if (article := articles.get(key)) is not None:
+            digests[key] = entry_digest(article, articles)
+    return digests
 
 
 class DocumentKeys:
