@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache as memoize
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from feeds.records import absolute_names
 
@@ -190,17 +190,54 @@ def write_record(path: Path, kind: bytes, value: object) -> None:
     # one file only reads records (the schema as first read).
     import tempfile  # noqa: PLC0415
 
-    blob = kind + _frame(value)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
     temporary = Path(name)
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(blob)
+            # Pickled straight into the file, hashed on the way, and the frame's length and
+            # digest written in front once known: the pickle of the article graph is half a
+            # gigabyte at 100k records, and held in memory it was, three times over, the
+            # peak of a cold build.
+            stream.write(kind + bytes(_LENGTH_BYTES + _DIGEST_BYTES))
+            body = _HashingWriter(stream)
+            pickle.dump(value, body, protocol=pickle.HIGHEST_PROTOCOL)
+            stream.seek(len(kind))
+            stream.write(body.size.to_bytes(_LENGTH_BYTES, "little") + body.digest())
         temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+class _HashingWriter:
+    """Writes to ``stream``, keeping the size and digest of what went through it."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._hash = hashlib.blake2b(digest_size=_DIGEST_BYTES)
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self._hash.update(data)
+        self.size += len(data)
+        return self._stream.write(data)
+
+    def digest(self) -> bytes:
+        return self._hash.digest()
+
+
+def _digest_of_next(stream: BinaryIO, length: int) -> bytes | None:
+    """The digest of the next ``length`` bytes of ``stream``; ``None`` when it has fewer."""
+    hasher = hashlib.blake2b(digest_size=_DIGEST_BYTES)
+    left = length
+    while left > 0:
+        chunk = stream.read(min(left, 1 << 20))
+        if not chunk:
+            return None
+        hasher.update(chunk)
+        left -= len(chunk)
+    return hasher.digest()
 
 
 class RecordEnd(NamedTuple):
@@ -237,31 +274,32 @@ def read_records(
     the last of them ends (for :func:`append_record`); no values when the file is missing,
     of another kind, or its first frame is not intact.  Unpickling may build only
     ``classes`` (``(module, name)`` pairs): a record is plain values."""
+    values: list[Any] = []
+    start = len(kind)
+    # Each frame is read twice, to check its digest and then to unpickle it, rather than
+    # read into memory once: the graph record is half a gigabyte at 100k records.
     try:
         with path.open("rb") as stream:
             state = os.fstat(stream.fileno())
-            blob = stream.read()
+            if stream.read(len(kind)) != kind:
+                return [], None
+            while True:
+                header = stream.read(_LENGTH_BYTES + _DIGEST_BYTES)
+                if len(header) < _LENGTH_BYTES + _DIGEST_BYTES:
+                    break
+                length = int.from_bytes(header[:_LENGTH_BYTES], "little")
+                body = start + len(header)
+                if _digest_of_next(stream, length) != header[_LENGTH_BYTES:]:
+                    break
+                stream.seek(body)
+                try:
+                    values.append(_Restricted(stream, classes).load())
+                except Exception:  # any failure to rebuild the value makes it and the rest unusable
+                    break
+                start = body + length
+                stream.seek(start)
     except OSError:
         return [], None
-    if not blob.startswith(kind):
-        return [], None
-    values = []
-    view = memoryview(blob)
-    start = len(kind)
-    while start + _LENGTH_BYTES + _DIGEST_BYTES <= len(blob):
-        length = int.from_bytes(view[start : start + _LENGTH_BYTES], "little")
-        check = view[start + _LENGTH_BYTES : start + _LENGTH_BYTES + _DIGEST_BYTES]
-        body = view[start + _LENGTH_BYTES + _DIGEST_BYTES :][:length]
-        if (
-            len(body) != length
-            or hashlib.blake2b(body, digest_size=_DIGEST_BYTES).digest() != check
-        ):
-            break
-        try:
-            values.append(_Restricted(io.BytesIO(body), classes).load())
-        except Exception:  # any failure to rebuild the value makes it and the rest unusable
-            break
-        start += _LENGTH_BYTES + _DIGEST_BYTES + length
     return values, RecordEnd(state.st_ino, start) if values else None
 
 
@@ -276,7 +314,7 @@ class _Restricted(pickle.Unpickler):
     """An unpickler that builds only the given classes: a cache is never trusted to name
     code to run."""
 
-    def __init__(self, stream: io.BytesIO, classes: frozenset[tuple[str, str]]) -> None:
+    def __init__(self, stream: BinaryIO, classes: frozenset[tuple[str, str]]) -> None:
         super().__init__(stream)
         self._classes = classes
 

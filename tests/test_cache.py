@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import tracemalloc
 import warnings
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -584,3 +585,26 @@ def test_is_settled_says_what_settled_says_of_the_file_as_it_is(tmp_path: Path) 
     assert cache.is_settled(str(path), seen, seen.ctime_ns + 10**10)
     path.unlink()
     assert not cache.is_settled(str(path), seen, seen.ctime_ns + 10**10)
+
+
+def test_records_are_written_and_read_without_holding_their_pickle(tmp_path: Path) -> None:
+    """A build's record is pickled straight into its file and unpickled straight from it:
+    the graph record is half a gigabyte at 100k records, and holding its pickle (three
+    times over, when written) was the peak of a cold build."""
+    value = [os.urandom(500).hex() for _ in range(20_000)]  # 20 MB of text
+    size = len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    path = tmp_path / "record.pickle"
+    tracemalloc.start()
+    try:
+        cache.write_record(path, b"test-record\n", value)
+        _, writing = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        read, end = cache.read_records(path, b"test-record\n")
+        _, reading = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert read == [value]
+    assert end is not None and end.size == path.stat().st_size
+    assert writing < size / 4
+    assert reading - before < 1.5 * size  # what was read, not its pickle as well
