@@ -197,8 +197,8 @@ def write_record(path: Path, kind: bytes, value: object) -> None:
         with os.fdopen(handle, "wb") as stream:
             # Pickled straight into the file, hashed on the way, and the frame's length and
             # digest written in front once known: the pickle of the article graph is half a
-            # gigabyte at 100k records, and held in memory it was, three times over, the
-            # peak of a cold build.
+            # gigabyte at 100k records, and holding it in memory (three copies of it) was
+            # the peak of a cold build.
             stream.write(kind + bytes(_LENGTH_BYTES + _DIGEST_BYTES))
             body = _HashingWriter(stream)
             pickle.dump(value, body, protocol=pickle.HIGHEST_PROTOCOL)

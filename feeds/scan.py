@@ -112,9 +112,15 @@ def _restore_result(
 
 
 def _restore_facts(state: tuple[Any, ...]) -> Facts:
+    return Facts(*_interned(state))
+
+
+def _interned(state: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The :func:`_facts_state` ``state`` with its URLs interned: records cite the same
+    articles again and again, and each URL is then held once."""
     file, latest, key, title, date, moment, citations = state
     shared = tuple((index, intern(url), print_, when) for index, url, print_, when in citations)
-    return Facts(file, latest, None if key is None else intern(key), title, date, moment, shared)
+    return file, latest, None if key is None else intern(key), title, date, moment, shared
 
 
 # A result without its articles as plain values: its file, diagnostics, facts (shared
@@ -124,17 +130,10 @@ Summary = tuple[str, tuple[Diagnostic, ...], tuple[Any, ...] | None, bool]
 
 
 def summary_of(result: FileResult) -> Summary:
-    """``result`` without its articles, as plain values.  The URLs of citations are interned:
-    records cite the same articles again and again, and a pickle of many summaries then
-    holds each once, and so does what it is read back into."""
+    """``result`` without its articles, as plain values.  Its URLs are interned, so that a
+    pickle of many summaries holds each once, and so does what it is read back into."""
     facts = result.facts
-    state = None
-    if facts is not None:
-        cited = tuple(
-            (index, intern(url), print_, when) for index, url, print_, when in facts.citations
-        )
-        key = None if facts.key is None else intern(facts.key)
-        state = (facts.file, facts.latest, key, facts.title, facts.date, facts.instant, cited)
+    state = None if facts is None else _interned(_facts_state(facts))
     return result.file, result.diagnostics, state, result.published
 
 
