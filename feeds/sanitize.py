@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html.entities
 import re
-from dataclasses import replace
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from feeds.articles import Article, Image, Provider
@@ -110,13 +109,12 @@ def _provider(provider: Provider) -> Provider:
 
 
 def _image(image: Image | None) -> Image | None:
-    return None if image is None else replace(image, url=as_uri(image.url))
+    return None if image is None else image._replace(url=as_uri(image.url))
 
 
 def clean_article(article: Article) -> Article:
     """The article with printable text and ASCII URIs; its key (identity) is unchanged."""
-    return replace(
-        article,
+    return article._replace(
         url=as_uri(article.url),
         title=printable(article.title).strip() or article.url,
         excerpt=printable(article.excerpt).strip(),

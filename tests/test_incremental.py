@@ -298,7 +298,7 @@ def test_a_document_key_tells_every_update_time_apart(tmp_path: Path, year: int)
     moment = datetime(year, 6, 1, 12, 0, tzinfo=UTC)
     made = set()
     for step in range(3):
-        article = replace(first, updated=moment + timedelta(microseconds=step))
+        article = first._replace(updated=moment + timedelta(microseconds=step))
         keys = rendercache.DocumentKeys({**graph, first.key: article}, Config())
         made.add(keys.document(spec, None, [article]))
     assert len(made) == 3
@@ -313,7 +313,7 @@ def test_two_entries_of_one_time_key_their_order(tmp_path: Path) -> None:
     paths, _ = discover([tmp_path / "records"])
     graph = check_source(paths, load_schema(), datetime.now(UTC)).graph
     spec = plan_feeds(graph, 50).feeds[0]
-    first, second = (replace(a, updated=spec.entries[0].updated) for a in spec.entries[:2])
+    first, second = (a._replace(updated=spec.entries[0].updated) for a in spec.entries[:2])
     keys = rendercache.DocumentKeys({**graph, first.key: first, second.key: second}, Config())
     assert keys.document(spec, None, [first, second]) != keys.document(spec, None, [second, first])
 
