@@ -15,13 +15,12 @@ from pathlib import Path
 
 from feeds.articles import Article
 from feeds.config import Config
-from feeds.earlier import EarlierEntries
+from feeds.earlier import EarlierEntries, document_names
 from feeds.entries import EntryStore
 from feeds.jsonfeed import json_name, render_json
 from feeds.opml import render_opml
 from feeds.plan import FeedPlan, FeedSpec
 from feeds.render import (
-    FORMATS,
     STYLESHEET,
     distinct_updates,
     document_entries,
@@ -64,8 +63,7 @@ class FeedDocument:
     @property
     def names(self) -> list[str]:
         """Its files: one per XML format, then the JSON Feed."""
-        spec, page = self.spec, self.page
-        return [file_name(spec, fmt, page) for fmt in FORMATS] + [json_name(spec, page)]
+        return document_names(self.spec, self.page)
 
 
 def pages(spec: FeedSpec) -> list[int | None]:
@@ -125,7 +123,7 @@ def render_feeds(
         entries = document.entries
         stamps = distinct_updates(entries)
         if earlier is not None:
-            earlier.lend(store, document.names, entries, stamps)
+            earlier.lend(store, spec, page, entries, stamps)
         xml = store.xml(entries, stamps)
         for fmt, content in render_document(spec, config, page, xml).items():
             yield Document(file_name(spec, fmt, page), content, key)

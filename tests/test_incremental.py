@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from feeds import cache, entries, output, parallel, rendercache
+from feeds import cache, earlier, entries, output, parallel, rendercache
 from feeds.api import build, check_source, long_lived, validate
 from feeds.articles import Article
 from feeds.config import Config
@@ -31,7 +31,7 @@ from feeds.plan import plan_feeds
 from feeds.records import discover
 from feeds.render import EntryXml, render_entries, written_entries
 from feeds.schema import load_schema
-from tests.corpus import write_corpus
+from tests.corpus import record, write_corpus
 from tests.edits import random_edit
 
 RECORDS = 150
@@ -422,6 +422,50 @@ def test_an_edited_output_file_lends_no_entries(config: Config, tmp_path: Path) 
             path.write_bytes(path.read_bytes().replace(b"http", b"HTTP"))
     build(config)
     assert_same_as_cold(config, tmp_path)
+
+
+def test_entries_moved_to_other_archive_pages_are_taken_from_where_they_were(
+    config: Config, tmp_path: Path, rendered: list[str]
+) -> None:
+    """Archive pages count from the oldest entry: records older than every page move each
+    entry of their feeds to a later page.  Entries are taken from the page of the last
+    build that held them, so few besides the new ones are rendered: those whose time
+    another entry of their new page shares (written a microsecond apart now, see
+    ``distinct_updates``), and those of a page whose file this build replaced in the output
+    before last, where it was one file with the last output's (its change time moved).
+    Taken from the same page only, 306 entries were rendered, more than there are
+    articles: every page of the feeds moved."""
+    first = build(config)
+    rendered.clear()
+    added = 12  # more than two pages of five: no page keeps most of its entries
+    rng = random.Random(5005)
+    for n in range(added):
+        data = record(rng, 10_000 + n)
+        data.update(
+            publishedDateTime=f"1999-01-{n + 1:02d}T08:00:00Z",
+            published=True,
+            topics=["AI"],
+            provider={"name": "Example News", "domain": "news.example.com"},
+        )
+        data.pop("related", None)
+        front = yaml.safe_dump(data, sort_keys=True, allow_unicode=True, width=1000)
+        (config.source / f"old-{n:02d}.md").write_text(f"---\n{front}---\n", "utf-8")
+    report = build(config)
+    assert report.feeds > 3  # the all, AI and Example News feeds, and others untouched
+    assert added <= len(set(rendered)) <= added + first.articles // 8
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_the_pages_of_a_feed_are_counted_by_asking_about_a_few() -> None:
+    for pages in [0, 1, 2, 3, 7, 8, 9, 1000]:
+        asked: list[int] = []
+
+        def exists(number: int, pages: int = pages, asked: list[int] = asked) -> bool:
+            asked.append(number)
+            return number <= pages
+
+        assert earlier._count(exists) == pages
+        assert len(asked) <= 2 * pages.bit_length() + 1
 
 
 def test_written_entries_and_items_are_those_spliced_in(config: Config) -> None:
