@@ -43,11 +43,11 @@ class EarlierEntries:
     An entry is written the same in every document that lists it, so it may be taken from
     another page of the same feed too.  That matters once an article older than an archive
     page joins the feed: archive pages count from the oldest entry, so every later page
-    moves up.  Taken from the same page only, the entries of 60,919 of 78,558 articles
-    were rendered again after 100 records (which cite such articles) were added to 10,000
-    (bench/corpus.py, in one process); 971 are now.  Those not found in the same page are
-    looked for in the last build's page of the feed that covered their dates
-    (:meth:`_take_elsewhere`)."""
+    moves up.  Taken from the same page only, 60,919 entries were rendered again (of 78,558
+    articles) after 100 records that cite such articles were added to 10,100 of
+    bench/corpus.py, in one process; 971 were (of 79,332) after the next 100.  Those not
+    found in the same page are looked for in the last build's page of the feed that covered
+    their dates (:meth:`_take_elsewhere`)."""
 
     def __init__(
         self,

@@ -433,8 +433,7 @@ def test_entries_moved_to_other_archive_pages_are_taken_from_where_they_were(
     another entry of their new page shares (written a microsecond apart now, see
     ``distinct_updates``), and those of a page whose file this build replaced in the output
     before last, where it was one file with the last output's (its change time moved).
-    Taken from the same page only, 306 entries were rendered, more than there are
-    articles: every page of the feeds moved."""
+    Taken from the same page only, those of 306 of the 315 articles were rendered."""
     first = build(config)
     rendered.clear()
     added = 12  # more than two pages of five: no page keeps most of its entries
@@ -450,8 +449,7 @@ def test_entries_moved_to_other_archive_pages_are_taken_from_where_they_were(
         data.pop("related", None)
         front = yaml.safe_dump(data, sort_keys=True, allow_unicode=True, width=1000)
         (config.source / f"old-{n:02d}.md").write_text(f"---\n{front}---\n", "utf-8")
-    report = build(config)
-    assert report.feeds > 3  # the all, AI and Example News feeds, and others untouched
+    build(config)
     assert added <= len(set(rendered)) <= added + first.articles // 8
     assert_same_as_cold(config, tmp_path)
 
