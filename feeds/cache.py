@@ -180,7 +180,12 @@ _DIGEST_BYTES = 32
 def _frame(value: object) -> bytes:
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     check = hashlib.blake2b(body, digest_size=_DIGEST_BYTES).digest()
-    return len(body).to_bytes(_LENGTH_BYTES, "little") + check + body
+    return _frame_header(len(body), check) + body
+
+
+def _frame_header(length: int, digest: bytes) -> bytes:
+    """What comes before a frame's pickle: its length, then its digest."""
+    return length.to_bytes(_LENGTH_BYTES, "little") + digest
 
 
 def write_record(path: Path, kind: bytes, value: object) -> None:
@@ -203,7 +208,7 @@ def write_record(path: Path, kind: bytes, value: object) -> None:
             body = _HashingWriter(stream)
             pickle.dump(value, body, protocol=pickle.HIGHEST_PROTOCOL)
             stream.seek(len(kind))
-            stream.write(body.size.to_bytes(_LENGTH_BYTES, "little") + body.digest())
+            stream.write(_frame_header(body.size, body.digest()))
         temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
