@@ -38,6 +38,35 @@ def record(file: str, **changes: Any) -> PublishedRecord:
     return PublishedRecord(file, record_data(**changes))
 
 
+def test_an_article_keeps_the_topics_of_every_record_citing_it_in_order() -> None:
+    """Its own first, then those of the records citing it, in file order, each once,
+    whichever description of it wins."""
+    shared = cited("https://shared.example.com/story")
+    a = record("a.md", webUrl="https://a.com/1", related=[shared], topics=["Alpha", "Beta"])
+    b = record("b.md", webUrl="https://b.com/2", related=[shared], topics=["Gamma", "Alpha"])
+    c = record(
+        "c.md",
+        webUrl="https://shared.example.com/story",
+        topics=["Own", "Beta", "Own"],
+        related=[],
+    )
+    d = record("d.md", webUrl="https://d.com/4", related=[shared], topics=["Delta"])
+    graph = build_graph([a, b, c, d])
+    assert graph["https://shared.example.com/story"].topics == (
+        "Own",
+        "Beta",
+        "Alpha",
+        "Gamma",
+        "Delta",
+    )
+    assert graph["https://shared.example.com/story"].related == (
+        "https://a.com/1",
+        "https://b.com/2",
+        "https://d.com/4",
+    )
+    assert graph["https://a.com/1"].topics == ("Alpha", "Beta")
+
+
 def test_records_and_related_articles_are_articles() -> None:
     graph = build_graph([record("a.md")])
     assert set(graph) == {
