@@ -26,6 +26,7 @@ import sys
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache as memoize
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -188,9 +189,20 @@ def _frame_header(length: int, digest: bytes) -> bytes:
     return length.to_bytes(_LENGTH_BYTES, "little") + digest
 
 
-def write_record(path: Path, kind: bytes, value: object) -> None:
-    """Pickle ``value`` into ``path`` in one step, under a ``kind`` line and a checksum, for
-    :func:`read_record`: the records a build keeps beside the cache database."""
+@dataclass(frozen=True)
+class Unshared:
+    """A value for :func:`write_record` to pickle without the pickler's memo (its ``fast``
+    mode): one that holds no object twice (or none whose sharing matters) and no cycle.
+    The memo keeps every object pickled in a table until the end: for the text of the
+    article graph, millions of strings that no two articles share, that table was most of
+    what writing the graph record held at once (a quarter of a gigabyte at 100k records)."""
+
+    value: object
+
+
+def write_record(path: Path, kind: bytes, *values: object) -> None:
+    """Pickle ``values`` into ``path``, a frame each, in one step, under a ``kind`` line, for
+    :func:`read_records`: the records a build keeps beside the cache database."""
     # Imported here: tempfile imports shutil, bz2 and lzma (7 ms), and `feeds validate` on
     # one file only reads records (the schema as first read).
     import tempfile  # noqa: PLC0415
@@ -200,19 +212,32 @@ def write_record(path: Path, kind: bytes, value: object) -> None:
     temporary = Path(name)
     try:
         with os.fdopen(handle, "wb") as stream:
-            # Pickled straight into the file, hashed on the way, and the frame's length and
-            # digest written in front once known: the pickle of the article graph is half a
-            # gigabyte at 100k records, and holding it in memory (three copies of it) was
-            # the peak of a cold build.
-            stream.write(kind + bytes(_LENGTH_BYTES + _DIGEST_BYTES))
-            body = _HashingWriter(stream)
-            pickle.dump(value, body, protocol=pickle.HIGHEST_PROTOCOL)
-            stream.seek(len(kind))
-            stream.write(_frame_header(body.size, body.digest()))
+            stream.write(kind)
+            for value in values:
+                _write_frame(stream, value)
         temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _write_frame(stream: BinaryIO, value: object) -> None:
+    """Pickle ``value`` straight into ``stream``, hashed on the way, and write the frame's
+    length and digest in front once known: the pickle of the article graph is half a
+    gigabyte at 100k records, and holding it in memory (three copies of it) was the peak
+    of a cold build."""
+    start = stream.tell()
+    stream.write(bytes(_LENGTH_BYTES + _DIGEST_BYTES))
+    body = _HashingWriter(stream)
+    pickler = pickle.Pickler(body, protocol=pickle.HIGHEST_PROTOCOL)
+    if isinstance(value, Unshared):
+        pickler.fast = True
+        value = value.value
+    pickler.dump(value)
+    end = stream.tell()
+    stream.seek(start)
+    stream.write(_frame_header(body.size, body.digest()))
+    stream.seek(end)
 
 
 class _HashingWriter:

@@ -28,15 +28,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from sys import intern
 from typing import Any
 
-from feeds.articles import Article, from_plain_values, merge_articles, plain_values, remerge
+from feeds.articles import (
+    Article,
+    from_plain_values,
+    merge_articles,
+    plain_columns,
+    plain_values,
+    remerge,
+)
 from feeds.cache import (
     DATE_CLASSES,
     DIAGNOSTIC_CLASSES,
     RecordEnd,
+    Unshared,
     append_record,
     read_records,
     record_path,
@@ -45,7 +54,7 @@ from feeds.cache import (
 from feeds.rendercache import DIGEST_SIZE
 from feeds.scan import FileResult, Summary, from_summary, summary_of
 
-_FORMAT = b"feeds-graph-6\n"  # 6: with every file's result
+_FORMAT = b"feeds-graph-7\n"  # 7: the text of the articles in a frame of its own
 # Articles keep their dates as ``datetime``; results hold diagnostics.
 _CLASSES = DATE_CLASSES | DIAGNOSTIC_CLASSES
 # Changes are appended until they reach this share of the size of the whole graph.
@@ -94,13 +103,12 @@ def load_state(path: Path, context: str) -> GraphState | None:
     """The graph recorded at ``path`` for ``context`` (code and schema), if intact."""
     try:
         frames, end = read_records(path, _FORMAT, _CLASSES)
-        if not frames or end is None:
+        if len(frames) < 2 or end is None:
             return None
-        # The build: that of the last frame.
-        recorded, columns, rows, digests, checked, _ = frames[0]
+        recorded, shared, rows, digests, checked, _ = frames[0]
         if recorded != context:
             return None
-        restored = from_plain_values(zip(*columns, strict=True))
+        restored = from_plain_values(zip(*_joined(shared, frames[1]), strict=True))
         graph = {article.key: article for article in restored}
         contributors = {str(label): _contribution(key, keys) for label, key, keys in rows}
         results = {summary[0]: (content, from_summary(summary)) for content, summary in checked}
@@ -121,12 +129,12 @@ def load_state(path: Path, context: str) -> GraphState | None:
                 known=known,
                 results=results,
             )
-            for change in frames[1:]
+            for change in frames[2:]
         ]
-        build = frames[-1][-1]
+        build = (frames[2:] or frames[:1])[-1][-1]  # that of the last change, if any
         if any(added):  # merging keeps the graph in key order, and so must its changes
             graph = dict(sorted(graph.items()))
-        changed = sum(map(_size, frames[1:]))
+        changed = sum(map(_size, frames[2:]))
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return None
     recorded = Recorded(path, end, len(restored) + len(rows) + len(checked), changed)
@@ -144,16 +152,72 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
         if small and append_record(path, change, recorded.end) is not None:
             return
     rows = [(label, key, keys) for label, (key, keys) in state.contributors.items()]
-    # Field by field, a list each: read back in half the time of a tuple per article.
-    columns = [list(field) for field in zip(*map(plain_values, state.graph.values()), strict=True)]
-    if columns:
-        # Interned as the results' URLs are (:func:`feeds.scan.summary_of`): the record then
-        # holds each once, and so does the graph read back from it.
-        columns[0] = list(map(intern, columns[0]))
+    shared, text = _split(plain_columns(state.graph.values()))
     digests = [state.entry_digests.get(key, b"") for key in state.graph]
     packed = b"".join(digests) if all(len(d) == DIGEST_SIZE for d in digests) else b""
     checked = [(key, summary_of(result)) for key, result in state.results.values()]
-    write_record(path, _FORMAT, (context, columns, rows, packed, checked, state.build))
+    write_record(
+        path, _FORMAT, (context, shared, rows, packed, checked, state.build), Unshared(text)
+    )
+
+
+# The columns of :func:`feeds.articles.plain_columns` (field by field, a list each: read back
+# in half the time of a tuple per article) that hold the text of each article alone.  They
+# are recorded in a frame of their own, pickled without a memo (:class:`feeds.cache.Unshared`);
+# the others hold values that articles and results share (keys, providers, topics, files)
+# and are recorded with one, so that each is read back once.
+_FIELDS = (*Article._fields[:6], "provider name", "provider domain", *Article._fields[7:])
+_TEXT = tuple(
+    sorted(
+        _FIELDS.index(name) for name in ("url", "title", "excerpt", "published", "updated", "image")
+    )
+)
+_KEY, _URL, _PUBLISHED, _UPDATED = (
+    _FIELDS.index(n) for n in ("key", "url", "published", "updated")
+)
+
+
+def _split(columns: list[list[Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
+    """``columns`` as the two frames of a record hold them: those of shared values, with
+    the keys interned, as the results' URLs are (:func:`feeds.scan.summary_of`), so that
+    each is held once; and those of text, where a URL is ``None`` when it is the key, and
+    dates are ISO 8601 text, an update date ``None`` when it is the publication date (a
+    datetime is pickled as a call, which has no place without a memo)."""
+    if not columns:
+        return [], []
+    columns = list(columns)
+    keys = columns[_KEY] = list(map(intern, columns[_KEY]))
+    published = columns[_PUBLISHED]
+    columns[_URL] = [
+        None if url == key else url for key, url in zip(keys, columns[_URL], strict=True)
+    ]
+    columns[_UPDATED] = [
+        None if new == old else new.isoformat()
+        for old, new in zip(published, columns[_UPDATED], strict=True)
+    ]
+    columns[_PUBLISHED] = [moment.isoformat() for moment in published]
+    shared = [column for index, column in enumerate(columns) if index not in _TEXT]
+    return shared, [columns[index] for index in _TEXT]
+
+
+def _joined(shared: list[list[Any]], text: list[list[Any]]) -> list[list[Any]]:
+    """The columns that :func:`_split` split into ``shared`` and ``text``."""
+    if not shared:
+        return []
+    columns: list[list[Any]] = []
+    shared_columns, text_columns = iter(shared), iter(text)
+    for index in range(len(_FIELDS)):
+        columns.append(next(text_columns if index in _TEXT else shared_columns))
+    keys = columns[_KEY]
+    columns[_URL] = [
+        key if url is None else url for key, url in zip(keys, columns[_URL], strict=True)
+    ]
+    published = columns[_PUBLISHED] = list(map(datetime.fromisoformat, columns[_PUBLISHED]))
+    columns[_UPDATED] = [
+        old if new is None else datetime.fromisoformat(new)
+        for old, new in zip(published, columns[_UPDATED], strict=True)
+    ]
+    return columns
 
 
 # Plain values, as records hold: the context, articles added or replaced, keys of articles

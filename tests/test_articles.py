@@ -10,6 +10,8 @@ from feeds.articles import (
     build_graph,
     is_published,
     merge_articles,
+    plain_columns,
+    plain_values,
     record_articles,
 )
 from feeds.plan import FeedKind, assign_slugs, newest_first, plan_feeds
@@ -36,6 +38,19 @@ def cited(
 
 def record(file: str, **changes: Any) -> PublishedRecord:
     return PublishedRecord(file, record_data(**changes))
+
+
+def test_plain_columns_are_the_plain_values_field_by_field(tmp_path: Path) -> None:
+    write_corpus(tmp_path, 30)
+    records = [
+        parse_record(path.name, path.read_bytes()).record for path in discover([tmp_path])[0]
+    ]
+    graph = build_graph(PublishedRecord(r.file, r.data) for r in records if r is not None)
+    assert any(article.image is None for article in graph.values())
+    assert any(article.image is not None for article in graph.values())
+    columns = plain_columns(graph.values())
+    assert list(zip(*columns, strict=True)) == [plain_values(a) for a in graph.values()]
+    assert plain_columns([]) == []
 
 
 def test_an_article_keeps_the_topics_of_every_record_citing_it_in_order() -> None:

@@ -13,16 +13,17 @@ import random
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from feeds import cache as cache_module
 from feeds import graphcache, rendercache
 from feeds.api import check_source
-from feeds.articles import Article
+from feeds.articles import Article, Image, Provider
 from feeds.cache import Cache, append_record, code_fingerprint, digest
 from feeds.records import discover, display_path
 from feeds.scan import scan, schema_key
@@ -227,6 +228,61 @@ def test_a_graph_record_that_is_damaged_or_of_other_code_is_not_used(tmp_path: P
     edit_title(random.Random(1), sorted(folder.iterdir()))
     kept, fresh = graphs(folder, cache)
     assert list(kept.items()) == list(fresh.items())
+
+
+def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None:
+    """Dates keep their offset and microseconds, and an update date of its own; an address
+    that is not the key, an image without a size and an article without a record come
+    back as they were (the record writes dates and such addresses apart)."""
+    india = timezone(timedelta(hours=5, minutes=30))
+
+    def article(key: str, **fields: Any) -> Article:
+        values: dict[str, Any] = {
+            "key": key,
+            "url": key,
+            "title": f"Title of {key}",
+            "excerpt": "Exc\u00e9rpt \U0001f4f0",
+            "published": datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC),
+            "provider": Provider("Paper", "paper.example.com"),
+            "image": None,
+            "topics": ("One",),
+            "related": (),
+            "source": None,
+            **fields,
+        }
+        values.setdefault("updated", values["published"])
+        return Article(**values)
+
+    graph = {
+        a.key: a
+        for a in [
+            article("https://a.example.com/", source="a.md", related=("https://b.example.com/",)),
+            article(
+                "https://b.example.com/",
+                url="https://B.example.com:443/?utm_source=x",
+                published=datetime(2020, 2, 29, 23, 59, 59, 123456, tzinfo=india),
+                updated=datetime(2021, 1, 1, tzinfo=timezone(timedelta(hours=-3))),
+                image=Image("https://b.example.com/i.png", None, 600),
+                related=("https://a.example.com/",),
+            ),
+        ]
+    }
+    state = graphcache.GraphState(graph, {"a.md": (b"digest", tuple(graph))}, build=b"build")
+    record = tmp_path / "graph.pickle"
+    graphcache.store_state(record, state, "context", None)
+    read = graphcache.load_state(record, "context")
+    assert read is not None
+    assert list(read.graph.items()) == list(graph.items())
+    for key, before in graph.items():
+        after = read.graph[key]
+        assert after.published.isoformat() == before.published.isoformat()
+        assert after.updated.isoformat() == before.updated.isoformat()
+    assert read.contributors == state.contributors
+    assert read.build == b"build"
+    # Without the frame of the text, the record is not used.
+    frames, _ = cache_module.read_records(record, graphcache._FORMAT, graphcache._CLASSES)
+    cache_module.write_record(record, graphcache._FORMAT, frames[0])
+    assert graphcache.load_state(record, "context") is None
 
 
 def test_a_lost_cached_result_falls_back_to_merging_every_file(tmp_path: Path) -> None:
