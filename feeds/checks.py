@@ -16,7 +16,7 @@ from typing import Any
 
 from feeds.diagnostics import Severity
 from feeds.records import FieldPath, Finding
-from feeds.urls import is_http_url
+from feeds.urls import RECENT, is_http_url
 
 # RFC 3339 section 5.6 ``date-time``: full date, "T", full time, and a mandatory offset.
 _RFC3339 = re.compile(
@@ -26,7 +26,7 @@ _RFC3339 = re.compile(
 
 
 # The schema checks every date of every record, and records cite the same dates again.
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=RECENT)
 def is_rfc3339(value: str) -> bool:
     """An RFC 3339 date-time with a time zone, naming a day and time that exist
     (``2020-02-30`` and ``25:00`` do not)."""

@@ -21,7 +21,7 @@ from typing import Any
 from feeds.checks import date_values, future_date_findings, is_rfc3339, parse_datetime
 from feeds.diagnostics import Diagnostic, Severity
 from feeds.records import Finding, Locator, Record
-from feeds.urls import canonical_url
+from feeds.urls import RECENT, canonical_url
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -57,7 +57,7 @@ def instant(value: Any) -> int | None:
 
 
 # Records cite the same articles, with the same dates, again and again.
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=RECENT)
 def _instant(value: str) -> int | None:
     if not is_rfc3339(value):
         return None
@@ -80,7 +80,7 @@ def title_print(title: Any) -> int:
 
 
 # Records cite the same articles, with the same titles, again and again.
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=RECENT)
 def _title_print(title: str) -> int:
     text = _normal_title(title).encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
