@@ -21,7 +21,8 @@ The record is one file per output folder, checked like the build record
 for another schema, is ignored and the graph is merged from every file.  A build that merged
 only what changed appends what it changed to the record (:func:`store_state`): writing
 the whole graph again took longer than merging.  Once the changes outweigh a quarter of the
-graph, the whole graph is written again.
+graph, the whole graph is written again: in two frames, the text of the articles apart
+(:func:`_split`), then the changes after them.
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ class GraphState:
 @dataclass(frozen=True)
 class Recorded:
     """Where a graph was read from: the record file and where its last frame ends; how many
-    articles and contributors its first frame holds (the whole graph) and how many the
-    changes after it replace or remove."""
+    articles and contributors its first two frames hold (the whole graph) and how many the
+    changes after them replace or remove."""
 
     path: Path
     end: RecordEnd
