@@ -231,7 +231,11 @@ def _write_frame(stream: BinaryIO, value: object) -> None:
     body = _HashingWriter(stream)
     pickler = pickle.Pickler(body, protocol=pickle.HIGHEST_PROTOCOL)
     if isinstance(value, Unshared):
-        pickler.fast = True
+        # Documented as deprecated since Python 3.0, yet in every release since; were it
+        # gone, the value would be pickled with a memo, as other frames are: read back the
+        # same, only written with more memory.
+        with contextlib.suppress(AttributeError):
+            pickler.fast = True
         value = value.value
     pickler.dump(value)
     end = stream.tell()
