@@ -182,8 +182,8 @@ def _split(columns: list[list[Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
     """``columns`` as the two frames of a record hold them: those of shared values, with
     the keys interned, as the results' URLs are (:func:`feeds.scan.summary_of`), so that
     each is held once; and those of text, where a URL is ``None`` when it is the key, and
-    dates are ISO 8601 text, an update date ``None`` when it is the publication date (a
-    datetime is pickled as a call, which has no place without a memo)."""
+    dates are ISO 8601 text, an update date ``None`` when it is the publication date itself
+    (a datetime is pickled as a call, which has no place without a memo)."""
     if not columns:
         return [], []
     columns = list(columns)
@@ -193,7 +193,7 @@ def _split(columns: list[list[Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
         None if url == key else url for key, url in zip(keys, columns[_URL], strict=True)
     ]
     columns[_UPDATED] = [
-        None if new == old else new.isoformat()
+        None if new is old else new.isoformat()
         for old, new in zip(published, columns[_UPDATED], strict=True)
     ]
     columns[_PUBLISHED] = [moment.isoformat() for moment in published]

@@ -231,7 +231,7 @@ def test_a_graph_record_that_is_damaged_or_of_other_code_is_not_used(tmp_path: P
 
 
 def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None:
-    """Dates keep their offset and microseconds, and an update date of its own; an address
+    """Dates keep their offset and microseconds, and an update date its own; an address
     that is not the key, an image without a size and an article without a record come
     back as they were (the record writes dates and such addresses apart)."""
     india = timezone(timedelta(hours=5, minutes=30))
@@ -264,6 +264,11 @@ def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None
                 updated=datetime(2021, 1, 1, tzinfo=timezone(timedelta(hours=-3))),
                 image=Image("https://b.example.com/i.png", None, 600),
                 related=("https://a.example.com/",),
+            ),
+            article(  # updated at the very moment of publication, told in another offset
+                "https://c.example.com/",
+                published=datetime(2021, 1, 1, 12, tzinfo=UTC),
+                updated=datetime(2021, 1, 1, 14, tzinfo=timezone(timedelta(hours=2))),
             ),
         ]
     }
