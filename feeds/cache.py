@@ -193,9 +193,9 @@ def _frame_header(length: int, digest: bytes) -> bytes:
 class Unshared:
     """A value for :func:`write_record` to pickle without the pickler's memo (its ``fast``
     mode): one that holds no object twice (or none whose sharing matters) and no cycle.
-    The memo keeps every object pickled in a table until the end: for the text of the
-    article graph, millions of strings that no two articles share, that table was most of
-    what writing the graph record held at once (a quarter of a gigabyte at 100k records)."""
+    The memo keeps every object pickled in a table until the end: for the graph record,
+    with millions of strings and dates that no two articles share, that table was most of
+    what writing it held at once (61 MB of 79 MB at 10k records)."""
 
     value: object
 
