@@ -362,6 +362,10 @@ class _Restricted(pickle.Unpickler):
 FEW_LABELS = 500
 
 
+# What :class:`FileStat` holds, as a plain tuple: records of thousands of files keep it so.
+Stat = tuple[int, int, int, int]
+
+
 class FileStat(NamedTuple):
     """What the file system says of a file; equal stats mean equal bytes (see RACY_NS).
 
@@ -388,7 +392,7 @@ def file_state(path: Path | str) -> FileStat | None:
         return None
 
 
-def has_state(path: str, state: tuple[int, int, int, int]) -> bool:
+def has_state(path: str, state: Stat) -> bool:
     """Whether the file at ``path`` has the stat data ``state``.  Quicker than comparing its
     :func:`file_state`: a build with nothing to do checks every file of its output."""
     try:

@@ -32,6 +32,7 @@ import orjson
 from feeds.articles import Article, plain_values
 from feeds.cache import (
     FileStat,
+    Stat,
     code_fingerprint,
     file_state,
     has_state,
@@ -47,7 +48,10 @@ from feeds.plan import FeedSpec
 _FORMAT = b"feeds-documents-7\n"  # 7: the rows of the output swapped out packed apart
 DIGEST_SIZE = 20  # bytes of a document key or an entry digest
 
-Manifest = Mapping[str, tuple[bytes, FileStat]]  # relative path → (document key, file)
+# Relative path → (document key, state of the file).  The states are plain tuples, as
+# recorded: a build reads the record of every file of two outputs (its last and the one
+# before), and making a FileStat of each took 0.17 s of 0.45 s for 232,000 files.
+Manifest = Mapping[str, tuple[bytes, Stat]]
 
 
 def entry_digest(article: Article, articles: Mapping[str, Article]) -> bytes:
@@ -224,13 +228,15 @@ def load_last_build(path: Path) -> LastBuild:
         return LastBuild()
 
 
-def _manifest(rows: Iterable[Any]) -> dict[str, tuple[bytes, FileStat]]:
-    width = len(FileStat._fields)
+def _manifest(rows: Iterable[Any]) -> dict[str, tuple[bytes, Stat]]:
     return {
-        str(relative): (bytes(key), FileStat._make(state))
+        relative: (key, state)
         for relative, key, state in rows
-        if isinstance(key, bytes) and len(state) == width
+        if type(relative) is str and type(key) is bytes and len(state) == _STAT_WIDTH
     }
+
+
+_STAT_WIDTH = len(FileStat._fields)
 
 
 def store_last_build(
@@ -242,7 +248,7 @@ def store_last_build(
     articles: int,
     feeds: int,
     build: bytes = b"",
-    known: Mapping[str, FileStat] | None = None,
+    known: Mapping[str, Stat] | None = None,
     previous: Manifest | None = None,
     mirrored: bool = False,
 ) -> None:
@@ -299,7 +305,7 @@ def still_there(
             return False
         if shared_with is not None and shared_with.get(relative) != known:
             return False
-        if file_state(name(relative)) != known[1]:
+        if not has_state(name(relative), known[1]):
             return False
     return True
 
