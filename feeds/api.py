@@ -381,20 +381,27 @@ def _publish(
 
 
 def _up_to_date(run: _Run, last: LastBuild) -> BuildReport | None:
-    """The report of a build that has nothing to do, when stat data alone shows it
+    """The report of a build that has nothing to do, when stat data shows it, and the
+    content of the few files changed just before the last build looked at them
     (:mod:`feeds.uptodate`); else ``None``."""
-    from feeds.uptodate import load_snapshot, snapshot_path
+    from feeds.uptodate import load_snapshot, snapshot_path, store_snapshot
 
     config = run.config
     if config.cache is None or not last.inputs:
         return None
-    snapshot = load_snapshot(snapshot_path(config.cache, config.output))
+    path = snapshot_path(config.cache, config.output)
+    snapshot = load_snapshot(path)
     if snapshot is None or snapshot.made_from != last.inputs or moment(run.now) < snapshot.clock:
         return None
-    if not snapshot.still_current(run.names, run.labels, run.settings):
+    unsettled = snapshot.unsettled(run.names, run.labels, run.settings)
+    if unsettled is None or not last.intact(config.output):
         return None
-    if not last.intact(config.output):
-        return None
+    if unsettled:
+        snapshot = snapshot.confirmed(unsettled)
+        if snapshot is None:
+            return None
+        with contextlib.suppress(OSError):  # the next build would only hash them again
+            store_snapshot(path, snapshot)
     where = dict(zip(run.labels, run.names, strict=True))
     locate = functools.cache(lambda file: _locator(file, Path(where[file])))  # each read once
     ahead = [(snapshot.checks[index][0], latest) for index, latest in snapshot.ahead]

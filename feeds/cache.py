@@ -404,18 +404,17 @@ def has_state(path: str, state: Stat) -> bool:
 
 def settled(now: FileStat, seen: FileStat, observed: int) -> bool:
     """Whether a file whose stat data is ``now`` still holds the bytes read after ``seen``
-    was taken at ``observed`` (nanoseconds since the epoch).  A change after that moment
-    moves the change time, unless it falls within the same tick of the file system's clock:
-    so the stat data must be equal and the change time well before that moment (git's rule
+    was taken at ``observed`` (nanoseconds since the epoch): the stat data must be equal,
+    and the change time not :func:`racy`."""
+    return now == seen and not racy(now.ctime_ns, observed)
+
+
+def racy(ctime_ns: int, observed: int) -> bool:
+    """Whether a file's change time is too close to ``observed``, when its stat data was
+    taken, to tell it from a change made right after.  A change after that moment moves the
+    change time, unless it falls within the same tick of the file system's clock (git's rule
     for "racily clean" files, see :data:`RACY_NS`)."""
-    return now == seen and now.ctime_ns < observed - RACY_NS
-
-
-def is_settled(path: str, seen: tuple[int, int, int, int], observed: int) -> bool:
-    """:func:`settled` for the file at ``path`` as it now is, without a :class:`FileStat`
-    for it: a build with nothing to do asks this of every record."""
-    _, _, ctime_ns, _ = seen
-    return ctime_ns < observed - RACY_NS and has_state(path, seen)
+    return ctime_ns >= observed - RACY_NS
 
 
 _SCHEMA = """

@@ -266,6 +266,18 @@ def _observe(path: Path) -> tuple[FileStat, int] | None:
         return None
 
 
+def hashed_now(path: Path) -> Hashed | None:
+    """The file's stat data, when it was taken, and the hash of the bytes read after it;
+    ``None`` when it cannot be read as a record."""
+    from feeds.cache import digest  # noqa: PLC0415 - only runs with a cache need it
+
+    seen = _observe(path)
+    raw = None if seen is None else _read(path)
+    if seen is None or raw is None:
+        return None
+    return seen[0], seen[1], digest(raw)
+
+
 def known_digests(paths: Sequence[Path], cache: Cache) -> list[bytes | None]:
     """The content hash of each file, when the cache has seen it before: without reading it
     when its stat data is unchanged and settled, else by hashing it again.  ``None`` for a

@@ -4,9 +4,10 @@ Most builds run on a push or a commit that changed no record.  A build therefore
 :class:`Snapshot` beside the cache: the stat data of every record file as it was when its
 content was hashed, what the build was made from (:func:`feeds.api.build`), and what
 checking found in each file.  The next build that finds the same files with the same stat
-data, each settled (see :func:`feeds.cache.settled`), the same schema, settings and code, and
-the output as the last build left it, has nothing to do: it says so from the snapshot,
-without opening the cache or reading a record.
+data, the same schema, settings and code, and the output as the last build left it, has
+nothing to do: it says so from the snapshot, without opening the cache.  Only a file whose
+stat data was not yet settled when it was taken (see :func:`feeds.cache.settled`: it had
+changed just before) is read and hashed again; the snapshot then takes its settled state.
 
 One finding depends on the clock: a date in the future (:func:`feeds.checks.future_date_findings`).
 The snapshot keeps the others, and which files held a date after the build's clock; only
@@ -19,14 +20,15 @@ record's, is ignored: the build then checks by content hashes, as it would witho
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from feeds.cache import (
     DIAGNOSTIC_CLASSES,
     FileStat,
-    is_settled,
+    has_state,
+    racy,
     read_record,
     record_path,
     write_record,
@@ -34,13 +36,15 @@ from feeds.cache import (
 from feeds.checks import FUTURE_DATE
 from feeds.diagnostics import Diagnostic
 from feeds.records import absolute_names
+from feeds.scan import hashed_now
 
-_FORMAT = b"feeds-snapshot-2\n"  # 2: values in length-prefixed frames
+_FORMAT = b"feeds-snapshot-3\n"  # 3: the content hash of each file
 
 # A record file as it was when its content was hashed: its path, size, modification and
-# change times, inode, and when that stat data was taken (all times in nanoseconds).
-Source = tuple[str, int, int, int, int, int]
-_SOURCE_FIELDS = 6
+# change times, inode, when that stat data was taken (all times in nanoseconds), and the
+# hash of its content.
+Source = tuple[str, int, int, int, int, int, bytes]
+_SOURCE_FIELDS = 7
 # A file's problems, but dates in the future, and whether it could be read as a record.
 Checks = tuple[str, tuple[Diagnostic, ...], bool]
 
@@ -62,18 +66,40 @@ class Snapshot:
     ahead: tuple[tuple[int, int], ...]
     published: int
 
-    def still_current(self, names: Sequence[str], labels: Sequence[str], settings: bytes) -> bool:
-        """Whether the files ``names`` (labelled ``labels``) are those this snapshot was taken of,
-        each with the same, settled stat data, under the same ``settings``."""
+    def unsettled(
+        self, names: Sequence[str], labels: Sequence[str], settings: bytes
+    ) -> list[int] | None:
+        """Whether the files ``names`` (labelled ``labels``) are those this snapshot was
+        taken of, with the same stat data, under the same ``settings``: ``None`` when they
+        are not, else the indexes of those whose stat data was not settled when taken, whose
+        content must be hashed again to tell."""
         if settings != self.settings or len(names) != len(self.sources):
-            return False
+            return None
         if any(label != checks[0] for label, checks in zip(labels, self.checks, strict=True)):
-            return False
-        for name, source in zip(names, self.sources, strict=True):
-            known, size, mtime_ns, ctime_ns, inode, observed = source
-            if name != known or not is_settled(name, (size, mtime_ns, ctime_ns, inode), observed):
-                return False
-        return True
+            return None
+        unsettled = []
+        for index, (name, source) in enumerate(zip(names, self.sources, strict=True)):
+            known, size, mtime_ns, ctime_ns, inode, observed, _ = source
+            if name != known:
+                return None
+            if not has_state(name, (size, mtime_ns, ctime_ns, inode)):
+                return None
+            if racy(ctime_ns, observed):
+                unsettled.append(index)
+        return unsettled
+
+    def confirmed(self, indexes: Iterable[int]) -> Snapshot | None:
+        """This snapshot with the files at ``indexes`` hashed again and taken as they now
+        are, when each still holds the content it was taken with; else ``None``."""
+        sources = list(self.sources)
+        for index in indexes:
+            name, *_, used = sources[index]
+            now = hashed_now(Path(name))
+            if now is None or now[2] != used:
+                return None
+            stat, observed, _ = now
+            sources[index] = (name, *stat, observed, used)
+        return replace(self, sources=tuple(sources))
 
 
 def without_clock(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
@@ -95,7 +121,7 @@ def sources_of(
         if known is None or known[2] != used:
             return None
         stat, observed, _ = known
-        sources.append((str(path), stat.size, stat.mtime_ns, stat.ctime_ns, stat.inode, observed))
+        sources.append((str(path), *stat, observed, used))
     return tuple(sources)
 
 

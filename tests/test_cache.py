@@ -574,18 +574,17 @@ def test_a_library_without_a_dist_info_folder_is_asked_of_importlib_metadata(
     assert cache._version_from_metadata("no-such-library-anywhere") == "-"
 
 
-def test_is_settled_says_what_settled_says_of_the_file_as_it_is(tmp_path: Path) -> None:
+def test_a_change_time_close_to_the_moment_seen_is_racy(tmp_path: Path) -> None:
     path = tmp_path / "record.md"
     path.write_text("x")
     seen = FileStat.of(path)
-    other = seen._replace(size=seen.size + 1)
-    for state in [seen, other]:
-        for observed in [seen.ctime_ns, seen.ctime_ns + cache.RACY_NS, seen.ctime_ns + 10**10]:
-            expected = cache.settled(FileStat.of(path), state, observed)
-            assert cache.is_settled(str(path), state, observed) is expected
-    assert cache.is_settled(str(path), seen, seen.ctime_ns + 10**10)
-    path.unlink()
-    assert not cache.is_settled(str(path), seen, seen.ctime_ns + 10**10)
+    ctime = seen.ctime_ns
+    assert cache.racy(ctime, ctime)
+    assert cache.racy(ctime, ctime + cache.RACY_NS)
+    assert not cache.racy(ctime, ctime + cache.RACY_NS + 1)
+    assert not cache.settled(seen, seen, ctime + cache.RACY_NS)
+    assert cache.settled(seen, seen, ctime + cache.RACY_NS + 1)
+    assert not cache.settled(seen._replace(size=seen.size + 1), seen, ctime + 10**10)
 
 
 def traced_growth(step: Callable[[], Any]) -> tuple[Any, int]:

@@ -159,14 +159,50 @@ def test_a_changed_output_is_made_again(config: Config, tmp_path: Path, change: 
     assert_same_as_cold(config, tmp_path)
 
 
-def test_records_just_written_are_compared_by_content(
+def test_records_just_written_are_hashed_again_without_the_cache(
     config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With the real ``RACY_NS``: the corpus was written a moment ago, so it is not settled."""
-    build(config, now=NOW)
+    """With the real ``RACY_NS``: the corpus was written a moment ago, so it is not settled.
+    The build reads and hashes the files again instead of trusting their stat data, and the
+    snapshot then takes them as they now are."""
+    assert config.cache is not None
+    path = uptodate.snapshot_path(config.cache, config.output)
+    first = build(config, now=NOW)
+    before = uptodate.load_snapshot(path)
     opened = refuse_cache(monkeypatch)
+    again = build(config, now=NOW)
+    assert again.unchanged
+    assert opened == []
+    assert replace(again, unchanged=False) == first
+    after = uptodate.load_snapshot(path)
+    assert before is not None and after is not None
+    assert [source[5] for source in after.sources] > [source[5] for source in before.sources]
+    assert replace(after, sources=before.sources) == before
+
+
+def test_a_change_its_stat_data_does_not_show_is_found_by_content(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the real ``RACY_NS``: a record rewritten within the same tick of the file
+    system's clock as the build looked at it keeps its stat data (here the snapshot is
+    given the new stat data, as such a clock would leave it); only its content tells."""
+    assert config.cache is not None
+    path = uptodate.snapshot_path(config.cache, config.output)
     build(config, now=NOW)
+    record = config.source / "00042.md"
+    text = record.read_text("utf-8")
+    record.write_text(text.replace("title: ", "title: X", 1)[:-1], "utf-8")  # same size
+    snapshot = uptodate.load_snapshot(path)
+    assert snapshot is not None
+    index = [name for name, *_ in snapshot.sources].index(str(record))
+    name, *_, observed, used = snapshot.sources[index]
+    sources = list(snapshot.sources)
+    sources[index] = (name, *cache.FileStat.of(record), observed, used)
+    uptodate.store_snapshot(path, replace(snapshot, sources=tuple(sources)))
+    opened = refuse_cache(monkeypatch)
+    assert not build(config, now=NOW).unchanged
     assert opened == [config.cache]
+    assert_same_as_cold(config, tmp_path)
 
 
 @pytest.mark.usefixtures("settled")
