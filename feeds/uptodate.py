@@ -1,4 +1,4 @@
-"""Knowing from stat data alone that a build has nothing to do, and what it would report.
+"""Knowing from stat data that a build has nothing to do, and what it would report.
 
 Most builds run on a push or a commit that changed no record.  A build therefore leaves a
 :class:`Snapshot` beside the cache: the stat data of every record file as it was when its
@@ -7,7 +7,7 @@ checking found in each file.  The next build that finds the same files with the 
 data, the same schema, settings and code, and the output as the last build left it, has
 nothing to do: it says so from the snapshot, without opening the cache.  Only a file whose
 stat data was not yet settled when it was taken (see :func:`feeds.cache.settled`: it had
-changed just before) is read and hashed again; the snapshot then takes its settled state.
+changed just before) is read and hashed again; the snapshot then takes it as it now is.
 
 One finding depends on the clock: a date in the future (:func:`feeds.checks.future_date_findings`).
 The snapshot keeps the others, and which files held a date after the build's clock; only
