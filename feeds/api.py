@@ -362,6 +362,7 @@ def _publish(
             contents=contents,
             digests=digests,
             graph_record=record,
+            in_place=last.build,
         )
         plan = plan_feeds(source.graph, config.entries_per_feed)
     inputs = run.inputs(contents)
@@ -565,9 +566,11 @@ def _check_source(
     contents: dict[str, bytes] | None,
     graph_record: Path | None,
     digests: Sequence[bytes | None] | None = None,
+    in_place: bytes = b"",
 ) -> CheckedSource:
     """:func:`check_source` with the cache open (``store``), and the files' ``digests``
-    when the caller knows them (:func:`feeds.scan.known_digests`)."""
+    when the caller knows them (:func:`feeds.scan.known_digests`); ``in_place`` names the
+    build whose output is in place (see :func:`feeds.graphcache.load_state`)."""
     results: list[FileResult] = []
     contents = {} if contents is None else contents
     graph, entry_digests, lineage = _merged_graph(
@@ -579,6 +582,7 @@ def _check_source(
         kept=results,
         record=graph_record,
         digests=digests,
+        in_place=in_place,
     )
     if store is not None:
         store.keep_only([result.file for result in results], paths, schema_key(schema))
@@ -616,12 +620,13 @@ def _merged_graph(
     kept: list[FileResult],
     record: Path | None,
     digests: Sequence[bytes | None] | None,
+    in_place: bytes,
 ) -> tuple[dict[str, Article], Mapping[str, bytes], Lineage]:
-    """The graph of the valid published records among ``paths``: from the last build's,
-    for what changed, when that graph is at hand and most of it still stands; else merged
-    from every file.  ``kept`` receives every file's result, ``contents`` their hashes.
-    With the graph come the digests of its entries and its lineage, when it is kept for
-    the next build."""
+    """The graph of the valid published records among ``paths``: from that of the build
+    whose output is in place (``in_place``), for what changed, when that graph is at hand
+    and most of it still stands; else merged from every file.  ``kept`` receives every
+    file's result, ``contents`` their hashes.  With the graph come the digests of its
+    entries and its lineage, when it is kept for the next build."""
     from feeds.cache import code_fingerprint
     from feeds.graphcache import load_state, merge_all, merge_changes, store_state
     from feeds.rendercache import entry_digests
@@ -632,7 +637,7 @@ def _merged_graph(
         return merge_all(scanned, kept, contents).graph, {}, Lineage()
     context = schema_key(schema)
     whose = f"{code_fingerprint()}:{context}"  # cached articles depend on code and schema
-    previous = load_state(record, whose)
+    previous = load_state(record, whose, in_place)
     state = None
     if previous is not None:
         digests = known_digests(paths, store) if digests is None else digests

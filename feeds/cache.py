@@ -281,34 +281,40 @@ class RecordEnd(NamedTuple):
     size: int
 
 
-def append_record(path: Path, value: object, at: RecordEnd) -> RecordEnd | None:
-    """Add ``value`` to the record at ``path`` as a frame of its own, when the file is still
-    the one read, ending where its whole frames ended (``at``); where it ends now, or
-    ``None`` when nothing was appended.
+def append_record(path: Path, value: object, at: RecordEnd, read_to: RecordEnd) -> RecordEnd | None:
+    """Add ``value`` to the record at ``path`` as a frame of its own, right after the frame
+    that ends at ``at``, when the file is still the one read and ends where its whole
+    frames ended when read (``read_to``); where it ends now, or ``None`` when nothing was
+    appended.  The frames between ``at`` and ``read_to`` are cut off first.
 
     A frame cut short (the build stopped while appending) fails its digest: reading stops
-    before it, at the frames written whole, which are a record of an earlier build."""
+    before it, at the frames written whole, which are a record of an earlier build, and
+    the file is longer than they are, so nothing is appended to it."""
     frame = _frame(value)
     try:
-        handle = os.open(path, os.O_WRONLY | os.O_APPEND)
+        handle = os.open(path, os.O_WRONLY)
     except OSError:
         return None
-    with os.fdopen(handle, "ab") as stream:
+    with os.fdopen(handle, "wb") as stream:
         now = os.fstat(handle)
-        if (now.st_ino, now.st_size) != at:
+        if (now.st_ino, now.st_size) != read_to or at.inode != read_to.inode:
             return None
+        if at.size < read_to.size:
+            os.ftruncate(handle, at.size)
+        stream.seek(at.size)
         stream.write(frame)
     return RecordEnd(at.inode, at.size + len(frame))
 
 
 def read_records(
     path: Path, kind: bytes, classes: frozenset[tuple[str, str]] = frozenset()
-) -> tuple[list[Any], RecordEnd | None]:
+) -> tuple[list[Any], list[RecordEnd]]:
     """Every value written whole to the record at ``path`` as ``kind``, in order, and where
-    the last of them ends (for :func:`append_record`); no values when the file is missing,
+    each of them ends (for :func:`append_record`); no values when the file is missing,
     of another kind, or its first frame is not intact.  Unpickling may build only
     ``classes`` (``(module, name)`` pairs): a record is plain values."""
     values: list[Any] = []
+    ends: list[RecordEnd] = []
     start = len(kind)
     # Each frame is read twice, to check its digest and then to unpickle it, rather than
     # read into memory once: the graph record is half a gigabyte at 100k records.
@@ -316,7 +322,7 @@ def read_records(
         with path.open("rb") as stream:
             state = os.fstat(stream.fileno())
             if stream.read(len(kind)) != kind:
-                return [], None
+                return [], []
             while True:
                 header = stream.read(_LENGTH_BYTES + _DIGEST_BYTES)
                 if len(header) < _LENGTH_BYTES + _DIGEST_BYTES:
@@ -331,10 +337,11 @@ def read_records(
                 except Exception:  # any failure to rebuild the value makes it and the rest unusable
                     break
                 start = body + length
+                ends.append(RecordEnd(state.st_ino, start))
                 stream.seek(start)
     except OSError:
-        return [], None
-    return values, RecordEnd(state.st_ino, start) if values else None
+        return [], []
+    return values, ends
 
 
 def read_record(path: Path, kind: bytes, classes: frozenset[tuple[str, str]] = frozenset()) -> Any:

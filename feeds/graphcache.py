@@ -86,25 +86,33 @@ class GraphState:
 
 @dataclass(frozen=True)
 class Recorded:
-    """Where a graph was read from: the record file and where its last frame ends; how many
-    articles and contributors its first two frames hold (the whole graph) and how many the
-    changes after them replace or remove."""
+    """Where a graph was read from: the record file and where the last frame read into it
+    ends; how many articles and contributors its first two frames hold (the whole graph)
+    and how many the changes after them replace or remove; and where the frames of the file
+    end, those left out included (see :func:`load_state`)."""
 
     path: Path
     end: RecordEnd
     whole: int
     changed: int
+    read_to: RecordEnd
 
 
 def graph_path(cache_folder: Path, output: Path) -> Path:
     return record_path(cache_folder, output, "graph")
 
 
-def load_state(path: Path, context: str) -> GraphState | None:
-    """The graph recorded at ``path`` for ``context`` (code and schema), if intact."""
+def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | None:
+    """The graph recorded at ``path`` for ``context`` (code and schema), if intact.
+
+    ``in_place`` names the build whose output is in place.  The changes that builds after
+    it appended, and that they never published (they were stopped half-way), are left out:
+    the graph is then the one that output was made from, whose entries the next build can
+    take from it (:class:`feeds.earlier.EarlierEntries`), and the next build appends its
+    changes in their place."""
     try:
-        frames, end = read_records(path, _FORMAT, _CLASSES)
-        if len(frames) < 2 or end is None:
+        frames, ends = read_records(path, _FORMAT, _CLASSES)
+        if len(frames) < 2:
             return None
         recorded, shared, rows, digests, checked, _ = frames[0]
         if recorded != context:
@@ -121,6 +129,10 @@ def load_state(path: Path, context: str) -> GraphState | None:
                     restored, range(0, len(digests), DIGEST_SIZE), strict=True
                 )
             }
+        changes = frames[2:]
+        builds = [frames[0][-1], *(change[-1] for change in changes)]
+        if in_place and in_place in builds:
+            changes = changes[: builds.index(in_place)]
         added = [
             _apply(
                 change,
@@ -130,15 +142,16 @@ def load_state(path: Path, context: str) -> GraphState | None:
                 known=known,
                 results=results,
             )
-            for change in frames[2:]
+            for change in changes
         ]
-        build = (frames[2:] or frames[:1])[-1][-1]  # that of the last change, if any
+        build = (changes or frames[:1])[-1][-1]  # that of the last change, if any
         if any(added):  # merging keeps the graph in key order, and so must its changes
             graph = dict(sorted(graph.items()))
-        changed = sum(map(_size, frames[2:]))
+        changed = sum(map(_size, changes))
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return None
-    recorded = Recorded(path, end, len(restored) + len(rows) + len(checked), changed)
+    whole = len(restored) + len(rows) + len(checked)
+    recorded = Recorded(path, ends[1 + len(changes)], whole, changed, ends[-1])
     return GraphState(graph, contributors, known, results, recorded, bytes(build))
 
 
@@ -150,7 +163,7 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
     if previous is not None and recorded is not None and recorded.path == path:
         change = _changes(previous, state, context)
         small = recorded.changed + _size(change) <= APPEND_UP_TO * recorded.whole
-        if small and append_record(path, change, recorded.end) is not None:
+        if small and append_record(path, change, recorded.end, recorded.read_to) is not None:
             return
     rows = [(label, key, keys) for label, (key, keys) in state.contributors.items()]
     shared, text = _split(plain_columns(state.graph.values()))

@@ -395,11 +395,24 @@ def test_a_build_from_another_builds_graph_takes_no_entries(
     config: Config, tmp_path: Path, rendered: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A build that recorded its graph but never published (it failed while writing) leaves
-    an output made from another graph: the digests it recorded say nothing of that output's
-    entries.  Without the build names, the next build would take the old entry of the
-    changed record from the output, as its digest is the same as the failed build's."""
+    an output made from another graph: the next build leaves that build's changes out of
+    the graph it starts from (see the test below), and renders the changed record's entry
+    again, whose digest in that graph differs from its digest now."""
     build(config)
     edit_record(config, "00042.md", title="A title nobody used before")
+    fail_while_writing(config, monkeypatch)
+    rendered.clear()
+    build(config)
+    assert rendered, "nothing was taken from an output of another graph"
+    assert_same_as_cold(config, tmp_path)
+
+
+def fail_while_writing(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build ``config``, failing once the graph is recorded, while writing the output.
+
+    The staging folder it removes held links to files of the output in place (those of the
+    output before last that the two share): removing a link moves the change time of the
+    file, so the next build takes none of those files for what the last build wrote."""
 
     def failing(*args: object, **kwargs: object) -> dict[str, bytes]:
         raise OSError(28, "No space left on device")
@@ -408,9 +421,37 @@ def test_a_build_from_another_builds_graph_takes_no_entries(
         patch.setattr(parallel, "write_documents", failing)
         with pytest.raises(Exception, match="No space left"):
             build(config)
+
+
+def test_a_build_after_one_that_failed_takes_entries_from_the_output_in_place(
+    config: Config, tmp_path: Path, rendered: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The graph recorded by builds that never published is left out: the next build starts
+    from the graph of the output in place, and takes from it every entry it would write
+    the same, as if those builds had not run.  (Taking none made the first build after a
+    build stopped half-way render every entry of its documents again.)  Here the builds
+    fail before they stage anything: see the note on ``fail_while_writing``."""
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    first = build(config)
+    for name, title in [("00042.md", "A title nobody used before"), ("00007.md", "Another")]:
+        edit_record(config, name, title=title)
+        with monkeypatch.context() as patch:
+            patch.setattr(output, "staged", failing)
+            with pytest.raises(OSError, match="No space left"):
+                build(config)
     rendered.clear()
     build(config)
-    assert rendered, "nothing was taken from an output of another graph"
+    # The two records' own entries, and those of their related articles, which list them.
+    assert 0 < len(set(rendered)) <= 80
+    assert len(set(rendered)) < first.articles / 5
+    assert_same_as_cold(config, tmp_path)
+    rendered.clear()
+    edit_record(config, "00042.md", title="A third title")
+    build(config)  # the graph, recorded whole this time, serves the next build too
+    assert 0 < len(set(rendered)) <= 40
     assert_same_as_cold(config, tmp_path)
 
 
