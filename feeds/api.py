@@ -383,8 +383,7 @@ def _publish(
 
 def _up_to_date(run: _Run, last: LastBuild) -> BuildReport | None:
     """The report of a build that has nothing to do, when stat data shows it, and the
-    content of the few files changed just before the last build looked at them
-    (:mod:`feeds.uptodate`); else ``None``."""
+    content of the few files it leaves in doubt (:mod:`feeds.uptodate`); else ``None``."""
     from feeds.uptodate import load_snapshot, snapshot_path, store_snapshot
 
     config = run.config
@@ -394,11 +393,11 @@ def _up_to_date(run: _Run, last: LastBuild) -> BuildReport | None:
     snapshot = load_snapshot(path)
     if snapshot is None or snapshot.made_from != last.inputs or moment(run.now) < snapshot.clock:
         return None
-    unsettled = snapshot.unsettled(run.names, run.labels, run.settings)
-    if unsettled is None or not last.intact(config.output):
+    doubtful = snapshot.in_doubt(run.names, run.labels, run.settings)
+    if doubtful is None or not last.intact(config.output):
         return None
-    if unsettled:
-        snapshot = snapshot.confirmed(unsettled)
+    if doubtful:
+        snapshot = snapshot.confirmed(doubtful)
         if snapshot is None:
             return None
         with contextlib.suppress(OSError):  # the next build would only hash them again

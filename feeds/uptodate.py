@@ -7,7 +7,8 @@ checking found in each file.  The next build that finds the same files with the 
 data, the same schema, settings and code, and the output as the last build left it, has
 nothing to do: it says so from the snapshot, without opening the cache.  Only a file whose
 stat data was not yet settled when it was taken (see :func:`feeds.cache.settled`: it had
-changed just before) is read and hashed again; the snapshot then takes it as it now is.
+changed just before), or that was touched since, is read and hashed again; when it holds
+what it held, the snapshot takes it as it now is.
 
 One finding depends on the clock: a date in the future (:func:`feeds.checks.future_date_findings`).
 The snapshot keeps the others, and which files held a date after the build's clock; only
@@ -19,6 +20,7 @@ record's, is ignored: the build then checks by content hashes, as it would witho
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -66,27 +68,31 @@ class Snapshot:
     ahead: tuple[tuple[int, int], ...]
     published: int
 
-    def unsettled(
+    def in_doubt(
         self, names: Sequence[str], labels: Sequence[str], settings: bytes
     ) -> list[int] | None:
-        """Whether the files ``names`` (labelled ``labels``) are those this snapshot was
-        taken of, with the same stat data, under the same ``settings``: ``None`` when they
-        are not, else the indexes of those whose stat data was not settled when taken, whose
-        content must be hashed again to tell."""
+        """Whether the files ``names`` (labelled ``labels``) may be those this snapshot was
+        taken of, under the same ``settings``: ``None`` when they are not, else the indexes
+        of those whose content must be hashed again to tell.  Those are the files whose stat
+        data was not settled when taken, and those touched since (other stat data, the
+        same size: a checkout or a script that rewrote them as they were)."""
         if settings != self.settings or len(names) != len(self.sources):
             return None
         if any(label != checks[0] for label, checks in zip(labels, self.checks, strict=True)):
             return None
-        unsettled = []
+        doubtful = []
         for index, (name, source) in enumerate(zip(names, self.sources, strict=True)):
             known, size, mtime_ns, ctime_ns, inode, observed, _ = source
             if name != known:
                 return None
-            if not has_state(name, (size, mtime_ns, ctime_ns, inode)):
+            if has_state(name, (size, mtime_ns, ctime_ns, inode)):
+                if racy(ctime_ns, observed):
+                    doubtful.append(index)
+            elif _size(name) == size:
+                doubtful.append(index)
+            else:
                 return None
-            if racy(ctime_ns, observed):
-                unsettled.append(index)
-        return unsettled
+        return doubtful
 
     def confirmed(self, indexes: Iterable[int]) -> Snapshot | None:
         """This snapshot with the files at ``indexes`` hashed again and taken as they now
@@ -100,6 +106,13 @@ class Snapshot:
             stat, observed, _ = now
             sources[index] = (name, *stat, observed, used)
         return replace(self, sources=tuple(sources))
+
+
+def _size(name: str) -> int | None:
+    try:
+        return os.stat(name).st_size  # noqa: PTH116 - names are text here
+    except OSError:
+        return None
 
 
 def without_clock(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:

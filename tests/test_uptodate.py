@@ -100,10 +100,19 @@ def test_its_report_is_that_of_a_full_check(
 def test_a_touched_record_is_compared_by_content_then_trusted_again(
     config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A record touched since (a checkout, a script that wrote it again as it was) is read
+    and hashed again, without the cache, and the snapshot then takes it as it now is."""
+    assert config.cache is not None
     build(config, now=NOW)
+    path = uptodate.snapshot_path(config.cache, config.output)
+    before = uptodate.load_snapshot(path)
     os.utime(config.source / "00010.md", ns=(1, 1))
-    assert build(config, now=NOW).unchanged  # by content hashes: the cache is opened
     opened = refuse_cache(monkeypatch)
+    assert build(config, now=NOW).unchanged
+    after = uptodate.load_snapshot(path)
+    assert before is not None and after is not None
+    changed = [old for old, new in zip(before.sources, after.sources, strict=True) if old != new]
+    assert [name for name, *_ in changed] == [str(config.source / "00010.md")]
     assert build(config, now=NOW).unchanged
     assert opened == []
 
