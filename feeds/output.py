@@ -3,8 +3,9 @@
 Everything is written into a sibling folder, then swapped in place of the output folder
 with one ``renameat2(RENAME_EXCHANGE)`` call on Linux.  A build that fails or is killed at
 any moment leaves the previous output as it was; the next build clears away the leftover
-staging folder.  Where the exchange call is missing, two renames are used, and a build that
-finds the output folder missing but a previous one set aside puts it back first.
+staging folder, or starts from it when it was the output before last (see :func:`_stop`).
+Where the exchange call is missing, two renames are used, and a build that finds the output
+folder missing but a previous one set aside puts it back first.
 
 The output swapped out is kept beside the new one (``.previous-NAME``), and the next build
 starts from it instead of from an empty folder: of the previous build but one, most files
@@ -157,22 +158,26 @@ def staged(
     linked file by file (:attr:`Staging.mirrored`); with ``None``, nothing."""
     output = output.absolute()
     parent = output.parent
-    _recover(output)
+    kept = previous_path(output)
+    stopped = _recover(output, keep=not kept.exists())
     with _Discards(output) as discard:
         try:
             folder = _side_folder(STAGING_PREFIX, output)
         except OSError as error:
             raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
         existing: Collection[str] = ()
-        kept = previous_path(output)
         try:
-            if previous and kept.is_dir():
+            start = kept if kept.is_dir() else stopped
+            if previous and start is not None:
                 # Renamed onto the empty folder just made: from here on it is a staging
-                # folder, which the next build removes if this one stops half-way.
-                kept.rename(folder)
+                # folder, which the next build starts from if this one stops half-way.
+                start.rename(folder)
                 existing = previous
-            elif kept.exists():
-                discard(kept)  # a build this one knows nothing of
+                if start is stopped:
+                    _prune(folder, previous)
+            for unknown in (kept, stopped):  # of a build this one knows nothing of
+                if unknown is not None and unknown.exists():
+                    discard(unknown)
         except OSError as error:
             raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
         staging = Staging(output, folder.resolve(), existing)
@@ -185,11 +190,40 @@ def staged(
             if keep is not None and not staging.kept_previous:
                 staging.mirrored = _mirror(output, kept)
         except OSError as error:
-            shutil.rmtree(folder, ignore_errors=True)
+            _stop(folder, started_from_previous=bool(existing))
             raise OutputError(f"cannot write {output}: {error.strerror or error}") from error
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+            _stop(folder, started_from_previous=bool(existing))
             raise
+
+
+def _stop(folder: Path, *, started_from_previous: bool) -> None:
+    """Leave the staging folder of a build that stops half-way: for the next build to start
+    from, when it started from the output before last, else removed.
+
+    Most files of the output before last are links to files of the output in place.
+    Removing them moves the change time of those files, and the record of the output in
+    place vouches for a file only with the change time it had: the next build would then
+    take none of them, render all their documents again and need room for a second output.
+    The next build removes the files the record of the output before last does not list
+    (:func:`_prune`), and trusts the others by their stat data, as it would have."""
+    if not started_from_previous:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _prune(folder: Path, listed: Collection[str]) -> None:
+    """Remove the files under ``folder`` that ``listed`` (relative paths) does not name, and
+    the folders that leaves empty: what a build that stopped half-way wrote there."""
+    wanted = set(listed)
+    root = os.fspath(folder)
+    for parent, folders, files in os.walk(root, topdown=False):
+        relative = parent[len(root) + 1 :]
+        for name in files:
+            if (f"{relative}/{name}" if relative else name) not in wanted:
+                os.unlink(f"{parent}/{name}")  # noqa: PTH108 - text, as the walk gives it
+        for name in folders:
+            with contextlib.suppress(OSError):  # not empty: it holds files listed
+                os.rmdir(f"{parent}/{name}")  # noqa: PTH106 - text, as the walk gives it
 
 
 class _Discards:
@@ -343,19 +377,29 @@ def _is_side_folder(name: str, prefix: str, output: Path) -> bool:
     return token != name and bool(token) and "-" not in token
 
 
-def _recover(output: Path) -> None:
-    """Undo what a killed build left behind: staging folders, or a set-aside output."""
+def _recover(output: Path, *, keep: bool) -> Path | None:
+    """Undo what a stopped build left behind: staging folders, or a set-aside output.  With
+    ``keep`` (there is no output before last: a stopped build may have been writing into
+    it), the newest staging folder is kept, and returned, for the caller to start from."""
     parent = output.parent
     if not parent.is_dir():
-        return
+        return None
     retired = parent / f"{RETIRED_PREFIX}{output.name}"
     if retired.is_dir() and not output.exists():
         retired.rename(output)
-    prefixes = (STAGING_PREFIX, DISCARDED_PREFIX)
+    staging: list[tuple[int, Path]] = []
     for leftover in parent.iterdir():  # not a glob: an output's name may hold "[" or "*"
-        if any(_is_side_folder(leftover.name, prefix, output) for prefix in prefixes):
+        if _is_side_folder(leftover.name, STAGING_PREFIX, output):
+            with contextlib.suppress(OSError):
+                staging.append((leftover.stat().st_mtime_ns, leftover))
+        elif _is_side_folder(leftover.name, DISCARDED_PREFIX, output):
             shutil.rmtree(leftover, ignore_errors=True)
+    staging.sort()
+    found = staging.pop()[1] if keep and staging else None
+    for _, leftover in staging:
+        shutil.rmtree(leftover, ignore_errors=True)
     shutil.rmtree(retired, ignore_errors=True)
+    return found
 
 
 def _fsync_dir(path: Path) -> None:

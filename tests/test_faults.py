@@ -228,3 +228,53 @@ def test_what_a_stopped_build_set_aside_is_deleted_by_the_next(tmp_path: Path, n
     with staged(tmp_path / name) as staging:
         staging.write("c.xml", b"c")
     assert leftovers(tmp_path) == [other.name]
+
+
+def test_a_build_that_stops_half_way_leaves_the_output_before_last_to_the_next(
+    tmp_path: Path,
+) -> None:
+    """Its files are mostly links to files of the output in place: removing them would move
+    the change time of those, and the next build would trust none of them.  The next build
+    starts from the folder instead, without the files that the record of the output before
+    last does not list."""
+    out = tmp_path / "out"
+    before_last = previous_path(out)
+    (before_last / "a").mkdir(parents=True)
+    (before_last / "a/old.xml").write_bytes(b"old")
+    (before_last / "same.xml").write_bytes(b"same")
+    listed = {"a/old.xml", "same.xml"}
+    inode = (before_last / "same.xml").stat().st_ino
+    with pytest.raises(KeyboardInterrupt), staged(out, listed) as staging:
+        staging.write("new/stray.xml", b"stray")
+        staging.write("a/old.xml", b"half")
+        raise KeyboardInterrupt
+    assert not before_last.exists()
+    assert len(leftovers(tmp_path)) == 1
+    with staged(out, listed) as staging:
+        assert tree(staging.folder) == {"a/old.xml": b"half", "same.xml": b"same"}
+        assert not (staging.folder / "new").exists()
+        assert (staging.folder / "same.xml").stat().st_ino == inode
+        staging.keep("same.xml")
+        staging.write("a/old.xml", b"whole")
+    assert tree(out) == {"a/old.xml": b"whole", "same.xml": b"same"}
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("record", [True, False])
+def test_the_folder_of_a_killed_build_is_started_from_only_with_a_record(
+    tmp_path: Path, record: bool
+) -> None:
+    """A killed build leaves its staging folder as it was.  Without the output before last
+    beside it, that folder may be it; with no record of it, it is removed."""
+    left = tmp_path / ".staging-out-k1ll3d"
+    (left / "deep").mkdir(parents=True)
+    (left / "deep/listed.xml").write_bytes(b"listed")
+    (left / "deep/stray.xml").write_bytes(b"stray")
+    listed = {"deep/listed.xml"} if record else set()
+    with staged(tmp_path / "out", listed) as staging:
+        expected = {"deep/listed.xml": b"listed"} if record else {}
+        assert tree(staging.folder) == expected
+        staging.write("c.xml", b"c")
+        staging.finish(["c.xml"])
+    assert tree(tmp_path / "out") == {"c.xml": b"c"}
+    assert leftovers(tmp_path) == []

@@ -408,11 +408,7 @@ def test_a_build_from_another_builds_graph_takes_no_entries(
 
 
 def fail_while_writing(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Build ``config``, failing once the graph is recorded, while writing the output.
-
-    The staging folder it removes held links to files of the output in place (those of the
-    output before last that the two share): removing a link moves the change time of the
-    file, so the next build takes none of those files for what the last build wrote."""
+    """Build ``config``, failing once the graph is recorded, while writing the output."""
 
     def failing(*args: object, **kwargs: object) -> dict[str, bytes]:
         raise OSError(28, "No space left on device")
@@ -430,7 +426,7 @@ def test_a_build_after_one_that_failed_takes_entries_from_the_output_in_place(
     from the graph of the output in place, and takes from it every entry it would write
     the same, as if those builds had not run.  (Taking none made the first build after a
     build stopped half-way render every entry of its documents again.)  Here the builds
-    fail before they stage anything: see the note on ``fail_while_writing``."""
+    fail before they stage anything; the test below fails one while it writes."""
 
     def failing(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
@@ -451,6 +447,24 @@ def test_a_build_after_one_that_failed_takes_entries_from_the_output_in_place(
     rendered.clear()
     edit_record(config, "00042.md", title="A third title")
     build(config)  # the graph, recorded whole this time, serves the next build too
+    assert 0 < len(set(rendered)) <= 40
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_a_build_after_one_that_failed_while_writing_renders_only_what_changed(
+    config: Config, tmp_path: Path, rendered: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failed build's staging folder, the output before last, is left for the next
+    build: removing it would have moved the change time of the files of the output in
+    place that it linked to, and the next build would have trusted none of them."""
+    build(config)
+    before = {name: path.stat().st_ctime_ns for name, path in files(config.output).items()}
+    edit_record(config, "00042.md", title="A title nobody used before")
+    fail_while_writing(config, monkeypatch)
+    after = {name: path.stat().st_ctime_ns for name, path in files(config.output).items()}
+    assert after == before
+    rendered.clear()
+    build(config)
     assert 0 < len(set(rendered)) <= 40
     assert_same_as_cold(config, tmp_path)
 
