@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import yaml
@@ -407,14 +408,15 @@ def test_a_build_from_another_builds_graph_takes_no_entries(
     assert_same_as_cold(config, tmp_path)
 
 
+def no_space(*args: object, **kwargs: object) -> NoReturn:
+    """A stand-in for a step of a build that runs out of disk."""
+    raise OSError(28, "No space left on device")
+
+
 def fail_while_writing(config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
     """Build ``config``, failing once the graph is recorded, while writing the output."""
-
-    def failing(*args: object, **kwargs: object) -> dict[str, bytes]:
-        raise OSError(28, "No space left on device")
-
     with monkeypatch.context() as patch:
-        patch.setattr(parallel, "write_documents", failing)
+        patch.setattr(parallel, "write_documents", no_space)
         with pytest.raises(Exception, match="No space left"):
             build(config)
 
@@ -427,15 +429,11 @@ def test_a_build_after_one_that_failed_takes_entries_from_the_output_in_place(
     the same, as if those builds had not run.  (Taking none made the first build after a
     build stopped half-way render every entry of its documents again.)  Here the builds
     fail before they stage anything; the test below fails one while it writes."""
-
-    def failing(*args: object, **kwargs: object) -> None:
-        raise OSError(28, "No space left on device")
-
     first = build(config)
     for name, title in [("00042.md", "A title nobody used before"), ("00007.md", "Another")]:
         edit_record(config, name, title=title)
         with monkeypatch.context() as patch:
-            patch.setattr(output, "staged", failing)
+            patch.setattr(output, "staged", no_space)
             with pytest.raises(OSError, match="No space left"):
                 build(config)
     rendered.clear()
@@ -446,7 +444,7 @@ def test_a_build_after_one_that_failed_takes_entries_from_the_output_in_place(
     assert_same_as_cold(config, tmp_path)
     rendered.clear()
     edit_record(config, "00042.md", title="A third title")
-    build(config)  # the graph, recorded whole this time, serves the next build too
+    build(config)  # its change, appended where the left-out ones were, serves the next too
     assert 0 < len(set(rendered)) <= 40
     assert_same_as_cold(config, tmp_path)
 
