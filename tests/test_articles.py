@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
 from feeds.articles import (
+    Provider,
     PublishedRecord,
     build_graph,
     is_published,
@@ -284,6 +286,28 @@ def test_newest_first_breaks_ties_by_url_whatever_the_order_and_time_zone() -> N
     ]
     assert [a.key for a in newest_first(articles)] == expected
     assert [a.key for a in newest_first(reversed(articles))] == expected
+
+
+def test_newest_first_orders_by_moment_not_by_the_clock_of_each_offset() -> None:
+    # Read as local clock times, these come in the reverse order.
+    moments = {
+        "https://east.example/": "2021-05-01T12:00:00+05:00",  # 07:00 UTC
+        "https://utc.example/": "2021-05-01T08:00:00Z",
+        "https://west.example/": "2021-05-01T03:30:00-05:00",  # 08:30 UTC
+    }
+    articles = [
+        record_articles(record(f"{n}.md", webUrl=url, publishedDateTime=moment, related=[]))[0]
+        for n, (url, moment) in enumerate(moments.items())
+    ]
+    expected = ["https://west.example/", "https://utc.example/", "https://east.example/"]
+    assert [a.key for a in newest_first(articles)] == expected
+
+
+def test_a_provider_key_ignores_case_spaces_and_www_and_survives_pickling() -> None:
+    provider = Provider("Paper", " WWW.Paper.Example.org ")
+    assert provider.key == "paper.example.org"
+    assert provider == Provider("Paper", " WWW.Paper.Example.org ")
+    assert pickle.loads(pickle.dumps(provider)).key == "paper.example.org"
 
 
 def test_every_feed_holds_its_articles_newest_first_and_nothing_else(tmp_path: Path) -> None:
