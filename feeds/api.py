@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feeds.config import Config
-from feeds.crosscheck import future_findings, moment, review
+from feeds.crosscheck import Facts, Review, future_findings, moment, review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress
 from feeds.records import (
@@ -148,25 +148,44 @@ def check_files(paths: Sequence[Path], schema: Schema) -> list[CheckedFile]:
 
 def _locator(file: str, path: Path) -> Locator:
     """A locator for a file read again, to place what the checks across records found."""
+    return _located(file, path, None)[0]
+
+
+def _located(file: str, path: Path, content: bytes | None) -> tuple[Locator, bool]:
+    """:func:`_locator`, and whether the file holds the content hashed ``content``."""
+    from feeds.cache import digest
+
     try:
         raw = path.read_bytes()
     except OSError:
         raw = b""
     record = parse_record(file, raw).record
-    return Locator(record or Record(file, {}, "", "", 0))
+    same = content is not None and digest(raw) == content
+    return Locator(record or Record(file, {}, "", "", 0)), same
 
 
 def reviewed(
-    results: Sequence[FileResult], paths: Sequence[Path], now: datetime, *, publishing: bool
+    results: Sequence[FileResult],
+    paths: Sequence[Path],
+    now: datetime,
+    *,
+    publishing: bool,
+    store: Cache | None = None,
+    contents: Mapping[str, bytes] | None = None,
 ) -> list[CheckedFile]:
     """``results`` (of ``paths``, in order) with what the checks across records found
-    (:mod:`feeds.crosscheck`); only files with such findings are read again.
+    (:mod:`feeds.crosscheck`); only files with such findings are read again, and with the
+    cache (``store``) and the content hash of each file (``contents``, by label), only
+    those whose findings are not where findings were placed before in the same content.
 
     When ``publishing``, the first of several records of one article stays valid (it is
     published) and only the later copies get an error."""
     where = {result.file: path for result, path in zip(results, paths, strict=True)}
     facts = [result.facts for result in results if result.facts is not None]
-    found = review(facts, now, lambda file: _locator(file, where[file]))
+    if store is None or contents is None:
+        found = review(facts, now, lambda file: _locator(file, where[file]))
+    else:
+        found = _review_in_known_places(facts, now, where, store, contents)
     out = []
     for result in results:
         diagnostics = result.diagnostics
@@ -175,6 +194,39 @@ def reviewed(
             extra += found.first_copies.get(result.file, ())
         out.append(CheckedFile(result.file, _with(diagnostics, extra), result.readable))
     return out
+
+
+def _review_in_known_places(
+    facts: Sequence[Facts],
+    now: datetime,
+    where: Mapping[str, Path],
+    store: Cache,
+    contents: Mapping[str, bytes],
+) -> Review:
+    """:func:`feeds.crosscheck.review`, placing findings where the cache knows the fields
+    of each file's content to sit (:class:`feeds.records.KnownPlaces`); the places it had
+    to find are kept for the next run."""
+    from feeds.records import KnownPlaces
+
+    kept = store.places()
+    placers: dict[str, KnownPlaces] = {}
+
+    def locate(file: str) -> KnownPlaces:
+        content = contents.get(file)
+        known = kept.get(file)
+        places = known[1] if known is not None and known[0] == content else {}
+        placer = placers[file] = KnownPlaces(
+            file, places, lambda: _located(file, where[file], content)
+        )
+        return placer
+
+    found = review(facts, now, locate)
+    store.store_places(
+        (file, contents[file], path, line, column)
+        for file, placer in placers.items()
+        for path, (line, column) in placer.found.items()
+    )
+    return found
 
 
 def validate(
@@ -200,8 +252,19 @@ def validate(
         store = open_cache(cache)
     try:
         with long_lived():
-            results = list(scan(files, schema, store, progress=progress, articles=False))
-            checked = reviewed(results, files, now or datetime.now(UTC), publishing=False)
+            contents: dict[str, bytes] = {}
+            scanned = scan(
+                files, schema, store, progress=progress, articles=False, contents=contents
+            )
+            results = list(scanned)
+            checked = reviewed(
+                results,
+                files,
+                now or datetime.now(UTC),
+                publishing=False,
+                store=store,
+                contents=contents,
+            )
     finally:
         if store is not None:
             store.close()
@@ -467,7 +530,9 @@ def _unchanged(
                 run.paths, run.schema, store, progress=run.progress, articles=False, digests=digests
             )
         )
-        source = _checked_source(results, run.paths, run.now, {}, {})
+        source = _checked_source(
+            results, run.paths, run.now, {}, {}, store=store, contents=contents
+        )
     _keep_snapshot(run, store, [contents[label] for label in run.labels], source, last.inputs)
     return _as_before(source.checked, source.published, run.config, last)
 
@@ -585,7 +650,9 @@ def _check_source(
     )
     if store is not None:
         store.keep_only([result.file for result in results], paths, schema_key(schema))
-    return _checked_source(results, paths, now, graph, entry_digests, lineage=lineage)
+    return _checked_source(
+        results, paths, now, graph, entry_digests, lineage=lineage, store=store, contents=contents
+    )
 
 
 def _checked_source(
@@ -596,10 +663,12 @@ def _checked_source(
     entry_digests: Mapping[str, bytes],
     *,
     lineage: Lineage | None = None,
+    store: Cache | None = None,
+    contents: Mapping[str, bytes] | None = None,
 ) -> CheckedSource:
     """What checking ``results`` (of ``paths``, in order) gives a build, with ``graph`` and
-    the ``entry_digests`` known of it."""
-    checked = reviewed(results, paths, now, publishing=True)
+    the ``entry_digests`` known of it; ``store`` and ``contents`` as for :func:`reviewed`."""
+    checked = reviewed(results, paths, now, publishing=True, store=store, contents=contents)
     published = sum(
         item.valid and result.published for item, result in zip(checked, results, strict=True)
     )

@@ -432,8 +432,10 @@ CREATE TABLE IF NOT EXISTS stats (
 CREATE TABLE IF NOT EXISTS files (
     label TEXT, digest BLOB, context TEXT, summary BLOB, payload BLOB,
     PRIMARY KEY (label, digest, context));
+CREATE TABLE IF NOT EXISTS places (
+    label TEXT, digest BLOB, path TEXT, line INTEGER, col INTEGER, PRIMARY KEY (label, path));
 """
-_TABLES = ("stats", "files", "meta")
+_TABLES = ("stats", "files", "places", "meta")
 
 
 class Cache:
@@ -592,6 +594,33 @@ class Cache:
         except sqlite3.DatabaseError as error:
             self._failed(error)
 
+    # Where field paths sit in files, by content (see feeds.records.KnownPlaces).
+    def places(self) -> dict[str, tuple[bytes, dict[str, tuple[int, int]]]]:
+        """By label: the content hash of the file, and the line and column of each field
+        path (by its ``repr``) found in that content."""
+        places: dict[str, tuple[bytes, dict[str, tuple[int, int]]]] = {}
+        for label, value, path, line, column in self._rows(
+            "SELECT label, digest, path, line, col FROM places"
+        ):
+            known = places.setdefault(label, (value, {}))
+            if known[0] == value:
+                known[1][path] = (line, column)
+        return places
+
+    def store_places(self, rows: Iterable[tuple[str, bytes, str, int, int]]) -> None:
+        """Keep ``(label, content hash, path, line, column)`` rows, in place of those kept
+        for other contents of the same files."""
+        rows = list(rows)
+        changed = list({(label, value) for label, value, *_ in rows})
+        if not rows or self._db is None:
+            return
+        try:
+            with _transaction(self._db):
+                self._db.executemany("DELETE FROM places WHERE label = ? AND digest != ?", changed)
+                self._db.executemany("INSERT OR REPLACE INTO places VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.DatabaseError as error:
+            self._failed(error)
+
     def keep_only(self, labels: Iterable[str], paths: Iterable[Path], context: str) -> None:
         """Drop what concerns files other than ``labels`` (at ``paths``) or another schema,
         so that the cache does not grow without bound as files come and go."""
@@ -602,6 +631,10 @@ class Cache:
             if ctx != context or label not in kept
         ]
         self._write("DELETE FROM files WHERE label = ? AND context = ?", stale)
+        placed = [(label,) for (label,) in self._rows("SELECT DISTINCT label FROM places")]
+        self._write(
+            "DELETE FROM places WHERE label = ?", [row for row in placed if row[0] not in kept]
+        )
         known = set(absolute_names(list(paths)))
         gone = [path for path in self.known_digests() if path not in known]
         self._write("DELETE FROM stats WHERE path = ?", [(path,) for path in gone])

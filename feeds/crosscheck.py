@@ -20,7 +20,7 @@ from typing import Any
 
 from feeds.checks import date_values, future_date_findings, is_rfc3339, parse_datetime
 from feeds.diagnostics import Diagnostic, Severity
-from feeds.records import Finding, Locator, Record
+from feeds.records import Finding, Placer, Record
 from feeds.urls import RECENT, canonical_url
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -29,8 +29,9 @@ _MICROSECOND = timedelta(microseconds=1)
 # A related article as the checks across records see it: its index in ``related``, its
 # canonical URL, a fingerprint of its title (see :func:`title_print`) and its date as written.
 Citation = tuple[int, str, int, str]
-# Where a file's findings are placed: a locator for the file, read again.
-Locate = Callable[[str], Locator]
+# Where a file's findings are placed: a locator for the file, read again, or the places
+# known for its content.
+Locate = Callable[[str], Placer]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +132,9 @@ def review(facts: Sequence[Facts], now: datetime, locate: Locate) -> Review:
     """Dates in the future for every record in ``facts``; checks across those that are
     schema-valid.  ``facts`` come in file order, which decides which of two copies is the
     first.  ``locate`` is called once per file that has a finding."""
-    locators: dict[str, Locator] = {}
+    locators: dict[str, Placer] = {}
 
-    def locator(file: str) -> Locator:
+    def locator(file: str) -> Placer:
         found = locators.get(file)
         if found is None:
             found = locators[file] = locate(file)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from feeds.diagnostics import Diagnostic, Severity, format_field_path
 
@@ -485,21 +485,7 @@ class Locator:
         return self.record.first_line + mark.line + 1, mark.column + 1
 
     def place(self, findings: Iterable[Finding]) -> tuple[Diagnostic, ...]:
-        out = []
-        for finding in findings:
-            line, column = self.position(finding.path)
-            out.append(
-                Diagnostic(
-                    self.record.file,
-                    line,
-                    column,
-                    format_field_path(finding.path),
-                    finding.rule,
-                    finding.message,
-                    finding.severity,
-                )
-            )
-        return tuple(out)
+        return _placed(self.record.file, findings, self.position)
 
     def duplicates(self) -> Iterator[tuple[FieldPath, str, int]]:
         """Every key that appears twice in one mapping: its path, the key, its first line."""
@@ -526,6 +512,87 @@ class Locator:
                         stack.append((value_node, (*path, key)))
             elif isinstance(node, yaml.SequenceNode):
                 stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
+
+
+def _placed(
+    file: str, findings: Iterable[Finding], position: Callable[[FieldPath], tuple[int, int]]
+) -> tuple[Diagnostic, ...]:
+    out = []
+    for finding in findings:
+        line, column = position(finding.path)
+        out.append(
+            Diagnostic(
+                file,
+                line,
+                column,
+                format_field_path(finding.path),
+                finding.rule,
+                finding.message,
+                finding.severity,
+            )
+        )
+    return tuple(out)
+
+
+class Placer(Protocol):
+    """What places findings in one file: a :class:`Locator`, or :class:`KnownPlaces`."""
+
+    @property
+    def record(self) -> Record: ...
+
+    def position(self, path: FieldPath) -> tuple[int, int]: ...
+
+    def place(self, findings: Iterable[Finding]) -> tuple[Diagnostic, ...]: ...
+
+
+class KnownPlaces:
+    """Places findings in one file by the places found before in the same content, and
+    reads the file (once) only for a place not among those.
+
+    What the checks across records find in a file depends on other files, so it is found
+    again each run; where a field sits depends on the file's content alone.  Reading a file
+    and composing its YAML to place its findings took 2 to 3 ms, each run, for each file in
+    which a check across records finds something: with 845 such files among 10,000, a build
+    after one record changed took 3.2-4.1 s, against 1.4 s when they are placed from here.
+
+    ``known`` and :attr:`found` hold places by the ``repr`` of the field path.  ``locate``
+    reads the file; it says too whether the file still holds the content whose places are
+    kept (it may have changed since it was checked): only then are new places kept."""
+
+    def __init__(
+        self,
+        file: str,
+        known: Mapping[str, tuple[int, int]],
+        locate: Callable[[], tuple[Locator, bool]],
+    ) -> None:
+        self.file = file
+        self.found: dict[str, tuple[int, int]] = {}  # places not known before, to keep
+        self._known = dict(known)
+        self._locate = locate
+        self._located: tuple[Locator, bool] | None = None
+
+    @property
+    def _locator(self) -> tuple[Locator, bool]:
+        if self._located is None:
+            self._located = self._locate()
+        return self._located
+
+    @property
+    def record(self) -> Record:
+        return self._locator[0].record
+
+    def position(self, path: FieldPath) -> tuple[int, int]:
+        key = repr(path)
+        found = self._known.get(key)
+        if found is None:
+            locator, same = self._locator
+            found = self._known[key] = locator.position(path)
+            if same:
+                self.found[key] = found
+        return found
+
+    def place(self, findings: Iterable[Finding]) -> tuple[Diagnostic, ...]:
+        return _placed(self.file, findings, self.position)
 
 
 def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:

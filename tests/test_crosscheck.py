@@ -10,8 +10,10 @@ import feedparser
 import pytest
 
 from feeds.api import build, validate
+from feeds.cache import open_cache
 from feeds.config import Config
 from feeds.diagnostics import Diagnostic, Severity
+from feeds.records import Finding, KnownPlaces, Locator, parse_record
 from tests.conftest import SEEDS, RecordFactory, record_data
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -162,3 +164,91 @@ def test_checks_across_records_skip_invalid_ones(
     assert [(Path(d.file).name, d.rule) for d in report.diagnostics] == [
         ("a.md", "schema:minItems")
     ]
+
+
+def _mismatches(tmp_path: Path, write_record: RecordFactory) -> None:
+    """Records with findings across records: a stale citation and a second copy."""
+    cited = record_data()["related"][0]
+    write_record("a.md", webUrl=cited["webUrl"], title="The real title", provider=cited["provider"])
+    write_record("b.md", related=[cited])  # cites a.md under another title
+    write_record("c.md", webUrl=cited["webUrl"] + "?utm_source=x", title="A copy")
+
+
+def _found(report: Any) -> list[Diagnostic]:
+    return [*report.warnings, *(d for s in report.skipped for d in s.diagnostics)]
+
+
+def test_findings_are_placed_again_from_the_cache_without_reading_the_files(
+    tmp_path: Path, write_record: RecordFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _mismatches(tmp_path, write_record)
+    records = tmp_path / "records"
+    config = Config(source=records, output=tmp_path / "out", cache=tmp_path / "cache")
+    first = _found(build(config, now=NOW))
+    assert {(Path(d.file).name, d.rule) for d in first} == {
+        ("b.md", "related-mismatch"),
+        ("c.md", "related-mismatch"),
+        ("c.md", "duplicate-url"),
+    }
+    write_record("d.md", webUrl="https://d.example/", related=None)  # something new to build
+    with monkeypatch.context() as patched:
+        patched.setattr(Locator, "position", _never_composed)
+        again = _found(build(config, now=NOW))
+    without_cache = _found(build(Config(source=records, output=tmp_path / "plain"), now=NOW))
+    assert again == first == without_cache
+
+
+def _never_composed(self: Locator, path: object) -> tuple[int, int]:
+    raise AssertionError(f"{self.record.file} was read to place {path}")
+
+
+def test_places_found_in_a_file_that_changed_since_it_was_checked_are_not_kept(
+    tmp_path: Path,
+) -> None:
+    record = parse_record("a.md", b"---\ntitle: x\nwebUrl: y\n---\n").record
+    assert record is not None
+    finding = Finding(("webUrl",), "duplicate-url", "same", Severity.ERROR)
+    for same, kept in ((True, {"('webUrl',)": (3, 9)}), (False, {})):
+
+        def located(same: bool = same) -> tuple[Locator, bool]:
+            assert record is not None
+            return Locator(record), same
+
+        placer = KnownPlaces("a.md", {}, located)
+        (placed,) = placer.place([finding])
+        assert (placed.line, placed.column) == (3, 9)
+        assert placer.found == kept
+
+
+def test_known_places_are_given_without_reading_the_file() -> None:
+    def unreadable() -> tuple[Locator, bool]:
+        raise AssertionError("read")
+
+    placer = KnownPlaces("a.md", {"('related', 0, 'title')": (12, 12)}, unreadable)
+    finding = Finding(("related", 0, "title"), "related-mismatch", "stale", Severity.WARNING)
+    (placed,) = placer.place([finding])
+    assert (placed.file, placed.line, placed.column, placed.field) == (
+        "a.md",
+        12,
+        12,
+        "related[0].title",
+    )
+    assert placer.found == {}
+
+
+def test_the_cache_keeps_places_for_the_content_of_files_that_are_still_there(
+    tmp_path: Path,
+) -> None:
+    store = open_cache(tmp_path / "cache")
+    assert store is not None
+    with store:
+        store.store_places([("a.md", b"1", "p", 1, 2), ("a.md", b"1", "q", 3, 4)])
+        store.store_places([("b.md", b"1", "p", 5, 6)])
+        assert store.places() == {
+            "a.md": (b"1", {"p": (1, 2), "q": (3, 4)}),
+            "b.md": (b"1", {"p": (5, 6)}),
+        }
+        store.store_places([("a.md", b"2", "p", 7, 8)])  # another content: the old places go
+        assert store.places()["a.md"] == (b"2", {"p": (7, 8)})
+        store.keep_only(["a.md"], [], "")
+        assert list(store.places()) == ["a.md"]
