@@ -168,6 +168,10 @@ def load(text: str) -> tuple[Any, bool] | None:
     may have made a character XML refuses, it is already what
     :func:`feeds.records._to_plain` would make.
     """
+    if "\r\n" in text:
+        # A file saved with Windows line breaks: both readers read a CR LF pair as one line
+        # break, in values too.  A carriage return alone is left for the gate to refuse.
+        text = text.replace("\r\n", "\n")
     if not plainly_written(text):
         return None
     try:

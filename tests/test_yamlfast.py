@@ -43,14 +43,15 @@ def fast_data(text: str) -> Any | None:
     return data
 
 
-def test_seed_shaped_records_take_the_fast_path_and_agree() -> None:
+@pytest.mark.parametrize("line_break", ["\n", "\r\n"], ids=["unix", "windows"])
+def test_seed_shaped_records_take_the_fast_path_and_agree(line_break: str) -> None:
     corpus = corpus_module().Corpus(seed=11)
     fast_count = 0
     for index in range(300):
         text = corpus.record(index)
         if not text.startswith("---\n"):
             continue
-        matter = front_matter(text)
+        matter = front_matter(text).replace("\n", line_break)
         fast = fast_data(matter)
         try:
             expected = slow(matter)
@@ -61,6 +62,27 @@ def test_seed_shaped_records_take_the_fast_path_and_agree() -> None:
             fast_count += 1
             assert fast == expected
     assert fast_count >= 280  # the fast path is the usual one, not the exception
+
+
+def test_a_record_with_windows_line_breaks_read_fast_is_the_record_read_slowly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    raw = sorted(SEEDS.iterdir())[0].read_bytes().replace(b"\n", b"\r\n")
+    fast = parse_record("seed.md", raw)
+    monkeypatch.setattr(yamlfast, "load", lambda text: None)
+    assert parse_record("seed.md", raw) == fast
+
+
+@pytest.mark.parametrize(
+    "matter",
+    [
+        'title: "a\rb"\n',  # a carriage return alone is a line break to YAML 1.1
+        "title: a\r\n  b\rc\r\n",
+        "title: a\n\rb: c\n",
+    ],
+)
+def test_a_carriage_return_alone_goes_to_pyyaml(matter: str) -> None:
+    assert yamlfast.load(matter) is None
 
 
 @pytest.mark.parametrize("path", sorted(SEEDS.iterdir()), ids=lambda p: p.name)
@@ -402,6 +424,17 @@ def test_the_gate_takes_what_its_specification_takes(lines: list[str]) -> None:
 @given(st.lists(_lines(), min_size=1, max_size=6))
 def test_whatever_the_gate_takes_pyyaml_reads_the_same(lines: list[str]) -> None:
     text = "\n".join(lines)
+    fast = fast_data(text)
+    if fast is not None:
+        assert fast == slow(text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_lines(), min_size=1, max_size=6))
+def test_whatever_the_gate_takes_with_windows_line_breaks_pyyaml_reads_the_same(
+    lines: list[str],
+) -> None:
+    text = "\r\n".join(lines)
     fast = fast_data(text)
     if fast is not None:
         assert fast == slow(text)
