@@ -23,6 +23,7 @@ from feeds.crosscheck import Facts, Review, future_findings, moment, review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress
 from feeds.records import (
+    KnownPlaces,
     Loaded,
     Locator,
     Record,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from feeds.output import Keep
     from feeds.plan import FeedPlan
     from feeds.rendercache import LastBuild
+    from feeds.uptodate import Snapshot
 
 # What the builds of this process made, kept to its end when it ends without freeing it
 # (see :func:`leave_to_exit`); ``None`` when builds free what they made as they return.
@@ -206,27 +208,44 @@ def _review_in_known_places(
     """:func:`feeds.crosscheck.review`, placing findings where the cache knows the fields
     of each file's content to sit (:class:`feeds.records.KnownPlaces`); the places it had
     to find are kept for the next run."""
-    from feeds.records import KnownPlaces
+    places = _Places(store, where, contents)
+    found = review(facts, now, places.locate)
+    places.keep()
+    return found
 
-    kept = store.places()
-    placers: dict[str, KnownPlaces] = {}
 
-    def locate(file: str) -> KnownPlaces:
-        content = contents.get(file)
-        known = kept.get(file)
-        places = known[1] if known is not None and known[0] == content else {}
-        placer = placers[file] = KnownPlaces(
-            file, places, lambda: _located(file, where[file], content)
-        )
+class _Places:
+    """A :class:`feeds.records.KnownPlaces` for each file asked for, with the places the cache
+    keeps for its content (``contents``, by label; the files are at ``where``)."""
+
+    def __init__(
+        self, store: Cache, where: Mapping[str, Path | str], contents: Mapping[str, bytes]
+    ) -> None:
+        self._store = store
+        self._where = where
+        self._contents = contents
+        self._kept = store.places()
+        self._placers: dict[str, KnownPlaces] = {}
+
+    def locate(self, file: str) -> KnownPlaces:
+        placer = self._placers.get(file)
+        if placer is None:
+            content = self._contents.get(file)
+            known = self._kept.get(file)
+            places = known[1] if known is not None and known[0] == content else {}
+            path = Path(self._where[file])
+            placer = self._placers[file] = KnownPlaces(
+                file, places, lambda: _located(file, path, content)
+            )
         return placer
 
-    found = review(facts, now, locate)
-    store.store_places(
-        (file, contents[file], path, line, column)
-        for file, placer in placers.items()
-        for path, (line, column) in placer.found.items()
-    )
-    return found
+    def keep(self) -> None:
+        """Keep the places found that the cache did not have."""
+        self._store.store_places(
+            (file, self._contents[file], path, line, column)
+            for file, placer in self._placers.items()
+            for path, (line, column) in placer.found.items()
+        )
 
 
 def validate(
@@ -465,12 +484,7 @@ def _up_to_date(run: _Run, last: LastBuild) -> BuildReport | None:
             return None
         with contextlib.suppress(OSError):  # the next build would only hash them again
             store_snapshot(path, snapshot)
-    where = dict(zip(run.labels, run.names, strict=True))
-    locate = functools.cache(lambda file: _locator(file, Path(where[file])))  # each read once
-    ahead = [(snapshot.checks[index][0], latest) for index, latest in snapshot.ahead]
-    dated = {
-        file: locate(file).place(found) for file, found in future_findings(ahead, run.now, locate)
-    }
+    dated = _dates_ahead(run, snapshot)
     checked = [
         CheckedFile(file, _with(diagnostics, dated.get(file, ())), readable)
         for file, diagnostics, readable in snapshot.checks
@@ -478,11 +492,36 @@ def _up_to_date(run: _Run, last: LastBuild) -> BuildReport | None:
     return _as_before(checked, snapshot.published, config, last)
 
 
+def _dates_ahead(run: _Run, snapshot: Snapshot) -> dict[str, tuple[Diagnostic, ...]]:
+    """The dates still in the future, by file, of the files that held one when ``snapshot``
+    was taken: only those are read again, and their dates are placed where the snapshot
+    says they sit."""
+    where = dict(zip(run.labels, run.names, strict=True))
+    ahead = {snapshot.checks[index][0]: dated for index, _, dated in snapshot.ahead}
+
+    @functools.cache  # each read once
+    def locate(file: str) -> KnownPlaces:
+        known = {field: (line, column) for field, line, column in ahead[file]}
+        return KnownPlaces(file, known, lambda: (_locator(file, Path(where[file])), False))
+
+    latest = [(snapshot.checks[index][0], last) for index, last, _ in snapshot.ahead]
+    return {
+        file: locate(file).place(found) for file, found in future_findings(latest, run.now, locate)
+    }
+
+
 def _keep_snapshot(
     run: _Run, store: Cache, digests: Sequence[bytes], source: CheckedSource, inputs: bytes
 ) -> None:
     """Leave what this build was made from and found, for the next (:mod:`feeds.uptodate`)."""
-    from feeds.uptodate import Snapshot, snapshot_path, sources_of, store_snapshot, without_clock
+    from feeds.uptodate import (
+        Snapshot,
+        dates_ahead,
+        snapshot_path,
+        sources_of,
+        store_snapshot,
+        without_clock,
+    )
 
     cache = run.config.cache
     sources = sources_of(run.paths, store.known_digests(), digests)
@@ -498,7 +537,7 @@ def _keep_snapshot(
             (item.file, without_clock(item.diagnostics), item.readable) for item in source.checked
         ),
         ahead=tuple(
-            (index, latest)
+            (index, latest, dates_ahead(source.checked[index].diagnostics))
             for index, latest in enumerate(source.latest)
             if latest is not None and latest > clock
         ),

@@ -597,7 +597,7 @@ class Cache:
     # Where field paths sit in files, by content (see feeds.records.KnownPlaces).
     def places(self) -> dict[str, tuple[bytes, dict[str, tuple[int, int]]]]:
         """By label: the content hash of the file, and the line and column of each field
-        path (by its ``repr``) found in that content."""
+        (as reported) found in that content."""
         places: dict[str, tuple[bytes, dict[str, tuple[int, int]]]] = {}
         for label, value, path, line, column in self._rows(
             "SELECT label, digest, path, line, col FROM places"

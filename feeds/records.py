@@ -555,9 +555,10 @@ class KnownPlaces:
     which a check across records finds something: with 845 such files among 10,000, a build
     after one record changed took 3.2-4.1 s, against 1.4 s when they are placed from here.
 
-    ``known`` and :attr:`found` hold places by the ``repr`` of the field path.  ``locate``
-    reads the file; it says too whether the file still holds the content whose places are
-    kept (it may have changed since it was checked): only then are new places kept."""
+    ``known`` and :attr:`found` hold places by field, as reported (``related[0].title``):
+    the checks that need them name fields of records only.  ``locate`` reads the file; it
+    says too whether the file still holds the content whose places are kept (it may have
+    changed since it was checked): only then are new places kept."""
 
     def __init__(
         self,
@@ -582,7 +583,7 @@ class KnownPlaces:
         return self._locator[0].record
 
     def position(self, path: FieldPath) -> tuple[int, int]:
-        key = repr(path)
+        key = format_field_path(path)
         found = self._known.get(key)
         if found is None:
             locator, same = self._locator

@@ -11,8 +11,10 @@ changed just before), or that was touched since, is read and hashed again; when 
 what it held, the snapshot takes it as it now is.
 
 One finding depends on the clock: a date in the future (:func:`feeds.checks.future_date_findings`).
-The snapshot keeps the others, and which files held a date after the build's clock; only
-those are read again, and only while their dates are still ahead.
+The snapshot keeps the others, and which files held a date after the build's clock, with
+where each such date sits; only those files are read again, and only while their dates are
+still ahead.  A date ahead of a later clock was ahead of this one: its place is known, and
+the file's YAML is not composed again to find it.
 
 A missing, damaged or foreign snapshot, or one from another build than the last build
 record's, is ignored: the build then checks by content hashes, as it would without one.
@@ -40,7 +42,7 @@ from feeds.diagnostics import Diagnostic
 from feeds.records import absolute_names
 from feeds.scan import hashed_now
 
-_FORMAT = b"feeds-snapshot-3\n"  # 3: the content hash of each file
+_FORMAT = b"feeds-snapshot-4\n"  # 4: where the dates ahead sit
 
 # A record file as it was when its content was hashed: its path, size, modification and
 # change times, inode, when that stat data was taken (all times in nanoseconds), and the
@@ -49,6 +51,9 @@ Source = tuple[str, int, int, int, int, int, bytes]
 _SOURCE_FIELDS = 7
 # A file's problems, but dates in the future, and whether it could be read as a record.
 Checks = tuple[str, tuple[Diagnostic, ...], bool]
+# A file with a date after the build's clock: its index in the checks, its latest date
+# (microseconds since the epoch), and the field, line and column of each date ahead.
+Ahead = tuple[int, int, tuple[tuple[str, int, int], ...]]
 
 
 @dataclass(frozen=True)
@@ -57,15 +62,14 @@ class Snapshot:
 
     ``made_from`` is the last build record's ``inputs`` (:mod:`feeds.rendercache`), so a
     snapshot is used only with the record of the same build.  ``clock`` is the build's time
-    (microseconds since the epoch); ``ahead`` the index in ``checks`` and latest date of
-    every file with a date after it."""
+    (microseconds since the epoch); ``ahead`` every file with a date after it."""
 
     made_from: bytes
     settings: bytes
     clock: int
     sources: tuple[Source, ...]
     checks: tuple[Checks, ...]
-    ahead: tuple[tuple[int, int], ...]
+    ahead: tuple[Ahead, ...]
     published: int
 
     def in_doubt(
@@ -120,6 +124,15 @@ def without_clock(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
     return tuple(d for d in diagnostics if d.rule != FUTURE_DATE)
 
 
+def dates_ahead(diagnostics: Iterable[Diagnostic]) -> tuple[tuple[str, int, int], ...]:
+    """Where the dates in the future sit, as :data:`Ahead` keeps them."""
+    return tuple(
+        (d.field, d.line, d.column)
+        for d in diagnostics
+        if d.rule == FUTURE_DATE and d.line is not None and d.column is not None
+    )
+
+
 def sources_of(
     paths: Sequence[Path],
     hashed: Mapping[str, tuple[FileStat, int, bytes]],
@@ -169,7 +182,14 @@ def load_snapshot(path: Path) -> Snapshot | None:
             int(clock),
             tuple(sources),
             tuple(checks),
-            tuple(ahead),
+            tuple(
+                (
+                    int(index),
+                    int(latest),
+                    tuple((str(f), int(ln), int(col)) for f, ln, col in dated),
+                )
+                for index, latest, dated in ahead
+            ),
             int(published),
         )
         if not all(len(source) == _SOURCE_FIELDS for source in snapshot.sources):

@@ -208,7 +208,7 @@ def test_places_found_in_a_file_that_changed_since_it_was_checked_are_not_kept(
     record = parse_record("a.md", b"---\ntitle: x\nwebUrl: y\n---\n").record
     assert record is not None
     finding = Finding(("webUrl",), "duplicate-url", "same", Severity.ERROR)
-    for same, kept in ((True, {"('webUrl',)": (3, 9)}), (False, {})):
+    for same, kept in ((True, {"webUrl": (3, 9)}), (False, {})):
 
         def located(same: bool = same) -> tuple[Locator, bool]:
             assert record is not None
@@ -224,7 +224,7 @@ def test_known_places_are_given_without_reading_the_file() -> None:
     def unreadable() -> tuple[Locator, bool]:
         raise AssertionError("read")
 
-    placer = KnownPlaces("a.md", {"('related', 0, 'title')": (12, 12)}, unreadable)
+    placer = KnownPlaces("a.md", {"related[0].title": (12, 12)}, unreadable)
     finding = Finding(("related", 0, "title"), "related-mismatch", "stale", Severity.WARNING)
     (placed,) = placer.place([finding])
     assert (placed.file, placed.line, placed.column, placed.field) == (

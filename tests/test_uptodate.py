@@ -20,6 +20,7 @@ import pytest
 from feeds import cache, uptodate
 from feeds.api import BuildReport, build
 from feeds.config import Config
+from feeds.records import Locator
 from tests.corpus import write_corpus
 from tests.test_incremental import assert_same_as_cold, edit_record, inodes
 
@@ -246,6 +247,27 @@ def test_a_snapshot_that_cannot_be_trusted_is_ignored(
 
 
 @pytest.mark.usefixtures("settled")
+def test_dates_ahead_are_placed_where_the_snapshot_says_without_composing_the_file(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(config, now=NOW)
+    opened = refuse_cache(monkeypatch)
+    with monkeypatch.context() as patched:
+        patched.setattr(Locator, "position", _never_composed)
+        report = build(config, now=NOW + timedelta(days=1))
+    assert report.unchanged and opened == []
+    (ahead,) = [w for w in report.warnings if w.rule == "future-date"]
+    assert "checked at 2026-11-26T12:00:00Z" in ahead.message  # the clock of this build
+    assert without_paths(report) == without_paths(
+        full_check(config, tmp_path, NOW + timedelta(days=1))
+    )
+
+
+def _never_composed(self: Locator, path: object) -> tuple[int, int]:
+    raise AssertionError(f"{self.record.file} was composed to place {path}")
+
+
+@pytest.mark.usefixtures("settled")
 def test_a_snapshot_round_trips(config: Config) -> None:
     assert config.cache is not None
     build(config, now=NOW)
@@ -256,6 +278,8 @@ def test_a_snapshot_round_trips(config: Config) -> None:
         str(path) for path in sorted(config.source.iterdir())
     ]
     assert [file for file, _, _ in snapshot.checks] == [name for name, *_ in snapshot.sources]
-    ((index, _latest),) = snapshot.ahead  # the one record dated after the build
+    ((index, _latest, dated),) = snapshot.ahead  # the one record dated after the build
     assert snapshot.checks[index][0].endswith("00006.md")
+    ((field, line, column),) = dated  # where its date sits
+    assert field == "publishedDateTime" and line > 1 and column > 1
     assert all(d.rule != "future-date" for _, found, _ in snapshot.checks for d in found)
