@@ -219,7 +219,7 @@ class _Places:
     keeps for its content (``contents``, by label; the files are at ``where``)."""
 
     def __init__(
-        self, store: Cache, where: Mapping[str, Path | str], contents: Mapping[str, bytes]
+        self, store: Cache, where: Mapping[str, Path], contents: Mapping[str, bytes]
     ) -> None:
         self._store = store
         self._where = where
@@ -233,7 +233,7 @@ class _Places:
             content = self._contents.get(file)
             known = self._kept.get(file)
             places = known[1] if known is not None and known[0] == content else {}
-            path = Path(self._where[file])
+            path = self._where[file]
             placer = self._placers[file] = KnownPlaces(
                 file, places, lambda: _located(file, path, content)
             )
@@ -242,9 +242,9 @@ class _Places:
     def keep(self) -> None:
         """Keep the places found that the cache did not have."""
         self._store.store_places(
-            (file, self._contents[file], path, line, column)
+            (file, self._contents[file], field, line, column)
             for file, placer in self._placers.items()
-            for path, (line, column) in placer.found.items()
+            for field, (line, column) in placer.found.items()
         )
 
 

@@ -433,7 +433,7 @@ CREATE TABLE IF NOT EXISTS files (
     label TEXT, digest BLOB, context TEXT, summary BLOB, payload BLOB,
     PRIMARY KEY (label, digest, context));
 CREATE TABLE IF NOT EXISTS places (
-    label TEXT, digest BLOB, path TEXT, line INTEGER, col INTEGER, PRIMARY KEY (label, path));
+    label TEXT, digest BLOB, field TEXT, line INTEGER, col INTEGER, PRIMARY KEY (label, field));
 """
 _TABLES = ("stats", "files", "places", "meta")
 
@@ -594,21 +594,21 @@ class Cache:
         except sqlite3.DatabaseError as error:
             self._failed(error)
 
-    # Where field paths sit in files, by content (see feeds.records.KnownPlaces).
+    # Where fields sit in files, by content (see feeds.records.KnownPlaces).
     def places(self) -> dict[str, tuple[bytes, dict[str, tuple[int, int]]]]:
         """By label: the content hash of the file, and the line and column of each field
         (as reported) found in that content."""
         places: dict[str, tuple[bytes, dict[str, tuple[int, int]]]] = {}
-        for label, value, path, line, column in self._rows(
-            "SELECT label, digest, path, line, col FROM places"
+        for label, value, field, line, column in self._rows(
+            "SELECT label, digest, field, line, col FROM places"
         ):
             known = places.setdefault(label, (value, {}))
             if known[0] == value:
-                known[1][path] = (line, column)
+                known[1][field] = (line, column)
         return places
 
     def store_places(self, rows: Iterable[tuple[str, bytes, str, int, int]]) -> None:
-        """Keep ``(label, content hash, path, line, column)`` rows, in place of those kept
+        """Keep ``(label, content hash, field, line, column)`` rows, in place of those kept
         for other contents of the same files."""
         rows = list(rows)
         changed = list({(label, value) for label, value, *_ in rows})

@@ -196,6 +196,8 @@ def load_snapshot(path: Path) -> Snapshot | None:
             return None
         if len(snapshot.sources) != len(snapshot.checks):
             return None
+        if not all(0 <= index < len(snapshot.checks) for index, _, _ in snapshot.ahead):
+            return None
     except (TypeError, ValueError):  # no record, or a body that is not our rows
         return None
     return snapshot

@@ -268,7 +268,7 @@ def _never_composed(self: Locator, path: object) -> tuple[int, int]:
 
 
 @pytest.mark.usefixtures("settled")
-def test_a_snapshot_round_trips(config: Config) -> None:
+def test_a_snapshot_round_trips(config: Config, tmp_path: Path) -> None:
     assert config.cache is not None
     build(config, now=NOW)
     snapshot = uptodate.load_snapshot(uptodate.snapshot_path(config.cache, config.output))
@@ -278,8 +278,12 @@ def test_a_snapshot_round_trips(config: Config) -> None:
         str(path) for path in sorted(config.source.iterdir())
     ]
     assert [file for file, _, _ in snapshot.checks] == [name for name, *_ in snapshot.sources]
-    ((index, _latest, dated),) = snapshot.ahead  # the one record dated after the build
+    ((index, latest, dated),) = snapshot.ahead  # the one record dated after the build
     assert snapshot.checks[index][0].endswith("00006.md")
     ((field, line, column),) = dated  # where its date sits
     assert field == "publishedDateTime" and line > 1 and column > 1
+    # One that names a file it does not hold is not one this code wrote.
+    foreign = replace(snapshot, ahead=((len(snapshot.checks), latest, dated),))
+    uptodate.store_snapshot(tmp_path / "foreign", foreign)
+    assert uptodate.load_snapshot(tmp_path / "foreign") is None
     assert all(d.rule != "future-date" for _, found, _ in snapshot.checks for d in found)
