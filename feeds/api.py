@@ -176,9 +176,10 @@ def reviewed(
     contents: Mapping[str, bytes] | None = None,
 ) -> list[CheckedFile]:
     """``results`` (of ``paths``, in order) with what the checks across records found
-    (:mod:`feeds.crosscheck`); only files with such findings are read again, and with the
-    cache (``store``) and the content hash of each file (``contents``, by label), only
-    those whose findings are not where findings were placed before in the same content.
+    (:mod:`feeds.crosscheck`).  Only files with such findings are read again, to place
+    them; with the cache (``store``) and the content hash of each file (``contents``, by
+    label), only those with a finding at a field the cache has no place for in that
+    content, or dated in the future (:class:`_Places`).
 
     When ``publishing``, the first of several records of one article stays valid (it is
     published) and only the later copies get an error."""
