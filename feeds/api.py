@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feeds.config import Config
-from feeds.crosscheck import Facts, Review, future_findings, moment, review
+from feeds.crosscheck import future_findings, moment, review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress
 from feeds.records import (
@@ -188,7 +188,9 @@ def reviewed(
     if store is None or contents is None:
         found = review(facts, now, lambda file: _locator(file, where[file]))
     else:
-        found = _review_in_known_places(facts, now, where, store, contents)
+        places = _Places(store, where, contents)
+        found = review(facts, now, places.locate)
+        places.keep()
     out = []
     for result in results:
         diagnostics = result.diagnostics
@@ -199,25 +201,10 @@ def reviewed(
     return out
 
 
-def _review_in_known_places(
-    facts: Sequence[Facts],
-    now: datetime,
-    where: Mapping[str, Path],
-    store: Cache,
-    contents: Mapping[str, bytes],
-) -> Review:
-    """:func:`feeds.crosscheck.review`, placing findings where the cache knows the fields
-    of each file's content to sit (:class:`feeds.records.KnownPlaces`); the places it had
-    to find are kept for the next run."""
-    places = _Places(store, where, contents)
-    found = review(facts, now, places.locate)
-    places.keep()
-    return found
-
-
 class _Places:
     """A :class:`feeds.records.KnownPlaces` for each file asked for, with the places the cache
-    keeps for its content (``contents``, by label; the files are at ``where``)."""
+    keeps for its content (``contents``, by label; the files are at ``where``); the places
+    it had to find are kept for the next run (:meth:`keep`)."""
 
     def __init__(
         self, store: Cache, where: Mapping[str, Path], contents: Mapping[str, bytes]
@@ -503,7 +490,7 @@ def _dates_ahead(run: _Run, snapshot: Snapshot) -> dict[str, tuple[Diagnostic, .
     @functools.cache  # each read once
     def locate(file: str) -> KnownPlaces:
         known = {field: (line, column) for field, line, column in ahead[file]}
-        return KnownPlaces(file, known, lambda: (_locator(file, Path(where[file])), False))
+        return KnownPlaces(file, known, lambda: _located(file, Path(where[file]), None))
 
     latest = [(snapshot.checks[index][0], last) for index, last, _ in snapshot.ahead]
     return {

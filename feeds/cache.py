@@ -631,7 +631,7 @@ class Cache:
             if ctx != context or label not in kept
         ]
         self._write("DELETE FROM files WHERE label = ? AND context = ?", stale)
-        placed = [(label,) for (label,) in self._rows("SELECT DISTINCT label FROM places")]
+        placed = self._rows("SELECT DISTINCT label FROM places")
         self._write(
             "DELETE FROM places WHERE label = ?", [row for row in placed if row[0] not in kept]
         )

@@ -22,7 +22,6 @@ record's, is ignored: the build then checks by content hashes, as it would witho
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 from feeds.cache import (
     DIAGNOSTIC_CLASSES,
     FileStat,
+    file_state,
     has_state,
     racy,
     read_record,
@@ -92,7 +92,7 @@ class Snapshot:
             if has_state(name, (size, mtime_ns, ctime_ns, inode)):
                 if racy(ctime_ns, observed):
                     doubtful.append(index)
-            elif _size(name) == size:
+            elif (now := file_state(name)) is not None and now.size == size:
                 doubtful.append(index)
             else:
                 return None
@@ -110,13 +110,6 @@ class Snapshot:
             stat, observed, _ = now
             sources[index] = (name, *stat, observed, used)
         return replace(self, sources=tuple(sources))
-
-
-def _size(name: str) -> int | None:
-    try:
-        return os.stat(name).st_size  # noqa: PTH116 - names are text here
-    except OSError:
-        return None
 
 
 def without_clock(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
