@@ -41,9 +41,12 @@ _ITEM = "- {1,3}"
 _KEY = r"""(?:[A-Za-z_][A-Za-z0-9_-]*|"[^"\\\n]*"|'[^'\n]*')"""
 # Plain text: no ": " (a mapping), no " #" (a comment) and no ":" at the end.  It may go on
 # over more lines, each indented and starting with neither "#" nor ":": both readers fold
-# the lines into one, and refuse a line indented no deeper than the key.
+# the lines into one, and refuse a line indented no deeper than the key.  Nor with "- " or
+# "? ": indented as far as the item or key above, that is a new item or key, whose value
+# the gate would not have looked at as one (``- 017`` is 15 to YAML 1.1, 17 to 1.2).
 _ORDINARY = r"[^:# \t\n]"
 _TEXT_GOES_ON = rf"(?:{_ORDINARY}|#|:+(?:{_ORDINARY}|#)| +(?:{_ORDINARY}|:+(?:{_ORDINARY}|#)))*"
+_LINE_GOES_ON = rf"(?:[^-?:# \t\n]|[-?](?:{_ORDINARY}|#|:+(?:{_ORDINARY}|#)))"
 # Plain text starts with a letter (as Python's [^\W\d_] has it), "(", "$" or "/", or any
 # other character that is not ASCII: none is a YAML indicator or starts a number.  Or it
 # starts with a digit or "+" and, before its first line ends, has a character that no number,
@@ -57,7 +60,7 @@ _TEXT_START = "|".join(
         rf"[0-9+](?:(?:|:+| +){_IN_NUMBERS})*(?:|:+| +){_IN_NO_NUMBER}",
     ]
 )
-_TEXT = rf"(?:{_TEXT_START}){_TEXT_GOES_ON}(?: *\n +{_ORDINARY}{_TEXT_GOES_ON})* *"
+_TEXT = rf"(?:{_TEXT_START}){_TEXT_GOES_ON}(?: *\n +{_LINE_GOES_ON}{_TEXT_GOES_ON})* *"
 # Quoted values may go on over more lines too, without blank lines, and a double-quoted one
 # may escape its line break.  (Where a line is indented no deeper than the key, yaml-rs
 # refuses it and PyYAML takes it: such a value goes to PyYAML.)  Escapes beyond the common

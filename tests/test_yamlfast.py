@@ -133,6 +133,11 @@ def test_seeds_agree(path: Path) -> None:
         "a:\n" + "  " * 17 + "b: 1",  # deep nesting is bounded on PyYAML's path
         "a: text\n\n  after a blank line",  # a line break kept: left to PyYAML
         "a: 'text\n\n  after a blank line'",
+        # a new item or key where text might have gone on
+        "a:\n  - text\n  - 017",
+        "  - text\n  - 1e3",
+        "a:\n  b: text\n  ? 017",
+        "a:\n  - text\n  -\n    b: 017",
         "a: text\n  :not one either",
         "a: 12:30",  # YAML 1.1 sexagesimal: nothing in it but what numbers have
         "a: +.inf",
@@ -160,6 +165,7 @@ def test_ambiguous_or_unusual_yaml_goes_to_pyyaml(text: str) -> None:
         "a: mailto:x@example.com\nb: yes:no\nc: a:b:c",
         # as PyYAML and python-frontmatter write long text: over more lines
         "a: text\n  continued\nb:\n- c: more text\n    continued  \n    and continued",
+        "a: text\n  -dash and\n  ?query go on\nb:\n  - text\n    -- too",
         "\"a\": \"two\n  lines\"\nb: \"escaped \\\n  \\ break\"\nc: 'it''s\n  ''quoted'''",
         "- text\n  - continued\n- text\n  [continued] {with} 'quotes' \"and\" & *stars",
         # escapes, as PyYAML writes what is not ASCII unless told otherwise
@@ -308,7 +314,7 @@ _VALUE = rf"""
   | (?: [^\W\d_] | [($/] | [^\x00-\x7f]
       | [0-9+](?:(?::+|[ ]+)?[{_NUMBERS_HAVE}])*(?::+|[ ]+)?[^{_NUMBERS_HAVE}:# \t\n] )
     {_TEXT_GOES_ON}*
-    (?:\n[ ]+(?=[^:# \t\n]){_TEXT_GOES_ON}*)*
+    (?:\n[ ]+(?=[^:# \t\n])(?![-?](?:[ ]|\n|\Z)){_TEXT_GOES_ON}*)*
 """
 _LINE = rf"""
     [ ]{{0,16}}
