@@ -10,8 +10,9 @@ as anything else (it starts with a letter, as a URL does, or has one no number h
 ``5G`` does), a decimal number, ``true``/``false``/``null``, a date, or an empty
 ``[]``/``{}``.  Text and quoted values may go on over more lines, as PyYAML and
 python-frontmatter write long ones, and quoted values may hold escapes (PyYAML writes
-text that is not ASCII as escapes unless told otherwise).  No anchors, aliases, tags,
-flow collections, block scalars, or characters libyaml refuses or YAML 1.1 reads as line
+text that is not ASCII as escapes unless told otherwise).  Lists and mappings of such
+values may be written in flow style (``[AI, Robotics]``), one level deep.  No anchors,
+aliases, tags, block scalars, or characters libyaml refuses or YAML 1.1 reads as line
 breaks.  Anything else, and any error (duplicate keys included), goes to the PyYAML path,
 which stays the one that explains problems with lines and columns.
 
@@ -77,15 +78,48 @@ _DOUBLE_QUOTED = (
 )
 _SINGLE_QUOTED_RUN = r"[^'\n]*(?:''[^'\n]*)*"
 _SINGLE_QUOTED = rf"'{_SINGLE_QUOTED_RUN}(?:\n +(?:[^'\n ]|''){_SINGLE_QUOTED_RUN})*'"
+_NUMBER = r"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,15})?"  # decimal: no octal, exponent, _
+_DATE = (  # dates stay text on both paths
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+# Flow collections one level deep, as people write lists (``topics: [AI, Robotics]``) and as
+# PyYAML writes lists and mappings of plain values with ``default_flow_style=None``; over
+# more lines too, each indented.  Their plain text holds no ":", "#" or flow indicator, and
+# a line it goes on to starts with no indicator at all.  Items are what a value may be
+# otherwise; the words YAML 1.1 reads as booleans are refused in them (_FORBIDDEN).
+_FLOW_ORDINARY = r"[^:#,\[\]{} \t\n]"
+_FLOW_IN_NO_NUMBER = r"[^0-9a-fA-FiInNoOtTxXzZ.+_:#,\[\]{} \t\n-]"
+_FLOW_TEXT_START = "|".join(
+    [
+        r"[\pL\p{Nl}\p{No}($/]",
+        r"[^\x00-\x7f]",
+        rf"[0-9+](?:(?:| +){_IN_NUMBERS})*(?:| +){_FLOW_IN_NO_NUMBER}",
+    ]
+)
+_FLOW_TEXT_GOES_ON = rf"(?: *{_FLOW_ORDINARY})*"
+_FLOW_LINE_START = r"""[^-?:#,\[\]{} \t\n'"!&*|>%@`]"""
+_FLOW_TEXT = (
+    rf"(?:{_FLOW_TEXT_START}){_FLOW_TEXT_GOES_ON}"
+    rf"(?: *\n +{_FLOW_LINE_START}{_FLOW_TEXT_GOES_ON})*"
+)
+_FLOW_SCALAR = "|".join(
+    [_DOUBLE_QUOTED, _SINGLE_QUOTED, _NUMBER, "true|false|null", _DATE, _FLOW_TEXT]
+)
+_FLOW_BREAK = r"(?: *\n +| *)"  # after "[", "{" or ","
+_FLOW_PAIR = rf"{_KEY}: +(?:{_FLOW_SCALAR})"
+_FLOW_SEQUENCE = rf"\[{_FLOW_BREAK}(?:{_FLOW_SCALAR})(?: *,{_FLOW_BREAK}(?:{_FLOW_SCALAR}))* *\]"
+_FLOW_MAPPING = rf"\{{{_FLOW_BREAK}{_FLOW_PAIR}(?: *,{_FLOW_BREAK}{_FLOW_PAIR})* *\}}"
 _VALUE = "|".join(
     [
         _DOUBLE_QUOTED,
         _SINGLE_QUOTED,
         r"\[\]|\{\}",  # empty list or mapping
-        r"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,15})?",  # decimal: no octal, exponent, _
+        _FLOW_SEQUENCE,
+        _FLOW_MAPPING,
+        _NUMBER,
         r"true|false|null",
-        r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # dates stay text on both paths
-        r"(?:[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?)?",
+        _DATE,
         _TEXT,
     ]
 )
@@ -121,12 +155,19 @@ def _other_cases(word: str) -> str:
 _AT_VALUE = rf"^ *(?:(?:- +)+|(?:- +)*{_KEY}: +)"
 _YAML_1_1_ONLY = "|".join(_WORDS_1_1[:6])  # the others YAML 1.2 reads too, in lower case
 _BOTH = "|".join(_WORDS_1_1[6:])
+# Those words as YAML 1.1 reads them and YAML 1.2 does not.
+_YAML_1_1_WORDS_ONLY = f"(?i:{_YAML_1_1_ONLY})|{'|'.join(map(_other_cases, _WORDS_1_1[6:]))}"
 _FORBIDDEN_PARTS = [
     rf"^ *(?:- +)*(?i:{'|'.join(_WORDS_1_1)}):(?: |$)",  # a key YAML 1.1 reads as a boolean
     # a plain value YAML 1.1 reads as a boolean or null, but the lower-case true, false
     # and null, which both read alike
-    rf"{_AT_VALUE}(?:(?i:{_YAML_1_1_ONLY})|{'|'.join(map(_other_cases, _WORDS_1_1[6:]))}) *(?:#|$)",
+    rf"{_AT_VALUE}(?:{_YAML_1_1_WORDS_ONLY}) *(?:#|$)",
     rf"{_AT_VALUE}(?:{_BOTH})#",  # true, false or null with a comment glued on
+    # such a word as an item, key or value in a flow collection (or, needlessly but
+    # harmlessly, in text that has these signs around it)
+    rf"[\[{{,][ \n]*(?:{_YAML_1_1_WORDS_ONLY})[ \n]*[,\]}}]",
+    rf":[ \n]+(?:{_YAML_1_1_WORDS_ONLY})[ \n]*[,\]}}]",
+    rf"[\[{{,][ \n]*(?i:{'|'.join(_WORDS_1_1)})[ \n]*:",
 ]
 
 

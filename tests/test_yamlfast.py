@@ -117,6 +117,26 @@ def test_seeds_agree(path: Path) -> None:
         "a: !!str 1",
         "a: [1, yes]",
         "a: {b: on}",
+        "a: [No]",
+        "a: [x,\n  OFF]",
+        "a: {yes: 1}",
+        "a: {true: 1}",  # a boolean key to YAML 1.1, a text key to yaml-rs
+        "a: [True, x]",
+        "a: [017]",
+        "a: [1e3]",
+        "a: [1_000, x]",
+        "a: [~]",
+        "a: [[x]]",  # flow collections nest one level deep only
+        "a: [{b: c}]",
+        "a: [x #c]",
+        "a: [http://x.org]",  # ":" in flow text
+        "a: [b: c]",
+        "a: [x,\n- y]",  # a line of a flow collection indented no deeper than the key
+        "a: [x\n  - y]",  # ... or starting with an indicator
+        "a: [x,\n\n  y]",
+        "a: [x,]",
+        "a: {b: }",
+        "a: [x]#c",
         "a: |\n  yes",
         "a: >\n  text",
         "? a\n: b",
@@ -173,6 +193,12 @@ def test_ambiguous_or_unusual_yaml_goes_to_pyyaml(text: str) -> None:
         # text that starts with a digit, "+", "/" or a character that is not ASCII
         "a: 5G\nb: 3D printing\nc: 10 best\nd: +g7Q/x==\ne: /path\nf: 12:30pm\ng: 0x1Fg",
         "a: — dash\nb: “quoted”\nc: €2bn\nd: \u00a0no-break space\u00a0\ne: (AP) $5",
+        # flow collections one level deep, on one line or over more
+        "topics: [AI, Robotics]\ntags: ['it''s', \"q\", 5G, 3D printing, 1.5, -2, true, null]",
+        "a: [ x , z ]\nb: {c: 1, 'd': text, \"e\": 2020-06-10T18:12:00Z}\nc: [x]  # a comment",
+        "images:\n- {url: 'https://x.org/a.jpg?w=1&h=2',\n    width: 50, height: 50}",
+        "a: {title: long text\n    that goes on, b: 'x',\n    c: 1}\nc: [é, “q”, €2, (AP), $5, /p]",
+        "a:\n  - [x, z]\n  - {b: c}\nd: [a no, nope, 'yes', \"on\"]",
     ],
 )
 def test_plain_yaml_reads_fast_and_the_same(text: str) -> None:
@@ -242,7 +268,8 @@ def test_escapes_are_reported_as_pyyamls_path_reports_them(
 
 def test_records_written_by_python_frontmatter_take_the_fast_path_and_agree() -> None:
     """Records a publisher writes with python-frontmatter (or PyYAML): long text goes on
-    over more lines, text starts with digits or quotation marks, dates are quoted."""
+    over more lines, text starts with digits or quotation marks, dates are quoted, and
+    lists and mappings may be written in flow style."""
     corpus = corpus_module().Corpus(seed=7)
     taken = read = 0
     for index in range(200):
@@ -255,7 +282,12 @@ def test_records_written_by_python_frontmatter_take_the_fast_path_and_agree() ->
             continue
         if not isinstance(data, dict):
             continue
-        styles: list[dict[str, Any]] = [{}, {"allow_unicode": False}, {"width": 40, "indent": 4}]
+        styles: list[dict[str, Any]] = [
+            {},
+            {"allow_unicode": False},
+            {"width": 40, "indent": 4},
+            {"default_flow_style": None},  # lists and mappings of plain values in flow style
+        ]
         for options in styles:
             read += 1
             post = frontmatter.Post("body", **data)
@@ -284,7 +316,15 @@ _TEXT_CHARACTERS = st.characters(
             st.booleans(),
         ),
     ),
-    st.sampled_from([{}, {"allow_unicode": True}, {"width": 20}, {"indent": 3, "width": 30}]),
+    st.sampled_from(
+        [
+            {},
+            {"allow_unicode": True},
+            {"width": 20},
+            {"indent": 3, "width": 30},
+            {"default_flow_style": None, "width": 30},
+        ]
+    ),
 )
 def test_whatever_pyyaml_writes_reads_fast_the_same_or_goes_to_pyyaml(
     data: dict[str, Any], options: dict[str, Any]
@@ -315,7 +355,29 @@ _VALUE = rf"""
       | [0-9+](?:(?::+|[ ]+)?[{_NUMBERS_HAVE}])*(?::+|[ ]+)?[^{_NUMBERS_HAVE}:# \t\n] )
     {_TEXT_GOES_ON}*
     (?:\n[ ]+(?=[^:# \t\n])(?![-?](?:[ ]|\n|\Z)){_TEXT_GOES_ON}*)*
+  | {{FLOW_SEQUENCE}} | {{FLOW_MAPPING}}
 """
+_FLOW_CHARACTER = r"[^:\#,\[\]{}\ \t\n]"
+_FLOW_SCALAR = rf"""
+    "(?:[^"\\\n]|{_ESCAPE})*(?:\\?\n[ ]+(?=[^ "\n])(?:[^"\\\n]|{_ESCAPE})+)*"
+  | '(?:[^'\n]|'')*(?:\n[ ]+(?=[^ \n])(?:[^'\n]|'')+)*'
+  | -?(?:0|[1-9][0-9]{{0,17}})(?:\.[0-9]{{1,15}})? | true | false | null
+  | [0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}
+    (?:[Tt ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})?)?
+  | (?: [^\W\d_] | [($/] | [^\x00-\x7f]
+      | [0-9+](?:[ ]*[{_NUMBERS_HAVE}])*[ ]*(?![{_NUMBERS_HAVE}]){_FLOW_CHARACTER} )
+    (?:[ ]*{_FLOW_CHARACTER})*
+    (?:[ ]*\n[ ]+(?![-?'"!&*|>%@`]){_FLOW_CHARACTER}(?:[ ]*{_FLOW_CHARACTER})*)*
+"""
+_FLOW_BREAK = r"(?:[ ]*\n[ ]+|[ ]*)"
+_FLOW_PAIR = rf"{_KEY}:[ ]+(?:{_FLOW_SCALAR})"
+_VALUE = _VALUE.replace(
+    "{FLOW_SEQUENCE}",
+    rf"\[{_FLOW_BREAK}(?:{_FLOW_SCALAR})(?:[ ]*,{_FLOW_BREAK}(?:{_FLOW_SCALAR}))*[ ]*\]",
+).replace(
+    "{FLOW_MAPPING}",
+    rf"\{{{_FLOW_BREAK}{_FLOW_PAIR}(?:[ ]*,{_FLOW_BREAK}{_FLOW_PAIR})*[ ]*\}}",
+)
 _LINE = rf"""
     [ ]{{0,16}}
     (?: (?:-[ ]{{1,3}}){{1,3}}(?:{_VALUE})
@@ -348,6 +410,8 @@ _YAML_1_1_WORD = re.compile(
   | ^[ ]*(?:(?:-[ ]+)+|(?:-[ ]+)*{_KEY}:[ ]+)
     (?: (?!(?:true|false|null)[ ]*(?:\#|$)){_WORDS_1_1}[ ]*(?:\#|$)
       | (?:true|false|null)\# )
+  | (?:[\[{{,]|:(?=[ \n]))[ \n]*(?!(?:true|false|null)[ \n]*[,\]}}]){_WORDS_1_1}[ \n]*[,\]}}]
+  | [\[{{,][ \n]*{_WORDS_1_1}[ \n]*:
     """,
     re.VERBOSE | re.MULTILINE,
 )
@@ -396,6 +460,27 @@ _VALUES: st.SearchStrategy[str] = st.one_of(
         max_size=7,
     ).map("".join),
 )
+_FLOW_SEPARATORS = st.sampled_from([", ", ",", " , ", ",\n  ", ",\n", ",\n ", "\n  , ", ""])
+
+
+@st.composite
+def _flow_collections(draw: st.DrawFn) -> str:
+    """Flow sequences and mappings of values: well formed or nearly."""
+    items = draw(st.lists(_VALUES, min_size=1, max_size=4))
+    if draw(st.booleans()):
+        keys = draw(st.lists(_KEYS, min_size=len(items), max_size=len(items)))
+        separator = draw(st.sampled_from([": ", ":", ":  ", ": \n  "]))
+        items = [f"{key}{separator}{item}" for key, item in zip(keys, items, strict=True)]
+        opening, closing = "{", "}"
+    else:
+        opening, closing = "[", "]"
+    text = opening + draw(st.sampled_from(["", " ", "\n  "])) + items[0]
+    for item in items[1:]:
+        text += draw(_FLOW_SEPARATORS) + item
+    return text + draw(st.sampled_from(["", " ", "\n  "])) + closing
+
+
+_VALUES = st.one_of(_VALUES, _flow_collections())
 _COMMENTS = st.sampled_from(["", " # c", "  #c", "#c", " #", " ", "  "])
 
 
@@ -449,7 +534,7 @@ def test_whatever_the_gate_takes_with_windows_line_breaks_pyyaml_reads_the_same(
 @settings(max_examples=3000, deadline=None)
 @given(
     st.text(
-        st.sampled_from(list("ab yYeEsSnNoOtTrRuUfFlLv\u017fé1-:#'\"\\x\n\t[]{}.+G($/\xa0\x85")),
+        st.sampled_from(list("ab yYeEsSnNoOtTrRuUfFlLv\u017fé1-:#'\"\\x\n\t[]{},.+G($/\xa0\x85")),
         max_size=30,
     )
 )
