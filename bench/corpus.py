@@ -1,6 +1,6 @@
 """A deterministic corpus of seed-shaped records, for benchmarks and scale tests.
 
-    python bench/corpus.py N DEST [--seed S] [--start K] [--written-by python-frontmatter]
+    python bench/corpus.py N DEST [--seed S] [--start K] [--written-by STYLE]
 
 writes records ``K .. N-1`` into ``DEST``.  Every record is drawn from a random generator
 seeded by ``(S, its index)`` and cites only records with a smaller index, so the corpus of
@@ -15,8 +15,11 @@ invalid ones of various kinds.
 Records are written by hand, in the style of the seeds (text in double quotes, on one line),
 or, with ``--written-by python-frontmatter``, as a publisher's script that loads and dumps
 them with python-frontmatter would write them: keys sorted, long text folded over several
-lines, dates unquoted with a space.  Invalid records stay written by hand in both, so that
-each is broken in the same way.
+lines, dates unquoted with a space; with ``--written-by python-frontmatter-flow``, the same
+with ``default_flow_style=None`` (PyYAML's default before 5.1), which writes lists and
+mappings of plain values in flow style: ``topics: [AI, Robotics]``,
+``{url: '...', width: 50, height: 50}``.  Invalid records stay written by hand in all of
+them, so that each is broken in the same way.
 """
 
 from __future__ import annotations
@@ -227,7 +230,7 @@ def providers(seed: int, count: int = 400) -> list[Provider]:
     return out
 
 
-WRITERS = ("hand", "python-frontmatter")
+WRITERS = ("hand", "python-frontmatter", "python-frontmatter-flow")
 
 
 class Corpus:
@@ -344,8 +347,8 @@ class Corpus:
         text = "\n".join(lines)
         if rng.random() < INVALID_SHARE:
             text = _break(rng, text)
-        elif self.written_by == "python-frontmatter":
-            text = _as_python_frontmatter_writes(text)
+        elif self.written_by != "hand":
+            text = _as_python_frontmatter_writes(text, flow=self.written_by.endswith("-flow"))
         return text
 
     def write(self, dest: Path, count: int, start: int = 0) -> None:
@@ -408,10 +411,11 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _as_python_frontmatter_writes(text: str) -> str:
-    import frontmatter  # noqa: PLC0415 - only this style needs it
+def _as_python_frontmatter_writes(text: str, *, flow: bool = False) -> str:
+    import frontmatter  # noqa: PLC0415 - only these styles need it
 
-    return frontmatter.dumps(frontmatter.loads(text)) + "\n"
+    options = {"default_flow_style": None} if flow else {}
+    return frontmatter.dumps(frontmatter.loads(text), **options) + "\n"
 
 
 def _break(rng: random.Random, text: str) -> str:

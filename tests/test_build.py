@@ -285,19 +285,19 @@ def test_records_written_by_python_frontmatter_publish_what_the_same_records_do(
     tmp_path: Path,
 ) -> None:
     """The same records, written like the seeds or loaded and dumped by python-frontmatter
-    (keys sorted, text folded over several lines, dates unquoted with a space), publish the
-    same bytes: the style a publisher's script writes in changes nothing."""
+    (keys sorted, text folded over several lines, dates unquoted with a space; lists and
+    mappings in flow style too), publish the same bytes: the style a publisher's script
+    writes in changes nothing."""
+    styles = ["hand", "python-frontmatter", "python-frontmatter-flow"]
     outputs = []
-    for style in ["hand", "python-frontmatter"]:
+    for style in styles:
         corpus_module().Corpus(seed=9, written_by=style).write(tmp_path / style, 40)
         report = build(Config(source=tmp_path / style, output=tmp_path / f"out-{style}"))
         assert report.published > 35
         outputs.append((report.published, len(report.skipped), tree(tmp_path / f"out-{style}")))
-    assert outputs[0] == outputs[1]
+    assert outputs[0] == outputs[1] == outputs[2]
     name = sorted(path.name for path in (tmp_path / "hand").iterdir())[1]
-    assert (tmp_path / "hand" / name).read_text() != (
-        tmp_path / "python-frontmatter" / name
-    ).read_text()
+    assert len({(tmp_path / style / name).read_text() for style in styles}) == len(styles)
 
 
 def test_a_build_leaves_what_it_made_to_a_process_that_exits_without_freeing(
