@@ -11,10 +11,11 @@ as anything else (it starts with a letter, as a URL does, or has one no number h
 ``[]``/``{}``.  Text and quoted values may go on over more lines, as PyYAML and
 python-frontmatter write long ones, and quoted values may hold escapes (PyYAML writes
 text that is not ASCII as escapes unless told otherwise).  Lists and mappings of such
-values may be written in flow style (``[AI, Robotics]``), one level deep.  No anchors,
-aliases, tags, block scalars, or characters libyaml refuses or YAML 1.1 reads as line
-breaks.  Anything else, and any error (duplicate keys included), goes to the PyYAML path,
-which stays the one that explains problems with lines and columns.
+values may be written in flow style (``[AI, Robotics]``), one level deep, and long text
+as a block scalar (``excerpt: >-`` and the lines below it) of the plainest shape
+(:func:`_blocks_set_aside`).  No anchors, aliases, tags, or characters libyaml refuses or
+YAML 1.1 reads as line breaks.  Anything else, and any error (duplicate keys included),
+goes to the PyYAML path, which stays the one that explains problems with lines and columns.
 
 The gate runs on RE2 (``google-re2``), whose automata read the text once: Python's ``re``
 tries the alternatives of every line in turn, and took as long as yaml-rs itself.  Automata
@@ -28,6 +29,7 @@ tests/test_yamlfast.py holds the same gate written with look-arounds, as its spe
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 import re2
@@ -216,10 +218,126 @@ def load(text: str) -> tuple[Any, bool] | None:
         # A file saved with Windows line breaks: both readers read a CR LF pair as one line
         # break, in values too.  A carriage return alone is left for the gate to refuse.
         text = text.replace("\r\n", "\n")
-    if not plainly_written(text):
+    set_aside = _blocks_set_aside(text)
+    if set_aside is None or not plainly_written(set_aside[0]):
         return None
     try:
         data = yaml_rs.loads(text, parse_datetime=False)
     except (ValueError, TypeError, OverflowError, RecursionError):
         return None
+    blocks = set_aside[1]
+    if blocks and not _holds(data, blocks):
+        return None
     return data, _UNCOMMON_ESCAPE.search(text) is None
+
+
+# Block scalars: a key, "|" (literal) or ">" (folded) with an optional "-" or "+" (how final
+# line breaks are kept), and the lines below it, as people write long text by hand.
+_BLOCK_HEADER = re.compile(
+    rf"(?P<lead> *(?:- +)*)(?P<key>{_KEY}): +(?P<style>[|>])(?P<keep>[-+]?) *"
+)
+# Where a header may end: looked for first, since searching the whole text for headers
+# took several times longer.
+_BLOCK_INDICATOR = re.compile(r": +[|>][-+]? *$", re.MULTILINE)
+
+
+def _blocks_set_aside(text: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """``text`` for the gate, each block scalar replaced by an empty quoted value, with the
+    key and the text of each as YAML reads it; ``None`` when one is of a shape left to
+    PyYAML.
+
+    Block scalars that both readers read alike, and that this reads alike too: a key's
+    value, its first line not blank and indented deeper than the key, no line indented
+    less than that until the block ends at a line indented no deeper than the key, no line
+    of spaces only or ending in spaces, no line of a folded block indented deeper than its
+    first one, and a line break at the end of the document.  What the gate does not see,
+    :func:`_holds` checks afterwards: the lines set aside were read as that text of that
+    key, never as anything else (inside a quoted value that goes on over lines, say)."""
+    if ": |" not in text and ": >" not in text:
+        return text, []
+    if not text.endswith("\n"):
+        return None  # the last line break is the block's: PyYAML and yaml-rs differ without
+    pieces: list[str] = []  # the text for the gate
+    blocks: list[tuple[str, str]] = []
+    done = 0  # where the text not yet in pieces starts
+    for indicator in _BLOCK_INDICATOR.finditer(text):
+        line = text.rfind("\n", 0, indicator.start()) + 1
+        if line < done:
+            continue  # a line of a block set aside
+        header = _BLOCK_HEADER.fullmatch(text, line, indicator.end())
+        if header is None:
+            continue  # not a key and a block: the gate looks at it
+        body, end = _block_lines(text, header.end() + 1, len(header["lead"]))
+        if body is None:
+            return None
+        trailing = 0  # blank lines at the end (the first line is not blank)
+        while not body[-1]:
+            body.pop()
+            trailing += 1
+        folded = header["style"] == ">"
+        if folded and any(line.startswith(" ") for line in body):
+            return None  # deeper lines keep their line breaks: left to PyYAML
+        value = _folded(body) if folded else "\n".join(body)
+        if header["keep"] != "-":
+            value += "\n" * (1 + trailing if header["keep"] == "+" else 1)
+        blocks.append((header["key"].strip("'\""), value))
+        pieces += [text[done:line], f'{header["lead"]}{header["key"]}: ""\n']
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces), blocks
+
+
+def _block_lines(text: str, start: int, column: int) -> tuple[list[str] | None, int]:
+    """The lines of the block scalar at ``start`` (of a key at ``column``), without their
+    indentation, and where the line after them starts; no lines when they are of a shape
+    left to PyYAML (see :func:`_blocks_set_aside`)."""
+    first = text[start : text.find("\n", start)]
+    depth = len(first) - len(first.lstrip(" "))
+    if depth <= column or depth == len(first):
+        return None, start
+    body = []
+    while start < len(text):
+        end = text.index("\n", start)
+        line = text[start:end]
+        if line:
+            indent = len(line) - len(line.lstrip(" "))
+            if indent < depth:
+                if indent > column or indent == len(line):
+                    return None, start
+                break
+            if line[-1] == " ":
+                return None, start
+        body.append(line[depth:])
+        start = end + 1
+    return body, start
+
+
+def _folded(lines: list[str]) -> str:
+    """Folded block lines as YAML reads them: a line break between two lines is a space, and
+    each blank line between them a line break."""
+    text, blank = lines[0], 0
+    for line in lines[1:]:
+        if not line:
+            blank += 1
+            continue
+        text += ("\n" * blank or " ") + line
+        blank = 0
+    return text
+
+
+def _holds(data: Any, blocks: list[tuple[str, str]]) -> bool:
+    """Whether ``data`` holds, as many times as ``blocks`` does, each pair of a key and the
+    text of its value in ``blocks``."""
+    found: Counter[tuple[str, str]] = Counter()
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, str):
+                    found[key, item] += 1
+                else:
+                    pending.append(item)
+        elif isinstance(value, list):
+            pending.extend(value)
+    return all(found[pair] >= count for pair, count in Counter(blocks).items())

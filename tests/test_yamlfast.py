@@ -137,8 +137,19 @@ def test_seeds_agree(path: Path) -> None:
         "a: [x,]",
         "a: {b: }",
         "a: [x]#c",
-        "a: |\n  yes",
+        "a: |\n  yes",  # a block scalar without a line break after it
         "a: >\n  text",
+        "a: >\n  text\n    deeper\n",  # these three are read alike, but left to PyYAML
+        "a: |\n  text \n",
+        "a: |\n\n  text\n",
+        "a: |\n  \n  text\n",  # a line of spaces only
+        "a: |\n   text\n  less\n",
+        "a: |2\n   text\n",  # an indentation indicator
+        "a: > # c\n  text\n",
+        "- |\n  text\n",  # a list item
+        "yes: |\n  text\n",
+        "x:\n    a: 'text\nb: |\n    y'\n    c: 017\n",  # no block: a quoted value goes on
+        'x:\n    a: "text\nb: |\n    y"\n    c: 017\n',
         "? a\n: b",
         "%YAML 1.1\n---\na: 1",
         "a: 1\na: 2",  # duplicate keys: PyYAML's path reports them
@@ -199,6 +210,10 @@ def test_ambiguous_or_unusual_yaml_goes_to_pyyaml(text: str) -> None:
         "images:\n- {url: 'https://x.org/a.jpg?w=1&h=2',\n    width: 50, height: 50}",
         "a: {title: long text\n    that goes on, b: 'x',\n    c: 1}\nc: [é, “q”, €2, (AP), $5, /p]",
         "a:\n  - [x, z]\n  - {b: c}\nd: [a no, nope, 'yes', \"on\"]",
+        # block scalars, as people write long text by hand
+        "a: |\n  x\n  y: 017 # not a comment\nb: >-\n  folded,\n  text\n\n  next\nc: 1\n",
+        "a: |+\n  kept\n\n\nb: |-\n  stripped\n\ne:\n- c: >\n    x\n  d: |\n    y\n      z\n",
+        "a:\n  b: >+\n    x\n\n  c: |\n    ---\n    ...\n\n\n",
     ],
 )
 def test_plain_yaml_reads_fast_and_the_same(text: str) -> None:
@@ -246,6 +261,25 @@ def test_a_record_read_fast_is_the_record_read_slowly(monkeypatch: pytest.Monkey
     fast = parse_record("seed.md", raw)
     monkeypatch.setattr(yamlfast, "load", lambda text: None)
     assert parse_record("seed.md", raw) == fast
+
+
+def test_a_record_with_block_scalars_read_fast_is_the_record_read_slowly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Long text written as block scalars, as by hand: the same record, on the fast path."""
+    text = sorted(SEEDS.iterdir())[0].read_text("utf-8")
+    excerpt = next(line for line in text.splitlines() if line.startswith("excerpt: "))
+    words = yaml.safe_load(excerpt)["excerpt"].split(" ")
+    folded = "excerpt: >-\n  " + " ".join(words[:8]) + "\n  " + " ".join(words[8:])
+    literal = "note: |\n  Checked: yes\n\n  - 017 # not a comment\n"
+    text = text.replace(excerpt, f"{folded}\n{literal}", 1)
+    assert yamlfast.load(front_matter(text)) is not None
+    fast = parse_record("seed.md", text.encode())
+    assert fast.record is not None
+    assert fast.record.data["excerpt"] == " ".join(words)
+    assert fast.record.data["note"] == "Checked: yes\n\n- 017 # not a comment\n"
+    monkeypatch.setattr(yamlfast, "load", lambda text: None)
+    assert parse_record("seed.md", text.encode()) == fast
 
 
 @pytest.mark.parametrize(
@@ -515,6 +549,77 @@ def test_the_gate_takes_what_its_specification_takes(lines: list[str]) -> None:
 @given(st.lists(_lines(), min_size=1, max_size=6))
 def test_whatever_the_gate_takes_pyyaml_reads_the_same(lines: list[str]) -> None:
     text = "\n".join(lines)
+    fast = fast_data(text)
+    if fast is not None:
+        assert fast == slow(text)
+
+
+@st.composite
+def _documents_with_block_scalars(draw: st.DrawFn) -> str:
+    """Block scalar headers with lines below them of any depth and shape, and the lines
+    of other values between them."""
+    lines = []
+    for _ in range(draw(st.integers(1, 3))):
+        column = draw(st.integers(0, 4))
+        lead = " " * column + draw(st.sampled_from(["", "- "]))
+        header = draw(st.sampled_from(["|", ">", "|-", ">-", "|+", ">+", "|  ", "> #c", "|2"]))
+        lines.append(f"{lead}{draw(_KEYS)}: {header}")
+        depth = len(lead) + draw(st.integers(-1, 3))  # mostly deeper than the key
+        for _ in range(draw(st.integers(0, 4))):
+            deeper = " " * (depth + draw(st.sampled_from([0, 0, 0, 1, 2, -1])))
+            lines.append(
+                draw(st.one_of(st.just(""), st.just(deeper), _VALUES.map(deeper.__add__), _lines()))
+            )
+        other = _VALUES.map(f"{lead}k: ".__add__)  # another key of the same mapping
+        lines.extend(draw(st.lists(st.one_of(other, _lines()), max_size=2)))
+    return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\n", "\n\n"]))
+
+
+_BLOCK_TEXT = (
+    st.lists(
+        st.sampled_from(["a", "017", "yes", "1e3", ": ", ":", "#", " #", " ", "- ", "? ", "'"]),
+        min_size=1,
+        max_size=6,
+    )
+    .map("".join)
+    .map(str.strip)
+    .filter(bool)
+)
+_BLOCK_TEXT = st.one_of(
+    _BLOCK_TEXT,
+    st.sampled_from(['"', "[x", "{", "é", "\\e", "---", "...", "&x", "*x", "!!str", "|"]),
+)
+
+
+@st.composite
+def _well_formed_block_scalars(draw: st.DrawFn) -> str:
+    """Documents of block scalars written as people write them (and as the fast reader
+    takes them, mostly), whose lines hold what would be other values outside them."""
+    lines = []
+    for index in range(draw(st.integers(1, 3))):
+        column = draw(st.sampled_from([0, 2]))
+        if column:
+            lines.append(f"n{index}:")
+        key = draw(st.sampled_from(["k{}", '"k{}"', "'k{}'", "- k{}"])).format(index)
+        if key.startswith("-"):
+            lines.append(f"{' ' * column}l{index}:")
+        header = draw(st.sampled_from(["|", ">", "|-", ">-", "|+", ">+"]))
+        lines.append(f"{' ' * column}{key}: {header}")
+        depth = column + (2 if key.startswith("-") else 0) + draw(st.integers(1, 3))
+        lines.append(" " * depth + draw(_BLOCK_TEXT))
+        for _ in range(draw(st.integers(0, 5))):
+            more = draw(st.sampled_from([0, 0, 0, 1, 2]))
+            blank = draw(st.integers(0, 5)) == 0
+            lines.append("" if blank else " " * (depth + more) + draw(_BLOCK_TEXT))
+        lines.extend([""] * draw(st.integers(0, 2)))
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(_documents_with_block_scalars(), _well_formed_block_scalars()))
+def test_whatever_the_fast_reader_takes_with_block_scalars_pyyaml_reads_the_same(
+    text: str,
+) -> None:
     fast = fast_data(text)
     if fast is not None:
         assert fast == slow(text)
