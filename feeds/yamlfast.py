@@ -253,7 +253,7 @@ def _blocks_set_aside(text: str) -> tuple[str, list[tuple[str, str]]] | None:
     first one, and a line break at the end of the document.  What the gate does not see,
     :func:`_holds` checks afterwards: the lines set aside were read as that text of that
     key, never as anything else (inside a quoted value that goes on over lines, say)."""
-    if ": |" not in text and ": >" not in text:
+    if "|" not in text and ">" not in text:
         return text, []
     if not text.endswith("\n"):
         return None  # the last line break is the block's: PyYAML and yaml-rs differ without
@@ -261,10 +261,10 @@ def _blocks_set_aside(text: str) -> tuple[str, list[tuple[str, str]]] | None:
     blocks: list[tuple[str, str]] = []
     done = 0  # where the text not yet in pieces starts
     for indicator in _BLOCK_INDICATOR.finditer(text):
-        line = text.rfind("\n", 0, indicator.start()) + 1
-        if line < done:
+        line_start = text.rfind("\n", 0, indicator.start()) + 1
+        if line_start < done:
             continue  # a line of a block set aside
-        header = _BLOCK_HEADER.fullmatch(text, line, indicator.end())
+        header = _BLOCK_HEADER.fullmatch(text, line_start, indicator.end())
         if header is None:
             continue  # not a key and a block: the gate looks at it
         body, end = _block_lines(text, header.end() + 1, len(header["lead"]))
@@ -281,7 +281,7 @@ def _blocks_set_aside(text: str) -> tuple[str, list[tuple[str, str]]] | None:
         if header["keep"] != "-":
             value += "\n" * (1 + trailing if header["keep"] == "+" else 1)
         blocks.append((header["key"].strip("'\""), value))
-        pieces += [text[done:line], f'{header["lead"]}{header["key"]}: ""\n']
+        pieces += [text[done:line_start], f'{header["lead"]}{header["key"]}: ""\n']
         done = end
     pieces.append(text[done:])
     return "".join(pieces), blocks

@@ -214,6 +214,8 @@ def test_ambiguous_or_unusual_yaml_goes_to_pyyaml(text: str) -> None:
         "a: |\n  x\n  y: 017 # not a comment\nb: >-\n  folded,\n  text\n\n  next\nc: 1\n",
         "a: |+\n  kept\n\n\nb: |-\n  stripped\n\ne:\n- c: >\n    x\n  d: |\n    y\n      z\n",
         "a:\n  b: >+\n    x\n\n  c: |\n    ---\n    ...\n\n\n",
+        "a:  |\n  two spaces before the header\n",
+        "a: >  \n  spaces after the header\n",
     ],
 )
 def test_plain_yaml_reads_fast_and_the_same(text: str) -> None:
