@@ -136,8 +136,20 @@ _LINE = (
 )
 _MAX_LINES = 40_000
 # An escape that may stand for a character feeds refuses (or a backslash before one of the
-# common escapes, which does no harm but a check).
-_UNCOMMON_ESCAPE = re.compile(rf"\\[^{_COMMON_ESCAPES}]")
+# common escapes, which does no harm but a check).  Escapes of characters that XML carries
+# are common too: PyYAML writes text that is not ASCII as ``\xe9``, ``\u2019`` and, even when
+# told to write it as it is, emoji as ``\U0001F680``.
+_HEX = "[0-9A-Fa-f]"
+_CARRIED = "|".join(
+    [
+        f"x[2-9A-Fa-f]{_HEX}",  # U+0020 to U+00FF
+        f"u00[2-9A-Fa-f]{_HEX}|u0[1-9A-Fa-f]{_HEX}{{2}}|u[1-9A-Ca-c]{_HEX}{{3}}",  # to U+CFFF
+        f"u[Dd][0-7]{_HEX}{{2}}|u[Ee]{_HEX}{{3}}",  # to U+D7FF, U+E000 to U+EFFF
+        f"u[Ff](?![Ff]{{2}}[EeFf]){_HEX}{{3}}",  # to U+FFFD
+        f"U000[1-9A-Fa-f]{_HEX}{{4}}|U0010{_HEX}{{4}}",  # U+10000 to U+10FFFF
+    ]
+)
+_UNCOMMON_ESCAPE = re.compile(rf"\\(?![{_COMMON_ESCAPES}]|{_CARRIED})")
 
 
 def _other_cases(word: str) -> str:

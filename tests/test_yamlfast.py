@@ -302,6 +302,49 @@ def test_escapes_are_reported_as_pyyamls_path_reports_them(
     assert parse_record("record.md", raw) == fast
 
 
+@pytest.mark.parametrize(
+    ("escape", "already_plain"),
+    [
+        ("\\xe9", True),  # as PyYAML writes text that is not ASCII
+        ("\\u2019", True),
+        ("\\U0001F680", True),  # an emoji, which PyYAML escapes even when told not to
+        ("\\x7f", True),
+        ("\\uFFFD", True),
+        ("\\U0010FFFF", True),
+        ("\\x1f", False),  # characters feeds refuses, or may: reported as PyYAML's path does
+        ("\\u0000", False),
+        ("\\uFFFE", False),
+        ("\\U00000041", False),
+        ("\\e", False),
+    ],
+)
+def test_escapes_of_characters_xml_carries_need_no_second_look(
+    escape: str, *, already_plain: bool
+) -> None:
+    fast = yamlfast.load(f'title: "a {escape} b"\n')
+    assert fast is not None
+    assert fast[1] is already_plain
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(0, 0x10FFFF).map(lambda code: f"\\U{code:08X}"),
+            st.integers(0, 0xFFFF).map(lambda code: f"\\u{code:04x}"),
+            st.integers(0, 0xFF).map(lambda code: f"\\x{code:02X}"),
+            st.sampled_from(["a", "\\\\", "\\n", "é", " "]),
+        ),
+        max_size=6,
+    ).map("".join)
+)
+def test_text_of_escapes_read_fast_is_as_plain_as_it_is_said_to_be(text: str) -> None:
+    document = f'title: "{text}"\n'
+    fast = fast_data(document)  # checks what it says of the data
+    if fast is not None:
+        assert fast == slow(document)
+
+
 def test_records_written_by_python_frontmatter_take_the_fast_path_and_agree() -> None:
     """Records a publisher writes with python-frontmatter (or PyYAML): long text goes on
     over more lines, text starts with digits or quotation marks, dates are quoted, and
