@@ -216,6 +216,15 @@ def plainly_written(text: str) -> bool:
     )
 
 
+def _refuses_a_character(text: str) -> bool:
+    """Whether ``text`` holds a character that one of the readers or XML refuses, or that
+    YAML 1.1 reads as a line break (see :data:`_REFUSED`)."""
+    try:
+        return _REFUSED.search(text.encode()) is not None
+    except UnicodeEncodeError:  # a lone surrogate
+        return True
+
+
 def load(text: str) -> tuple[Any, bool] | None:
     """The data of ``text`` when it is plainly written and reads without error, and whether
     that data is already plain; else ``None`` (the caller then reads it with PyYAML).
@@ -233,6 +242,8 @@ def load(text: str) -> tuple[Any, bool] | None:
     set_aside = _blocks_set_aside(text)
     if set_aside is None or not plainly_written(set_aside[0]):
         return None
+    if set_aside[1] and _refuses_a_character(text):
+        return None  # in the lines of a block, which the gate did not see
     try:
         data = yaml_rs.loads(text, parse_datetime=False)
     except (ValueError, TypeError, OverflowError, RecursionError):

@@ -148,6 +148,12 @@ def test_seeds_agree(path: Path) -> None:
         "a: > # c\n  text\n",
         "- |\n  text\n",  # a list item
         "yes: |\n  text\n",
+        "a: |\n  x\u2028y\n",  # a line break to YAML 1.1, in the lines of a block
+        "a: >\n  x\u2029y\n",
+        "a: |\n  x\x85y\n",
+        "a: |\n  x\x01y\n",  # a character PyYAML refuses
+        "a: |\n  x\ry\n",
+        "a: |\n  x\ud800\n",
         "x:\n    a: 'text\nb: |\n    y'\n    c: 017\n",  # no block: a quoted value goes on
         'x:\n    a: "text\nb: |\n    y"\n    c: 017\n',
         "? a\n: b",
@@ -633,6 +639,7 @@ _BLOCK_TEXT = (
 _BLOCK_TEXT = st.one_of(
     _BLOCK_TEXT,
     st.sampled_from(['"', "[x", "{", "é", "\\e", "---", "...", "&x", "*x", "!!str", "|"]),
+    st.sampled_from(["x\u2028y", "x\u2029", "\x85", "x\x01", "x\ty", "\ufeffx", "x\ry"]),
 )
 
 
