@@ -240,15 +240,16 @@ def load(text: str) -> tuple[Any, bool] | None:
         # break, in values too.  A carriage return alone is left for the gate to refuse.
         text = text.replace("\r\n", "\n")
     set_aside = _blocks_set_aside(text)
-    if set_aside is None or not plainly_written(set_aside[0]):
+    if set_aside is None:
         return None
-    if set_aside[1] and _refuses_a_character(text):
-        return None  # in the lines of a block, which the gate did not see
+    gated, blocks = set_aside
+    # The lines of blocks are not in what the gate sees: their characters are looked at apart.
+    if not plainly_written(gated) or (blocks and _refuses_a_character(text)):
+        return None
     try:
         data = yaml_rs.loads(text, parse_datetime=False)
     except (ValueError, TypeError, OverflowError, RecursionError):
         return None
-    blocks = set_aside[1]
     if blocks and not _holds(data, blocks):
         return None
     return data, _UNCOMMON_ESCAPE.search(text) is None
