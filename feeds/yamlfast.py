@@ -56,12 +56,9 @@ _LINE_GOES_ON = rf"(?:[^-?:# \t\n]|[-?](?:{_ORDINARY}|#|:+(?:{_ORDINARY}|#)))"
 # date, time, boolean or null of either YAML has: "5G", "3D printing", "10 best", "+g7Q/".
 _IN_NUMBERS = r"[0-9a-fA-FiInNoOtTxXzZ.+_-]"
 _IN_NO_NUMBER = r"[^0-9a-fA-FiInNoOtTxXzZ.+_:# \t\n-]"
+_WORD_START = r"[\pL\p{Nl}\p{No}($/]|[^\x00-\x7f]"  # starts no number: flow text too
 _TEXT_START = "|".join(
-    [
-        r"[\pL\p{Nl}\p{No}($/]",
-        r"[^\x00-\x7f]",
-        rf"[0-9+](?:(?:|:+| +){_IN_NUMBERS})*(?:|:+| +){_IN_NO_NUMBER}",
-    ]
+    [_WORD_START, rf"[0-9+](?:(?:|:+| +){_IN_NUMBERS})*(?:|:+| +){_IN_NO_NUMBER}"]
 )
 _TEXT = rf"(?:{_TEXT_START}){_TEXT_GOES_ON}(?: *\n +{_LINE_GOES_ON}{_TEXT_GOES_ON})* *"
 # Quoted values may go on over more lines too, without blank lines, and a double-quoted one
@@ -80,6 +77,7 @@ _DOUBLE_QUOTED = (
 )
 _SINGLE_QUOTED_RUN = r"[^'\n]*(?:''[^'\n]*)*"
 _SINGLE_QUOTED = rf"'{_SINGLE_QUOTED_RUN}(?:\n +(?:[^'\n ]|''){_SINGLE_QUOTED_RUN})*'"
+_BOOLEAN_OR_NULL = "true|false|null"  # as both readers read them
 _NUMBER = r"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,15})?"  # decimal: no octal, exponent, _
 _DATE = (  # dates stay text on both paths
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -93,11 +91,7 @@ _DATE = (  # dates stay text on both paths
 _FLOW_ORDINARY = r"[^:#,\[\]{} \t\n]"
 _FLOW_IN_NO_NUMBER = r"[^0-9a-fA-FiInNoOtTxXzZ.+_:#,\[\]{} \t\n-]"
 _FLOW_TEXT_START = "|".join(
-    [
-        r"[\pL\p{Nl}\p{No}($/]",
-        r"[^\x00-\x7f]",
-        rf"[0-9+](?:(?:| +){_IN_NUMBERS})*(?:| +){_FLOW_IN_NO_NUMBER}",
-    ]
+    [_WORD_START, rf"[0-9+](?:(?:| +){_IN_NUMBERS})*(?:| +){_FLOW_IN_NO_NUMBER}"]
 )
 _FLOW_TEXT_GOES_ON = rf"(?: *{_FLOW_ORDINARY})*"
 _FLOW_LINE_START = r"""[^-?:#,\[\]{} \t\n'"!&*|>%@`]"""
@@ -106,7 +100,7 @@ _FLOW_TEXT = (
     rf"(?: *\n +{_FLOW_LINE_START}{_FLOW_TEXT_GOES_ON})*"
 )
 _FLOW_SCALAR = "|".join(
-    [_DOUBLE_QUOTED, _SINGLE_QUOTED, _NUMBER, "true|false|null", _DATE, _FLOW_TEXT]
+    [_DOUBLE_QUOTED, _SINGLE_QUOTED, _NUMBER, _BOOLEAN_OR_NULL, _DATE, _FLOW_TEXT]
 )
 _FLOW_BREAK = r"(?: *\n +| *)"  # after "[", "{" or ","
 _FLOW_PAIR = rf"{_KEY}: +(?:{_FLOW_SCALAR})"
@@ -120,7 +114,7 @@ _VALUE = "|".join(
         _FLOW_SEQUENCE,
         _FLOW_MAPPING,
         _NUMBER,
-        r"true|false|null",
+        _BOOLEAN_OR_NULL,
         _DATE,
         _TEXT,
     ]
