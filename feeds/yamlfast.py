@@ -129,6 +129,10 @@ _LINE = (
     r"| *(?:#[^\n]*)?"  # blank or comment
 )
 _MAX_LINES = 40_000
+# Longer front matter is left to PyYAML.  Every value takes a character at least (a flow
+# list of a million items takes one line), so what is read here holds fewer values than
+# the budget that PyYAML's path keeps to (``feeds.records.MAX_VALUES``).
+_MAX_CHARACTERS = 200_000
 # An escape that may stand for a character feeds refuses (or a backslash before one of the
 # common escapes, which does no harm but a check).  Escapes of characters that XML carries
 # are common too: PyYAML writes text that is not ASCII as ``\xe9``, ``\u2019`` and, even when
@@ -224,15 +228,17 @@ def load(text: str) -> tuple[Any, bool] | None:
     that data is already plain; else ``None`` (the caller then reads it with PyYAML).
 
     Data read here is JSON-shaped (text keys; text, numbers, booleans, null, lists and
-    mappings), at most 40,000 lines of at most four values each, and nesting under 64
-    levels.  Unless an escape other than ``\\"``, ``\\\\``, ``\\/``, ``\\n`` or ``\\t``
-    may have made a character XML refuses, it is already what
+    mappings), of fewer values than it has characters, and nesting under 64 levels.
+    Unless an escape other than ``\\"``, ``\\\\``, ``\\/``, ``\\n`` or ``\\t`` may have
+    made a character XML refuses, it is already what
     :func:`feeds.records._to_plain` would make.
     """
     if "\r\n" in text:
         # A file saved with Windows line breaks: both readers read a CR LF pair as one line
         # break, in values too.  A carriage return alone is left for the gate to refuse.
         text = text.replace("\r\n", "\n")
+    if len(text) >= _MAX_CHARACTERS:
+        return None
     set_aside = _blocks_set_aside(text)
     if set_aside is None:
         return None

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds import yamlfast
-from feeds.records import Finding, _Budget, _record_loader, _to_plain, parse_record
+from feeds.records import MAX_VALUES, Finding, _Budget, _record_loader, _to_plain, parse_record
 from tests.conftest import SEEDS, corpus_module
 
 
@@ -168,6 +168,7 @@ def test_seeds_agree(path: Path) -> None:
         "a: b:",
         "a: https: //example.com",
         "a:\n" + "  " * 17 + "b: 1",  # deep nesting is bounded on PyYAML's path
+        "a: [" + "x, " * 100_000 + "x]",  # ... and so are values (a value takes a character)
         "a: text\n\n  after a blank line",  # a line break kept: left to PyYAML
         "a: 'text\n\n  after a blank line'",
         # a new item or key where text might have gone on
@@ -262,6 +263,21 @@ def test_whatever_the_fast_reader_accepts_pyyaml_reads_the_same(
     if fast is None:
         return
     assert fast == slow(document)
+
+
+def test_data_read_fast_holds_fewer_values_than_pyyamls_path_allows() -> None:
+    assert yamlfast._MAX_CHARACTERS <= MAX_VALUES
+
+
+@pytest.mark.parametrize("items", [100_000, 250_000])
+def test_a_long_flow_list_is_reported_as_pyyamls_path_reports_it(
+    items: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = ("---\na: [" + ", ".join(["x"] * items) + "]\n---\n").encode()
+    read = parse_record("long.md", raw)
+    monkeypatch.setattr(yamlfast, "load", lambda text: None)
+    assert read == parse_record("long.md", raw)
+    assert (read.record is None) == (items > MAX_VALUES)
 
 
 def test_a_record_read_fast_is_the_record_read_slowly(monkeypatch: pytest.MonkeyPatch) -> None:
