@@ -13,8 +13,10 @@ python-frontmatter write long ones, and quoted values may hold escapes (PyYAML w
 text that is not ASCII as escapes unless told otherwise).  Lists and mappings of such
 values may be written in flow style (``[AI, Robotics]``), one level deep, and long text
 as a block scalar (``excerpt: >-`` and the lines below it) of the plainest shape
-(:func:`_blocks_set_aside`).  No anchors, aliases, tags, or characters libyaml refuses or
-YAML 1.1 reads as line breaks.  Anything else, and any error (duplicate keys included),
+(:func:`_blocks_set_aside`).  Anchors and aliases as PyYAML writes a value that data holds
+in several places, where they cannot grow the data beyond what the gate allows otherwise
+(:func:`_repeats_bounded`).  No tags, and no characters libyaml refuses or YAML 1.1 reads
+as line breaks.  Anything else, and any error (duplicate keys included),
 goes to the PyYAML path, which stays the one that explains problems with lines and columns.
 
 The gate runs on RE2 (``google-re2``), whose automata read the text once: Python's ``re``
@@ -30,7 +32,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import re2
 import yaml_rs
@@ -119,19 +122,33 @@ _VALUE = "|".join(
         _TEXT,
     ]
 )
-# A line ends where the document does or at "\n", so a value is always followed by spaces,
-# a comment or the end of its line.
-_LINE = (
-    f"{_INDENT}"
-    f"(?:(?:{_ITEM}){{1,3}}(?:{_VALUE})"  # list item
-    f"|(?:{_ITEM}){{0,3}}(?:-|{_KEY}:(?: +(?:{_VALUE}))?)"  # item below, or key (and value)
-    r")(?: *| +#[^\n]*)"  # then spaces or a comment
-    r"| *(?:#[^\n]*)?"  # blank or comment
-)
+# Anchors and aliases, as PyYAML writes data that holds one value in several places: a
+# provider that several articles share is written once as ``provider: &id001`` and its
+# mapping, then as ``provider: *id001``.  Names are those PyYAML takes (YAML 1.2 takes more
+# characters).  An alias stands where a value does, and so does an anchor with its value, or
+# alone when the value is below it.  How far aliases repeat is checked apart (_repeats_bounded).
+_NAME = "[0-9A-Za-z_-]+"
+_NODE = rf"(?:&{_NAME} +)?(?:{_VALUE})|&{_NAME}|\*{_NAME}"  # each value once: DFAs stay small
+
+
+def _line(value: str) -> str:
+    """A line the gate takes, with ``value`` where a value stands.  A line ends where the
+    document does or at "\n", so a value is always followed by spaces, a comment or the
+    end of its line."""
+    return (
+        f"{_INDENT}"
+        f"(?:(?:{_ITEM}){{1,3}}(?:{value})"  # list item
+        f"|(?:{_ITEM}){{0,3}}(?:-|{_KEY}:(?: +(?:{value}))?)"  # item below, or key (and value)
+        r")(?: *| +#[^\n]*)"  # then spaces or a comment
+        r"| *(?:#[^\n]*)?"  # blank or comment
+    )
+
+
 _MAX_LINES = 40_000
 # Longer front matter is left to PyYAML.  Every value takes a character at least (a flow
 # list of a million items takes one line), so what is read here holds fewer values than
-# the budget that PyYAML's path keeps to (``feeds.records.MAX_VALUES``).
+# the budget that PyYAML's path keeps to (``feeds.records.MAX_VALUES``), aliases counted
+# as the characters of the nodes they repeat.
 _MAX_CHARACTERS = 200_000
 # An escape that may stand for a character feeds refuses (or a backslash before one of the
 # common escapes, which does no harm but a check).  Escapes of characters that XML carries
@@ -163,8 +180,9 @@ def _other_cases(word: str) -> str:
     )
 
 
-# Where a value starts, on a line that _DOCUMENT takes: after a key, or as a list item.
-_AT_VALUE = rf"^ *(?:(?:- +)+|(?:- +)*{_KEY}: +)"
+# Where a value starts, on a line that _DOCUMENT takes: after a key, or as a list item, and
+# after an anchor.
+_AT_VALUE = rf"^ *(?:(?:- +)+|(?:- +)*{_KEY}: +)(?:&{_NAME} +)?"
 _YAML_1_1_ONLY = "|".join(_WORDS_1_1[:6])  # the others YAML 1.2 reads too, in lower case
 _BOTH = "|".join(_WORDS_1_1[6:])
 # Those words as YAML 1.1 reads them and YAML 1.2 does not.
@@ -189,7 +207,11 @@ def _compiled(pattern: str) -> Any:
     return re2.compile(pattern.encode(), options)
 
 
-_DOCUMENT = _compiled(f"(?:(?:{_LINE})\n)*(?:{_LINE})")
+_DOCUMENT = _compiled(f"(?:(?:{_line(_VALUE)})\n)*(?:{_line(_VALUE)})")
+# The same with anchors and aliases: tried only when the first fails, so that what most
+# documents need stays one pass.
+_SHARING_LINE = _line(_NODE)
+_SHARING_DOCUMENT = _compiled(f"(?:(?:{_SHARING_LINE})\n)*(?:{_SHARING_LINE})")
 _FORBIDDEN = _compiled("(?m)" + "|".join(_FORBIDDEN_PARTS))
 # Characters that both readers take as they are, and XML too: no controls (and, needlessly
 # but harmlessly, no tabs), no YAML 1.1 line breaks (NEL, LS, PS), no BOM, no U+FFFE/U+FFFF.
@@ -201,17 +223,27 @@ _REFUSED = _compiled(
 
 def plainly_written(text: str) -> bool:
     """Whether every line of ``text`` is of a shape both YAML readers agree on."""
+    return _shape(text) is not None
+
+
+def _shape(text: str) -> Literal["plain", "sharing"] | None:
+    """``"plain"`` when every line of ``text`` is of a shape both YAML readers agree on,
+    ``"sharing"`` when it is so with anchors or aliases, ``None`` otherwise."""
     if text.count("\n") >= _MAX_LINES:
-        return False
+        return None
     try:
         encoded = text.encode()
     except UnicodeEncodeError:  # a lone surrogate
-        return False
-    return (
-        _REFUSED.search(encoded) is None
-        and _DOCUMENT.fullmatch(encoded) is not None
-        and _FORBIDDEN.search(encoded) is None
-    )
+        return None
+    if _REFUSED.search(encoded) is not None:
+        return None
+    if _DOCUMENT.fullmatch(encoded) is not None:
+        shape: Literal["plain", "sharing"] = "plain"
+    elif _SHARING_DOCUMENT.fullmatch(encoded) is not None:
+        shape = "sharing"
+    else:
+        return None
+    return shape if _FORBIDDEN.search(encoded) is None else None
 
 
 def _refuses_a_character(text: str) -> bool:
@@ -243,8 +275,12 @@ def load(text: str) -> tuple[Any, bool] | None:
     if set_aside is None:
         return None
     gated, blocks = set_aside
+    shape = _shape(gated)
     # The lines of blocks are not in what the gate sees: their characters are looked at apart.
-    if not plainly_written(gated) or (blocks and _refuses_a_character(text)):
+    if shape is None or (blocks and _refuses_a_character(text)):
+        return None
+    # (Aliases of nodes that hold blocks would repeat lines the gate does not count.)
+    if shape == "sharing" and (blocks or not _repeats_bounded(gated)):
         return None
     try:
         data = yaml_rs.loads(text, parse_datetime=False)
@@ -253,6 +289,86 @@ def load(text: str) -> tuple[Any, bool] | None:
     if blocks and not _holds(data, blocks):
         return None
     return data, _UNCOMMON_ESCAPE.search(text) is None
+
+
+# An anchor or an alias where the gate takes one: after the indentation and any dashes, as a
+# key's value or as a list item.  (A line of a quoted value that goes on over lines may look
+# like one too: taken for one, it only makes the checks of _repeats_bounded stricter.)
+_PROPERTY = re.compile(rf" *(?:- +)*({_KEY}: +)?([&*])({_NAME})(?= |$)")
+# The deepest column a repeated node may reach, as if written out where its alias stands:
+# the gate's bound on indentation, so that nesting stays as shallow as it allows.
+_DEEPEST = 16
+# Documents with more anchors are left to PyYAML: finding where a node ends reads the lines
+# below its anchor.
+_MAX_ANCHORS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """The lines of an anchored node, from its anchor's to its last, and how many columns
+    deeper than its owner (its key, or its item's dash) they reach."""
+
+    first: int
+    last: int
+    reach: int
+
+
+def _repeats_bounded(text: str) -> bool:
+    """Whether each alias of ``text`` (a document the gate takes with anchors or aliases)
+    repeats a node named once, before it, that holds no alias; and whether the data, each
+    alias written out, stays within what the gate allows a document without them:
+    :data:`_MAX_CHARACTERS` characters (hence the budget of values in records.py) and
+    :data:`_DEEPEST` columns (hence its depth).  PyYAML refuses a name given twice, where
+    YAML 1.2 takes the last, and builds a node that holds its own alias, which yaml-rs
+    cannot; aliases of aliases could grow the data without bound."""
+    lines = text.split("\n")
+    nodes: dict[str, _Node] = {}
+    aliases: list[tuple[int, int, str]] = []  # line, owner column, name
+    for number, line in enumerate(lines):
+        if "&" not in line and "*" not in line:
+            continue
+        found = _PROPERTY.match(line)
+        if found is None:
+            continue
+        key, sign, name = found.groups()
+        lead = line[: found.start(1 if key else 2)]
+        if not key and "-" not in lead:
+            continue  # text going on over lines: no node starts here
+        owner = len(lead) if key else lead.rstrip(" ").rfind("-")
+        if sign == "*":
+            aliases.append((number, owner, name))
+        elif name in nodes or len(nodes) == _MAX_ANCHORS:
+            return False
+        else:
+            nodes[name] = _node(lines, number, owner, in_mapping=bool(key))
+    written_out = len(text)
+    for number, owner, name in aliases:
+        node = nodes.get(name)
+        if node is None or node.first > number or owner + node.reach > _DEEPEST:
+            return False
+        if any(other.first <= number <= other.last for other in nodes.values()):
+            return False
+        written_out += sum(len(line) + 1 for line in lines[node.first : node.last + 1])
+    return written_out < _MAX_CHARACTERS
+
+
+def _node(lines: list[str], first: int, owner: int, *, in_mapping: bool) -> _Node:
+    """The node anchored on line ``first`` by its ``owner`` column's key (``in_mapping``)
+    or item: the lines below it indented deeper than the owner, and for a key, a list at its
+    column too.  Blank lines and comments end no node."""
+    last, reach = first, 0
+    for number in range(first + 1, len(lines)):
+        line = lines[number]
+        content = line.lstrip(" ")
+        if not content or content[0] == "#":
+            continue
+        indent = len(line) - len(content)
+        item = content == "-" or content.startswith("- ")
+        if indent < owner or (indent == owner and not (in_mapping and item)):
+            break
+        last = number
+        reach = max(reach, len(line) - len(line.lstrip(" -")) - owner)
+    return _Node(first, last, reach)
 
 
 # Block scalars: a key, "|" (literal) or ">" (folded) with an optional "-" or "+" (how final

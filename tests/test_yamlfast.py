@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +114,27 @@ def test_seeds_agree(path: Path) -> None:
         "a: True",
         "a: ~",
         "yes: 1",
-        "a: &x 1\nb: *x",
-        "base: &b {x: 1}\nc:\n  <<: *b",
+        "base: &b {x: 1}\nc:\n  <<: *b",  # a merge key
+        # anchors and aliases: a name given twice (PyYAML refuses it, YAML 1.2 takes the
+        # last), an alias before its anchor, a node holding its own alias, aliases of nodes
+        # that hold aliases (they could grow the data without bound)
+        "a: &x 1\nb: &x 2\nc: *x",
+        "a: *x\nb: &x 1",
+        "a: &x\n  b: *x",
+        "a: &a\n- x\n- x\nb: &b\n- *a\n- *a\nc: *b",
+        "a: &x yes\nb: *x",  # a YAML 1.1 word after an anchor
+        "a: &x:y 1\nb: *x:y",  # a name PyYAML does not take
+        "a: [&x 1, *x]",  # in flow collections
+        "&x a: 1\nb: *x",  # on a key
+        "a: &x *y\nb: &y 1",
+        "a: &x |\n  text\nb: *x\n",  # on a block scalar
+        "a: |\n  text\nb: &x 1\nc: *x\n",  # with block scalars elsewhere
+        # written out where its alias stands, the node would reach deeper than the gate allows
+        "a: &x\n  b:\n    c:\n      d:\n        e: 1\n"
+        "g:\n  h:\n    i:\n      j:\n        k:\n          l: *x",
+        # ... or the data would hold more values than PyYAML's path allows (a value takes a
+        # character at least)
+        "a: &x\n" + "".join(f"  k{i}: {i}\n" for i in range(6_000)) + "b: *x\nc: *x\nd: *x\n",
         "a: !!str 1",
         "a: [1, yes]",
         "a: {b: on}",
@@ -218,6 +239,11 @@ def test_ambiguous_or_unusual_yaml_goes_to_pyyaml(text: str) -> None:
         "a: {title: long text\n    that goes on, b: 'x',\n    c: 1}\nc: [é, “q”, €2, (AP), $5, /p]",
         "a:\n  - [x, z]\n  - {b: c}\nd: [a no, nope, 'yes', \"on\"]",
         # block scalars, as people write long text by hand
+        # anchors and aliases, as PyYAML writes a value that data holds in several places
+        "a: &x 1\nb: *x\nc: &y  # a comment\nd: *y\ne: &z\n- 1\n- two\nf: *z",
+        "p: &id001\n  name: Ledger\n  domain: x.org\nr:\n- t: one\n  p: *id001\n- p: *id001",
+        "- &a\n  b: 1\n- *a\n- &c text  # c\n- *c\n- &d 2020-06-10 18:12:00+00:00\n- *d",
+        "a: &x\n  b:\n    c:\n      d:\n        e: 1\ng:\n  h:\n    i:\n      j:\n        k: *x",
         "a: |\n  x\n  y: 017 # not a comment\nb: >-\n  folded,\n  text\n\n  next\nc: 1\n",
         "a: |+\n  kept\n\n\nb: |-\n  stripped\n\ne:\n- c: >\n    x\n  d: |\n    y\n      z\n",
         "a:\n  b: >+\n    x\n\n  c: |\n    ---\n    ...\n\n\n",
@@ -267,6 +293,9 @@ def test_whatever_the_fast_reader_accepts_pyyaml_reads_the_same(
 
 def test_data_read_fast_holds_fewer_values_than_pyyamls_path_allows() -> None:
     assert yamlfast._MAX_CHARACTERS <= MAX_VALUES
+    document = "a: &x\n" + "".join(f"  k{i}: {i}\n" for i in range(4_500)) + "b: *x\nc: *x\n"
+    assert len(document) < yamlfast._MAX_CHARACTERS  # within it, even written out: fast
+    assert fast_data(document) == slow(document)
 
 
 @pytest.mark.parametrize("items", [100_000, 250_000])
@@ -367,13 +396,11 @@ def test_text_of_escapes_read_fast_is_as_plain_as_it_is_said_to_be(text: str) ->
         assert fast == slow(document)
 
 
-def test_records_written_by_python_frontmatter_take_the_fast_path_and_agree() -> None:
-    """Records a publisher writes with python-frontmatter (or PyYAML): long text goes on
-    over more lines, text starts with digits or quotation marks, dates are quoted, and
-    lists and mappings may be written in flow style."""
-    corpus = corpus_module().Corpus(seed=7)
-    taken = read = 0
-    for index in range(200):
+def _corpus_data(seed: int, count: int) -> Iterator[dict[str, Any]]:
+    """The data of the first ``count`` records of the bench corpus (``seed``) that PyYAML
+    reads as a mapping."""
+    corpus = corpus_module().Corpus(seed=seed)
+    for index in range(count):
         text = corpus.record(index)
         if not text.startswith("---\n"):
             continue
@@ -381,8 +408,16 @@ def test_records_written_by_python_frontmatter_take_the_fast_path_and_agree() ->
             data = slow(front_matter(text))
         except yaml.YAMLError:
             continue
-        if not isinstance(data, dict):
-            continue
+        if isinstance(data, dict):
+            yield data
+
+
+def test_records_written_by_python_frontmatter_take_the_fast_path_and_agree() -> None:
+    """Records a publisher writes with python-frontmatter (or PyYAML): long text goes on
+    over more lines, text starts with digits or quotation marks, dates are quoted, and
+    lists and mappings may be written in flow style."""
+    taken = read = 0
+    for data in _corpus_data(seed=7, count=200):
         styles: list[dict[str, Any]] = [
             {},
             {"allow_unicode": False},
@@ -400,9 +435,94 @@ def test_records_written_by_python_frontmatter_take_the_fast_path_and_agree() ->
     assert taken >= 0.98 * read
 
 
+def _sharing_providers(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as a script builds it that keeps one mapping per provider: the same object in
+    every article of that provider, which PyYAML writes once with an anchor (``&id001``)
+    and then as aliases (``*id001``)."""
+    providers: dict[str, Any] = {}
+
+    def shared(article: Any) -> Any:
+        provider = article.get("provider") if isinstance(article, dict) else None
+        if isinstance(provider, dict):
+            article["provider"] = providers.setdefault(repr(provider), provider)
+        return article
+
+    shared(data)
+    related = data.get("related")
+    if isinstance(related, list):
+        data["related"] = [shared(article) for article in related]
+    return data
+
+
+def test_records_whose_articles_share_providers_take_the_fast_path_and_agree() -> None:
+    styles: list[dict[str, Any]] = [
+        {},
+        {"allow_unicode": True, "width": 60},
+        {"default_flow_style": None},
+    ]
+    taken = sharing = read = 0
+    for data in _corpus_data(seed=3, count=200):
+        for options in styles:
+            written = yaml.safe_dump(_sharing_providers(data), **options)
+            read += 1
+            sharing += "*id0" in written
+            fast = fast_data(written)
+            if fast is not None:
+                taken += 1
+                assert fast == slow(written)
+    assert sharing >= 0.5 * read  # the corpus's articles share providers
+    assert taken >= 0.98 * read
+
+
 _TEXT_CHARACTERS = st.characters(
     codec="utf-8", exclude_categories=["Cs"], include_characters="\u00a0\u2028\x85\ufeff"
 )
+
+
+@st.composite
+def _data_sharing_values(draw: st.DrawFn) -> Any:
+    """Data that holds some values in several places: mappings, lists, text and dates,
+    nested in each other, as a script that builds records from shared parts makes it."""
+    parts: list[Any] = []
+    leaves = st.one_of(
+        st.text(_TEXT_CHARACTERS, max_size=20),
+        st.integers(),
+        st.datetimes(timezones=st.just(UTC)),
+        st.sampled_from(["yes", "017", "x"]),
+    )
+    for _ in range(draw(st.integers(1, 4))):
+        made: Any = draw(
+            st.one_of(
+                leaves,
+                st.dictionaries(st.sampled_from(["name", "b", "on"]), leaves, max_size=3),
+                st.lists(leaves, max_size=3),
+            )
+        )
+        holds_an_earlier_part = draw(st.booleans())
+        if parts and holds_an_earlier_part:
+            made = {"part": draw(st.sampled_from(parts)), "other": made}
+        parts.append(made)
+    keys = st.sampled_from(["title", "provider", "related", "a", "b"])
+    places = st.sampled_from(parts)
+    return draw(
+        st.dictionaries(
+            keys, st.one_of(places, st.lists(places, max_size=4), st.dictionaries(keys, places))
+        )
+    )
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    _data_sharing_values(),
+    st.sampled_from([{}, {"width": 20}, {"default_flow_style": None}, {"indent": 4}]),
+)
+def test_whatever_pyyaml_writes_with_aliases_reads_fast_the_same_or_goes_to_pyyaml(
+    data: Any, options: dict[str, Any]
+) -> None:
+    written = yaml.safe_dump(data, **options)
+    fast = fast_data(written)
+    if fast is not None:
+        assert fast == slow(written)
 
 
 @settings(max_examples=500, deadline=None)
@@ -479,10 +599,13 @@ _VALUE = _VALUE.replace(
     "{FLOW_MAPPING}",
     rf"\{{{_FLOW_BREAK}{_FLOW_PAIR}(?:[ ]*,{_FLOW_BREAK}{_FLOW_PAIR})*[ ]*\}}",
 )
+# An anchor and its value, an anchor alone (its value below) or an alias.
+_NAME = r"[0-9A-Za-z_-]+"
+_NODE = rf"(?:&{_NAME}[ ]+)?(?:{_VALUE}) | &{_NAME}{_END} | \*{_NAME}{_END}"
 _LINE = rf"""
     [ ]{{0,16}}
-    (?: (?:-[ ]{{1,3}}){{1,3}}(?:{_VALUE})
-      | (?:-[ ]{{1,3}}){{0,3}}(?: - | {_KEY}:(?:[ ]+(?:{_VALUE}))? )
+    (?: (?:-[ ]{{1,3}}){{1,3}}(?:{_NODE})
+      | (?:-[ ]{{1,3}}){{0,3}}(?: - | {_KEY}:(?:[ ]+(?:{_NODE}))? )
     )[ ]*(?:[ ]\#[^\n]*)?
   | [ ]*(?:\#[^\n]*)?
 """
@@ -508,7 +631,7 @@ def _taken_as_it_is(character: str) -> bool:
 _YAML_1_1_WORD = re.compile(
     rf"""
     ^[ ]*(?:-[ ]+)*{_WORDS_1_1}:(?=[ ]|$)
-  | ^[ ]*(?:(?:-[ ]+)+|(?:-[ ]+)*{_KEY}:[ ]+)
+  | ^[ ]*(?:(?:-[ ]+)+|(?:-[ ]+)*{_KEY}:[ ]+)(?:&{_NAME}[ ]+)?
     (?: (?!(?:true|false|null)[ ]*(?:\#|$)){_WORDS_1_1}[ ]*(?:\#|$)
       | (?:true|false|null)\# )
   | (?:[\[{{,]|:(?=[ \n]))[ \n]*(?!(?:true|false|null)[ \n]*[,\]}}]){_WORDS_1_1}[ \n]*[,\]}}]
@@ -583,6 +706,7 @@ def _flow_collections(draw: st.DrawFn) -> str:
 
 _VALUES = st.one_of(_VALUES, _flow_collections())
 _COMMENTS = st.sampled_from(["", " # c", "  #c", "#c", " #", " ", "  "])
+_PROPERTIES = st.sampled_from(["", "", "", "&a ", "&b  ", "&a", "*a", "*b", "&a:b ", "*a #c", "&"])
 
 
 @st.composite
@@ -596,12 +720,13 @@ def _lines(draw: st.DrawFn) -> str:
     if shape == "blank":
         return indent
     value = draw(_VALUES)
+    node = draw(_PROPERTIES)  # an anchor or alias, mostly none
     if shape == "item":
-        return indent + dashes + value + draw(_COMMENTS)
+        return indent + dashes + node + value + draw(_COMMENTS)
     if shape == "more of a value":
-        return indent + value + draw(_COMMENTS)
+        return indent + node + value + draw(_COMMENTS)
     separator = draw(st.sampled_from([": ", ":  ", ":", ": ", ":x"]))
-    line = indent + dashes + draw(_KEYS) + separator
+    line = indent + dashes + draw(_KEYS) + separator + node
     return line + (value if shape == "key and value" else "") + draw(_COMMENTS)
 
 
@@ -707,7 +832,7 @@ def test_whatever_the_gate_takes_with_windows_line_breaks_pyyaml_reads_the_same(
 @settings(max_examples=3000, deadline=None)
 @given(
     st.text(
-        st.sampled_from(list("ab yYeEsSnNoOtTrRuUfFlLv\u017fé1-:#'\"\\x\n\t[]{},.+G($/\xa0\x85")),
+        st.sampled_from(list("ab yYeEsSnNoOtTrRuUfFlLv\u017fé1-:#'\"\\x\n\t[]{},.+G($/\xa0\x85&*")),
         max_size=30,
     )
 )
