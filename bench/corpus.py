@@ -18,8 +18,10 @@ them with python-frontmatter would write them: keys sorted, long text folded ove
 lines, dates unquoted with a space; with ``--written-by python-frontmatter-flow``, the same
 with ``default_flow_style=None`` (PyYAML's default before 5.1), which writes lists and
 mappings of plain values in flow style: ``topics: [AI, Robotics]``,
-``{url: '...', width: 50, height: 50}``.  Invalid records stay written by hand in all of
-them, so that each is broken in the same way.
+``{url: '...', width: 50, height: 50}``; with ``--written-by python-frontmatter-shared``, the
+same as a script that keeps one mapping per provider would, so that PyYAML writes each
+provider once with an anchor and then as aliases: ``provider: &id001`` … ``provider: *id001``.
+Invalid records stay written by hand in all of them, so that each is broken in the same way.
 """
 
 from __future__ import annotations
@@ -230,7 +232,7 @@ def providers(seed: int, count: int = 400) -> list[Provider]:
     return out
 
 
-WRITERS = ("hand", "python-frontmatter", "python-frontmatter-flow")
+WRITERS = ("hand", "python-frontmatter", "python-frontmatter-flow", "python-frontmatter-shared")
 
 
 class Corpus:
@@ -348,7 +350,7 @@ class Corpus:
         if rng.random() < INVALID_SHARE:
             text = _break(rng, text)
         elif self.written_by != "hand":
-            text = _as_python_frontmatter_writes(text, flow=self.written_by.endswith("-flow"))
+            text = _as_python_frontmatter_writes(text, self.written_by)
         return text
 
     def write(self, dest: Path, count: int, start: int = 0) -> None:
@@ -411,11 +413,18 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _as_python_frontmatter_writes(text: str, *, flow: bool = False) -> str:
+def _as_python_frontmatter_writes(text: str, style: str) -> str:
     import frontmatter  # noqa: PLC0415 - only these styles need it
 
-    options = {"default_flow_style": None} if flow else {}
-    return frontmatter.dumps(frontmatter.loads(text), **options) + "\n"
+    post = frontmatter.loads(text)
+    options = {"default_flow_style": None} if style.endswith("-flow") else {}
+    if style.endswith("-shared"):
+        providers: dict[str, object] = {}
+        related: list[dict[str, object]] = post.metadata.get("related", [])  # type: ignore[assignment]
+        for article in [post.metadata, *related]:
+            provider = article["provider"]
+            article["provider"] = providers.setdefault(repr(provider), provider)
+    return frontmatter.dumps(post, **options) + "\n"
 
 
 def _break(rng: random.Random, text: str) -> str:
