@@ -14,7 +14,7 @@ import pytest
 
 from feeds import parallel
 from feeds.jsonfeed import render_json
-from feeds.output import OutputError, staged
+from feeds.output import OutputError, Staging, staged
 from feeds.parallel import Shipment, write_documents
 from feeds.plan import FeedPlan
 from feeds.publish import FeedDocument, feed_documents, render_feeds
@@ -155,6 +155,28 @@ def test_a_failing_worker_fails_the_build(
         write_documents(staging, corpus_plan, CONFIG, {}, jobs=2, min_entries=0)
     assert [p.name for p in output.iterdir()] == ["kept.txt"]
     assert not any(t.name.startswith("ThreadPoolExecutor") for t in threading.enumerate())
+
+
+def test_what_a_worker_starts_from_is_taken_before_this_process_renders(
+    corpus_plan: FeedPlan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker process starts when the first batch is sent to it, from a feeding thread,
+    while this process renders and adds to the staging folder's state: what the worker
+    starts from is pickled in this thread, before, or pickling it races with those changes
+    ("OrderedDict mutated during iteration", seen in a build after 100 records were added)."""
+    monkeypatch.setattr(parallel, "BATCH_ENTRIES", 200)
+    monkeypatch.setattr(parallel, "MIN_BATCH_ENTRIES", 50)
+    pickled_in: list[threading.Thread] = []
+    getstate = Staging.__getstate__
+
+    def recorded(self: Staging) -> object:
+        pickled_in.append(threading.current_thread())
+        return getstate(self)
+
+    monkeypatch.setattr(Staging, "__getstate__", recorded)
+    with staged(tmp_path / "out") as staging:
+        write_documents(staging, corpus_plan, CONFIG, {}, jobs=2, min_entries=0)
+    assert pickled_in == [threading.current_thread()]
 
 
 SCRIPT = """
