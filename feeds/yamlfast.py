@@ -21,10 +21,11 @@ goes to the PyYAML path, which stays the one that explains problems with lines a
 
 The gate runs on RE2 (``google-re2``), whose automata read the text once: Python's ``re``
 tries the alternatives of every line in turn, and took as long as yaml-rs itself.  Automata
-cannot look ahead or behind, so the gate is three expressions: :data:`_DOCUMENT`, which every
-line must match, and :data:`_FORBIDDEN` and :data:`_REFUSED`, which must match nowhere: the
-keys and plain values YAML 1.1 reads as booleans or null (on any line, even one that goes on
-a value, as an automaton cannot tell), and characters one of the readers or XML refuses.
+cannot look ahead or behind, so the gate is two expressions: :data:`_DOCUMENT` (or
+:data:`_SHARING_DOCUMENT`), which every line must match, and :data:`_FORBIDDEN`, which must
+match nowhere: the keys and plain values YAML 1.1 reads as booleans or null (on any line,
+even one that goes on a value, as an automaton cannot tell), and characters one of the
+readers or XML refuses (:data:`_REFUSED`).
 tests/test_yamlfast.py holds the same gate written with look-arounds, as its specification.
 """
 
@@ -212,13 +213,15 @@ _DOCUMENT = _compiled(f"(?:(?:{_line(_VALUE)})\n)*(?:{_line(_VALUE)})")
 # documents need stays one pass.
 _SHARING_LINE = _line(_NODE)
 _SHARING_DOCUMENT = _compiled(f"(?:(?:{_SHARING_LINE})\n)*(?:{_SHARING_LINE})")
-_FORBIDDEN = _compiled("(?m)" + "|".join(_FORBIDDEN_PARTS))
 # Characters that both readers take as they are, and XML too: no controls (and, needlessly
 # but harmlessly, no tabs), no YAML 1.1 line breaks (NEL, LS, PS), no BOM, no U+FFFE/U+FFFF.
 # (Python's isprintable() would refuse the no-break space, the soft hyphen and more.)
-_REFUSED = _compiled(
+_REFUSED_CHARACTER = (
     "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
+_REFUSED = _compiled(_REFUSED_CHARACTER)
+# Both searched for at once: one pass of an automaton takes as long as the other's alone.
+_FORBIDDEN = _compiled("(?m)" + "|".join([*_FORBIDDEN_PARTS, _REFUSED_CHARACTER]))
 
 
 def plainly_written(text: str) -> bool:
@@ -235,15 +238,13 @@ def _shape(text: str) -> Literal["plain", "sharing"] | None:
         encoded = text.encode()
     except UnicodeEncodeError:  # a lone surrogate
         return None
-    if _REFUSED.search(encoded) is not None:
+    if _FORBIDDEN.search(encoded) is not None:
         return None
     if _DOCUMENT.fullmatch(encoded) is not None:
-        shape: Literal["plain", "sharing"] = "plain"
-    elif _SHARING_DOCUMENT.fullmatch(encoded) is not None:
-        shape = "sharing"
-    else:
-        return None
-    return shape if _FORBIDDEN.search(encoded) is None else None
+        return "plain"
+    if _SHARING_DOCUMENT.fullmatch(encoded) is not None:
+        return "sharing"
+    return None
 
 
 def _refuses_a_character(text: str) -> bool:
@@ -305,11 +306,13 @@ _MAX_ANCHORS = 64
 
 @dataclass(frozen=True, slots=True)
 class _Node:
-    """The lines of an anchored node, from its anchor's to its last, and how many columns
+    """The lines of an anchored node, from its anchor's to its last (where each starts in
+    the text), how many characters they take, line breaks included, and how many columns
     deeper than its owner (its key, or its item's dash) they reach."""
 
     first: int
     last: int
+    size: int
     reach: int
 
 
@@ -320,13 +323,16 @@ def _repeats_bounded(text: str) -> bool:
     :data:`_MAX_CHARACTERS` characters (hence the budget of values in records.py) and
     :data:`_DEEPEST` columns (hence its depth).  PyYAML refuses a name given twice, where
     YAML 1.2 takes the last, and builds a node that holds its own alias, which yaml-rs
-    cannot; aliases of aliases could grow the data without bound."""
-    lines = text.split("\n")
+    cannot; aliases of aliases could grow the data without bound.
+
+    Lines are found where they start in the text, and only the lines that hold a sign and
+    those of anchored nodes are cut out of it: splitting a record of 230 lines into lines
+    took most of the time (27 of 36 us)."""
     nodes: dict[str, _Node] = {}
-    aliases: list[tuple[int, int, str]] = []  # line, owner column, name
-    for number, line in enumerate(lines):
-        if "&" not in line and "*" not in line:
-            continue
+    aliases: list[tuple[int, int, str]] = []  # where its line starts, owner column, name
+    for start in _lines_with_signs(text):
+        end = _line_end(text, start)
+        line = text[start:end]
         found = _PROPERTY.match(line)
         if found is None:
             continue
@@ -336,29 +342,57 @@ def _repeats_bounded(text: str) -> bool:
             continue  # text going on over lines: no node starts here
         owner = len(lead) if key else lead.rstrip(" ").rfind("-")
         if sign == "*":
-            aliases.append((number, owner, name))
+            aliases.append((start, owner, name))
         elif name in nodes or len(nodes) == _MAX_ANCHORS:
             return False
         else:
-            nodes[name] = _node(lines, number, owner, in_mapping=bool(key))
+            nodes[name] = _node(text, start, end, owner, in_mapping=bool(key))
     written_out = len(text)
-    for number, owner, name in aliases:
+    for start, owner, name in aliases:
         node = nodes.get(name)
-        if node is None or node.first > number or owner + node.reach > _DEEPEST:
+        if node is None or node.first > start or owner + node.reach > _DEEPEST:
             return False
-        if any(other.first <= number <= other.last for other in nodes.values()):
+        if any(other.first <= start <= other.last for other in nodes.values()):
             return False
-        written_out += sum(len(line) + 1 for line in lines[node.first : node.last + 1])
+        written_out += node.size
     return written_out < _MAX_CHARACTERS
 
 
-def _node(lines: list[str], first: int, owner: int, *, in_mapping: bool) -> _Node:
-    """The node anchored on line ``first`` by its ``owner`` column's key (``in_mapping``)
-    or item: the lines below it indented deeper than the owner, and for a key, a list at its
-    column too.  Blank lines and comments end no node."""
-    last, reach = first, 0
-    for number in range(first + 1, len(lines)):
-        line = lines[number]
+def _lines_with_signs(text: str) -> list[int]:
+    """Where the lines of ``text`` that may hold an anchor or an alias start, in order: a
+    ``&`` or a ``*`` at the start of a line or after a space, as in :data:`_PROPERTY`
+    (``&`` is common in URLs)."""
+    found = []
+    for sign in "&*":
+        at = text.find(sign)
+        while at != -1:
+            if at == 0 or text[at - 1] in " \n":
+                found.append(at)
+            at = text.find(sign, at + 1)
+    found.sort()
+    starts: list[int] = []
+    for at in found:
+        start = text.rfind("\n", 0, at) + 1
+        if not starts or starts[-1] != start:
+            starts.append(start)
+    return starts
+
+
+def _line_end(text: str, start: int) -> int:
+    """Where the line that starts at ``start`` ends: at its line break, or the text's end."""
+    end = text.find("\n", start)
+    return len(text) if end == -1 else end
+
+
+def _node(text: str, first: int, end: int, owner: int, *, in_mapping: bool) -> _Node:
+    """The node anchored on the line from ``first`` to ``end`` by its ``owner`` column's
+    key (``in_mapping``) or item: the lines below it indented deeper than the owner, and
+    for a key, a list at its column too.  Blank lines and comments end no node."""
+    last, last_end, reach = first, end, 0
+    while end < len(text):
+        start = end + 1
+        end = _line_end(text, start)
+        line = text[start:end]
         content = line.lstrip(" ")
         if not content or content[0] == "#":
             continue
@@ -366,9 +400,9 @@ def _node(lines: list[str], first: int, owner: int, *, in_mapping: bool) -> _Nod
         item = content == "-" or content.startswith("- ")
         if indent < owner or (indent == owner and not (in_mapping and item)):
             break
-        last = number
+        last, last_end = start, end
         reach = max(reach, len(line) - len(line.lstrip(" -")) - owner)
-    return _Node(first, last, reach)
+    return _Node(first, last, last_end - first + 1, reach)
 
 
 # Block scalars: a key, "|" (literal) or ">" (folded) with an optional "-" or "+" (how final

@@ -474,6 +474,28 @@ def test_records_whose_articles_share_providers_take_the_fast_path_and_agree() -
     assert taken >= 0.98 * read
 
 
+def test_anchors_and_aliases_are_looked_for_where_a_sign_follows_a_space() -> None:
+    """Only the lines that may hold an anchor or an alias are cut out of the text: a ``&``
+    in a URL starts nothing; a node's lines are counted to its last, at the text's end too."""
+    text = "url: https://x.org/?a=1&b=2\nprovider: &p\n  name: X\n\nitems:\n- &q 1\n- *q\nlast: *p"
+    starts = yamlfast._lines_with_signs(text)
+    assert [text[start:].partition("\n")[0] for start in starts] == [
+        "provider: &p",
+        "- &q 1",
+        "- *q",
+        "last: *p",
+    ]
+    provider = text.index("provider")
+    node = yamlfast._node(text, provider, text.index("\n", provider), 0, in_mapping=True)
+    # The blank line below it ends no node, but is not one of its lines either.
+    assert node == yamlfast._Node(
+        provider, text.index("  name"), len("provider: &p\n  name: X\n"), 2
+    )
+    last = text.rindex("last")
+    assert yamlfast._node(text, last, len(text), 0, in_mapping=True).size == len("last: *p") + 1
+    assert yamlfast._repeats_bounded(text)
+
+
 _TEXT_CHARACTERS = st.characters(
     codec="utf-8", exclude_categories=["Cs"], include_characters="\u00a0\u2028\x85\ufeff"
 )
