@@ -328,6 +328,13 @@ def _unreadable(file: str, front_matter: str, first_line: int, error: Exception)
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
         problem = error.problem or str(error)
+        if error.context and error.problem:
+            # What PyYAML was reading says where to look: "while scanning a simple key" on
+            # the line before "could not find expected ':'", the first of two anchors.
+            context, at = error.context, error.context_mark
+            if at is not None and mark is not None and at.line != mark.line:
+                context = f"{context} at line {first_line + at.line + 1}"
+            problem = f"{context}: {problem}"
         if mark is None:
             return _failed(file, "yaml", f"invalid YAML: {problem}", first_line + 1, 1)
         return _failed(

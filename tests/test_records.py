@@ -96,6 +96,43 @@ def test_yaml_error_points_into_the_file() -> None:
     assert column is not None
 
 
+@pytest.mark.parametrize(
+    ("raw", "where", "message"),
+    [
+        # The key missing its colon is on line 3; PyYAML notices on line 4.
+        (
+            b"---\na: b\nc\nd: e\n---\n",
+            (4, 1),
+            "invalid YAML: while scanning a simple key at line 3: could not find expected ':'",
+        ),
+        # The first of two anchors of one name (libyaml leaves the name out).
+        (
+            b"---\na: &x 1\nb:\n  c: &x 2\n---\n",
+            (4, 6),
+            "invalid YAML: found duplicate anchor; first occurrence at line 2: second occurrence",
+        ),
+        # A quote left open on line 2 runs to the end of the front matter.
+        (
+            b'---\na: "x\nb: 1\n---\n',
+            (4, 1),
+            "invalid YAML: while scanning a quoted scalar at line 2: found unexpected end",
+        ),
+        # Both on one line: no line to add.
+        (
+            b"---\na: &\n---\n",
+            (2, 5),
+            "invalid YAML: while scanning an anchor: did not find expected alphabetic",
+        ),
+    ],
+)
+def test_yaml_errors_say_what_was_being_read_and_where(
+    raw: bytes, where: tuple[int, int], message: str
+) -> None:
+    line, column, _rule, got = only_problem(raw)
+    assert (line, column) == where
+    assert got.startswith(message)
+
+
 def test_encoding_error_points_at_the_byte() -> None:
     line, column, _rule, message = only_problem(b"---\ntitle: ok\nexcerpt: caf\xe9\n---\n")
     assert (line, column) == (3, 13)
