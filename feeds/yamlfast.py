@@ -220,7 +220,8 @@ _REFUSED_CHARACTER = (
     "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
 _REFUSED = _compiled(_REFUSED_CHARACTER)
-# Both searched for at once: one pass of an automaton takes as long as the other's alone.
+# The words above and those characters, searched for at once: one automaton's pass over
+# both takes as long as a pass for either alone.
 _FORBIDDEN = _compiled("(?m)" + "|".join([*_FORBIDDEN_PARTS, _REFUSED_CHARACTER]))
 
 
