@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -105,11 +106,12 @@ def test_yaml_error_points_into_the_file() -> None:
             (4, 1),
             "invalid YAML: while scanning a simple key at line 3: could not find expected ':'",
         ),
-        # The first of two anchors of one name (libyaml leaves the name out).
+        # The first of two anchors of one name (libyaml leaves the name out, PyYAML not).
         (
             b"---\na: &x 1\nb:\n  c: &x 2\n---\n",
             (4, 6),
-            "invalid YAML: found duplicate anchor; first occurrence at line 2: second occurrence",
+            "invalid YAML: found duplicate anchor( 'x')?; first occurrence at line 2: second "
+            "occurrence",
         ),
         # A quote left open on line 2 runs to the end of the front matter.
         (
@@ -121,16 +123,17 @@ def test_yaml_error_points_into_the_file() -> None:
         (
             b"---\na: &\n---\n",
             (2, 5),
-            "invalid YAML: while scanning an anchor: did not find expected alphabetic",
+            "invalid YAML: while scanning an anchor: (did not find )?expected alphabetic",
         ),
     ],
 )
 def test_yaml_errors_say_what_was_being_read_and_where(
     raw: bytes, where: tuple[int, int], message: str
 ) -> None:
+    """PyYAML's context, with its own line where that is another."""
     line, column, _rule, got = only_problem(raw)
     assert (line, column) == where
-    assert got.startswith(message)
+    assert re.match(message, got), got
 
 
 def test_encoding_error_points_at_the_byte() -> None:
