@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import pickle
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -220,17 +219,21 @@ def _start_workers(
     context = multiprocessing.get_context("forkserver")
     # The server imports what workers need once, on this process's path.
     context.set_forkserver_preload([__name__])
-    # What a worker starts from is pickled here, before this process renders.  A worker is
-    # started by the first batch sent to it, from a feeding thread, and pickling the staging
-    # folder and the earlier entries there raced with this process adding to them: "OrderedDict
-    # mutated during iteration", once in a build after 100 records were added to 10,000.
-    start = pickle.dumps((staging, config, earlier), protocol=pickle.HIGHEST_PROTOCOL)
     workers = [
         stack.enter_context(
-            ProcessPoolExecutor(1, context, initializer=_start_worker, initargs=(start,))
+            ProcessPoolExecutor(
+                1, context, initializer=_start_worker, initargs=(staging, config, earlier)
+            )
         )
         for _ in range(count)
     ]
+    # A worker process starts with the first task sent to it, which pickles what it starts
+    # from: sent from here, before this process renders.  Started by the first batch, from
+    # a feeding thread, pickling the staging folder and the earlier entries raced with this
+    # process adding to them: "OrderedDict mutated during iteration", once in a build after
+    # 100 records were added to 10,000.
+    for worker in workers:
+        worker.submit(_ready)
     feeders = stack.enter_context(ThreadPoolExecutor(count))
     stop = threading.Event()
     stack.callback(stop.set)  # first thing on the way out: the feeders send no more
@@ -315,14 +318,12 @@ class Shipment:
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(start: bytes) -> None:
-    """Take up what :func:`_start_workers` pickled: the staging folder, settings and earlier
-    entries as they were before rendering began."""
-    staging: Staging
-    config: Config
-    earlier: EarlierEntries | None
-    staging, config, earlier = pickle.loads(start)
+def _start_worker(staging: Staging, config: Config, earlier: EarlierEntries | None) -> None:
     _WORKER.update(staging=staging, config=config, earlier=earlier, store=EntryStore({}))
+
+
+def _ready() -> None:
+    """Nothing: the first task a worker is sent, so that it starts from the calling thread."""
 
 
 def _render_shipment(shipment: Shipment) -> list[tuple[str, bytes]]:
