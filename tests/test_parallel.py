@@ -160,10 +160,11 @@ def test_a_failing_worker_fails_the_build(
 def test_what_a_worker_starts_from_is_taken_before_this_process_renders(
     corpus_plan: FeedPlan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A worker process starts when the first batch is sent to it, from a feeding thread,
-    while this process renders and adds to the staging folder's state: what the worker
-    starts from is pickled in this thread, before, or pickling it races with those changes
-    ("OrderedDict mutated during iteration", seen in a build after 100 records were added)."""
+    """A worker process starts with the first task sent to it, which pickles what it starts
+    from.  Were that the first batch, sent from a feeding thread while this process renders
+    and adds to the staging folder's state, pickling would race with those changes
+    ("OrderedDict mutated during iteration", seen in a build after 100 records were added):
+    it must happen in this thread, before."""
     monkeypatch.setattr(parallel, "BATCH_ENTRIES", 200)
     monkeypatch.setattr(parallel, "MIN_BATCH_ENTRIES", 50)
     pickled_in: list[threading.Thread] = []
