@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from feeds.output import Keep
     from feeds.plan import FeedPlan
     from feeds.rendercache import LastBuild
-    from feeds.uptodate import Snapshot
+    from feeds.uptodate import Looked, Snapshot
 
 # What the builds of this process made, kept to its end when it ends without freeing it
 # (see :func:`leave_to_exit`); ``None`` when builds free what they made as they return.
@@ -340,11 +340,16 @@ def build(
         last = LastBuild()
         if config.cache is not None:
             last = load_last_build(manifest_path(config.cache, config.output))
-        report = _up_to_date(run, last)
+        snapshot = _snapshot(run)
+        if snapshot is not None:
+            run = replace(run, looked=snapshot.look(run.names))
+        report = _up_to_date(run, last, snapshot)
         if report is None:
             store = open_cache(config.cache)
             try:
-                digests = None if store is None else known_digests(run.paths, store)
+                digests = None
+                if store is not None:
+                    digests = known_digests(run.paths, store, run.vouched_digests)
                 if store is not None and digests is not None:
                     report = _unchanged(run, store, digests, last)
                 if report is None:
@@ -366,6 +371,15 @@ class _Run:
     config: Config
     now: datetime
     progress: Progress | None
+    looked: Looked | None = None  # the files against the last snapshot, when there is one
+
+    @property
+    def vouched_digests(self) -> list[bytes | None] | None:
+        """The content hash of each file that the last snapshot vouches for (see
+        :class:`feeds.uptodate.Looked`), ``None`` for the others."""
+        if self.looked is None:
+            return None
+        return [None if source is None else source[6] for source in self.looked.vouched]
 
     @functools.cached_property
     def paths(self) -> tuple[Path, ...]:
@@ -433,6 +447,9 @@ def _publish(
             digests=digests,
             graph_record=record,
             in_place=last.build,
+            # The build that left a snapshot of these very files dropped what the cache
+            # held of others (see Cache.keep_only); doing it again reads every row.
+            tidy=run.looked is None or not run.looked.same_files,
         )
         plan = plan_feeds(source.graph, config.entries_per_feed)
     inputs = run.inputs(contents)
@@ -451,27 +468,42 @@ def _publish(
     )
 
 
-def _up_to_date(run: _Run, last: LastBuild) -> BuildReport | None:
-    """The report of a build that has nothing to do, when stat data shows it, and the
-    content of the few files it leaves in doubt (:mod:`feeds.uptodate`); else ``None``."""
-    from feeds.uptodate import load_snapshot, snapshot_path, store_snapshot
+def _snapshot(run: _Run) -> Snapshot | None:
+    """The snapshot the last build into the output left (:mod:`feeds.uptodate`), when it
+    was taken under this build's settings: of another code, it might not hash files alike."""
+    from feeds.uptodate import load_snapshot, snapshot_path
+
+    if run.config.cache is None:
+        return None
+    snapshot = load_snapshot(snapshot_path(run.config.cache, run.config.output))
+    if snapshot is None or snapshot.settings != run.settings:
+        return None
+    return snapshot
+
+
+def _up_to_date(run: _Run, last: LastBuild, snapshot: Snapshot | None) -> BuildReport | None:
+    """The report of a build that has nothing to do, when stat data shows it against the
+    last ``snapshot``, and the content of the few files it leaves in doubt
+    (:mod:`feeds.uptodate`); else ``None``."""
+    from feeds.uptodate import snapshot_path, store_snapshot
 
     config = run.config
-    if config.cache is None or not last.inputs:
+    if config.cache is None or not last.inputs or snapshot is None or run.looked is None:
         return None
-    path = snapshot_path(config.cache, config.output)
-    snapshot = load_snapshot(path)
-    if snapshot is None or snapshot.made_from != last.inputs or moment(run.now) < snapshot.clock:
+    if snapshot.made_from != last.inputs or moment(run.now) < snapshot.clock:
         return None
-    doubtful = snapshot.in_doubt(run.names, run.labels, run.settings)
-    if doubtful is None or not last.intact(config.output):
+    doubtful = snapshot.in_doubt(run.names, run.labels, run.settings, run.looked)
+    if doubtful is None:
         return None
-    if doubtful:
+    if doubtful:  # hashed before the output is looked at: an edit that kept the size shows
         snapshot = snapshot.confirmed(doubtful)
         if snapshot is None:
             return None
+    if not last.intact(config.output):
+        return None
+    if doubtful:
         with contextlib.suppress(OSError):  # the next build would only hash them again
-            store_snapshot(path, snapshot)
+            store_snapshot(snapshot_path(config.cache, config.output), snapshot)
     dated = _dates_ahead(run, snapshot)
     checked = [
         CheckedFile(file, _with(diagnostics, dated.get(file, ())), readable)
@@ -512,7 +544,8 @@ def _keep_snapshot(
     )
 
     cache = run.config.cache
-    sources = sources_of(run.paths, store.known_digests(), digests)
+    vouched = run.looked.vouched if run.looked is not None else (None,) * len(digests)
+    sources = sources_of(run.paths, digests, vouched, store)
     if cache is None or sources is None:
         return
     clock = moment(run.now)
@@ -658,6 +691,7 @@ def _check_source(
     graph_record: Path | None,
     digests: Sequence[bytes | None] | None = None,
     in_place: bytes = b"",
+    tidy: bool = True,
 ) -> CheckedSource:
     """:func:`check_source` with the cache open (``store``), and the files' ``digests``
     when the caller knows them (:func:`feeds.scan.known_digests`); ``in_place`` names the
@@ -675,7 +709,7 @@ def _check_source(
         digests=digests,
         in_place=in_place,
     )
-    if store is not None:
+    if store is not None and tidy:
         store.keep_only([result.file for result in results], paths, schema_key(schema))
     return _checked_source(
         results, paths, now, graph, entry_digests, lineage=lineage, store=store, contents=contents

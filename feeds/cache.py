@@ -25,7 +25,7 @@ import sqlite3
 import sys
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache as memoize
 from pathlib import Path
@@ -524,9 +524,23 @@ class Cache:
             self._failed(error)
 
     # Stat shortcut: which files are known, by their stat data, to have a given hash.
-    def known_digests(self) -> Mapping[str, tuple[FileStat, int, bytes]]:
+    def known_digests(
+        self, paths: Sequence[str] | None = None
+    ) -> Mapping[str, tuple[FileStat, int, bytes]]:
         """By absolute path: the stat data seen, when it was seen, and the hash of the bytes
-        read after that."""
+        read after that; of every file, or at least of ``paths`` (absolute).  A few are
+        looked up one by one: a build that changed one record of 100,000 knows the others
+        from its snapshot (:mod:`feeds.uptodate`), and reading every row took 0.4 s."""
+        if self._hashed is None and paths is not None and len(paths) <= FEW_LABELS:
+            if not paths:
+                return {}
+            marks = ", ".join("?" * len(paths))
+            rows = self._rows(
+                "SELECT path, size, mtime_ns, ctime_ns, inode, observed_ns, digest"
+                f" FROM stats WHERE path IN ({marks})",
+                tuple(paths),
+            )
+            return {row[0]: (FileStat._make(row[1:5]), row[5], row[6]) for row in rows}
         if self._hashed is None:
             rows = self._rows(
                 "SELECT path, size, mtime_ns, ctime_ns, inode, observed_ns, digest FROM stats"

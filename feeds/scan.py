@@ -278,32 +278,37 @@ def hashed_now(path: Path) -> Hashed | None:
     return seen[0], seen[1], digest(raw)
 
 
-def known_digests(paths: Sequence[Path], cache: Cache) -> list[bytes | None]:
+def known_digests(
+    paths: Sequence[Path], cache: Cache, vouched: Sequence[bytes | None] | None = None
+) -> list[bytes | None]:
     """The content hash of each file, when the cache has seen it before: without reading it
     when its stat data is unchanged and settled, else by hashing it again.  ``None`` for a
-    file the cache does not know (or that cannot be read): it is checked, and hashed then."""
+    file the cache does not know (or that cannot be read): it is checked, and hashed then.
+    ``vouched`` are hashes known already, by the same rule (:mod:`feeds.uptodate`), with
+    ``None`` for the files to look up."""
     from feeds.cache import digest, settled  # noqa: PLC0415 - only runs with a cache need it
 
-    known = cache.known_digests()
-    digests: list[bytes | None] = []
+    digests: list[bytes | None] = [None] * len(paths) if vouched is None else list(vouched)
+    rest = [index for index, value in enumerate(digests) if value is None]
+    names = absolute_names([paths[index] for index in rest])
+    known = cache.known_digests(names)
     fresh: list[tuple[str, FileStat, int, bytes]] = []
-    for path, key in zip(paths, absolute_names(paths), strict=True):
+    for index, key in zip(rest, names, strict=True):
+        path = paths[index]
         entry = known.get(key)
         seen = _observe(path) if entry is not None else None
         if entry is None or seen is None:
-            digests.append(None)
             continue
         stat, observed = seen
         old_stat, old_observed, old_digest = entry
         if settled(stat, old_stat, old_observed):
-            digests.append(old_digest)
+            digests[index] = old_digest
             continue
         raw = _read(path)
         if raw is None:
-            digests.append(None)
             continue
         value = digest(raw)
-        digests.append(value)
+        digests[index] = value
         fresh.append((key, stat, observed, value))
     cache.remember_digests(fresh)
     return digests
@@ -376,7 +381,12 @@ def scan(
     fresh: list[tuple[str, bytes, FileResult, FileResult | None]] = []
     seen: list[tuple[str, FileStat, int, bytes]] = []
     work = [(labels[i], paths[i]) for i in todo]
-    names = absolute_names(paths) if cache is not None and todo else []
+    # Absolute names, for the cache, of the files checked here only.
+    names = (
+        dict(zip(todo, absolute_names([paths[i] for i in todo]), strict=True))
+        if cache is not None
+        else {}
+    )
     task = _Task(schema, articles, hashing=cache is not None)
     checked = _check_paths(work, task, progress)
     try:

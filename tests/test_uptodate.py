@@ -14,6 +14,7 @@ import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from feeds import cache, uptodate
 from feeds.api import BuildReport, build
 from feeds.config import Config
 from feeds.records import Locator
+from feeds.rendercache import LastBuild
 from tests.corpus import write_corpus
 from tests.test_incremental import assert_same_as_cold, edit_record, inodes
 
@@ -134,18 +136,27 @@ def test_a_record_changed_in_place_is_seen(config: Config, tmp_path: Path, keep:
     assert_same_as_cold(config, tmp_path)
 
 
+FILE_CHANGES = ("add", "remove", "rename")
+
+
+def change_files(source: Path, change: str) -> None:
+    """Add a record, remove one or rename one (``change``)."""
+    if change == "add":
+        shutil.copy(source / "00003.md", source / "00003-again.md")
+    elif change == "remove":
+        (source / "00003.md").unlink()
+    else:
+        (source / "00003.md").rename(source / "00003-renamed.md")
+
+
 @pytest.mark.usefixtures("settled")
-@pytest.mark.parametrize("change", ["add", "remove", "rename", "settings", "schema"])
+@pytest.mark.parametrize("change", [*FILE_CHANGES, "settings", "schema"])
 def test_other_changes_are_seen(
     config: Config, tmp_path: Path, change: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build(config, now=NOW)
-    if change == "add":
-        shutil.copy(config.source / "00003.md", config.source / "00003-again.md")
-    elif change == "remove":
-        (config.source / "00003.md").unlink()
-    elif change == "rename":
-        (config.source / "00003.md").rename(config.source / "00003-renamed.md")
+    if change in FILE_CHANGES:
+        change_files(config.source, change)
     elif change == "settings":
         config = replace(config, title="Another title")
     else:
@@ -287,3 +298,106 @@ def test_a_snapshot_round_trips(config: Config, tmp_path: Path) -> None:
     uptodate.store_snapshot(tmp_path / "foreign", foreign)
     assert uptodate.load_snapshot(tmp_path / "foreign") is None
     assert all(d.rule != "future-date" for _, found, _ in snapshot.checks for d in found)
+
+
+def spy_on(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[tuple[Any, ...]]:
+    """Calls to ``owner.name`` from now on, by their arguments (``self`` left out)."""
+    calls: list[tuple[Any, ...]] = []
+    real = getattr(owner, name)
+
+    def spy(self: object, *args: object) -> object:
+        calls.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(owner, name, spy)
+    return calls
+
+
+@pytest.mark.usefixtures("settled")
+def test_an_edit_that_keeps_the_size_is_found_before_the_output_is_looked_at(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telling whether the output is as the last build left it takes a stat call per
+    output file: a build that hashes the touched records first needs none of them when
+    one holds something else now."""
+    build(config, now=NOW)
+    path = config.source / "00042.md"
+    size = path.stat().st_size
+    path.write_text(path.read_text("utf-8").replace("title: ", "title: X", 1)[:-1], "utf-8")
+    assert path.stat().st_size == size
+    looked_at = spy_on(monkeypatch, LastBuild, "intact")
+    assert not build(config, now=NOW).unchanged
+    assert looked_at == []
+    assert_same_as_cold(config, tmp_path)
+
+
+@pytest.mark.usefixtures("settled")
+def test_the_files_the_snapshot_vouches_for_are_not_looked_up_again(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After one record changed, the cache is asked about that one file only; and what it
+    holds of files no build reads is not looked for, as the files are those of the last
+    build."""
+    build(config, now=NOW)
+    edit_record_at(config.source / "00042.md", title="Changed once")
+    asked = spy_on(monkeypatch, cache.Cache, "known_digests")
+    tidied = spy_on(monkeypatch, cache.Cache, "keep_only")
+    report = build(config, now=NOW)
+    assert not report.unchanged
+    assert asked == [([str((config.source / "00042.md").absolute())],)] * len(asked)
+    assert asked  # once to hash it, once for the next snapshot
+    assert tidied == []
+    assert_same_as_cold(config, tmp_path)
+    assert build(config, now=NOW).unchanged  # the snapshot it left is whole
+
+
+@pytest.mark.usefixtures("settled")
+@pytest.mark.parametrize("change", FILE_CHANGES)
+def test_what_the_cache_holds_of_files_gone_is_dropped_when_the_files_change(
+    config: Config, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(config, now=NOW)
+    change_files(config.source, change)
+    tidied = spy_on(monkeypatch, cache.Cache, "keep_only")
+    build(config, now=NOW)
+    assert len(tidied) == 1
+    assert config.cache is not None
+    with cache.Cache(config.cache) as store:
+        known = set(store.known_digests())
+    assert known == {str(path.absolute()) for path in config.source.iterdir()}
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_snapshot_outliving_its_cache_database_still_vouches_for_files(
+    config: Config, tmp_path: Path
+) -> None:
+    """The database is gone (deleted, or found damaged): the files are checked again, and
+    the snapshot's content hashes are as good as before."""
+    assert config.cache is not None
+    build(config, now=NOW)
+    for database in config.cache.glob(f"{cache.DB_NAME}*"):
+        database.unlink()
+    edit_record_at(config.source / "00042.md", title="Changed once")
+    assert not build(config, now=NOW).unchanged
+    assert_same_as_cold(config, tmp_path)
+    assert build(config, now=NOW).unchanged
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_snapshot_looks_at_files_by_name(config: Config) -> None:
+    """Files added, removed or renamed since do not stop it vouching for the others."""
+    assert config.cache is not None
+    build(config, now=NOW)
+    snapshot = uptodate.load_snapshot(uptodate.snapshot_path(config.cache, config.output))
+    assert snapshot is not None
+    names = [name for name, *_ in snapshot.sources]
+    same = snapshot.look(names)
+    assert same.same_files and all(same.vouched)
+    os.utime(names[3], ns=(1, 1))
+    others = [*names[:2], str(config.source / "new.md"), *names[3:]]
+    other = snapshot.look(others)
+    assert not other.same_files
+    assert [source is None for source in other.vouched][:5] == [False, False, True, True, False]
+    assert other.now[2] is None and other.now[3] is not None
+    labels = [file for file, _, _ in snapshot.checks]
+    assert snapshot.in_doubt(others, labels, snapshot.settings, other) is None
