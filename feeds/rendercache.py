@@ -24,6 +24,7 @@ import hashlib
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from feeds.plan import FeedSpec
 
 _FORMAT = b"feeds-documents-7\n"  # 7: the rows of the output swapped out packed apart
 DIGEST_SIZE = 20  # bytes of a document key or an entry digest
+_KEY = attrgetter("key")
 
 # Relative path → (document key, state of the file).  The states are plain tuples, as
 # recorded: a build reads the record of every file of two outputs (its last and the one
@@ -116,8 +118,10 @@ class DocumentKeys:
         digests: so the digests, in order, are all a key needs of the entries, and the
         times are worked out only for the documents that are rendered.  An archive page
         does not say how many pages there are; the subscription document links the newest."""
-        known = self._entries
-        digests = [known.get(article.key) or self.entry(article) for article in entries]
+        try:  # each digest known, mostly: looked up without a call per entry
+            digests = list(map(self._entries.__getitem__, map(_KEY, entries)))
+        except KeyError:
+            digests = [self.entry(article) for article in entries]
         archives = len(spec.archives) if page is None else None
         identity = (spec.kind, spec.key, spec.name, spec.path, page, archives)
         hasher = hashlib.blake2b(self._settings, digest_size=DIGEST_SIZE)
