@@ -21,8 +21,8 @@ The record is one file per output folder, checked like the build record
 for another schema, is ignored and the graph is merged from every file.  A build that merged
 only what changed appends what it changed to the record (:func:`store_state`): writing
 the whole graph again took longer than merging.  Once the changes outweigh a quarter of the
-graph, the whole graph is written again: in two frames, the text of the articles apart
-(:func:`_split`), then the changes after them.
+graph, or number :data:`APPEND_AT_MOST`, the whole graph is written again: in two frames,
+the text of the articles apart (:func:`_split`), then the changes after them.
 """
 
 from __future__ import annotations
@@ -58,8 +58,12 @@ from feeds.scan import FileResult, Summary, from_summary, summary_of
 _FORMAT = b"feeds-graph-7\n"  # 7: the text of the articles in a frame of its own
 # Articles keep their dates as ``datetime``; results hold diagnostics.
 _CLASSES = DATE_CLASSES | DIAGNOSTIC_CLASSES
-# Changes are appended until they reach this share of the size of the whole graph.
+# Changes are appended until they reach this share of the size of the whole graph, or this
+# many of them: every later build reads each back and applies it (2,000 changes of one record
+# each added 0.2 s to reading back the graph of 10,000 records), and the changes of a record
+# or two weigh so little that a quarter of the graph takes thousands of builds.
 APPEND_UP_TO = 0.25
+APPEND_AT_MOST = 256
 
 Contributors = Mapping[str, tuple[bytes, tuple[str, ...]]]  # label → (content hash, keys)
 Results = Mapping[str, tuple[bytes, FileResult]]  # label → (content hash, result)
@@ -88,14 +92,15 @@ class GraphState:
 class Recorded:
     """Where a graph was read from: the record file and where the last frame read into it
     ends; how many articles and contributors its first two frames hold (the whole graph)
-    and how many the changes after them replace or remove; and where the frames of the file
-    end, those left out included (see :func:`load_state`)."""
+    and how many the changes after them replace or remove; where the frames of the file
+    end, those left out included (see :func:`load_state`); and how many changes were read."""
 
     path: Path
     end: RecordEnd
     whole: int
     changed: int
     read_to: RecordEnd
+    appended: int
 
 
 def graph_path(cache_folder: Path, output: Path) -> Path:
@@ -151,7 +156,7 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return None
     whole = len(restored) + len(rows) + len(checked)
-    recorded = Recorded(path, ends[1 + len(changes)], whole, changed, ends[-1])
+    recorded = Recorded(path, ends[1 + len(changes)], whole, changed, ends[-1], len(changes))
     return GraphState(graph, contributors, known, results, recorded, bytes(build))
 
 
@@ -163,7 +168,11 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
     if previous is not None and recorded is not None and recorded.path == path:
         change = _changes(previous, state, context)
         small = recorded.changed + _size(change) <= APPEND_UP_TO * recorded.whole
-        if small and append_record(path, change, recorded.end, recorded.read_to) is not None:
+        if (
+            small
+            and recorded.appended < APPEND_AT_MOST
+            and append_record(path, change, recorded.end, recorded.read_to) is not None
+        ):
             return
     rows = [(label, key, keys) for label, (key, keys) in state.contributors.items()]
     shared, text = _split(plain_columns(state.graph.values()))

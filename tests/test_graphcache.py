@@ -333,6 +333,28 @@ def test_a_build_appends_its_changes_until_they_outweigh_a_quarter_of_the_graph(
     assert recorded.recorded.changed == 0  # written whole again: no changes to read
 
 
+def test_a_build_appends_at_most_so_many_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each change appended is read back by every later build: small ones too."""
+    monkeypatch.setattr(graphcache, "APPEND_AT_MOST", 3)
+    folder, cache = tmp_path / "records", tmp_path / "cache"
+    write_corpus(folder, 40)
+    graphs(folder, cache)
+    rng = random.Random(4)
+    inodes = [record_file(cache)[0]]
+    for _ in range(5):
+        edit_title(rng, sorted(folder.iterdir()))
+        kept, fresh = graphs(folder, cache)
+        assert list(kept.items()) == list(fresh.items())
+        inodes.append(record_file(cache)[0])
+    # Written whole by the first build and again by the fifth, after three changes.
+    assert [inode == inodes[0] for inode in inodes] == [True, True, True, True, False, False]
+    recorded = recorded_state(cache)
+    assert recorded is not None and recorded.recorded is not None
+    assert recorded.recorded.appended == 1
+
+
 @pytest.mark.parametrize("damage", ["cut short", "junk after", "flipped"])
 def test_a_damaged_change_is_not_read_and_the_record_is_written_whole_again(
     tmp_path: Path, damage: str
