@@ -492,7 +492,7 @@ def _up_to_date(run: _Run, last: LastBuild, snapshot: Snapshot | None) -> BuildR
         return None
     if snapshot.made_from != last.inputs or moment(run.now) < snapshot.clock:
         return None
-    doubtful = snapshot.in_doubt(run.names, run.labels, run.settings, run.looked)
+    doubtful = snapshot.in_doubt(run.labels, run.settings, run.looked)
     if doubtful is None:
         return None
     if doubtful:  # hashed before the output is looked at: an edit that kept the size shows

@@ -409,7 +409,7 @@ def has_state(path: str, state: Stat) -> bool:
     return (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == state
 
 
-def settled(now: FileStat, seen: FileStat, observed: int) -> bool:
+def settled(now: FileStat, seen: Stat, observed: int) -> bool:
     """Whether a file whose stat data is ``now`` still holds the bytes read after ``seen``
     was taken at ``observed`` (nanoseconds since the epoch): the stat data must be equal,
     and the change time not :func:`racy`."""
@@ -529,27 +529,23 @@ class Cache:
     ) -> Mapping[str, tuple[FileStat, int, bytes]]:
         """By absolute path: the stat data seen, when it was seen, and the hash of the bytes
         read after that; of every file, or at least of ``paths`` (absolute).  A few are
-        looked up one by one: a build that changed one record of 100,000 knows the others
+        looked up by their paths: a build that changed one record of 100,000 knows the others
         from its snapshot (:mod:`feeds.uptodate`), and reading every row took 0.4 s."""
-        if self._hashed is None and paths is not None and len(paths) <= FEW_LABELS:
+        if self._hashed is not None:
+            return self._hashed
+        query = "SELECT path, size, mtime_ns, ctime_ns, inode, observed_ns, digest FROM stats"
+        wanted: tuple[str, ...] = ()
+        if paths is not None and len(paths) <= FEW_LABELS:
             if not paths:
                 return {}
-            marks = ", ".join("?" * len(paths))
-            rows = self._rows(
-                "SELECT path, size, mtime_ns, ctime_ns, inode, observed_ns, digest"
-                f" FROM stats WHERE path IN ({marks})",
-                tuple(paths),
-            )
-            return {row[0]: (FileStat._make(row[1:5]), row[5], row[6]) for row in rows}
-        if self._hashed is None:
-            rows = self._rows(
-                "SELECT path, size, mtime_ns, ctime_ns, inode, observed_ns, digest FROM stats"
-            )
-            hashed = {row[0]: (FileStat._make(row[1:5]), row[5], row[6]) for row in rows}
-            if self._db is None:  # given up: nothing to keep in step with
-                return hashed
+            wanted = tuple(paths)
+            query += f" WHERE path IN ({', '.join('?' * len(wanted))})"
+        hashed = {
+            row[0]: (FileStat._make(row[1:5]), row[5], row[6]) for row in self._rows(query, wanted)
+        }
+        if not wanted and self._db is not None:  # every row: kept, in step with what is written
             self._hashed = hashed
-        return self._hashed
+        return hashed
 
     def remember_digests(self, entries: Iterable[tuple[str, FileStat, int, bytes]]) -> None:
         entries = list(entries)

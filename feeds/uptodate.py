@@ -38,9 +38,9 @@ from feeds.cache import (
     Cache,
     FileStat,
     file_state,
-    racy,
     read_record,
     record_path,
+    settled,
     write_record,
 )
 from feeds.checks import FUTURE_DATE
@@ -108,29 +108,27 @@ class Snapshot:
         for name, source in zip(names, sources, strict=True):
             state = file_state(name)
             now.append(state)
-            settled = source is not None and state == source[1:5] and not racy(source[3], source[5])
-            vouched.append(source if settled else None)
+            unchanged = (
+                source is not None and state is not None and settled(state, source[1:5], source[5])
+            )
+            vouched.append(source if unchanged else None)
         return Looked(tuple(vouched), tuple(now), same_files)
 
-    def in_doubt(
-        self, names: Sequence[str], labels: Sequence[str], settings: bytes, looked: Looked
-    ) -> list[int] | None:
-        """Whether the files ``names`` (labelled ``labels``, ``looked`` at) may be those
+    def in_doubt(self, labels: Sequence[str], settings: bytes, looked: Looked) -> list[int] | None:
+        """Whether the files :meth:`look` ``looked`` at (labelled ``labels``) may be those
         this snapshot was taken of, under the same ``settings``: ``None`` when they are not,
         else the indexes of those whose content must be hashed again to tell.  Those are
         the files whose stat data was not settled when taken, and those touched since
         (other stat data, the same size: a checkout or a script that rewrote them as they
         were)."""
-        if settings != self.settings or len(names) != len(self.sources):
+        if settings != self.settings or not looked.same_files:
             return None
         if any(label != checks[0] for label, checks in zip(labels, self.checks, strict=True)):
             return None
         doubtful = []
-        for index, (name, source, vouched, now) in enumerate(
-            zip(names, self.sources, looked.vouched, looked.now, strict=True)
+        for index, (source, vouched, now) in enumerate(
+            zip(self.sources, looked.vouched, looked.now, strict=True)
         ):
-            if name != source[0]:
-                return None
             if vouched is None:
                 if now is None or now.size != source[1]:
                     return None

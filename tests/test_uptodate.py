@@ -400,4 +400,4 @@ def test_a_snapshot_looks_at_files_by_name(config: Config) -> None:
     assert [source is None for source in other.vouched][:5] == [False, False, True, True, False]
     assert other.now[2] is None and other.now[3] is not None
     labels = [file for file, _, _ in snapshot.checks]
-    assert snapshot.in_doubt(others, labels, snapshot.settings, other) is None
+    assert snapshot.in_doubt(labels, snapshot.settings, other) is None
