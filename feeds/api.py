@@ -12,7 +12,7 @@ import functools
 import gc
 import hashlib
 import os
-from collections.abc import Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +26,13 @@ from feeds.records import (
     KnownPlaces,
     Loaded,
     Locator,
+    NamedFiles,
     Record,
     discover,
     discover_names,
     display_names,
     display_path,
+    labels_of,
     parse_record,
 )
 from feeds.scan import FileResult, scan, schema_key
@@ -183,12 +185,18 @@ def reviewed(
 
     When ``publishing``, the first of several records of one article stays valid (it is
     published) and only the later copies get an error."""
-    where = {result.file: path for result, path in zip(results, paths, strict=True)}
+    if len(results) != len(paths):
+        raise ValueError("a result for each file, and a file for each result")
+    index = {result.file: at for at, result in enumerate(results)}
+
+    def path_of(file: str) -> Path:  # few files are placed: no path is made for the others
+        return paths[index[file]]
+
     facts = [result.facts for result in results if result.facts is not None]
     if store is None or contents is None:
-        found = review(facts, now, lambda file: _locator(file, where[file]))
+        found = review(facts, now, lambda file: _locator(file, path_of(file)))
     else:
-        places = _Places(store, where, contents)
+        places = _Places(store, path_of, contents)
         found = review(facts, now, places.locate)
         places.keep()
     out = []
@@ -203,11 +211,11 @@ def reviewed(
 
 class _Places:
     """A :class:`feeds.records.KnownPlaces` for each file asked for, with the places the cache
-    keeps for its content (``contents``, by label; the files are at ``where``); the places
+    keeps for its content (``contents``, by label; ``where`` gives each file's path); the places
     it had to find are kept for the next run (:meth:`keep`)."""
 
     def __init__(
-        self, store: Cache, where: Mapping[str, Path], contents: Mapping[str, bytes]
+        self, store: Cache, where: Callable[[str], Path], contents: Mapping[str, bytes]
     ) -> None:
         self._store = store
         self._where = where
@@ -221,9 +229,8 @@ class _Places:
             content = self._contents.get(file)
             known = self._kept.get(file)
             places = known[1] if known is not None and known[0] == content else {}
-            path = self._where[file]
             placer = self._placers[file] = KnownPlaces(
-                file, places, lambda: _located(file, path, content)
+                file, places, lambda: _located(file, self._where(file), content)
             )
         return placer
 
@@ -382,9 +389,8 @@ class _Run:
         return [None if source is None else source[6] for source in self.looked.vouched]
 
     @functools.cached_property
-    def paths(self) -> tuple[Path, ...]:
-        """The record files, made only by a build that reads them."""
-        return tuple(map(Path, self.names))
+    def paths(self) -> NamedFiles:
+        return NamedFiles(self.names, self.labels)
 
     @functools.cached_property
     def settings(self) -> bytes:
@@ -770,7 +776,7 @@ def _merged_graph(
     state = None
     if previous is not None:
         digests = known_digests(paths, store) if digests is None else digests
-        labels = display_names(path.as_posix() for path in paths)
+        labels = labels_of(paths)
         lean = {
             label
             for label, value in zip(labels, digests, strict=True)

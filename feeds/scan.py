@@ -29,7 +29,7 @@ from feeds.records import (
     Loaded,
     Locator,
     absolute_names,
-    display_names,
+    labels_of,
     parse_record,
     read_bounded,
     read_record,
@@ -361,7 +361,7 @@ def scan(
     are neither looked up nor checked."""
     progress = progress or Quiet()
     known = known or {}
-    labels = display_names(path.as_posix() for path in paths)
+    labels = labels_of(paths)
     context = ""
     cached: dict[str, FileResult] = {}
     if cache is None:

@@ -17,12 +17,14 @@ from feeds import records
 from feeds.records import (
     FRONT_MATTER_BOUNDARY,
     MAX_RECORD_BYTES,
+    NamedFiles,
     absolute_names,
     closing_boundary,
     discover,
     discover_names,
     display_names,
     display_path,
+    labels_of,
     parse_record,
     read_bounded,
     read_record,
@@ -266,6 +268,13 @@ def test_names_are_shown_as_display_path_shows_paths(
     assert [Path(name) for name in names] == paths
     assert display_names(names) == [display_path(path) for path in paths]
     assert display_names(names)[0] == {"outside": paths[0].as_posix()}.get(where, "records/a.md")
+    files = NamedFiles(names)
+    assert list(files) == paths
+    assert files.labels == labels_of(files) == labels_of(paths) == display_names(names)
+    assert absolute_names(files) == absolute_names(paths) == [str(p.absolute()) for p in paths]
+    assert isinstance(files[1:], NamedFiles)
+    assert list(files[1:]) == paths[1:]
+    assert files[1:].labels == files.labels[1:]
 
 
 def test_discover_reports_unreadable_folders(
