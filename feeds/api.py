@@ -390,6 +390,7 @@ class _Run:
 
     @functools.cached_property
     def paths(self) -> NamedFiles:
+        """The record files; each is made a path only when a step asks for it."""
         return NamedFiles(self.names, self.labels)
 
     @functools.cached_property
