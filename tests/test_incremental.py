@@ -29,8 +29,9 @@ from feeds.articles import Article
 from feeds.config import Config
 from feeds.jsonfeed import written_items
 from feeds.plan import plan_feeds
+from feeds.publish import FAVICON, INDEX, OPML
 from feeds.records import discover
-from feeds.render import EntryXml, render_entries, written_entries
+from feeds.render import STYLESHEET, EntryXml, render_entries, written_entries
 from feeds.schema import load_schema
 from tests.corpus import record, write_corpus
 from tests.edits import random_edit
@@ -564,6 +565,22 @@ def test_a_build_starts_from_the_output_before_last(config: Config, tmp_path: Pa
         # One copy on disk of what both hold the same: most files are the same file.
         shared = [name for name in after if previous.get(name) == after[name]]
         assert len(shared) > len(after) * 3 / 4
+
+
+def test_settings_set_back_take_the_files_made_with_them(config: Config, tmp_path: Path) -> None:
+    """The output before last holds what a build with the settings of the build before
+    last writes: a build with those settings again keeps every document of it.  (The
+    files made from the whole plan are written every build.)"""
+    site = {INDEX, OPML, FAVICON, STYLESHEET}
+    build(config)
+    other = replace(config, title="Another site")
+    build(other)
+    made_with_other = {n: inode for n, inode in inodes(config.output).items() if n not in site}
+    build(config)
+    build(other)
+    after = {n: inode for n, inode in inodes(config.output).items() if n not in site}
+    assert after == made_with_other
+    assert_same_as_cold(other, tmp_path)
 
 
 def test_a_spoiled_file_of_the_output_before_last_is_written_again(
