@@ -201,13 +201,14 @@ def _document(text: str, source: str, cache: Path | None) -> Any:
 
     Importing PyYAML took a fifth of what ``feeds validate`` on one file takes, and a
     plainly written record needs no PyYAML (:mod:`feeds.yamlfast`).  What is kept is named
-    by the text and by the code and libraries that read it (a new PyYAML reads anew)."""
+    by the code and libraries that read it (a new PyYAML reads anew), then by the text."""
     kept = None
     if cache is not None:
         from feeds.cache import DATE_CLASSES, code_fingerprint, read_record  # noqa: PLC0415
 
-        name = hashlib.blake2b(f"{code_fingerprint()}\0{text}".encode(), digest_size=16)
-        kept = cache / f"schema-{name.hexdigest()}.pickle"
+        version = hashlib.blake2b(code_fingerprint().encode(), digest_size=8).hexdigest()
+        content = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        kept = cache / f"schema-{version}-{content}.pickle"
         document = read_record(kept, _PARSED, DATE_CLASSES)
         if document is not None:
             return document
@@ -221,9 +222,21 @@ def _document(text: str, source: str, cache: Path | None) -> Any:
     if kept is not None and document is not None:
         from feeds.cache import write_record  # noqa: PLC0415
 
+        _forget_other_versions(kept)
         with contextlib.suppress(OSError, pickle.PicklingError):  # only slower next time
             write_record(kept, _PARSED, document)
     return document
+
+
+def _forget_other_versions(kept: Path) -> None:
+    """Remove the schemas kept beside ``kept`` by other code (another version of feeds, of
+    Python or of a library that reads them), which this code never reads: each upgrade
+    left one more behind."""
+    version = kept.name.rpartition("-")[0]  # "schema-" and the version
+    with contextlib.suppress(OSError):
+        for other in kept.parent.glob("schema-*.pickle"):
+            if other.name.rpartition("-")[0] != version:
+                other.unlink(missing_ok=True)
 
 
 def _compiled(document: dict[str, Any]) -> Any:

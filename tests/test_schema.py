@@ -342,6 +342,27 @@ def test_a_schema_read_once_is_kept_in_the_cache_folder(tmp_path: Path) -> None:
     assert len(list(cache.glob("schema-*.pickle"))) == 2
 
 
+def test_schemas_kept_by_other_versions_are_removed(tmp_path: Path) -> None:
+    """An upgrade of feeds, or of a library it reads schemas with, left one more file."""
+    cache = tmp_path / "cache"
+    load_schema(SCHEMA, cache=cache)
+    (ours,) = cache.glob("schema-*.pickle")
+    older = [cache / f"schema-{'0' * 16}-{'1' * 32}.pickle", cache / f"schema-{'2' * 32}.pickle"]
+    for path in older:
+        path.write_bytes(ours.read_bytes())
+    (cache / "elsewhere.pickle").write_bytes(b"not a schema")
+    load_schema(SCHEMA, cache=cache)  # kept: nothing is written, nothing removed
+    assert all(path.exists() for path in older)
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(SCHEMA.read_text("utf-8").replace("minItems: 1", "minItems: 2"), "utf-8")
+    load_schema(edited, cache=cache)
+    left = sorted(path.name for path in cache.iterdir() if path.name.startswith("schema-"))
+    assert ours.name in left
+    assert len(left) == 2
+    assert not any(path.exists() for path in older)
+    assert (cache / "elsewhere.pickle").exists()
+
+
 def test_a_schema_that_is_not_yaml_is_refused_with_a_cache_too(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("type: object\nrequired: [title\n", "utf-8")
