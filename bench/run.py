@@ -1,8 +1,10 @@
 """The benchmark of issue 5: feeds against Hugo and a bare python-frontmatter read.
 
     python bench/run.py N [--runs 3] [--work DIR] [--results bench/RESULTS.md] [--no-hugo]
+    python bench/run.py --corpus FOLDER [the same options]
 
-On one corpus of N seed-shaped records (bench/corpus.py), times, as separate processes:
+On one corpus of N seed-shaped records (bench/corpus.py), or on a folder of records of your
+own (copied into ``--work``), times, as separate processes:
 ``feeds build`` cold (no cache), again with nothing changed, after one record changed, after
 100 records were added; ``feeds validate`` on the corpus (cold and with the cache) and on one
 file; Hugo building per-topic and per-provider RSS with related links (bench/hugo_site.py);
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import hashlib
 import importlib.util
 import os
 import platform
@@ -40,6 +43,7 @@ from hugo_site import make_site  # noqa: E402
 
 BIN = Path(sys.executable).parent
 FEEDS = [str(BIN / "feeds")]
+ADDED = 100  # records added in each run of "100 records added"
 FRONTMATTER_READ = """
 import sys, pathlib, frontmatter
 for path in sorted(pathlib.Path(sys.argv[1]).iterdir()):
@@ -168,9 +172,114 @@ def hugo_binary() -> Path | None:
     return binary if binary.exists() else None
 
 
+@dataclass(frozen=True)
+class Setup:
+    """The records a run times, laid out under ``work``: ``corpus`` (``work/project/records``)
+    holds ``count`` of them; ``victim`` is the one the runs that change a record change;
+    ``add(i)`` puts 100 records never seen before into ``corpus`` for run ``i`` of those that
+    add some, ``batch(i)`` names them there.  ``title`` is its section of RESULTS.md."""
+
+    work: Path
+    corpus: Path
+    count: int
+    title: str
+    victim: Path
+    add: Callable[[int], None]
+    batch: Callable[[int], list[Path]]
+
+
+def generated(work_root: Path, count: int, seed: int, written_by: str) -> Setup:
+    """A corpus of ``count`` records of bench/corpus.py, written once and kept."""
+    hand = written_by == "hand"
+    work = work_root / (f"n{count}" if hand else f"n{count}-{written_by}")
+    corpus = work / "project" / "records"
+    marker = work / f"corpus-{count}-{seed}.done"
+    generator = Corpus(seed, written_by)
+    if not marker.exists():
+        print(f"writing {count} records to {corpus}", flush=True)
+        shutil.rmtree(work, ignore_errors=True)
+        generator.write(corpus, count)
+        marker.touch()
+
+    def add(index: int) -> None:
+        generator.write(corpus, count + ADDED * (index + 1), start=count + ADDED * index)
+
+    def batch(index: int) -> list[Path]:
+        first = count + ADDED * index
+        return [corpus / generator.file_name(i) for i in range(first, first + ADDED)]
+
+    title = f"{count:,} records" + ("" if hand else f", written by {written_by}")
+    return Setup(work, corpus, count, title, corpus / generator.file_name(count // 2), add, batch)
+
+
+def own(source: Path, work_root: Path, runs: int) -> Setup:
+    """The records of the folder ``source`` (a corpus of your own), copied under
+    ``work_root``, but for the last ``ADDED`` times ``runs`` files by name: those are held back,
+    and are the records the runs that add some add."""
+    files = sorted(path for path in source.iterdir() if path.is_file())
+    held = ADDED * runs
+    if len(files) < held + 2:
+        raise SystemExit(
+            f"{source} holds {len(files)} files: too few to hold {held} back for the runs "
+            f"that add {ADDED} records"
+        )
+    work = work_root / f"own-{source.resolve().name}"
+    corpus, spare = work / "project" / "records", work / "held-back"
+    kept, extra = files[: len(files) - held], [path.name for path in files[len(files) - held :]]
+    listing = repr([(path.name, path.stat().st_size, path.stat().st_mtime_ns) for path in files])
+    marker = work / f"copied-{hashlib.blake2b(f'{held} {listing}'.encode()).hexdigest()[:16]}"
+    if not marker.exists():
+        print(f"copying {len(files)} records of {source} to {work}", flush=True)
+        shutil.rmtree(work, ignore_errors=True)
+        corpus.mkdir(parents=True)
+        spare.mkdir()
+        for path in kept:
+            shutil.copyfile(path, corpus / path.name)
+        for name in extra:
+            shutil.copyfile(source / name, spare / name)
+        marker.touch()
+
+    def add(index: int) -> None:
+        for name in extra[ADDED * index : ADDED * (index + 1)]:
+            shutil.copyfile(spare / name, corpus / name)
+
+    def batch(index: int) -> list[Path]:
+        return [corpus / name for name in extra[ADDED * index : ADDED * (index + 1)]]
+
+    victim = changeable(corpus, [path.name for path in kept])
+    return Setup(work, corpus, len(kept), f"{len(kept):,} records of {source}", victim, add, batch)
+
+
+def changeable(corpus: Path, names: list[str]) -> Path:
+    """A valid, published record from the middle of ``names`` on, with its title on a line of
+    its own (``title: ...``): changing it changes what feeds publish."""
+    from feeds.records import parse_record  # noqa: PLC0415 - feeds is imported to time it
+    from feeds.schema import load_schema  # noqa: PLC0415
+
+    schema = load_schema()
+    middle = len(names) // 2
+    for name in [*names[middle:], *names[:middle]]:
+        raw = (corpus / name).read_bytes()
+        if b"\ntitle: " not in raw:
+            continue
+        loaded = parse_record(name, raw)
+        record = loaded.record
+        if record is None or loaded.diagnostics or schema.check(record):
+            continue
+        if record.data.get("published") is not False:
+            return corpus / name
+    raise SystemExit(f"no valid, published record of {corpus} has a 'title: ...' line to change")
+
+
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario after another
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("records", type=int)
+    parser.add_argument("records", type=int, nargs="?", help="how many records to generate")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        help="time a folder of records of your own instead (its last 100 x RUNS files by "
+        "name are held back, for the runs that add 100 records)",
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path("/tmp/feeds-bench"))
     parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
@@ -188,18 +297,16 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
         help="how the records are written (see bench/corpus.py)",
     )
     args = parser.parse_args(argv)
-    count, runs = args.records, args.runs
-
-    hand = args.written_by == "hand"
-    work = args.work / (f"n{count}" if hand else f"n{count}-{args.written_by}")
-    corpus = work / "project" / "records"
-    marker = work / f"corpus-{count}-{args.seed}.done"
-    generator = Corpus(args.seed, args.written_by)
-    if not marker.exists():
-        print(f"writing {count} records to {corpus}", flush=True)
-        shutil.rmtree(work, ignore_errors=True)
-        generator.write(corpus, count)
-        marker.touch()
+    if (args.records is None) == (args.corpus is None):
+        parser.error("give a number of records to generate, or --corpus FOLDER")
+    runs = args.runs
+    if args.corpus is None:
+        setup = generated(args.work, args.records, args.seed, args.written_by)
+    else:
+        if not args.corpus.is_dir():
+            parser.error(f"--corpus {args.corpus}: not a folder")
+        setup = own(args.corpus, args.work, runs)
+    work, corpus, count, victim = setup.work, setup.corpus, setup.count, setup.victim
     project = corpus.parent
     compile_feeds()
     cache = project / ".feeds-cache"
@@ -225,7 +332,6 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
     )
     measures.append(repeat("feeds build, nothing changed", runs=runs, command=build, cwd=project))
 
-    victim = corpus / generator.file_name(count // 2)
     original = victim.read_bytes()
 
     def change_one(index: int) -> None:
@@ -250,16 +356,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
         # Each run adds records never seen before: a build starts from the output before
         # last (feeds/output.py), which after adding the same hundred again would already
         # hold them.
-        def batch(index: int) -> list[Path]:
-            first = count + 100 * index
-            return [corpus / generator.file_name(i) for i in range(first, first + 100)]
-
-        def add_hundred(index: int) -> None:
-            generator.write(corpus, count + 100 * (index + 1), start=count + 100 * index)
-
         def remove_hundred(index: int) -> None:
             if index < runs - 1:
-                for path in batch(index):
+                for path in setup.batch(index):
                     path.unlink()
                 run(build, project)
 
@@ -269,13 +368,13 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
                 runs=runs,
                 command=build,
                 cwd=project,
-                before=add_hundred,
+                before=setup.add,
                 after=remove_hundred,
             )
         )
         added_ok = compare_with_cold(project, build, "100 records added")
         identical = one_changed_ok and added_ok
-        for path in batch(runs - 1):
+        for path in setup.batch(runs - 1):
             path.unlink(missing_ok=True)
         victim.write_bytes(original)
 
@@ -323,8 +422,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
 
     report = results(count, runs, measures, identical, hugo is not None)
     print(report)
-    title = f"{count:,} records" + ("" if hand else f", written by {args.written_by}")
-    write_results(args.results, title, report)
+    write_results(args.results, setup.title, report)
     return 0
 
 
