@@ -35,6 +35,9 @@ from pathlib import Path
 
 import psutil  # type: ignore[import-untyped]
 
+from feeds.records import parse_record
+from feeds.schema import load_schema
+
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
@@ -223,7 +226,8 @@ def own(source: Path, work_root: Path, runs: int) -> Setup:
             f"{source} holds {len(files)} files: too few to hold {held} back for the runs "
             f"that add {ADDED} records"
         )
-    work = work_root / f"own-{source.resolve().name}"
+    where = source.resolve()
+    work = work_root / f"own-{where.name}-{hashlib.blake2b(bytes(where)).hexdigest()[:8]}"
     corpus, spare = work / "project" / "records", work / "held-back"
     kept, extra = files[: len(files) - held], [path.name for path in files[len(files) - held :]]
     listing = repr([(path.name, path.stat().st_size, path.stat().st_mtime_ns) for path in files])
@@ -253,9 +257,6 @@ def own(source: Path, work_root: Path, runs: int) -> Setup:
 def changeable(corpus: Path, names: list[str]) -> Path:
     """A valid, published record from the middle of ``names`` on, with its title on a line of
     its own (``title: ...``): changing it changes what feeds publish."""
-    from feeds.records import parse_record  # noqa: PLC0415 - feeds is imported to time it
-    from feeds.schema import load_schema  # noqa: PLC0415
-
     schema = load_schema()
     middle = len(names) // 2
     for name in [*names[middle:], *names[:middle]]:
