@@ -15,8 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from feeds.records import parse_record
-from feeds.schema import load_schema
+from feeds.records import Record, parse_record
+from feeds.schema import Schema, load_schema
 
 CONFIG = """\
 baseURL = "http://localhost:8000/"
@@ -110,6 +110,15 @@ def cited_pages(record: dict[str, Any]) -> list[dict[str, Any]]:
     return pages
 
 
+def valid_record(name: str, raw: bytes, schema: Schema) -> Record | None:
+    """The record in ``raw``, when feeds would take it (invalid records are left out, as
+    feeds leaves them out)."""
+    loaded = parse_record(name, raw)
+    if loaded.record is None or loaded.diagnostics or schema.check(loaded.record):
+        return None
+    return loaded.record
+
+
 def make_site(
     corpus: Path, site: Path, items: int | None = 50, *, every_article: bool = False
 ) -> int:
@@ -129,13 +138,13 @@ def make_site(
     records: set[str] = set()
     cited: dict[str, dict[str, Any]] = {}
     for path in sorted(corpus.iterdir()):
-        loaded = parse_record(path.name, path.read_bytes())
-        if loaded.record is None or loaded.diagnostics or schema.check(loaded.record):
-            continue  # invalid records are left out, as feeds leaves them out
-        data = dict(loaded.record.data)
+        record = valid_record(path.name, path.read_bytes(), schema)
+        if record is None:
+            continue
+        data = dict(record.data)
         matter = json.dumps(front_matter(data), ensure_ascii=False, indent=1)
         (site / "content" / "posts" / f"{path.stem}.md").write_text(
-            f"{matter}\n\n{loaded.record.body}", "utf-8"
+            f"{matter}\n\n{record.body}", "utf-8"
         )
         written += 1
         records.add(str(data.get("webUrl")))

@@ -35,14 +35,13 @@ from pathlib import Path
 
 import psutil  # type: ignore[import-untyped]
 
-from feeds.records import parse_record
 from feeds.schema import load_schema
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from corpus import WRITERS, Corpus  # noqa: E402
-from hugo_site import make_site  # noqa: E402
+from hugo_site import make_site, valid_record  # noqa: E402
 
 BIN = Path(sys.executable).parent
 FEEDS = [str(BIN / "feeds")]
@@ -230,7 +229,7 @@ def own(source: Path, work_root: Path, runs: int) -> Setup:
     work = work_root / f"own-{where.name}-{hashlib.blake2b(bytes(where)).hexdigest()[:8]}"
     corpus, spare = work / "project" / "records", work / "held-back"
     kept, extra = files[: len(files) - held], [path.name for path in files[len(files) - held :]]
-    listing = repr([(path.name, path.stat().st_size, path.stat().st_mtime_ns) for path in files])
+    listing = repr([(path.name, *_size_and_time(path)) for path in files])
     marker = work / f"copied-{hashlib.blake2b(f'{held} {listing}'.encode()).hexdigest()[:16]}"
     if not marker.exists():
         print(f"copying {len(files)} records of {source} to {work}", flush=True)
@@ -254,6 +253,12 @@ def own(source: Path, work_root: Path, runs: int) -> Setup:
     return Setup(work, corpus, len(kept), f"{len(kept):,} records of {source}", victim, add, batch)
 
 
+def _size_and_time(path: Path) -> tuple[int, int]:
+    """What tells a file of a corpus of your own changed since it was copied."""
+    state = path.stat()
+    return state.st_size, state.st_mtime_ns
+
+
 def changeable(corpus: Path, names: list[str]) -> Path:
     """A valid, published record from the middle of ``names`` on, with its title on a line of
     its own (``title: ...``): changing it changes what feeds publish."""
@@ -263,11 +268,8 @@ def changeable(corpus: Path, names: list[str]) -> Path:
         raw = (corpus / name).read_bytes()
         if b"\ntitle: " not in raw:
             continue
-        loaded = parse_record(name, raw)
-        record = loaded.record
-        if record is None or loaded.diagnostics or schema.check(record):
-            continue
-        if record.data.get("published") is not False:
+        record = valid_record(name, raw, schema)
+        if record is not None and record.data.get("published") is not False:
             return corpus / name
     raise SystemExit(f"no valid, published record of {corpus} has a 'title: ...' line to change")
 
