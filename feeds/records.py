@@ -65,6 +65,27 @@ def _record_loader() -> type[yaml.SafeLoader]:
     return RecordLoader
 
 
+@functools.cache
+def _placing_loader() -> type[yaml.SafeLoader]:
+    """A loader for composing the node tree to find where fields are: every node gets the
+    tag of its kind, since only marks and key text are looked at.  Resolving each scalar's
+    tag tries regular expressions in Python: placing the problems of 166 invalid records
+    took 0.173 s with it, 0.155 s without."""
+    import yaml  # noqa: PLC0415
+
+    tags = {
+        yaml.ScalarNode: "tag:yaml.org,2002:str",
+        yaml.SequenceNode: "tag:yaml.org,2002:seq",
+        yaml.MappingNode: "tag:yaml.org,2002:map",
+    }
+
+    class PlacingLoader(_record_loader()):  # type: ignore[misc]
+        def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+            return tags[kind]
+
+    return PlacingLoader
+
+
 def _load_yaml(text: str) -> tuple[Any, bool, bool]:
     """The data in ``text``, whether any mapping in it repeats a key, and whether the data
     is already plain (see :func:`feeds.yamlfast.load`)."""
@@ -501,7 +522,7 @@ class Locator:
 
             self._composed = True
             try:
-                self._root = yaml.compose(self.record.front_matter, Loader=_record_loader())
+                self._root = yaml.compose(self.record.front_matter, Loader=_placing_loader())
             except (yaml.YAMLError, RecursionError):
                 self._root = None
         return self._root
