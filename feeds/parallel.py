@@ -35,12 +35,14 @@ from feeds.output import Staging
 from feeds.plan import FeedKind, FeedPlan, FeedSpec
 from feeds.progress import Progress, Quiet
 from feeds.publish import (
+    SITE_PAGES,
     Document,
     FeedDocument,
     feed_documents,
+    publish_assets,
     publish_site,
     render_feeds,
-    reused,
+    site_key,
 )
 from feeds.rendercache import Manifest, still_there
 from feeds.workers import cores
@@ -72,7 +74,7 @@ def write_documents(
     """Write every file of ``plan`` into ``staging`` with ``jobs`` processes [default: one
     per core, when there are ``min_entries`` to render, by default
     :data:`PARALLEL_MIN_ENTRIES`]; the paths written, each with its
-    document key (empty for the few files made from the whole plan).  ``previous`` is the
+    document key (empty for the stylesheet and icon).  ``previous`` is the
     record of the last build (its files are linked where they would come out the same,
     and ``earlier`` lends the entries they hold the same to the documents rendered again);
     ``before_last``, that of the files the staging folder starts with (``staging.existing``);
@@ -87,24 +89,28 @@ def write_documents(
     kept = before_last if staging.existing else {}
     written: dict[str, bytes] = {}
 
-    def keep(document: FeedDocument) -> None:
-        for name in document.names:
-            staging.keep(name)
-            written[name] = document.key
-        progress.advance()
-
-    for document in documents:
-        names, key = document.names, document.key
+    def found(names: list[str], key: bytes) -> list[Document] | None:
+        """The files ``names`` of ``key`` as an earlier output holds them the same: none
+        when the staging folder keeps them (they are counted as written), the last
+        build's to link when it has them; ``None`` when they must be made."""
         # One copy on disk for both outputs where they hold the same file: kept when it is
         # the very file the output in place holds, else linked from there.
         if kept and still_there(kept, staging.folder, names, key, shared_with=previous):
-            keep(document)
-        elif (files := reused(document, previous, config.output)) is not None:
-            linked.append(files)
-        elif kept and still_there(kept, staging.folder, names, key):
-            keep(document)
-        else:
+            return _kept(staging, names, key, written)
+        if still_there(previous, config.output, names, key):
+            return [Document(name, config.output / name, key) for name in names]
+        if kept and still_there(kept, staging.folder, names, key):
+            return _kept(staging, names, key, written)
+        return None
+
+    for document in documents:
+        files = found(document.names, document.key)
+        if files is None:
             fresh.append(document)
+        elif files:
+            linked.append(files)
+        else:
+            progress.advance()
     entries = sum(len(document.entries) for document in fresh)
     jobs = jobs or cores()
     if min_entries is None:
@@ -132,11 +138,24 @@ def write_documents(
                 progress.advance(count)
     finally:
         progress.finish()
-    for site_file in publish_site(plan, config):
+    site = site_key(plan, config)
+    pages = found(list(SITE_PAGES), site)
+    site_files = publish_site(plan, config, site) if pages is None else [*pages, *publish_assets()]
+    for site_file in site_files:
         staging.write(site_file.path, site_file.content)
         written[site_file.path] = site_file.key or b""
     staging.finish(written)
     return written
+
+
+def _kept(
+    staging: Staging, names: list[str], key: bytes, written: dict[str, bytes]
+) -> list[Document]:
+    """Keep the files ``names`` of ``key`` as the staging folder holds them; none to write."""
+    for name in names:
+        staging.keep(name)
+        written[name] = key
+    return []
 
 
 def _link(

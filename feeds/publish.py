@@ -9,6 +9,7 @@ from it (:mod:`feeds.rendercache`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from feeds.render import (
     file_name,
     render_document,
 )
-from feeds.rendercache import DocumentKeys, Manifest, still_there
+from feeds.rendercache import DIGEST_SIZE, DocumentKeys, Manifest, settings_key, still_there
 from feeds.site import favicon, render_index, stylesheet
 
 INDEX = "index.html"
@@ -39,8 +40,9 @@ FAVICON = "favicon.ico"
 class Document:
     """One file of a build: bytes to write, or the previous build's identical file.
 
-    ``key`` identifies what a feed document is made from (:mod:`feeds.rendercache`);
-    the few small files made from the whole plan have none and are always made anew."""
+    ``key`` identifies what a feed document, or the front page and subscription list
+    (:func:`site_key`), is made from (:mod:`feeds.rendercache`); the stylesheet and icon
+    have none and are always made anew."""
 
     path: str
     content: bytes | Path
@@ -131,10 +133,42 @@ def render_feeds(
         yield Document(json_name(spec, page), render_json(spec, config, page, items), key)
 
 
-def publish_site(plan: FeedPlan, config: Config) -> Iterator[Document]:
-    """The files made from the whole plan: the subscription list, front page and its parts."""
-    yield Document(OPML, render_opml(plan, config))
-    yield Document(INDEX, render_index(plan, config))
+# The files that show every feed: what each shows of a feed is in :func:`site_key`.
+SITE_PAGES = (OPML, INDEX)
+
+
+def site_key(plan: FeedPlan, config: Config) -> bytes:
+    """The key of :data:`SITE_PAGES`: what they show of each feed, in order (its kind, key,
+    name, path, size and dates), with the settings and the code.  A build that changed a
+    few records mostly leaves these as they were, and the front page of 1,000 feeds took
+    longer to make than the documents such a build renders."""
+    hasher = hashlib.blake2b(settings_key(config), digest_size=DIGEST_SIZE)
+    for spec in plan.feeds:
+        newest, updated = spec.newest, spec.updated
+        shown = (
+            spec.kind.value,
+            spec.key,
+            spec.name,
+            spec.path,
+            spec.total,
+            None if newest is None else newest.isoformat(),
+            None if updated is None else updated.isoformat(),
+        )
+        hasher.update(repr(shown).encode())
+    return hasher.digest()
+
+
+def publish_site(plan: FeedPlan, config: Config, key: bytes | None = None) -> Iterator[Document]:
+    """The files made from the whole plan: the subscription list and front page, under
+    ``key`` (:func:`site_key`), then the stylesheet and icon (keyed by nothing the code
+    fingerprint covers, so written every build: they are small)."""
+    yield Document(OPML, render_opml(plan, config), key)
+    yield Document(INDEX, render_index(plan, config), key)
+    yield from publish_assets()
+
+
+def publish_assets() -> Iterator[Document]:
+    """The stylesheet and icon: the same for every plan."""
     yield Document(STYLESHEET, stylesheet())
     yield Document(FAVICON, favicon())
 

@@ -101,7 +101,7 @@ class DocumentKeys:
     ) -> None:
         self._articles = articles
         self._entries: dict[str, bytes] = dict(known or {})
-        self._settings = repr((code_fingerprint(), config.shown)).encode()
+        self._settings = settings_key(config)
 
     def entry(self, article: Article) -> bytes:
         found = self._entries.get(article.key)
@@ -130,6 +130,12 @@ class DocumentKeys:
         return hasher.digest()
 
 
+def settings_key(config: Config) -> bytes:
+    """What every document depends on besides its entries: the code and the settings it
+    shows."""
+    return repr((code_fingerprint(), config.shown)).encode()
+
+
 def _encoded(values: tuple[Any, ...]) -> bytes:
     """``values`` as bytes that differ whenever they do: JSON, ten times quicker than
     ``repr``; ``repr`` for what JSON cannot hold (lone surrogates, integers over 64 bits)."""
@@ -147,8 +153,8 @@ def manifest_path(cache_folder: Path, output: Path) -> Path:
 class LastBuild:
     """What a build wrote into its output folder, as the next build finds it.
 
-    ``rows``: every file written, with its document key (empty for the few files made from
-    the whole plan) and its state once in place, as stored; :attr:`files` by path.
+    ``rows``: every file written, with its document key (empty for the stylesheet and
+    icon) and its state once in place, as stored; :attr:`files` by path.
     ``inputs`` identifies everything the build was made from (:func:`feeds.api.build`);
     ``articles`` and ``feeds`` are its counts."""
 

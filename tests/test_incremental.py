@@ -106,8 +106,32 @@ def test_a_build_after_an_edit_reuses_every_other_document(config: Config, tmp_p
     assert not report.unchanged
     after = inodes(config.output)
     remade = {n for n in after if after.get(n) != before.get(n)}
-    assert {"feeds.opml", "index.html", "feed.xsl", "favicon.ico"} <= remade
+    assert {STYLESHEET, FAVICON} <= remade  # written every build: they are small
     assert len(remade) < len(after) / 4
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_the_front_page_and_subscription_list_are_remade_only_when_what_they_show_changes(
+    config: Config, tmp_path: Path
+) -> None:
+    """They show each feed's name and newest dates, and the front page its size: an edited
+    excerpt changes none of these, a new record changes sizes."""
+    build(config)
+    edit_record(config, "00042.md", excerpt="Said differently.")
+    build(config)
+    before = inodes(config.output)
+    edit_record(config, "00042.md", excerpt="Said differently again.")
+    build(config)
+    after = inodes(config.output)
+    assert {name: after[name] for name in (INDEX, OPML)} == {
+        name: before[name] for name in (INDEX, OPML)
+    }
+    assert_same_as_cold(config, tmp_path)
+    front_page = (config.output / INDEX).read_bytes()
+    shutil.copy(config.source / "00042.md", config.source / "zz-new.md")
+    edit_record(config, "zz-new.md", webUrl="https://example.com/a-new-article")
+    build(config)
+    assert (config.output / INDEX).read_bytes() != front_page
     assert_same_as_cold(config, tmp_path)
 
 
@@ -569,9 +593,9 @@ def test_a_build_starts_from_the_output_before_last(config: Config, tmp_path: Pa
 
 def test_settings_set_back_take_the_files_made_with_them(config: Config, tmp_path: Path) -> None:
     """The output before last holds what a build with the settings of the build before
-    last writes: a build with those settings again keeps every document of it.  (The
-    files made from the whole plan are written every build.)"""
-    site = {INDEX, OPML, FAVICON, STYLESHEET}
+    last writes: a build with those settings again keeps every document of it, and the
+    front page and subscription list.  (The stylesheet and icon are written every build.)"""
+    site = {FAVICON, STYLESHEET}
     build(config)
     other = replace(config, title="Another site")
     build(other)
