@@ -86,16 +86,18 @@ def _placing_loader() -> type[yaml.SafeLoader]:
     return PlacingLoader
 
 
-def _load_yaml(text: str) -> tuple[Any, bool, bool]:
+def _load_yaml(text: str, *, fast: bool = True) -> tuple[Any, bool, bool]:
     """The data in ``text``, whether any mapping in it repeats a key, and whether the data
-    is already plain (see :func:`feeds.yamlfast.load`)."""
-    # Imported when a record is first read: a build with nothing to do reads none.
-    from feeds import yamlfast  # noqa: PLC0415
+    is already plain (see :func:`feeds.yamlfast.load`); read by :mod:`feeds.yamlfast` when
+    ``fast`` and it can, else by PyYAML (the two give the same data)."""
+    if fast:
+        # Imported when a record is first read: a build with nothing to do reads none.
+        from feeds import yamlfast  # noqa: PLC0415
 
-    fast = yamlfast.load(text)
-    if fast is not None:  # read without error, so without duplicate keys
-        data, already_plain = fast
-        return data, False, already_plain
+        loaded = yamlfast.load(text)
+        if loaded is not None:  # read without error, so without duplicate keys
+            data, already_plain = loaded
+            return data, False, already_plain
     loader: Any = _record_loader()(text)  # a class made on first use: see _record_loader
     try:
         return loader.get_single_data(), loader.has_duplicate_keys, False
@@ -294,8 +296,9 @@ def closing_boundary(text: str, start: int) -> re.Match[str] | None:
         position = newline + 1
 
 
-def parse_record(file: str, raw: bytes) -> Loaded:
-    """Turn a file's bytes into a record, or into diagnostics that say why it is not one."""
+def parse_record(file: str, raw: bytes, *, fast: bool = True) -> Loaded:
+    """Turn a file's bytes into a record, or into diagnostics that say why it is not one.
+    ``fast``: try the fast YAML reader first (see :data:`feeds.scan.FAST_YAML_MIN_FILES`)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -330,7 +333,7 @@ def parse_record(file: str, raw: bytes) -> Loaded:
     first_line = text.count("\n", 0, opening.end())
 
     try:
-        data, has_duplicate_keys, already_plain = _load_yaml(front_matter)
+        data, has_duplicate_keys, already_plain = _load_yaml(front_matter, fast=fast)
     except Exception as error:  # what PyYAML refused, told apart there; others go on up
         return _unreadable(file, front_matter, first_line, error)
 

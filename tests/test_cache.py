@@ -75,9 +75,9 @@ def corpus(tmp_path: Path) -> Path:
 def count_parses(monkeypatch: pytest.MonkeyPatch, module: str) -> list[str]:
     seen: list[str] = []
 
-    def counting(file: str, raw: bytes) -> Loaded:
+    def counting(file: str, raw: bytes, *, fast: bool = True) -> Loaded:
         seen.append(Path(file).name)
-        return parse_record(file, raw)
+        return parse_record(file, raw, fast=fast)
 
     monkeypatch.setattr(f"{module}.parse_record", counting)
     return seen

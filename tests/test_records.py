@@ -30,6 +30,7 @@ from feeds.records import (
     read_record,
 )
 from tests.conftest import SEEDS, RecordFactory, record_data, record_text
+from tests.corpus import write_corpus
 
 
 def only_problem(raw: bytes) -> tuple[int | None, int | None, str, str]:
@@ -199,7 +200,7 @@ def test_raw_control_characters_point_at_themselves(
     )
 
 
-def pure_yaml(text: str) -> tuple[Any, bool]:
+def pure_yaml(text: str, *, fast: bool = True) -> tuple[Any, bool]:
     return yaml.load(text, Loader=yaml.SafeLoader), False
 
 
@@ -357,3 +358,13 @@ def test_the_closing_boundary_is_the_one_a_search_finds(pieces: list[str], start
     expected = YAMLHandler.FM_BOUNDARY.search(text, start)
     found = closing_boundary(text, start)
     assert (found and found.span()) == (expected and expected.span())
+
+
+def test_both_yaml_readers_make_the_same_records(tmp_path: Path) -> None:
+    """A run reads a few files with PyYAML alone and many with the fast reader first
+    (feeds.scan.FAST_YAML_MIN_FILES): which one reads a file must not show."""
+    write_corpus(tmp_path, count=300)
+    paths = sorted([*SEEDS.iterdir(), *tmp_path.iterdir()])
+    for path in paths:
+        raw = path.read_bytes()
+        assert parse_record(path.name, raw, fast=True) == parse_record(path.name, raw, fast=False)
