@@ -79,14 +79,19 @@ class EarlierEntries:
         same = [
             (article, stamp)
             for article, stamp in zip(entries, stamps, strict=True)
-            if (digest := self._earlier.get(article.key)) is not None
-            and digest == self._now.get(article.key)
+            if self.lends(article.key)
         ]
         if not same:
             return
         missing = _take(store, self._written(document_names(spec, page)), same)
         if missing:
             self._take_elsewhere(store, spec, page, missing)
+
+    def lends(self, key: str) -> bool:
+        """Whether the entry of the article ``key`` is taken from the last build's files
+        (when a file that held it is still as written): it shows the same as then."""
+        digest = self._earlier.get(key)
+        return digest is not None and digest == self._now.get(key)
 
     def _take_elsewhere(
         self,

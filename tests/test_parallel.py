@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from feeds import parallel
+from feeds.api import build
+from feeds.config import Config
 from feeds.jsonfeed import render_json
 from feeds.output import OutputError, Staging, staged
 from feeds.parallel import Shipment, write_documents
@@ -22,6 +24,7 @@ from feeds.render import distinct_updates, render_document
 from feeds.workers import cores
 from tests.corpus import write_corpus
 from tests.test_entries import CONFIG, make_plan
+from tests.test_incremental import edit_record
 
 
 @pytest.fixture(scope="module")
@@ -225,3 +228,40 @@ def test_a_script_that_builds_under_the_main_guard(tmp_path: Path) -> None:
         "publish.py",
         "records",
     ]
+
+
+def test_a_build_that_takes_nearly_every_entry_from_the_last_output_starts_no_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After one excerpt changed, the documents made again list more entries than the
+    threshold, but the last build's files lend all of them but that article's: a worker
+    would cost more to start than the few left to render."""
+    if cores() < 2:
+        pytest.skip("one core: a build renders in this process only")
+    write_corpus(tmp_path / "records", 120)
+    config = Config(
+        source=tmp_path / "records",
+        output=tmp_path / "out",
+        cache=tmp_path / "cache",
+        entries_per_feed=7,
+    )
+    workers: list[int] = []
+    listed: list[int] = []
+    start_workers, work = parallel._start_workers, parallel._work
+
+    def starting(stack: Any, count: int, *args: Any, **kwargs: Any) -> Any:
+        workers.append(count)
+        return start_workers(stack, count, *args, **kwargs)
+
+    def counting(documents: list[FeedDocument], earlier: Any) -> int:
+        listed.append(sum(len(document.entries) for document in documents))
+        return work(documents, earlier)
+
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_ENTRIES", 20)
+    monkeypatch.setattr(parallel, "_start_workers", starting)
+    monkeypatch.setattr(parallel, "_work", counting)
+    build(config)
+    edit_record(config, sorted(path.name for path in config.source.iterdir())[60], excerpt="New.")
+    build(config)
+    assert listed[1] > parallel.PARALLEL_MIN_ENTRIES
+    assert workers == [1, 0]  # the cold build rendered with one, the next with none
