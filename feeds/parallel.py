@@ -43,6 +43,7 @@ from feeds.publish import (
     publish_assets,
     publish_site,
     render_feeds,
+    reused,
     site_key,
 )
 from feeds.rendercache import Manifest, still_there
@@ -103,8 +104,8 @@ def write_documents(
         # the very file the output in place holds, else linked from there.
         if kept and still_there(kept, staging.folder, names, key, shared_with=previous):
             return _kept(staging, names, key, written)
-        if still_there(previous, config.output, names, key):
-            return [Document(name, config.output / name, key) for name in names]
+        if (files := reused(names, key, previous, config.output)) is not None:
+            return files
         if kept and still_there(kept, staging.folder, names, key):
             return _kept(staging, names, key, written)
         return None

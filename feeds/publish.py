@@ -10,7 +10,7 @@ from it (:mod:`feeds.rendercache`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,10 +96,11 @@ def feed_documents(
     ]
 
 
-def reused(document: FeedDocument, previous: Manifest, output: Path) -> list[Document] | None:
-    """The files of ``document`` as the previous build wrote them into ``output``, when
-    they hold exactly what it would be now; else ``None``."""
-    names, key = document.names, document.key
+def reused(
+    names: Sequence[str], key: bytes, previous: Manifest, output: Path
+) -> list[Document] | None:
+    """The files ``names`` of the document of ``key`` as the previous build wrote them into
+    ``output``, when they hold exactly what it would be now; else ``None``."""
     if not still_there(previous, output, names, key):
         return None
     return [Document(name, output / name, key) for name in names]
@@ -178,7 +179,7 @@ def publish(plan: FeedPlan, config: Config, previous: Manifest | None = None) ->
     build into ``config.output``), documents that would come out the same are reused."""
     fresh = []
     for document in feed_documents(plan, config):
-        files = reused(document, previous or {}, config.output)
+        files = reused(document.names, document.key, previous or {}, config.output)
         if files is None:
             fresh.append(document)
         else:

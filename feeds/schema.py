@@ -199,8 +199,10 @@ def load_schema(path: Path | None = None, *, cache: Path | None = None) -> Schem
 def _document(text: str, source: str, cache: Path | None) -> Any:
     """What the YAML ``text`` says: as read before and kept in ``cache``, else read now.
 
-    Importing PyYAML took a fifth of what ``feeds validate`` on one file takes, and a
-    plainly written record needs no PyYAML (:mod:`feeds.yamlfast`).  What is kept is named
+    Importing PyYAML took a fifth of what ``feeds validate`` on one file takes, and a run
+    that reads plainly written records with the fast reader needs no PyYAML
+    (:mod:`feeds.yamlfast`; a run of a few files reads them with PyYAML, see
+    :data:`feeds.scan.FAST_YAML_MIN_FILES`).  What is kept is named
     by the code and libraries that read it (a new PyYAML reads anew), then by the text."""
     kept = None
     if cache is not None:
