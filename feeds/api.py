@@ -73,7 +73,9 @@ class CheckedFile:
 
     @property
     def valid(self) -> bool:
-        return self.readable and not any(d.severity is Severity.ERROR for d in self.diagnostics)
+        return self.readable and not (
+            self.diagnostics and any(d.severity is Severity.ERROR for d in self.diagnostics)
+        )
 
     @property
     def loaded(self) -> Loaded:
@@ -414,22 +416,32 @@ class _Run:
 
 
 def _report(
-    checked: Sequence[CheckedFile], published: int, config: Config, **written: Any
+    checked: Sequence[CheckedFile],
+    published: int,
+    config: Config,
+    *,
+    clean: int = 0,
+    **written: Any,
 ) -> BuildReport:
+    """The report of a build that checked ``checked``, and ``clean`` more files, valid and
+    without a problem, that it did not list (an up-to-date build at 100,000 records spent a
+    sixth of its time making and going over one CheckedFile per file)."""
+    skipped: list[CheckedFile] = []
+    warnings: list[Diagnostic] = []
+    for item in checked:
+        if not item.valid:
+            skipped.append(item)
+        elif item.diagnostics:
+            warnings.extend(d for d in item.diagnostics if d.severity is Severity.WARNING)
+    records = len(checked) + clean
     return BuildReport(
-        records=len(checked),
+        records=records,
         published=published,
-        unpublished=sum(item.valid for item in checked) - published,
-        skipped=tuple(item for item in checked if not item.valid),
+        unpublished=records - len(skipped) - published,
+        skipped=tuple(skipped),
         folder_problems=(),
         output=config.output,
-        warnings=tuple(
-            d
-            for item in checked
-            if item.valid
-            for d in item.diagnostics
-            if d.severity is Severity.WARNING
-        ),
+        warnings=tuple(warnings),
         **written,
     )
 
@@ -512,11 +524,13 @@ def _up_to_date(run: _Run, last: LastBuild, snapshot: Snapshot | None) -> BuildR
         with contextlib.suppress(OSError):  # the next build would only hash them again
             store_snapshot(snapshot_path(config.cache, config.output), snapshot)
     dated = _dates_ahead(run, snapshot)
-    checked = [
-        CheckedFile(file, _with(diagnostics, dated.get(file, ())), readable)
-        for file, diagnostics, readable in snapshot.checks
-    ]
-    return _as_before(checked, snapshot.published, config, last)
+    checked = []  # the files with a problem: the others are only counted
+    for file, diagnostics, readable in snapshot.checks:
+        extra = dated.get(file, ())
+        if diagnostics or extra or not readable:
+            checked.append(CheckedFile(file, _with(diagnostics, extra), readable))
+    clean = len(snapshot.checks) - len(checked)
+    return _as_before(checked, snapshot.published, config, last, clean=clean)
 
 
 def _dates_ahead(run: _Run, snapshot: Snapshot) -> dict[str, tuple[Diagnostic, ...]]:
@@ -605,13 +619,20 @@ def _unchanged(
 
 
 def _as_before(
-    checked: Sequence[CheckedFile], published: int, config: Config, last: LastBuild
+    checked: Sequence[CheckedFile],
+    published: int,
+    config: Config,
+    last: LastBuild,
+    *,
+    clean: int = 0,
 ) -> BuildReport:
-    """The report of a build that finds the output as the ``last`` build left it."""
+    """The report of a build that finds the output as the ``last`` build left it (see
+    :func:`_report` for ``clean``)."""
     return _report(
         checked,
         published,
         config,
+        clean=clean,
         articles=last.articles,
         feeds=last.feeds,
         files=tuple(last.file_names()),
