@@ -1,6 +1,6 @@
 """The benchmark of issue 5: feeds against Hugo and a bare python-frontmatter read.
 
-    python bench/run.py N [--runs 3] [--cold-runs 1] [--work DIR] [--results bench/RESULTS.md]
+    python bench/run.py N [--runs 3] [--cold-runs K] [--work DIR] [--results bench/RESULTS.md]
         [--no-hugo] [--builds-only]
     python bench/run.py --corpus FOLDER [the same options]
 
