@@ -93,6 +93,7 @@ def _facts_state(facts: Facts) -> tuple[Any, ...]:
         facts.latest,
         facts.key,
         facts.title,
+        facts.title_print,
         facts.date,
         facts.instant,
         facts.citations,
@@ -122,9 +123,10 @@ def _restore_facts(state: tuple[Any, ...]) -> Facts:
 def _interned(state: tuple[Any, ...]) -> tuple[Any, ...]:
     """The :func:`_facts_state` ``state`` with its URLs interned: records cite the same
     articles again and again, and each URL is then held once."""
-    file, latest, key, title, date, moment, citations = state
+    file, latest, key, title, title_print, date, moment, citations = state
     shared = tuple((index, intern(url), print_, when) for index, url, print_, when in citations)
-    return file, latest, None if key is None else intern(key), title, date, moment, shared
+    key = None if key is None else intern(key)
+    return file, latest, key, title, title_print, date, moment, shared
 
 
 # A result without its articles as plain values: its file, diagnostics, facts (shared

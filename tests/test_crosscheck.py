@@ -8,10 +8,19 @@ from typing import Any
 
 import feedparser
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feeds.api import build, validate
 from feeds.cache import open_cache
 from feeds.config import Config
+from feeds.crosscheck import (
+    Facts,
+    citing_others_otherwise,
+    contradicting_citations,
+    instant,
+    title_print,
+)
 from feeds.diagnostics import Diagnostic, Severity
 from feeds.records import Finding, KnownPlaces, Locator, parse_record
 from tests.conftest import SEEDS, RecordFactory, record_data
@@ -153,6 +162,65 @@ def test_related_article_contradicting_its_record_is_a_warning(
     ]
     assert "records/a.md" in found[0].message and "'The real title'" in found[0].message
     assert "'2021-03-02T23:02:03Z'" in found[1].message
+
+
+_KEYS = [f"https://a.example/{n}" for n in range(4)]
+_TITLES = ["One", "Two"]
+_DATES = ["2021-01-01T00:00:00Z", "2021-01-01T01:00:00+01:00", "2021-01-02T00:00:00Z"]
+
+
+@st.composite
+def facts_of_records(draw: st.DrawFn) -> list[Facts]:
+    """Records (some invalid, some copies of one article) citing each other, under titles
+    and dates that agree with the cited records or not, or equal moments written otherwise."""
+    facts = []
+    for index in range(draw(st.integers(0, 8))):
+        file = f"records/{index}.md"
+        if draw(st.booleans()) and index:
+            facts.append(Facts(file, None))  # not schema-valid: neither cites nor is cited
+            continue
+        title, date = draw(st.sampled_from(_TITLES)), draw(st.sampled_from(_DATES))
+        cited = draw(st.lists(st.tuples(st.sampled_from(_KEYS), st.sampled_from(_TITLES),
+                                        st.sampled_from(_DATES)), max_size=4))  # fmt: skip
+        facts.append(
+            Facts(
+                file,
+                None,
+                draw(st.sampled_from(_KEYS)),
+                title,
+                title_print(title),
+                date,
+                instant(date),
+                tuple(
+                    (n, key, title_print(text), when) for n, (key, text, when) in enumerate(cited)
+                ),
+            )
+        )
+    return facts
+
+
+@given(facts_of_records())
+def test_the_screen_of_citations_misses_no_record_that_contradicts_another(
+    facts: list[Facts],
+) -> None:
+    owners: dict[str, Facts] = {}
+    for item in facts:
+        if item.key is not None:
+            owners.setdefault(item.key, item)
+    screened = list(citing_others_otherwise(facts, owners))
+    contradicting = [
+        item
+        for item in facts
+        if item.key is not None and any(contradicting_citations(item, owners))
+    ]
+    assert set(map(id, contradicting)) <= set(map(id, screened))
+    assert screened == sorted(set(screened), key=facts.index)  # once each, in file order
+    for item in screened:  # and only records that cite a record, otherwise than it says
+        assert any(
+            key in owners
+            and (key, print_, when) != (key, owners[key].title_print, owners[key].date)
+            for _, key, print_, when in item.citations
+        )
 
 
 def test_checks_across_records_skip_invalid_ones(
