@@ -25,12 +25,13 @@ import importlib.util
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,6 +85,20 @@ def compile_feeds() -> None:
         compileall.compile_dir(folder, quiet=1)
 
 
+class CommandFailed(SystemExit):
+    """A timed command ended with an exit code it must not end with: the run stops, but
+    for a reference, which is left out of the results instead (see :func:`main`)."""
+
+    def __init__(self, command: list[str], returncode: int, stderr: str) -> None:
+        super().__init__(f"{command} failed ({returncode}):\n{stderr}")
+        self.returncode = returncode
+
+    @property
+    def why(self) -> str:
+        killed = " (killed: out of memory?)" if self.returncode == -signal.SIGKILL else ""
+        return f"exit code {self.returncode}{killed}"
+
+
 def run(
     command: list[str],
     cwd: Path,
@@ -119,7 +134,7 @@ def run(
         errors.seek(0)
         stderr = errors.read().decode(errors="replace")[-5000:]
     if process.returncode not in ok:
-        raise SystemExit(f"{command} failed ({process.returncode}):\n{stderr}")
+        raise CommandFailed(command, process.returncode, stderr)
     return elapsed, peak / 2**20
 
 
@@ -379,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
         )
     )
     hugo = None
+    failed: dict[str, str] = {}  # references that failed: why
     checks: list[bool] = []
     if not args.builds_only:
         checks.append(
@@ -471,10 +487,23 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
             ]:
                 site = work / folder
                 make_site(corpus, site, items, every_article=every_article)
-                measures.append(hugo_measure(hugo, site, name, runs))
+                # A reference that fails (Hugo's largest site may not fit in memory at 100k
+                # records) costs its rows, not the hour of measures before it.
+                try:
+                    measures.append(hugo_measure(hugo, site, name, runs))
+                except CommandFailed as failure:
+                    print(f"  {name}: failed, {failure.why}", flush=True)
+                    failed[name] = failure.why
 
     report = results(
-        count, runs, measures, identical, hugo is not None, cold_runs=cold_runs, scale=setup.scale
+        count,
+        runs,
+        measures,
+        identical,
+        hugo is not None,
+        cold_runs=cold_runs,
+        scale=setup.scale,
+        failed=failed,
     )
     print(report)
     write_results(args.results, setup.title, report)
@@ -538,9 +567,11 @@ def results(
     *,
     cold_runs: int | None = None,
     scale: int | None = None,
+    failed: Mapping[str, str] | None = None,
 ) -> str:
     """The table of ``measures`` and the ratios against the targets for a corpus of
-    ``scale`` records [default: ``count``, the records timed]."""
+    ``scale`` records [default: ``count``, the records timed]; ``failed`` says why each
+    reference that failed did."""
     by_name = {m.name: m for m in measures}
     cold = "" if cold_runs in (None, runs) else f" ({cold_runs} of the cold build)"
     lines = [
@@ -590,6 +621,8 @@ def results(
     )
     if not hugo:
         lines.append("\n(Hugo was not run in this one: no ratios against it.)")
+    for name, why in (failed or {}).items():
+        lines.append(f"\n({name} failed, {why}: no ratios against it.)")
     return "\n".join(lines)
 
 
