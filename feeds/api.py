@@ -902,7 +902,10 @@ def _write(
     record = None if config.cache is None else manifest_path(config.cache, config.output)
     lineage = source.lineage
     earlier = None
-    if last.build and last.build == lineage.earlier_build:  # the output of that very graph
+    # The output of that very graph, when it is still there: CI may keep the cache and not
+    # the output, and a render worker would then be sent what the last build knew of every
+    # article for nothing (at 100,000 records, it took 417 MB against 229 MB without).
+    if last.build and last.build == lineage.earlier_build and config.output.is_dir():
         earlier = EarlierEntries(
             config.output, last.files, lineage.earlier_digests, source.entry_digests
         )

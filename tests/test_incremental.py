@@ -226,6 +226,21 @@ def test_a_file_removed_from_the_output_is_made_again(config: Config, tmp_path: 
     assert_same_as_cold(config, tmp_path)
 
 
+def test_a_build_whose_output_was_removed_lends_nothing_and_matches_a_cold_build(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What CI does when it keeps the cache but not the output: there is nothing to take
+    entries from, so nothing is set up to (a worker would be sent all of it)."""
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    shutil.rmtree(config.output)
+    lenders: list[object] = []
+    monkeypatch.setattr(earlier.EarlierEntries, "__init__", lambda *args: lenders.append(args))
+    report = build(config)
+    assert not report.unchanged and lenders == []
+    assert_same_as_cold(config, tmp_path)
+
+
 def test_the_record_of_the_last_build_vouches_only_for_files_as_they_were(
     config: Config,
 ) -> None:
