@@ -23,6 +23,7 @@ import fcntl
 import os
 import secrets
 import shutil
+import stat
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
@@ -117,6 +118,8 @@ class Staging:
             os.makedirs(parent, exist_ok=True)  # noqa: PTH103 - the parent is text here
             self._folders.add(parent)
         if relative in self._existing:
+            if not isinstance(content, Path) and _overwrite(target, content):
+                return
             # A new file in its place: the old one may be a link to a file of the output.
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(target)  # noqa: PTH108 - the target is text here
@@ -297,6 +300,33 @@ def write_tree(output: Path, files: Iterable[tuple[str, bytes | Path]]) -> list[
             staging.write(relative, content)
             written.append(relative)
     return written
+
+
+def _overwrite(target: str, content: bytes) -> bool:
+    """Write ``content`` over the file at ``target`` when that file has no other name (it is
+    no link to a file of the output in place); whether it did.
+
+    Removing the last name of a file frees its blocks, which took about 270 us a file on
+    ext4 mounted with ``discard`` (this machine's root), against 3 us for a file that keeps
+    another name: a build that changed one record of 10,000 spent a fourteenth of its time
+    removing the files it then wrote again.  Written over, the file keeps its blocks.  A
+    build stopped half-way may leave it half-written, like a new file: it is in no output,
+    and its state then differs from the one recorded, so no build takes it as it is."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        state = os.fstat(fd)
+        if state.st_nlink != 1 or not stat.S_ISREG(state.st_mode):
+            return False
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.ftruncate(fd, len(content))
+    finally:
+        os.close(fd)
+    return True
 
 
 def _link_or_copy(source: Path, target: str) -> None:

@@ -260,6 +260,41 @@ def test_a_build_that_stops_half_way_leaves_the_output_before_last_to_the_next(
     assert leftovers(tmp_path) == []
 
 
+def test_a_file_of_the_output_before_last_is_written_over_unless_the_output_shares_it(
+    tmp_path: Path,
+) -> None:
+    """A file with no other name is written over where it is (removing it would make the
+    file system free its blocks, slowly on some), to the new length; one that is a link to
+    a file of the output in place gets a file of its own, and the output's stays as it was."""
+    out = tmp_path / "out"
+    before_last = previous_path(out)
+    (out / "a").mkdir(parents=True)
+    (before_last / "a").mkdir(parents=True)
+    (before_last / "a/own.xml").write_bytes(b"a longer document of the build before last")
+    (out / "a/shared.xml").write_bytes(b"as published")
+    (before_last / "a/shared.xml").hardlink_to(out / "a/shared.xml")
+    (before_last / "a/linked.xml").write_bytes(b"before last")
+    (out / "a/linked.xml").write_bytes(b"published")
+    published = (out / "a/shared.xml").stat()
+    listed = {"a/own.xml", "a/shared.xml", "a/linked.xml"}
+    with (
+        staged(out, listed, keep="swapped") as staging,
+        (staging.folder / "a/own.xml").open("rb") as own,  # the very file, whatever its name
+    ):
+        staging.write("a/own.xml", b"short")
+        staging.write("a/shared.xml", b"new")
+        staging.write("a/linked.xml", out / "a/linked.xml")
+        assert own.read() == b"short"
+        assert (staging.folder / "a/shared.xml").stat().st_ino != published.st_ino
+        assert (out / "a/shared.xml").read_bytes() == b"as published"
+        assert (out / "a/shared.xml").stat().st_mtime_ns == published.st_mtime_ns
+        linked = (out / "a/linked.xml").stat().st_ino
+        assert (staging.folder / "a/linked.xml").stat().st_ino == linked
+    written = {"a/own.xml": b"short", "a/shared.xml": b"new", "a/linked.xml": b"published"}
+    assert tree(out) == written
+    assert tree(before_last)["a/shared.xml"] == b"as published"
+
+
 @pytest.mark.parametrize("record", [True, False])
 def test_the_folder_of_a_killed_build_is_started_from_only_with_a_record(
     tmp_path: Path, record: bool
