@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 import yaml
 from frontmatter.default_handlers import YAMLHandler
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from feeds import records, yamlfast
 from feeds.records import (
     FRONT_MATTER_BOUNDARY,
     MAX_RECORD_BYTES,
+    RECORD_SUFFIXES,
     NamedFiles,
     absolute_names,
     closing_boundary,
@@ -28,6 +29,7 @@ from feeds.records import (
     parse_record,
     read_bounded,
     read_record,
+    record_file_names,
 )
 from tests.conftest import SEEDS, RecordFactory, record_data, record_text
 from tests.corpus import write_corpus
@@ -242,6 +244,23 @@ def test_discover_finds_record_suffixes_in_order(tmp_path: Path) -> None:
         "sub/e.md",
     ]
     assert problems == []
+
+
+def splitext_suffix(name: str) -> str:
+    return os.path.splitext(name)[1]  # noqa: PTH122 - the rule itself, as the reference
+
+
+@example(["a.x.md", "x.md.bak", "md", "file.", "a..txt", "b.Markdown", ".md", "..md", "x.MD"])
+@given(st.lists(st.text(alphabet=".mdtxarkneMDTXİ", min_size=1, max_size=12), max_size=20))
+def test_record_file_names_take_the_suffix_splitext_gives(names: list[str]) -> None:
+    """Names with no dot, several dots, a dot at the end, or a suffix whose lower case is
+    longer (``İ``): the same names as :func:`os.path.splitext` picks, in order."""
+    expected = [
+        name
+        for name in names
+        if not name.startswith(".") and splitext_suffix(name).lower() in RECORD_SUFFIXES
+    ]
+    assert record_file_names(names) == expected
 
 
 def test_discover_takes_named_files_whatever_their_suffix(tmp_path: Path) -> None:
