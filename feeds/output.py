@@ -309,11 +309,12 @@ def _overwrite(target: str, content: bytes) -> bool:
     Removing the last name of a file frees its blocks, which took 99-270 us a file on ext4
     mounted with ``discard`` (this machine's root), against 3 us for a file that keeps
     another name: a build that changed one record of 10,000 spent a fourteenth of its time
-    removing the files it then wrote again.  Written over, the file keeps its blocks (and
-    writing a new file while a build writes thousands cost about as much as removing one,
-    so renaming the old one aside saved nothing: see bench/RESULTS.md).  A
-    build stopped half-way may leave it half-written, like a new file: it is in no output,
-    and its state then differs from the one recorded, so no build takes it as it is."""
+    removing the files it then wrote again.  Written over, the file keeps its blocks.
+    (Writing a new file, while a build writes thousands, cost about as much as removing
+    one: renaming the old one aside saved nothing, see bench/RESULTS.md.)
+
+    A build stopped half-way may leave the file half-written, like a new one: it is in no
+    output, and its state then differs from the one recorded, so no build takes it as it is."""
     try:
         fd = os.open(target, os.O_WRONLY | os.O_NOFOLLOW)
     except OSError:

@@ -186,7 +186,8 @@ def record_file_names(names: Iterable[str]) -> list[str]:
     """The names among ``names`` (of files in one folder) that :func:`discover` takes: not
     hidden, with a record suffix in any case.  The suffix of such a name is what follows its
     last dot, as :func:`os.path.splitext` has it, taken here by slicing in one comprehension
-    rather than with a call per file: listing 100,000 records took 0.21 s against 0.31 s."""
+    rather than with a call per file: listing 100,000 records took 0.14-0.15 s against
+    0.19-0.25 s."""
     return [
         name
         for name in names
