@@ -654,11 +654,15 @@ class Lineage:
     """The names of this build and of the build whose graph it started from, as the kept
     article graph records them (:mod:`feeds.graphcache`), and the entry digests of that
     one: the output that build wrote holds entries this one can take again
-    (:class:`feeds.earlier.EarlierEntries`)."""
+    (:class:`feeds.earlier.EarlierEntries`), and documents whose keys need not be worked
+    out again (:class:`feeds.knownkeys.KnownKeys`)."""
 
     build: bytes = b""
     earlier_build: bytes = b""
     earlier_digests: Mapping[str, bytes] = field(default_factory=dict)
+    # By key, the earlier article (None: there was none) of each article merged again since
+    # that graph; ``None`` when any may have changed (the graph was merged from every file).
+    changed: Mapping[str, Article | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -840,7 +844,10 @@ def _merged_graph(
         store_state(record, state, whose, previous)
     if previous is None:
         return state.graph, state.entry_digests, Lineage(build)
-    lineage = Lineage(build, previous.build, previous.entry_digests)
+    changed = None
+    if state.remerged is not None:
+        changed = {key: previous.graph.get(key) for key in state.remerged}
+    lineage = Lineage(build, previous.build, previous.entry_digests, changed)
     return state.graph, state.entry_digests, lineage
 
 
@@ -895,6 +902,7 @@ def _write(
     ``last`` build wrote there the same, and record what was written for the next build
     (:mod:`feeds.rendercache`)."""
     from feeds.earlier import EarlierEntries
+    from feeds.knownkeys import KnownKeys, settings_digest, shapes_of
     from feeds.output import previous_path, staged
     from feeds.parallel import write_documents
     from feeds.rendercache import manifest_path, store_last_build
@@ -902,6 +910,7 @@ def _write(
     record = None if config.cache is None else manifest_path(config.cache, config.output)
     lineage = source.lineage
     earlier = None
+    known = None
     # The output of that very graph, when it is still there: CI may keep the cache and not
     # the output, and a render worker would then be sent what the last build knew of every
     # article for nothing (at 100,000 records, it took 417 MB against 229 MB without).
@@ -909,6 +918,8 @@ def _write(
         earlier = EarlierEntries(
             config.output, last.files, lineage.earlier_digests, source.entry_digests
         )
+        if lineage.changed is not None:
+            known = KnownKeys(plan, config, last, lineage.changed)
     # The next build starts from an output it has a record of: without a cache, none; the
     # output swapped out, when the last build's record says what it holds; else this one.
     previous = last.previous if record is not None else {}
@@ -921,6 +932,7 @@ def _write(
             last.files,
             entry_digests=source.entry_digests,
             earlier=earlier,
+            known=known,
             before_last=previous,
             progress=progress,
         )
@@ -941,5 +953,7 @@ def _write(
                     else {}
                 ),
                 mirrored=staging.mirrored,
+                settings=settings_digest(config),
+                shapes=shapes_of(plan),
             )
     return list(written)

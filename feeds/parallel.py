@@ -32,6 +32,7 @@ from feeds.articles import Article, from_plain_values, plain_values
 from feeds.config import Config
 from feeds.earlier import EarlierEntries
 from feeds.entries import EntryStore
+from feeds.knownkeys import KnownKeys
 from feeds.output import Staging
 from feeds.plan import FeedKind, FeedPlan, FeedSpec
 from feeds.progress import Progress, Quiet
@@ -73,6 +74,7 @@ def write_documents(
     *,
     entry_digests: Mapping[str, bytes] | None = None,
     earlier: EarlierEntries | None = None,
+    known: KnownKeys | None = None,
     before_last: Manifest | None = None,
     jobs: int | None = None,
     min_entries: int | None = None,
@@ -85,9 +87,10 @@ def write_documents(
     record of the last build (its files are linked where they would come out the same,
     and ``earlier`` lends the entries they hold the same to the documents rendered again);
     ``before_last``, that of the files the staging folder starts with (``staging.existing``);
-    ``entry_digests`` are those known (:func:`feeds.rendercache.entry_digests`)."""
+    ``entry_digests`` are those known (:func:`feeds.rendercache.entry_digests`), and so are
+    the keys of the documents ``known`` knows."""
     progress = progress or Quiet()
-    documents = feed_documents(plan, config, entry_digests)
+    documents = feed_documents(plan, config, entry_digests, known)
     # Progress counts feed documents; this process reports its own as it goes, and each
     # worker's when it is done.
     progress.start(f"Writing {len(documents)} feed documents", len(documents))

@@ -19,6 +19,7 @@ from feeds.config import Config
 from feeds.earlier import EarlierEntries, document_names
 from feeds.entries import EntryStore
 from feeds.jsonfeed import json_name, render_json
+from feeds.knownkeys import KnownKeys
 from feeds.opml import render_opml
 from feeds.plan import FeedPlan, FeedSpec
 from feeds.render import (
@@ -74,7 +75,10 @@ def pages(spec: FeedSpec) -> list[int | None]:
 
 
 def feed_documents(
-    plan: FeedPlan, config: Config, entry_digests: Mapping[str, bytes] | None = None
+    plan: FeedPlan,
+    config: Config,
+    entry_digests: Mapping[str, bytes] | None = None,
+    known: KnownKeys | None = None,
 ) -> list[FeedDocument]:
     """Every feed document with its key, across feeds, newest first by the date of each
     one's middle entry: documents that list the same articles then come close together,
@@ -90,8 +94,13 @@ def feed_documents(
         return -entries[len(entries) // 2].published.timestamp() if entries else 0.0
 
     keys = DocumentKeys(plan.articles, config, entry_digests)
+
+    def key(spec: FeedSpec, page: int | None) -> bytes:
+        found = None if known is None else known.key(spec, page)
+        return found or keys.document(spec, page, document_entries(spec, page))
+
     return [
-        FeedDocument(spec, page, keys.document(spec, page, document_entries(spec, page)))
+        FeedDocument(spec, page, key(spec, page))
         for spec, page in sorted(documents, key=middle)  # stable: ties keep the plan's order
     ]
 

@@ -46,7 +46,7 @@ from feeds.cache import (
 from feeds.config import Config
 from feeds.plan import FeedSpec
 
-_FORMAT = b"feeds-documents-7\n"  # 7: the rows of the output swapped out packed apart
+_FORMAT = b"feeds-documents-8\n"  # 8: the settings and feeds the documents were keyed with
 DIGEST_SIZE = 20  # bytes of a document key or an entry digest
 _KEY = attrgetter("key")
 
@@ -170,6 +170,10 @@ class LastBuild:
     # asked for: a build with nothing to do never needs them), or ``None`` when they are
     # :attr:`rows` (the output kept was a copy of this one).
     previous_rows: bytes | None = field(default=b"", repr=False)
+    # What its documents were keyed with besides their entries (:mod:`feeds.knownkeys`):
+    # a digest of the settings, and each feed's kind, key and name by path.
+    settings: bytes = b""
+    shapes: Mapping[str, tuple[str, str, str]] = field(default_factory=dict, repr=False)
 
     @functools.cached_property
     def files(self) -> Manifest:
@@ -227,12 +231,21 @@ class LastBuild:
 def load_last_build(path: Path) -> LastBuild:
     """The record of the previous build; an empty one when there is none or it is not intact."""
     try:
-        inputs, articles, feeds, rows, folder_rows, build, previous = read_record(path, _FORMAT)
+        record = read_record(path, _FORMAT)
+        inputs, articles, feeds, rows, folder_rows, build, previous, settings, shapes = record
         folders = {str(relative): FileStat._make(state) for relative, state in folder_rows}
         if not isinstance(rows, list) or not isinstance(previous, bytes | None):
             return LastBuild()
         return LastBuild(
-            rows, bytes(inputs), int(articles), int(feeds), folders, bytes(build), previous
+            rows,
+            bytes(inputs),
+            int(articles),
+            int(feeds),
+            folders,
+            bytes(build),
+            previous,
+            bytes(settings),
+            {str(path): (str(kind), str(key), str(name)) for path, kind, key, name in shapes},
         )
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return LastBuild()
@@ -261,11 +274,15 @@ def store_last_build(
     known: Mapping[str, Stat] | None = None,
     previous: Manifest | None = None,
     mirrored: bool = False,
+    settings: bytes = b"",
+    shapes: Mapping[str, tuple[str, str, str]] | None = None,
 ) -> None:
     """Record every file just written to ``output`` (by path, with its document key) and
     the state of its file: ``known`` for the files the build kept as they were, else as
     they now are; and the files of the ``previous`` output it kept, or, when it kept a
-    copy of its own output instead (``mirrored``: the very same files), those.
+    copy of its own output instead (``mirrored``: the very same files), those.  With them
+    go the ``settings`` and feed ``shapes`` the keys were worked out with
+    (:mod:`feeds.knownkeys`).
 
     Called after the new output is in place: linking a file changes its change time, so the
     state is taken from the files as they now are."""
@@ -293,7 +310,12 @@ def store_last_build(
         if mirrored
         else pack([(p, key, tuple(state)) for p, (key, state) in (previous or {}).items()])
     )
-    write_record(path, _FORMAT, (inputs, articles, feeds, rows, folder_rows, build, kept))
+    shape_rows = [(feed, *shape) for feed, shape in (shapes or {}).items()]
+    write_record(
+        path,
+        _FORMAT,
+        (inputs, articles, feeds, rows, folder_rows, build, kept, settings, shape_rows),
+    )
 
 
 def still_there(

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from tests.corpus import PROVIDERS, TOPICS, WORDS, record
+from feeds.config import Config
+from tests.corpus import PROVIDERS, TOPICS, WORDS, record, write_corpus
 
 Edit = Callable[[Path, random.Random], str]
 
@@ -173,3 +174,16 @@ EDITS: list[Edit] = [
 
 def random_edit(folder: Path, rng: random.Random) -> str:
     return rng.choice(EDITS)(folder, rng)
+
+
+def edited_run(folder: Path, rng: random.Random, seed: int) -> Config:
+    """The settings of a run of random edits of 80 records (``seed``) written into
+    ``folder``: its output and cache beside them, and pages of a size ``rng`` picks, most
+    of them small enough that every feed has archives."""
+    write_corpus(folder / "records", 80, seed=seed)
+    return Config(
+        source=folder / "records",
+        output=folder / "out",
+        cache=folder / "cache",
+        entries_per_feed=rng.choice([2, 3, 50]),
+    )

@@ -34,7 +34,7 @@ from feeds.records import discover
 from feeds.render import STYLESHEET, EntryXml, render_entries, written_entries
 from feeds.schema import load_schema
 from tests.corpus import record, write_corpus
-from tests.edits import random_edit
+from tests.edits import edited_run, random_edit
 
 RECORDS = 150
 
@@ -176,13 +176,7 @@ def test_every_build_of_a_run_of_random_edits_matches_a_cold_build(
     each build starts from the graph, output and output before last that the one before
     left, so a mistake in carrying any of them over shows up as a byte that differs."""
     rng = random.Random(seed)
-    write_corpus(tmp_path / "records", 80, seed=seed)
-    config = Config(
-        source=tmp_path / "records",
-        output=tmp_path / "out",
-        cache=tmp_path / "cache",
-        entries_per_feed=rng.choice([2, 3, 50]),
-    )
+    config = edited_run(tmp_path, rng, seed)
     build(config)
     done: list[str] = []
     for _ in range(8):

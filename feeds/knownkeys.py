@@ -1,0 +1,190 @@
+"""The documents of a build whose keys the last build already worked out.
+
+A document's key is a digest of the settings, the feed and page, and the entry digests of
+the articles it lists, in order (:class:`feeds.rendercache.DocumentKeys`).  Working it out
+means going over every entry of every document: 2.7 million at 100,000 records, about
+1.7 s of a build that changed one record.  Yet after a few records changed, most documents
+list the very articles they listed before, each showing what it showed.
+
+What changed is known from the article graph (:class:`feeds.graphcache.GraphState`): the
+keys merged again, whose articles or entries may differ, with each one's article as it
+was.  The rest are the same articles, with the same entry digests.  So a document's key
+is the one the last build recorded for its files (:attr:`feeds.rendercache.LastBuild.files`)
+when:
+
+- that build was made from the graph this one was merged from, with the same settings and
+  code, and its feed at the same path had the same kind, key and name;
+- none of the articles it lists was merged again with another entry; and
+- the articles it lists are where they were: none that changed its date or left or joined
+  its feed sits among them.  A feed's archive pages are counted from its oldest entry
+  (:mod:`feeds.archive`), so the pages older than every such article keep their entries.
+  The subscription document keeps them only when no article left or joined the feed or
+  moved in it: it also says how many pages there are.
+
+Anything else is keyed from its entries, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from feeds.articles import Article
+from feeds.config import Config
+from feeds.plan import FeedKind, FeedPlan, FeedSpec
+from feeds.render import EPOCH, file_name
+from feeds.rendercache import LastBuild, settings_key
+
+# A feed as the documents' keys name it: kind, key and name (its path is where it is).
+Shape = tuple[str, str, str]
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def shape_of(spec: FeedSpec) -> Shape:
+    return (spec.kind.value, spec.key, spec.name)
+
+
+def settings_digest(config: Config) -> bytes:
+    """What the keys of a build's documents depend on besides the feed and its entries."""
+    return hashlib.blake2b(settings_key(config), digest_size=16).digest()
+
+
+def shapes_of(plan: FeedPlan) -> dict[str, Shape]:
+    """Each feed of ``plan`` by path, as the next build compares it (:class:`KnownKeys`)."""
+    return {spec.path: shape_of(spec) for spec in plan.feeds}
+
+
+def _rank(article: Article) -> tuple[int, str]:
+    """An article's place in a feed (:func:`feeds.plan.newest_first`): newest first, then
+    by key."""
+    return (-((article.published - EPOCH) // _MICROSECOND), article.key)
+
+
+def _feeds(article: Article) -> Iterable[tuple[FeedKind, str]]:
+    """The feeds that list ``article``, by kind and key."""
+    yield FeedKind.ALL, ""
+    for topic in article.topics:
+        yield FeedKind.TOPIC, topic
+    yield FeedKind.PROVIDER, article.provider.key
+
+
+class _Listed:
+    """A feed's entries, newest first, as one sequence: the subscription document's, then
+    the archive pages from the newest, each ``per_page`` long."""
+
+    def __init__(self, spec: FeedSpec, per_page: int) -> None:
+        self._spec = spec
+        self._per_page = per_page
+        self._current = len(spec.entries)
+
+    def __len__(self) -> int:
+        return self._spec.total
+
+    def __getitem__(self, index: int) -> Article:
+        if index < self._current:
+            return self._spec.entries[index]
+        older = index - self._current
+        archives = self._spec.archives
+        return archives[len(archives) - 1 - older // self._per_page][older % self._per_page]
+
+
+@dataclass
+class _Changes:
+    """What changed in one feed: how many of its oldest entries surely kept their places,
+    and the documents (``None`` for the subscription one) that list an entry merged again,
+    or whose entries are not all as they were."""
+
+    unmoved: int
+    touched: set[int | None]
+
+
+class KnownKeys:
+    """The keys that the ``last`` build recorded for the documents of ``plan``, where they
+    are surely the same (see the module's docstring).  ``changed`` holds, by key, the
+    article as it was (``None`` when there was none) of every article merged again since
+    the graph that build was made from."""
+
+    def __init__(
+        self,
+        plan: FeedPlan,
+        config: Config,
+        last: LastBuild,
+        changed: Mapping[str, Article | None],
+    ) -> None:
+        self._files = last.files
+        self._shapes = last.shapes
+        self._per_page = config.entries_per_feed
+        self._usable = bool(last.settings) and last.settings == settings_digest(config)
+        self._changes: dict[tuple[FeedKind, str], _Changes] = {}
+        if self._usable:
+            self._changes = self._find(plan, changed)
+
+    def _find(
+        self, plan: FeedPlan, changed: Mapping[str, Article | None]
+    ) -> dict[tuple[FeedKind, str], _Changes]:
+        specs = {(spec.kind, spec.key): spec for spec in plan.feeds}
+        listed: dict[tuple[FeedKind, str], _Listed] = {}
+        moved: dict[tuple[FeedKind, str], list[Article]] = defaultdict(list)
+        shown: list[Article] = []
+        for key, before in changed.items():
+            now = plan.articles.get(key)
+            if now is not None and now is before:
+                shown.append(now)  # the same article: another entry, at most
+                continue
+            if (
+                now is not None
+                and before is not None
+                and _rank(now) == _rank(before)
+                and set(_feeds(now)) == set(_feeds(before))
+            ):
+                shown.append(now)
+                continue
+            for version in (before, now):
+                if version is not None:
+                    for feed in _feeds(version):
+                        moved[feed].append(version)
+        changes = {}
+        for feed, spec in specs.items():
+            entries = listed[feed] = _Listed(spec, self._per_page)
+            unmoved = spec.total
+            for version in moved.get(feed, ()):
+                # Entries after it (older) are where they were, whichever way it moved.
+                older = spec.total - bisect_right(entries, _rank(version), key=_rank)
+                unmoved = min(unmoved, older)
+            # An article that left or joined the feed, or moved in it, changes what the
+            # subscription document lists or how many pages it says there are.
+            changes[feed] = _Changes(unmoved, {None} if feed in moved else set())
+        for article in shown:
+            for feed in _feeds(article):
+                listing = specs.get(feed)
+                if listing is None:
+                    continue
+                entries = listed[feed]
+                index = bisect_left(entries, _rank(article), key=_rank)
+                if index == len(entries) or entries[index] is not article:
+                    changes[feed].unmoved = 0  # not where it ranks: nothing is taken as known
+                    changes[feed].touched.add(None)
+                    continue
+                oldest_first = listing.total - 1 - index
+                page = oldest_first // self._per_page + 1
+                changes[feed].touched.add(page if page <= len(listing.archives) else None)
+        return changes
+
+    def key(self, spec: FeedSpec, page: int | None) -> bytes | None:
+        """The key of the document of ``spec`` (its archive page ``page``), when the last
+        build's is surely still its key; else ``None``."""
+        if not self._usable or self._shapes.get(spec.path) != shape_of(spec):
+            return None
+        changes = self._changes.get((spec.kind, spec.key))
+        if changes is None or page in changes.touched:
+            return None
+        if page is not None and page * self._per_page > changes.unmoved:
+            return None
+        # Its files were recorded together under its key; before any is linked, each is
+        # checked against that key (:func:`feeds.rendercache.still_there`).
+        found = self._files.get(file_name(spec, "atom", page))
+        return found[0] if found is not None and found[0] else None
