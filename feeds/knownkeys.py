@@ -21,7 +21,9 @@ when:
   The subscription document keeps them only when no article left or joined the feed or
   moved in it: it also says how many pages there are.
 
-Anything else is keyed from its entries, as before.
+Anything else is keyed from its entries, as before.  After one record changed at 100,000
+records (outside corpus), listing the documents with their keys took 0.49 s instead of
+1.7-1.9 s, and the build 13.5-15.8 s instead of 14.8-17.7 s.
 """
 
 from __future__ import annotations
