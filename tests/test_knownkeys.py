@@ -27,7 +27,7 @@ from feeds.plan import FeedPlan
 from feeds.publish import FeedDocument, feed_documents
 from tests import test_incremental
 from tests.edits import edited_run, random_edit
-from tests.test_incremental import assert_same_as_cold, edit_record, files
+from tests.test_incremental import assert_same_as_cold, edit_record
 
 
 @dataclass(frozen=True)
@@ -209,4 +209,3 @@ def test_every_key_taken_over_a_run_of_random_edits_is_the_one_worked_out(
         assert wrong(keyed[-1]) == [], f"after {done}"
     assert sum(map(len, map(known, keyed))) > 0
     assert_same_as_cold(config, tmp_path)
-    assert files(config.output)
