@@ -178,8 +178,8 @@ def random_edit(folder: Path, rng: random.Random) -> str:
 
 def edited_run(folder: Path, rng: random.Random, seed: int) -> Config:
     """The settings of a run of random edits of 80 records (``seed``) written into
-    ``folder``: its output and cache beside them, and pages of a size ``rng`` picks, most
-    of them small enough that every feed has archives."""
+    ``folder``: its output and cache beside them, and pages of 2, 3 or 50 entries, as
+    ``rng`` picks (the small ones give every feed archives)."""
     write_corpus(folder / "records", 80, seed=seed)
     return Config(
         source=folder / "records",
