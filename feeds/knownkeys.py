@@ -31,19 +31,17 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 
 from feeds.articles import Article
 from feeds.config import Config
-from feeds.plan import FeedKind, FeedPlan, FeedSpec
-from feeds.render import EPOCH, file_name
+from feeds.plan import FeedKind, FeedPlan, FeedSpec, feeds_listing, rank_in_feed
+from feeds.render import file_name
 from feeds.rendercache import LastBuild, settings_key
 
 # A feed as the documents' keys name it: kind, key and name (its path is where it is).
 Shape = tuple[str, str, str]
-_MICROSECOND = timedelta(microseconds=1)
 
 
 def shape_of(spec: FeedSpec) -> Shape:
@@ -58,20 +56,6 @@ def settings_digest(config: Config) -> bytes:
 def shapes_of(plan: FeedPlan) -> dict[str, Shape]:
     """Each feed of ``plan`` by path, as the next build compares it (:class:`KnownKeys`)."""
     return {spec.path: shape_of(spec) for spec in plan.feeds}
-
-
-def _rank(article: Article) -> tuple[int, str]:
-    """An article's place in a feed (:func:`feeds.plan.newest_first`): newest first, then
-    by key."""
-    return (-((article.published - EPOCH) // _MICROSECOND), article.key)
-
-
-def _feeds(article: Article) -> Iterable[tuple[FeedKind, str]]:
-    """The feeds that list ``article``, by kind and key."""
-    yield FeedKind.ALL, ""
-    for topic in article.topics:
-        yield FeedKind.TOPIC, topic
-    yield FeedKind.PROVIDER, article.provider.key
 
 
 class _Listed:
@@ -118,55 +102,60 @@ class KnownKeys:
         changed: Mapping[str, Article | None],
     ) -> None:
         self._files = last.files
-        self._shapes = last.shapes
         self._per_page = config.entries_per_feed
-        self._usable = bool(last.settings) and last.settings == settings_digest(config)
+        # By feed, what changed in it: only for the feeds the last build wrote at the same
+        # path under the same settings; the documents of the others are keyed again.
         self._changes: dict[tuple[FeedKind, str], _Changes] = {}
-        if self._usable:
-            self._changes = self._find(plan, changed)
+        if last.settings and last.settings == settings_digest(config):
+            self._changes = self._find(plan, changed, last.shapes)
 
     def _find(
-        self, plan: FeedPlan, changed: Mapping[str, Article | None]
+        self,
+        plan: FeedPlan,
+        changed: Mapping[str, Article | None],
+        shapes: Mapping[str, Shape],
     ) -> dict[tuple[FeedKind, str], _Changes]:
-        specs = {(spec.kind, spec.key): spec for spec in plan.feeds}
-        listed: dict[tuple[FeedKind, str], _Listed] = {}
+        specs = {
+            (spec.kind, spec.key): spec
+            for spec in plan.feeds
+            if shapes.get(spec.path) == shape_of(spec)
+        }
         moved: dict[tuple[FeedKind, str], list[Article]] = defaultdict(list)
         shown: list[Article] = []
         for key, before in changed.items():
             now = plan.articles.get(key)
-            if now is not None and now is before:
-                shown.append(now)  # the same article: another entry, at most
-                continue
-            if (
-                now is not None
-                and before is not None
-                and _rank(now) == _rank(before)
-                and set(_feeds(now)) == set(_feeds(before))
+            if now is not None and (
+                now is before  # the same article: another entry, at most
+                or (
+                    before is not None
+                    and rank_in_feed(now) == rank_in_feed(before)
+                    and set(feeds_listing(now)) == set(feeds_listing(before))
+                )
             ):
                 shown.append(now)
                 continue
             for version in (before, now):
                 if version is not None:
-                    for feed in _feeds(version):
+                    for feed in feeds_listing(version):
                         moved[feed].append(version)
         changes = {}
         for feed, spec in specs.items():
-            entries = listed[feed] = _Listed(spec, self._per_page)
             unmoved = spec.total
+            entries = _Listed(spec, self._per_page)
             for version in moved.get(feed, ()):
                 # Entries after it (older) are where they were, whichever way it moved.
-                older = spec.total - bisect_right(entries, _rank(version), key=_rank)
+                older = spec.total - bisect_right(entries, rank_in_feed(version), key=rank_in_feed)
                 unmoved = min(unmoved, older)
             # An article that left or joined the feed, or moved in it, changes what the
             # subscription document lists or how many pages it says there are.
             changes[feed] = _Changes(unmoved, {None} if feed in moved else set())
         for article in shown:
-            for feed in _feeds(article):
+            for feed in feeds_listing(article):
                 listing = specs.get(feed)
                 if listing is None:
                     continue
-                entries = listed[feed]
-                index = bisect_left(entries, _rank(article), key=_rank)
+                entries = _Listed(listing, self._per_page)
+                index = bisect_left(entries, rank_in_feed(article), key=rank_in_feed)
                 if index == len(entries) or entries[index] is not article:
                     changes[feed].unmoved = 0  # not where it ranks: nothing is taken as known
                     changes[feed].touched.add(None)
@@ -179,8 +168,6 @@ class KnownKeys:
     def key(self, spec: FeedSpec, page: int | None) -> bytes | None:
         """The key of the document of ``spec`` (its archive page ``page``), when the last
         build's is surely still its key; else ``None``."""
-        if not self._usable or self._shapes.get(spec.path) != shape_of(spec):
-            return None
         changes = self._changes.get((spec.kind, spec.key))
         if changes is None or page in changes.touched:
             return None

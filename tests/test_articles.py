@@ -20,7 +20,14 @@ from feeds.articles import (
     plain_values,
     record_articles,
 )
-from feeds.plan import FeedKind, assign_slugs, newest_first, plan_feeds
+from feeds.plan import (
+    FeedKind,
+    assign_slugs,
+    feeds_listing,
+    newest_first,
+    plan_feeds,
+    rank_in_feed,
+)
 from feeds.records import discover, parse_record
 from feeds.sanitize import clean_article, clean_articles
 from tests.conftest import record_data
@@ -192,6 +199,10 @@ def test_plan_has_all_topic_and_provider_feeds_newest_first() -> None:
     ]
     everything = plan.feeds[0]
     assert [e.key for e in everything.entries] == ["https://b.com/2", "https://a.com/1"]
+    listing = {(f.kind, f.key): {e.key for e in f.entries} for f in plan.feeds}
+    for article in plan.articles.values():  # the feeds it is said to be listed in, and only those
+        said = set(feeds_listing(article))
+        assert said == {feed for feed, keys in listing.items() if article.key in keys}
     assert everything.updated is not None and everything.updated.isoformat() == (
         "2021-06-01T00:00:00+02:00"
     )
@@ -313,6 +324,7 @@ def test_newest_first_breaks_ties_by_url_whatever_the_order_and_time_zone() -> N
     ]
     assert [a.key for a in newest_first(articles)] == expected
     assert [a.key for a in newest_first(reversed(articles))] == expected
+    assert [a.key for a in sorted(articles, key=rank_in_feed)] == expected
 
 
 def test_newest_first_orders_by_moment_not_by_the_clock_of_each_offset() -> None:
@@ -328,6 +340,7 @@ def test_newest_first_orders_by_moment_not_by_the_clock_of_each_offset() -> None
     ]
     expected = ["https://west.example/", "https://utc.example/", "https://east.example/"]
     assert [a.key for a in newest_first(articles)] == expected
+    assert [a.key for a in sorted(articles, key=rank_in_feed)] == expected
 
 
 def test_a_provider_key_ignores_case_spaces_and_www_and_survives_pickling() -> None:
