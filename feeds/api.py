@@ -950,7 +950,7 @@ def _write(
                 previous=(
                     last.swapped_out(previous_path(config.output), staging.linked)
                     if staging.kept_previous
-                    else {}
+                    else None
                 ),
                 mirrored=staging.mirrored,
                 settings=settings_digest(config),

@@ -165,6 +165,25 @@ def unpack(blob: bytes) -> Any:
         raise CorruptEntry(str(error)) from error
 
 
+def pickled(value: object) -> bytes:
+    """``value`` pickled for a record to hold as bytes (see :func:`unpickled`): a later record
+    may hold the very same bytes again without reading them, where pickling them anew
+    took the time of what they hold."""
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpickled(blob: object) -> Any:
+    """The plain value :func:`pickled` gave ``blob`` for.  The record holding it vouches for
+    its bytes (:func:`read_records`); what it builds is only plain values, as a record's.
+    Any failure raises :class:`CorruptEntry`."""
+    if not isinstance(blob, bytes):
+        raise CorruptEntry(f"a {type(blob).__name__} where bytes were stored")
+    try:
+        return _Restricted(io.BytesIO(blob), frozenset()).load()
+    except Exception as error:  # any failure to rebuild the value makes it unusable
+        raise CorruptEntry(str(error)) from error
+
+
 def record_path(cache_folder: Path, output: Path, kind: str) -> Path:
     """Where the ``kind`` record of the builds into ``output`` is kept: one per output
     folder, so two projects may share a cache folder."""

@@ -425,6 +425,14 @@ def test_an_entry_of_an_unknown_kind_is_corrupt() -> None:
         unpack(cache.digest(body) + body)
 
 
+def test_values_pickled_for_a_record_build_only_plain_values() -> None:
+    rows = [("all.atom.xml", b"key", (1, 2, 3, 4))]
+    assert cache.unpickled(cache.pickled(rows)) == rows
+    for foreign in (cache.pickled([Path("/")]), b"not a pickle", "not bytes"):
+        with pytest.raises(cache.CorruptEntry):
+            cache.unpickled(foreign)
+
+
 def test_parallel_checking_gives_the_serial_results(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

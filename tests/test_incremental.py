@@ -600,6 +600,55 @@ def test_a_build_starts_from_the_output_before_last(config: Config, tmp_path: Pa
         assert len(shared) > len(after) * 3 / 4
 
 
+def test_the_record_of_the_output_kept_is_handed_on_with_the_files_linked_from_it(
+    config: Config, tmp_path: Path
+) -> None:
+    """The record of a build holds the rows of the output it kept as the record before it
+    held them, byte for byte, with the state of each file it linked from there taken
+    again.  (The state of a file it replaced in its own folder is left as it was: that file
+    no longer matches, and is never taken for a document.)"""
+    assert config.cache is not None
+    record = rendercache.manifest_path(config.cache, config.output)
+    build(config)
+    linked = 0
+    for run, name in enumerate(("00042.md", "00007.md", "00042.md", "00100.md")):
+        last = rendercache.load_last_build(record)
+        edit_record(config, name, title=f"A title nobody used before, {run}")
+        build(config)
+        now = rendercache.load_last_build(record)
+        assert now.kept is not None and now.kept.rows == last.pickled_rows
+        kept = previous_of(config)
+        assert sorted(now.previous) == sorted(files(kept)) == sorted(last.files)
+        assert {p: key for p, (key, _) in now.previous.items()} == {
+            p: key for p, (key, _) in last.files.items()
+        }
+        for path, key, state in now.kept.changed:
+            assert key is not None and state is not None
+            assert now.previous[path] == (key, state)
+            assert cache.has_state(str(kept / path), state)
+        linked += len(now.kept.changed)
+    assert linked > 0, "files were linked from the output in place"
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_the_record_of_a_file_gone_from_the_output_kept_drops_it(tmp_path: Path) -> None:
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    for name in ("a.xml", "b.xml", "c.xml"):
+        (folder / name).write_text(name)
+    states = {name: tuple(cache.FileStat.of(folder / name)) for name in ("a.xml", "b.xml", "c.xml")}
+    last = rendercache.LastBuild(
+        rows=[(name, b"k" + name.encode(), s) for name, s in states.items()]
+    )
+    (folder / "b.xml").unlink()
+    (folder / "c.xml").write_text("linked, and so of a new change time")
+    swapped = last.swapped_out(folder, {"b.xml", "c.xml", "not recorded.xml"})
+    assert dict(rendercache.LastBuild(kept=swapped).previous) == {
+        "a.xml": (b"ka.xml", states["a.xml"]),
+        "c.xml": (b"kc.xml", tuple(cache.FileStat.of(folder / "c.xml"))),
+    }
+
+
 def test_settings_set_back_take_the_files_made_with_them(config: Config, tmp_path: Path) -> None:
     """The output before last holds what a build with the settings of the build before
     last writes: a build with those settings again keeps every document of it, and the
