@@ -631,6 +631,24 @@ def test_the_record_of_the_output_kept_is_handed_on_with_the_files_linked_from_i
     assert_same_as_cold(config, tmp_path)
 
 
+def test_a_record_of_the_output_kept_that_is_not_ours_is_trusted_for_nothing(
+    config: Config, tmp_path: Path
+) -> None:
+    assert config.cache is not None
+    record = rendercache.manifest_path(config.cache, config.output)
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    values = list(cache.read_record(record, rendercache._FORMAT))
+    values[6] = (b"not a pickle", [])
+    cache.write_record(record, rendercache._FORMAT, tuple(values))
+    last = rendercache.load_last_build(record)
+    assert last.files and last.previous == {}
+    edit_record(config, "00042.md", title="Another title")
+    build(config)
+    assert_same_as_cold(config, tmp_path)
+
+
 def test_the_record_of_a_file_gone_from_the_output_kept_drops_it(tmp_path: Path) -> None:
     folder = tmp_path / "kept"
     folder.mkdir()
