@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from feeds.checks import moment
 from feeds.config import Config
-from feeds.crosscheck import future_findings, moment, review
+from feeds.crosscheck import future_findings, review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress
 from feeds.records import (

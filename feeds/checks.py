@@ -10,13 +10,16 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from feeds.diagnostics import Severity
 from feeds.records import FieldPath, Finding
 from feeds.urls import RECENT, is_http_url
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 # RFC 3339 section 5.6 ``date-time``: full date, "T", full time, and a mandatory offset.
 _RFC3339 = re.compile(
@@ -48,6 +51,13 @@ def parse_datetime(value: str) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError(f"{value!r} has no time zone")
     return parsed
+
+
+def moment(when: datetime) -> int:
+    """``when`` in microseconds since the epoch: how the checks across records keep dates
+    (:class:`feeds.crosscheck.Facts`), and how a feed ranks its entries
+    (:func:`feeds.plan.rank_in_feed`)."""
+    return (when - _EPOCH) // _MICROSECOND
 
 
 FORMATS: dict[str, Callable[[str], bool]] = {

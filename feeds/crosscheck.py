@@ -15,19 +15,22 @@ import hashlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from itertools import accumulate, chain, compress, count
 from operator import attrgetter, itemgetter, not_
 from typing import Any
 
-from feeds.checks import date_values, future_date_findings, is_rfc3339, parse_datetime
+from feeds.checks import (
+    date_values,
+    future_date_findings,
+    is_rfc3339,
+    moment,
+    parse_datetime,
+)
 from feeds.diagnostics import Diagnostic, Severity
 from feeds.records import Finding, Placer, Record
 from feeds.urls import RECENT, canonical_url
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 # A related article as the checks across records see it: its index in ``related``, its
 # canonical URL, a fingerprint of its title (see :func:`title_print`) and its date as written.
@@ -69,11 +72,6 @@ def _instant(value: str) -> int | None:
     if not is_rfc3339(value):
         return None
     return moment(parse_datetime(value))
-
-
-def moment(when: datetime) -> int:
-    """``when`` in microseconds since the epoch: how :class:`Facts` keeps dates."""
-    return (when - _EPOCH) // _MICROSECOND
 
 
 def _normal_title(value: Any) -> str:

@@ -10,12 +10,13 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from operator import attrgetter
 
 from feeds.archive import split_archive
 from feeds.articles import Article
+from feeds.checks import moment
 
 
 class FeedKind(StrEnum):
@@ -25,8 +26,6 @@ class FeedKind(StrEnum):
 
 
 FOLDERS = {FeedKind.ALL: "", FeedKind.TOPIC: "topics/", FeedKind.PROVIDER: "providers/"}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +88,7 @@ def rank_in_feed(article: Article) -> tuple[int, str]:
     """Where ``article`` sorts in :func:`newest_first`, as one key to search a feed's
     entries by (:mod:`feeds.knownkeys`): newest first, in UTC to the microsecond, then by
     key.  Sorting by it took longer than the two sorts there."""
-    return (-((article.published - _EPOCH) // _MICROSECOND), article.key)
+    return (-moment(article.published), article.key)
 
 
 def feeds_listing(article: Article) -> Iterator[tuple[FeedKind, str]]:
