@@ -319,6 +319,8 @@ def build(
     Of several records of one article, the first in file order is published.  When the
     records, schema, settings and code are exactly those of the last build into the same
     output, and that output is as the last build left it, nothing is written again.
+    An output folder that replacing would lose something in is refused, before anything is
+    written (:func:`check_output`).
 
     A large build renders in worker processes forked from a :mod:`multiprocessing`
     forkserver, which imports the calling script again when it starts: call this from a
@@ -338,6 +340,7 @@ def build(
     for problem in folder_problems:
         if problem.file == source:
             raise SourceError(f"{source}: {problem.message}")
+    check_output(config)
     run = _Run(
         tuple(names),
         tuple(display_names(names)),
@@ -368,6 +371,27 @@ def build(
                 if store is not None:
                     store.close()
     return replace(report, folder_problems=tuple(folder_problems))
+
+
+def check_output(config: Config) -> None:
+    """Refuse an output folder that a build, replacing it as a whole, would lose something
+    in: one that is or holds the records, the cache or the schema, or a folder of files
+    feeds did not write (:func:`feeds.output.check_replaceable`); ``OutputError`` says why.
+    A folder the cache has a record of a build into is ours.  The command line asks before
+    it writes anything, the cache included."""
+    from feeds.output import check_replaceable
+    from feeds.rendercache import manifest_path
+
+    cache = config.cache
+    check_replaceable(
+        config.output,
+        [
+            ("the folder of records", config.source),
+            ("the cache folder", cache),
+            ("the schema", config.schema),
+        ],
+        known=cache is not None and manifest_path(cache, config.output).is_file(),
+    )
 
 
 @dataclass(frozen=True)

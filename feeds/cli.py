@@ -191,7 +191,7 @@ def build(strict: bool, config_file: Path | None, no_cache: bool, **overrides: A
     """Publish Atom and RSS feeds per topic and per provider, plus one with everything."""
     from dataclasses import replace
 
-    from feeds.api import SourceError
+    from feeds.api import SourceError, check_output
     from feeds.api import build as run_build
     from feeds.config import ConfigError, load_config
     from feeds.output import OutputError
@@ -205,10 +205,14 @@ def build(strict: bool, config_file: Path | None, no_cache: bool, **overrides: A
         config = load_config(Path.cwd(), config_file, **overrides)
         if no_cache:
             config = replace(config, cache=None)
-        schema = load_schema(config.schema, cache=config.cache)
-    except (ConfigError, SchemaError) as error:
+    except ConfigError as error:
         raise click.UsageError(str(error)) from error
     try:
+        check_output(config)  # before the schema is read, and kept in the cache folder
+        try:
+            schema = load_schema(config.schema, cache=config.cache)
+        except SchemaError as error:
+            raise click.UsageError(str(error)) from error
         with _cache_warnings():
             report = run_build(config, schema, progress=for_terminal())
     except (OutputError, SourceError) as error:

@@ -29,6 +29,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
+from feeds.records import display_path
+
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 STAGING_PREFIX = ".staging-"
@@ -66,6 +68,51 @@ def build_lock(output: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# Every output of feeds holds the list of its feeds at its root (feeds.publish.OPML): a
+# folder that holds files and not this one was not written by feeds.
+OUTPUT_MARK = "feeds.opml"
+
+
+def check_replaceable(
+    output: Path, inputs: Iterable[tuple[str, Path | None]], *, known: bool = False
+) -> None:
+    """Refuse an output folder that replacing as a whole would lose what is not ours: one
+    that is, or holds, what the build reads (``inputs``: what each is, and its path), or an
+    existing folder with files in it that feeds did not write: it lacks :data:`OUTPUT_MARK`,
+    and is not ``known`` (a record of a build into it says it is ours, whatever was removed
+    from it since).
+
+    A mistyped ``--out`` (the folder of records, the project's folder, a home folder) would
+    otherwise be swapped out and deleted by the build."""
+    shown = display_path(output)
+    target = output.resolve()
+    for what, path in inputs:
+        if path is None:
+            continue
+        place = path.resolve()
+        if place == target or target in place.parents:
+            inside = "is" if place == target else "holds"
+            raise OutputError(
+                f"the output folder {shown} {inside} {what} {display_path(path)}, and a build "
+                f"replaces its output folder as a whole: choose another output folder"
+            )
+    try:
+        foreign = (
+            not known
+            and target.is_dir()
+            and not (target / OUTPUT_MARK).is_file()
+            and next(target.iterdir(), None) is not None
+        )
+    except OSError as error:
+        raise OutputError(f"cannot read {shown}: {error.strerror or error}") from error
+    if foreign:
+        raise OutputError(
+            f"the output folder {shown} holds files that feeds did not write (it has no "
+            f"{OUTPUT_MARK}), and a build replaces its output folder as a whole: choose a new "
+            f"or empty folder, or empty this one"
+        )
 
 
 def previous_path(output: Path) -> Path:

@@ -21,6 +21,7 @@ from feeds.entries import EntryStore
 from feeds.jsonfeed import json_name, render_json
 from feeds.knownkeys import KnownKeys
 from feeds.opml import render_opml
+from feeds.output import OUTPUT_MARK
 from feeds.plan import FeedPlan, FeedSpec
 from feeds.render import (
     STYLESHEET,
@@ -33,7 +34,7 @@ from feeds.rendercache import DIGEST_SIZE, DocumentKeys, Manifest, settings_key,
 from feeds.site import favicon, render_index, stylesheet
 
 INDEX = "index.html"
-OPML = "feeds.opml"
+OPML = OUTPUT_MARK  # what tells an output of feeds apart (see feeds.output.check_replaceable)
 FAVICON = "favicon.ico"
 
 

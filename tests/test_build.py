@@ -277,6 +277,67 @@ def test_output_in_a_file_is_an_error(tmp_path: Path, write_record: RecordFactor
     assert blocker.read_text() == "a file"
 
 
+@pytest.mark.parametrize(
+    ("output", "cache", "words"),
+    [
+        ("records", None, "is the folder of records"),
+        (".", None, "holds the folder of records"),
+        ("out", "out/cache", "holds the cache folder"),
+        ("records-link", None, "is the folder of records"),  # the same folder, by a link
+    ],
+)
+def test_an_output_folder_that_holds_what_a_build_reads_is_refused(
+    tmp_path: Path, write_record: RecordFactory, output: str, cache: str | None, words: str
+) -> None:
+    write_record()
+    (tmp_path / "records-link").symlink_to(tmp_path / "records")
+    before = tree(tmp_path)
+    config = Config(
+        source=tmp_path / "records",
+        output=tmp_path / output,
+        cache=None if cache is None else tmp_path / cache,
+    )
+    with pytest.raises(OutputError, match=words):
+        build(config)
+    assert tree(tmp_path) == before  # not a file written, not even the lock
+
+
+def test_the_schema_may_not_lie_in_the_output_folder(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    write_record()
+    schema = tmp_path / "out" / "record.yaml"
+    schema.parent.mkdir()
+    schema.write_bytes((REPO / "schemas" / "record.yaml").read_bytes())
+    config = Config(source=tmp_path / "records", output=tmp_path / "out", schema=schema)
+    with pytest.raises(OutputError, match="holds the schema"):
+        api.check_output(config)
+
+
+@pytest.mark.parametrize("mine", ["index.html", ".git"])
+def test_a_folder_feeds_did_not_write_is_not_replaced(
+    tmp_path: Path, write_record: RecordFactory, mine: str
+) -> None:
+    write_record()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / mine).write_text("mine")
+    with pytest.raises(OutputError, match="holds files that feeds did not write"):
+        build(Config(source=tmp_path / "records", output=tmp_path / "out"))
+    assert tree(tmp_path / "out") == {mine: b"mine"}
+
+
+def test_an_empty_folder_or_an_output_of_feeds_is_replaced(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    write_record()
+    (tmp_path / "out").mkdir()
+    config = Config(source=tmp_path / "records", output=tmp_path / "out")
+    assert build(config).feeds > 0
+    (tmp_path / "out" / "stale.xml").write_text("old")
+    build(config)
+    assert "stale.xml" not in tree(tmp_path / "out")
+
+
 def test_record_data_fixture_is_valid() -> None:
     assert record_data()["title"]
 

@@ -209,6 +209,47 @@ def test_build_from_an_unreadable_folder_keeps_what_wastree(project: Path) -> No
     assert tree(project / "out") == before
 
 
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--out", "seeds"), "the output folder seeds is the folder of records seeds"),
+        (("--out", "."), "the output folder . holds the folder of records seeds"),
+        (
+            ("--source", "site/records", "--out", "site"),
+            "the output folder site holds the folder of records site/records",
+        ),
+        (
+            ("--cache-dir", "out/cache"),
+            "the output folder out holds the cache folder out/cache",
+        ),
+    ],
+)
+def test_build_refuses_an_output_folder_it_would_lose_records_in(
+    project: Path, args: tuple[str, ...], words: str
+) -> None:
+    """A mistyped ``--out`` must never cost a publisher their records: the output folder is
+    replaced as a whole."""
+    (project / "site").mkdir()
+    (project / "seeds").rename(project / "site" / "records")
+    (project / "seeds").symlink_to(project / "site" / "records")
+    before = tree(project)
+    result = feeds("build", *args, cwd=project)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {words}, and a build replaces its output folder")
+    assert_no_traceback(result)
+    assert tree(project) == before  # nothing written: no output, no cache, no lock
+
+
+def test_build_refuses_a_folder_of_files_it_did_not_write(project: Path) -> None:
+    (project / "public").mkdir()
+    (project / "public" / "CNAME").write_text("news.example.com\n")
+    result = feeds("build", "--out", "public", cwd=project)
+    assert result.returncode == 1
+    assert "holds files that feeds did not write (it has no feeds.opml)" in result.stderr
+    assert_no_traceback(result)
+    assert tree(project / "public") == {"CNAME": b"news.example.com\n"}
+
+
 def test_version_and_help(tmp_path: Path) -> None:
     assert feeds("--version", cwd=tmp_path).stdout.startswith("feeds, version ")
     help_text = feeds("--help", cwd=tmp_path).stdout
