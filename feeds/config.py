@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from feeds.records import first_xml_illegal
 from feeds.urls import is_http_url
 
 CACHE_FOLDER = ".feeds-cache"
+# A well-formed language tag (RFC 5646: a language, then subtags of letters and digits), as
+# RSS's <language>, Atom's xml:lang and JSON Feed's language take it.
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*", re.ASCII)
 
 
 class ConfigError(Exception):
@@ -40,8 +45,19 @@ class Config:
             raise ConfigError(
                 f"entries_per_feed must be from 1 to 10000, not {self.entries_per_feed}"
             )
-        if not self.title.strip():
-            raise ConfigError("title must not be empty")
+        for name in ("title", "description"):  # in every channel, which RSS requires
+            text = getattr(self, name)
+            if not text.strip():
+                raise ConfigError(f"{name} must not be empty")
+            bad = first_xml_illegal(text)
+            if bad is not None:
+                raise ConfigError(
+                    f"{name} contains the character U+{ord(bad):04X}, which a feed cannot carry"
+                )
+        if not _LANGUAGE_TAG.fullmatch(self.language):
+            raise ConfigError(
+                f"language must be a language tag such as en or pt-BR, not {self.language!r}"
+            )
 
     def url_for(self, relative: str) -> str:
         return f"{self.base_url}{relative}"

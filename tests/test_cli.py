@@ -152,6 +152,9 @@ def test_build_options_override_settings(project: Path) -> None:
         ('base_url = "ftp://x"', "base_url"),
         ('colour = "blue"', "unknown setting 'colour'"),
         ("title = ", "not valid TOML"),
+        ('description = ""', "description must not be empty"),
+        ('title = "News\\u0007"', "title contains the character U+0007"),
+        ('language = "english please"', "language must be a language tag"),
     ],
 )
 def test_bad_settings_are_usage_errors(project: Path, setting: str, words: str) -> None:
@@ -160,6 +163,20 @@ def test_bad_settings_are_usage_errors(project: Path, setting: str, words: str) 
     assert result.returncode == 2
     assert words in result.stderr
     assert_no_traceback(result)
+    assert not (project / "out").exists()
+
+
+def test_a_title_that_is_not_text_is_a_usage_error(project: Path) -> None:
+    """Bytes that are not UTF-8 in an argument reach Python as lone surrogates."""
+    result = subprocess.run(
+        [sys.executable, "-m", "feeds", "build", "--title", b"caf\xe9"],
+        cwd=project,
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert b"title contains the character U+DCE9" in result.stderr
+    assert b"Traceback" not in result.stderr
     assert not (project / "out").exists()
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -49,9 +50,26 @@ def test_base_url_gets_a_trailing_slash() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [{"base_url": "not a url"}, {"entries_per_feed": 0}, {"title": "  "}],
+    ("kwargs", "message"),
+    [
+        ({"base_url": "not a url"}, "must be an absolute http(s) URL"),
+        ({"entries_per_feed": 0}, "entries_per_feed must be from 1 to 10000"),
+        ({"title": "  "}, "title must not be empty"),
+        ({"description": ""}, "description must not be empty"),
+        ({"title": "a\x01b"}, "title contains the character U+0001"),
+        ({"description": "a\x00"}, "description contains the character U+0000"),
+        # Bytes of a command-line argument that are not UTF-8, as Python decodes them.
+        ({"title": b"caf\xe9".decode("utf-8", "surrogateescape")}, "U+DCE9"),
+        ({"language": ""}, "language must be a language tag"),
+        ({"language": "en us"}, "language must be a language tag"),
+        ({"language": "e"}, "language must be a language tag"),
+    ],
 )
-def test_invalid_settings(kwargs: dict[str, object]) -> None:
-    with pytest.raises(ConfigError):
+def test_invalid_settings(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
         Config(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("language", ["en", "pt-BR", "zh-Hant-TW", "de-CH-1996"])
+def test_language_tags(language: str) -> None:
+    assert Config(language=language).language == language
