@@ -7,9 +7,11 @@ parsed again (:class:`Locator`) to find the line and column of each offending va
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -258,9 +260,16 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     tells a file that is too large).  ``OSError`` when it cannot be read.
 
     Asking for ``max_bytes + 1`` at once would allocate that much for every file; the size
-    the file system gives is asked for instead, and the rest, should the file have grown."""
-    with path.open("rb") as stream:
-        wanted = min(os.fstat(stream.fileno()).st_size, max_bytes) + 1
+    the file system gives is asked for instead, and the rest, should the file have grown.
+
+    Only a regular file is read: a named pipe among the records would block the run for
+    good (it is opened without waiting for a writer, then refused), a device never ends."""
+    handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(handle, "rb") as stream:
+        state = os.fstat(handle)
+        if not stat.S_ISREG(state.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        wanted = min(state.st_size, max_bytes) + 1
         raw = stream.read(wanted)
         if len(raw) == wanted <= max_bytes:
             raw += stream.read(max_bytes + 1 - wanted)
@@ -460,7 +469,7 @@ def _plain_value(value: Any, path: FieldPath, findings: list[Finding], budget: _
     if budget.left < 0 or len(path) > MAX_DEPTH:
         raise _TooLarge
     if isinstance(value, str):
-        bad = _first_xml_illegal(value)
+        bad = first_xml_illegal(value)
         if bad is not None:
             findings.append(
                 Finding(
@@ -499,7 +508,7 @@ def _plain_value(value: Any, path: FieldPath, findings: list[Finding], budget: _
 _XML_ILLEGAL = frozenset([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF])
 
 
-def _first_xml_illegal(text: str) -> str | None:
+def first_xml_illegal(text: str) -> str | None:
     """The first character XML 1.0 cannot carry, if any (surrogates included)."""
     if text.isprintable():
         return None

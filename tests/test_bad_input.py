@@ -8,6 +8,7 @@ and write only feeds that parse cleanly.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -211,6 +212,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     locked_folder = records / "locked-folder"
     locked_folder.mkdir()
     (locked_folder / "inside.md").write_text(record_text(record_data()))
+    os.mkfifo(records / "a-pipe.md")  # reading it would wait for a writer for ever
     locked_file.chmod(0)
     locked_folder.chmod(0)
     try:
@@ -233,7 +235,7 @@ def test_validate_fails_without_traceback(runs: Runs) -> None:
     assert runs.validate.returncode == 1, runs.validate.stderr
     assert_no_traceback(runs.validate)
     assert "records/good.md" not in runs.validate.stdout
-    total = len(CASES) + 2  # and the locked file; the locked folder is not a file
+    total = len(CASES) + 3  # the good one, the locked file and the pipe (not the folder)
     assert runs.validate.stderr.startswith(f"{total} files checked: {total - 1} invalid files")
 
 
@@ -275,10 +277,17 @@ def test_unreadable_file_and_folder_are_named(runs: Runs) -> None:
     assert "records/locked-folder: cannot read folder" in runs.build.stderr
 
 
+def test_a_named_pipe_is_named_not_waited_for(runs: Runs) -> None:
+    assert "records/a-pipe.md: error: cannot read file: not a regular file [unreadable]" in (
+        runs.validate.stdout
+    )
+    assert "skipped records/a-pipe.md: cannot read file: not a regular file" in runs.build.stderr
+
+
 def test_build_publishes_the_good_record_in_well_formed_feeds(runs: Runs) -> None:
     assert runs.build.returncode == 0, runs.build.stderr
     assert_no_traceback(runs.build)
-    assert f"{len(CASES) + 1} invalid, skipped" in runs.build.stdout
+    assert f"{len(CASES) + 2} invalid, skipped" in runs.build.stdout  # and locked, pipe
     feeds_written = sorted((runs.folder / "out").rglob("*.xml"))
     assert len(feeds_written) == 8  # all, one topic, two providers; Atom and RSS
     for path in feeds_written:

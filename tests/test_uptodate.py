@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from feeds import cache, uptodate
+from feeds import cache, records, scan, uptodate
 from feeds.api import BuildReport, build
 from feeds.config import Config
 from feeds.records import Locator, NamedFiles
@@ -362,7 +362,7 @@ def test_a_build_makes_paths_for_the_files_it_reads_only(
     edit_record_at(edited, title="Changed once")
     made: list[Path] = []
     opened: list[Path] = []
-    make, open_ = NamedFiles.__getitem__, Path.open
+    make, open_, read_bounded = NamedFiles.__getitem__, Path.open, records.read_bounded
 
     def making(self: NamedFiles, index: Any) -> Any:
         made.append(path := make(self, index))
@@ -372,8 +372,14 @@ def test_a_build_makes_paths_for_the_files_it_reads_only(
         opened.append(self)
         return open_(self, *args, **kwargs)
 
+    def reading(path: Path, max_bytes: int) -> bytes:  # records are read through here
+        opened.append(path)
+        return read_bounded(path, max_bytes)
+
     monkeypatch.setattr(NamedFiles, "__getitem__", making)
     monkeypatch.setattr(Path, "open", opening)
+    monkeypatch.setattr(records, "read_bounded", reading)
+    monkeypatch.setattr(scan, "read_bounded", reading)
     assert not build(config, now=NOW).unchanged
     read = {path for path in opened if path.parent == config.source}
     assert edited in read
