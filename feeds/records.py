@@ -263,7 +263,8 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     the file system gives is asked for instead, and the rest, should the file have grown.
 
     Only a regular file is read: a named pipe among the records would block the run for
-    good (it is opened without waiting for a writer, then refused), a device never ends."""
+    good (it is opened without waiting for a writer, then refused), and a device may never
+    end."""
     handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     with os.fdopen(handle, "rb") as stream:
         state = os.fstat(handle)
