@@ -32,7 +32,7 @@ _RFC3339 = re.compile(
 @lru_cache(maxsize=RECENT)
 def is_rfc3339(value: str) -> bool:
     """An RFC 3339 date-time with a time zone, naming a day and time that exist
-    (``2020-02-30`` and ``25:00`` do not)."""
+    (``2020-02-30`` and ``25:00`` do not), in the years 1 to 9999 in UTC too."""
     if not _RFC3339.fullmatch(value):
         return False
     try:
@@ -50,6 +50,12 @@ def parse_datetime(value: str) -> datetime:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         raise ValueError(f"{value!r} has no time zone")
+    # Feeds write and rank every date in UTC: 0001-01-01T00:00:00+01:00 names a moment
+    # there is no datetime for.
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is outside the years 1 to 9999 in UTC") from None
     return parsed
 
 

@@ -29,7 +29,9 @@ _PARSED = b"feeds-schema-document-1\n"
 
 _FORMAT_HINTS = {
     "http-url": "an absolute http:// or https:// URL with a host and no spaces",
-    "rfc3339": "an RFC 3339 date-time with a time zone that exists, e.g. 2020-06-10T18:12:00Z",
+    "rfc3339": (
+        "an RFC 3339 date-time of a moment that exists, with a time zone, e.g. 2020-06-10T18:12:00Z"
+    ),
 }
 _JSON_TYPES = {
     "string": "text",

@@ -159,6 +159,9 @@ BAD_URLS = {
 BAD_DATES = {
     "impossible": "2020-02-30T10:00:00Z",
     "hour-25": "2020-06-10T25:00:00Z",
+    # Days that exist where they are written, but not in UTC, where feeds rank and write them.
+    "before-year-1": "0001-01-01T00:30:00+01:00",
+    "after-year-9999": "9999-12-31T23:30:00-01:00",
     "words": "yesterday afternoon",
     "date-only": "2020-06-10",
     "no-zone": "2020-06-10T18:12:00",

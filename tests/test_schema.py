@@ -144,6 +144,9 @@ def test_every_image_url_is_checked(schema: Schema) -> None:
         "2020-06-10t18:12:00z",
         "2020-06-10 18:12:00-07:00",
         "2020-02-29T00:00:00Z",
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:30:00-01:00",
+        "9999-12-31T23:59:59Z",
     ],
 )
 def test_valid_dates(schema: Schema, value: str) -> None:
@@ -156,6 +159,8 @@ def test_valid_dates(schema: Schema, value: str) -> None:
         "2020-02-30T00:00:00Z",
         "2021-02-29T00:00:00Z",
         "2020-06-10T25:00:00Z",
+        "0001-01-01T00:30:00+01:00",  # before the year 1 in UTC
+        "9999-12-31T23:30:00-01:00",  # after the year 9999 in UTC
         "2020-06-10T18:12:00",
         "2020-06-10",
         "June 10, 2020",
