@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any
 
@@ -56,6 +57,8 @@ RSS_TYPE = "application/rss+xml"
 FORMATS = {"atom": (".atom.xml", ATOM_TYPE), "rss": (".rss.xml", RSS_TYPE)}
 # Readers show an undated feed as "updated just now"; a fixed date keeps builds reproducible.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _NAMESPACE = uuid.UUID("6f1c3a52-43a3-4b7c-9d0e-4f0f3c8a9e11")
 
 
@@ -154,6 +157,7 @@ class _FeedExtras(BaseExtension):  # type: ignore[misc]
     def __init__(self) -> None:
         self.links: list[tuple[str, str]] = []  # (rel, absolute URL), set per format
         self.archive = False
+        self.build_date: str | None = None  # lastBuildDate, when feedgen misprints it
 
     def extend_ns(self) -> dict[str, str]:
         namespaces = {"media": MEDIA_NS, "dc": DC_NS}
@@ -176,6 +180,8 @@ class _FeedExtras(BaseExtension):  # type: ignore[misc]
             element = channel.find(name)
             if element is not None and element.text:
                 element.text = rss_text(element.text)
+        if self.build_date is not None:
+            _set_text(channel.find("lastBuildDate"), self.build_date)
         if self.archive:
             etree.SubElement(channel, f"{{{FH_NS}}}archive")
         for rel, href in self.links:
@@ -191,6 +197,7 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
         # The elements whose text the rules of each format change (see _changed_texts).
         self.atom_texts: tuple[str, ...] = ()
         self.rss_texts: tuple[str, ...] = ()
+        self.pub_date: str | None = None  # pubDate, when feedgen misprints it
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
         # feedgen builds Atom documents from unqualified elements under a default namespace.
@@ -205,6 +212,8 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
         for element in [found for name in self.rss_texts for found in item.findall(name)]:
             if element.text:
                 element.text = rss_text(element.text)
+        if self.pub_date is not None:
+            _set_text(item.find("pubDate"), self.pub_date)
         if self.creator:
             etree.SubElement(item, _CREATOR).text = self.creator
         # RSS 2.0 has no related links of its own; atom:link is the common extension.
@@ -221,6 +230,18 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
         if width and height:
             attributes |= {"width": str(width), "height": str(height)}
         etree.SubElement(parent, _THUMBNAIL, attributes)
+
+
+def rss_date(moment: datetime) -> str | None:
+    """``moment`` (in UTC) as RSS writes dates, when feedgen would write it wrong: its
+    ``strftime`` writes the year 999 as ``999``, which feed readers take for 1999 (and 1
+    for 2001).  ``None`` for the years from 1000 on, which feedgen writes right."""
+    return format_datetime(moment) if moment.year < 1000 else None
+
+
+def _set_text(element: etree._Element | None, text: str) -> None:
+    if element is not None:
+        element.text = text
 
 
 def entry_content(article: Article, related: list[Article]) -> str:
@@ -407,6 +428,7 @@ def _generator(spec: FeedSpec, config: Config, page: int | None) -> Any:
     updated = max((a.updated for a in entries), default=EPOCH).astimezone(UTC)
     generator.updated(updated)
     generator.lastBuildDate(updated)
+    extras.build_date = rss_date(updated)
     placeholder = generator.add_entry()
     placeholder.id(_SENTINEL_ID)
     placeholder.title("entries")
@@ -422,14 +444,18 @@ def distinct_updates(entries: tuple[Article, ...]) -> list[datetime]:
     "as accurate as possible").  Records often give times to the minute, so an entry whose
     time is already taken, in document order, is moved on by a microsecond at a time: no
     reader can tell, times without a clash are written exactly, and a document's times
-    depend on its own entries only (so full archive pages stay unchanged).
+    depend on its own entries only (so full archive pages stay unchanged).  Past the last
+    moment a datetime holds, the search turns back.
     """
     taken: set[datetime] = set()
     stamps = []
     for article in entries:
         stamp = article.updated.astimezone(UTC)
+        step = _MICROSECOND
         while stamp in taken:
-            stamp += timedelta(microseconds=1)
+            if stamp == _LAST_MOMENT:
+                step = -_MICROSECOND
+            stamp += step
         taken.add(stamp)
         stamps.append(stamp)
     return stamps
@@ -460,7 +486,8 @@ def _add_entry(
     entry.id(article_id(article))
     entry.title(article.title)
     entry.link(href=article.url)
-    entry.published(article.published.astimezone(UTC))
+    published = article.published.astimezone(UTC)
+    entry.published(published)
     entry.updated(updated)
     # RSS descriptions are HTML: the excerpt is text, so it is escaped for RSS and left
     # as text for Atom.  Order matters: description() first, so summary() keeps it.
@@ -476,5 +503,6 @@ def _add_entry(
     extras.creator = author
     extras.related = tuple(map(RelatedLink.to, related))
     extras.atom_texts, extras.rss_texts = _changed_texts(article)
+    extras.pub_date = rss_date(published)
     if article.image is not None:
         extras.thumbnail = (article.image.url, article.image.width, article.image.height)

@@ -231,6 +231,42 @@ def test_plain_text_stays_plain(tmp_path: Path, write_record: RecordFactory) -> 
     assert (entry.summary, entry.summary_detail.type) == ("Tom & Jerry, 3 < 4", "text/plain")
 
 
+def test_dates_at_the_ends_of_the_calendar_are_published_as_written(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    # The year 999 alone in its feeds; two entries of one document on the last microsecond
+    # there is, which an entry is moved off to keep update times distinct.
+    write_record(
+        "old.md",
+        webUrl="https://old.example.com/a",
+        publishedDateTime="0999-06-10T18:12:00Z",
+        provider={"name": "Old", "domain": "old.example.com"},
+        topics=["Old"],
+        related=None,
+    )
+    last = "9999-12-31T23:59:59.999999Z"
+    write_record("last-1.md", webUrl="https://news.example.com/1", publishedDateTime=last)
+    write_record("last-2.md", webUrl="https://news.example.com/2", publishedDateTime=last)
+    out = tmp_path / "out"
+    report = build(Config(source=tmp_path / "records", output=out))
+    assert (report.published, report.skipped) == (3, ())
+
+    old = parse(out / "topics" / "old.rss.xml")
+    assert old.feed.updated_parsed[:3] == (999, 6, 10)  # from lastBuildDate
+    assert [entry.published_parsed[:3] for entry in old.entries] == [(999, 6, 10)]
+    assert (
+        b"<pubDate>Mon, 10 Jun 0999 18:12:00 +0000</pubDate>" in (out / "all.rss.xml").read_bytes()
+    )
+    for name in ("all.rss.xml", "all.atom.xml"):
+        years = sorted(entry.published_parsed[0] for entry in parse(out / name).entries)
+        assert years[0] == 999 and years[-2:] == [9999, 9999]
+    updated = [entry.updated for entry in parse(out / "topics" / "testing.atom.xml").entries]
+    assert sorted(updated[:2]) == [
+        "9999-12-31T23:59:59.999998+00:00",
+        "9999-12-31T23:59:59.999999+00:00",
+    ]
+
+
 def test_invalid_records_are_skipped_and_valid_ones_published(
     tmp_path: Path, write_record: RecordFactory
 ) -> None:
