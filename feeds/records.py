@@ -12,6 +12,7 @@ import functools
 import os
 import re
 import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -418,6 +419,17 @@ def _unreadable(file: str, front_matter: str, first_line: int, error: Exception)
         return _failed(
             file, "yaml", f"invalid YAML: {problem}", first_line + mark.line + 1, mark.column + 1
         )
+    if isinstance(error, ValueError) and (long := _long_number(front_matter)) is not None:
+        line = first_line + front_matter.count("\n", 0, long.start()) + 1
+        column = long.start() - (front_matter.rfind("\n", 0, long.start()) + 1) + 1
+        return _failed(
+            file,
+            "yaml",
+            f"invalid YAML: a number of {len(long.group())} digits is too long to read; "
+            "quote it if it is text",
+            line,
+            column,
+        )
     if isinstance(error, yaml.YAMLError | RecursionError | ValueError | TypeError | OverflowError):
         return _failed(file, "yaml", f"invalid YAML: {error}", first_line + 1, 1)
     if isinstance(error, AttributeError):  # PyYAML on ``!!timestamp`` text that is no date at all
@@ -425,6 +437,13 @@ def _unreadable(file: str, front_matter: str, first_line: int, error: Exception)
             file, "yaml", "invalid YAML: a !!timestamp that is not a date", first_line + 1, 1
         )
     raise error
+
+
+def _long_number(text: str) -> re.Match[str] | None:
+    """The first run of digits in ``text`` longer than Python converts to an integer (it
+    refuses, against attacks on its quadratic conversion): YAML reads one as a number."""
+    limit = sys.get_int_max_str_digits()  # 0: no limit
+    return re.search(rf"\d{{{limit + 1},}}", text) if limit else None
 
 
 def _failed(

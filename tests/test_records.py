@@ -126,6 +126,12 @@ def test_yaml_error_points_into_the_file() -> None:
             (4, 1),
             "invalid YAML: while scanning a quoted scalar at line 2: found unexpected end",
         ),
+        # An integer longer than Python converts, a whole front matter's worth of digits.
+        (
+            b"---\na: 1\nquality: " + b"9" * 5000 + b"\n---\n",
+            (3, 10),
+            "invalid YAML: a number of 5000 digits is too long to read; quote it if it is text",
+        ),
         # Both on one line: no line to add.
         (
             b"---\na: &\n---\n",
