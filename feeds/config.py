@@ -37,6 +37,11 @@ class Config:
     cache: Path | None = None
 
     def __post_init__(self) -> None:
+        if "?" in self.base_url or "#" in self.base_url:  # a valid URL has them nowhere else
+            raise ConfigError(
+                f"base_url {self.base_url!r} must not have a query or fragment: it is the "
+                "address of the folder the output is served from"
+            )
         if not self.base_url.endswith("/"):
             object.__setattr__(self, "base_url", f"{self.base_url}/")
         if not is_http_url(self.base_url):

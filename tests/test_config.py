@@ -53,6 +53,10 @@ def test_base_url_gets_a_trailing_slash() -> None:
     ("kwargs", "message"),
     [
         ({"base_url": "not a url"}, "must be an absolute http(s) URL"),
+        # Every document's address is the base URL and a path after it.
+        ({"base_url": "https://a.com/feeds?x=1"}, "must not have a query or fragment"),
+        ({"base_url": "https://a.com/feeds/?"}, "must not have a query or fragment"),
+        ({"base_url": "https://a.com/feeds/#top"}, "must not have a query or fragment"),
         ({"entries_per_feed": 0}, "entries_per_feed must be from 1 to 10000"),
         ({"title": "  "}, "title must not be empty"),
         ({"description": ""}, "description must not be empty"),
