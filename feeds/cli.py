@@ -194,7 +194,7 @@ def build(strict: bool, config_file: Path | None, no_cache: bool, **overrides: A
     from feeds.api import SourceError, check_output
     from feeds.api import build as run_build
     from feeds.config import ConfigError, load_config
-    from feeds.output import OutputError
+    from feeds.output import OutputError, OutputRefused
     from feeds.progress import for_terminal
     from feeds.records import display_path
     from feeds.report import plural
@@ -216,7 +216,12 @@ def build(strict: bool, config_file: Path | None, no_cache: bool, **overrides: A
         with _cache_warnings():
             report = run_build(config, schema, progress=for_terminal())
     except (OutputError, SourceError) as error:
-        click.echo(f"error: {error}; the previous output is unchanged", err=True)
+        # A refused folder is not an output yet, and may be the publisher's own.
+        if isinstance(error, OutputRefused):
+            unchanged = "nothing was written"
+        else:
+            unchanged = "the previous output is unchanged"
+        click.echo(f"error: {error}; {unchanged}", err=True)
         raise SystemExit(EXIT_INVALID) from error
 
     for problem in report.folder_problems:

@@ -48,6 +48,11 @@ class BuildLocked(OutputError):
     """Another build is writing the same output folder."""
 
 
+class OutputRefused(OutputError):
+    """The output folder is not one a build may replace (:func:`check_replaceable`); it
+    was refused before anything was written."""
+
+
 @contextlib.contextmanager
 def build_lock(output: Path) -> Iterator[None]:
     """Hold an exclusive lock beside ``output`` so two builds never interleave their swaps."""
@@ -94,7 +99,7 @@ def check_replaceable(
         place = path.resolve()
         if place == target or target in place.parents:
             inside = "is" if place == target else "holds"
-            raise OutputError(
+            raise OutputRefused(
                 f"the output folder {shown} {inside} {what} {display_path(path)}, and a build "
                 f"replaces its output folder as a whole: choose another output folder"
             )
@@ -108,7 +113,7 @@ def check_replaceable(
     except OSError as error:
         raise OutputError(f"cannot read {shown}: {error.strerror or error}") from error
     if foreign:
-        raise OutputError(
+        raise OutputRefused(
             f"the output folder {shown} holds files that feeds did not write (it has no "
             f"{OUTPUT_MARK}), and a build replaces its output folder as a whole: choose a new "
             f"or empty folder, or empty this one"

@@ -252,7 +252,10 @@ def test_build_refuses_an_output_folder_it_would_lose_records_in(
     before = tree(project)
     result = feeds("build", *args, cwd=project)
     assert result.returncode == 1
-    assert result.stderr.startswith(f"error: {words}, and a build replaces its output folder")
+    assert result.stderr == (
+        f"error: {words}, and a build replaces its output folder as a whole: choose another "
+        "output folder; nothing was written\n"
+    )
     assert_no_traceback(result)
     assert tree(project) == before  # nothing written: no output, no cache, no lock
 
@@ -263,6 +266,7 @@ def test_build_refuses_a_folder_of_files_it_did_not_write(project: Path) -> None
     result = feeds("build", "--out", "public", cwd=project)
     assert result.returncode == 1
     assert "holds files that feeds did not write (it has no feeds.opml)" in result.stderr
+    assert result.stderr.endswith("or empty this one; nothing was written\n")
     assert_no_traceback(result)
     assert tree(project / "public") == {"CNAME": b"news.example.com\n"}
 
