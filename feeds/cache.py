@@ -224,6 +224,33 @@ class Unshared:
     value: object
 
 
+# How pytest, mypy and ruff mark the cache folders they make: git ignores what is in it, and
+# backup tools that honour https://bford.info/cachedir/ skip it.
+_MARKS = {
+    ".gitignore": "# Made by feeds: a cache, rebuilt when it is missing.\n*\n",
+    "CACHEDIR.TAG": (
+        "Signature: 8a477f597d28d172789f06886806bc55\n"
+        "# This file is a cache directory tag created by feeds.\n"
+        "# For information about cache directory tags, see https://bford.info/cachedir/\n"
+    ),
+}
+
+
+def make_cache_folder(folder: Path) -> None:
+    """Make ``folder``, when it is missing, as a folder of the cache, marked as one.
+
+    pre-commit runs ``feeds validate`` in the publisher's repository, and the schema is kept
+    in the cache folder from the first run: unmarked, it showed among the untracked files,
+    and a ``git add -A`` after a refused commit committed it.  A folder that exists is left
+    as it is: it may be the publisher's own (``--cache-dir .``)."""
+    if folder.is_dir():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in _MARKS.items():
+        with contextlib.suppress(OSError):  # the cache works without them
+            (folder / name).write_text(text, encoding="utf-8")
+
+
 def write_record(path: Path, kind: bytes, *values: object) -> None:
     """Pickle ``values`` into ``path``, a frame each, in one step, under a ``kind`` line, for
     :func:`read_records`: the records a build keeps beside the cache database."""
@@ -231,7 +258,7 @@ def write_record(path: Path, kind: bytes, *values: object) -> None:
     # one file only reads records (the schema as first read).
     import tempfile  # noqa: PLC0415
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_cache_folder(path.parent)
     handle, name = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
     temporary = Path(name)
     try:
@@ -475,7 +502,7 @@ class Cache:
         self._hashed: dict[str, tuple[FileStat, int, bytes]] | None = None
 
     def _open(self) -> sqlite3.Connection:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        make_cache_folder(self.folder)
         for attempt in range(2):
             db = None
             try:

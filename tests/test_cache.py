@@ -374,6 +374,32 @@ def test_validating_a_few_files_opens_no_cache(tmp_path: Path) -> None:
     assert not store.exists()
 
 
+def test_a_cache_folder_feeds_makes_is_left_out_of_git_and_backups(tmp_path: Path) -> None:
+    """pre-commit runs feeds in the publisher's repository, which the cache folder must not
+    clutter: git is told to ignore it, as pytest, mypy and ruff tell it of theirs."""
+    if shutil.which("git") is None:
+        pytest.fail("git is needed to see what a repository shows")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    shutil.copy(SEEDS / "000_1f48a30587e22eab.txt", tmp_path / "story.md")
+    (tmp_path / "mine").mkdir()  # a folder the publisher made is theirs: left unmarked
+    for args in (("story.md",), ("--cache-dir", "mine", "story.md")):
+        assert run_feeds("validate", *args, cwd=tmp_path).returncode == 0
+    assert list((tmp_path / ".feeds-cache").glob("schema-*.pickle"))  # the schema, kept
+
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    theirs = [line for line in status if line.startswith("?? mine/")]
+    assert [name.rpartition(".")[2] for name in theirs] == ["pickle"]
+    assert [line for line in status if line not in theirs] == ["?? story.md"]
+    tag = (tmp_path / ".feeds-cache" / "CACHEDIR.TAG").read_text("utf-8")
+    assert tag.startswith("Signature: 8a477f597d28d172789f06886806bc55\n")
+
+
 def test_concurrent_runs_sharing_a_cache_do_not_corrupt_it(
     clean_records: Path, tmp_path: Path
 ) -> None:

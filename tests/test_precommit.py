@@ -164,6 +164,16 @@ def test_commit_of_a_bad_record_is_refused(hook_source: HookSource, tmp_path: Pa
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     hook_output = accepted.stdout + accepted.stderr
     assert "feeds validate" in hook_output and "Passed" in hook_output
+    # The hook's cache folder, made in the repository, is ignored: `git add -A` after the
+    # refused commit left it out, and nothing is left untracked.
+    committed = git("ls-files", cwd=repo, env=env).splitlines()
+    assert sorted(committed) == [
+        ".pre-commit-config.yaml",
+        "README.md",
+        "records/seed.txt",
+        "records/story.md",
+    ]
+    assert git("status", "--porcelain", "--untracked-files=all", cwd=repo, env=env) == ""
 
 
 def test_project_config_checks_the_seeds(hook_source: HookSource) -> None:
