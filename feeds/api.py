@@ -331,6 +331,7 @@ def build(
     from feeds.rendercache import LastBuild, load_last_build, manifest_path
     from feeds.scan import known_digests
 
+    given, config = config, followed_output(config)
     schema = schema or load_schema(config.schema)
     source = display_path(config.source)
     if not config.source.is_dir():
@@ -340,7 +341,7 @@ def build(
     for problem in folder_problems:
         if problem.file == source:
             raise SourceError(f"{source}: {problem.message}")
-    check_output(config)
+    check_output(given)
     run = _Run(
         tuple(names),
         tuple(display_names(names)),
@@ -373,6 +374,19 @@ def build(
     return replace(report, folder_problems=tuple(folder_problems))
 
 
+def followed_output(config: Config) -> Config:
+    """``config`` with its output folder in place of a symbolic link to it, as ``out ->
+    /var/www/feeds`` deploys one: a build swaps a new folder in place of its output, and
+    would swap the link itself out, leaving the folder it points to, the one served, as it
+    was for good."""
+    if not config.output.is_symlink():
+        return config
+    target = Path(os.path.realpath(config.output))  # a folder to make, when it is missing
+    if target.is_symlink():  # links in a loop, which check_output names as given
+        return config
+    return replace(config, output=target)
+
+
 def check_output(config: Config) -> None:
     """Refuse an output folder that a build, replacing it as a whole, would lose something
     in: one that is or holds the records, the cache or the schema, or a folder of files
@@ -384,13 +398,13 @@ def check_output(config: Config) -> None:
 
     cache = config.cache
     check_replaceable(
-        config.output,
+        config.output,  # named as given; compared where its links lead
         [
             ("the folder of records", config.source),
             ("the cache folder", cache),
             ("the schema", config.schema),
         ],
-        known=cache is not None and manifest_path(cache, config.output).is_file(),
+        known=cache is not None and manifest_path(cache, followed_output(config).output).is_file(),
     )
 
 

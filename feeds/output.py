@@ -92,11 +92,11 @@ def check_replaceable(
     A mistyped ``--out`` (the folder of records, the project's folder, a home folder) would
     otherwise be swapped out and deleted by the build."""
     shown = display_path(output)
-    target = output.resolve()
+    target = _resolved(output, "the output folder")
     for what, path in inputs:
         if path is None:
             continue
-        place = path.resolve()
+        place = _resolved(path, what)
         if place == target or target in place.parents:
             inside = "is" if place == target else "holds"
             raise OutputRefused(
@@ -118,6 +118,15 @@ def check_replaceable(
             f"{OUTPUT_MARK}), and a build replaces its output folder as a whole: choose a new "
             f"or empty folder, or empty this one"
         )
+
+
+def _resolved(path: Path, what: str) -> Path:
+    """``path`` with every symbolic link followed; a loop of links is an
+    :class:`OutputRefused` naming ``what`` it was given as."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as error:  # RuntimeError until Python 3.13, then OSError
+        raise OutputRefused(f"{what} {display_path(path)} is a loop of symbolic links") from error
 
 
 def previous_path(output: Path) -> Path:

@@ -374,6 +374,41 @@ def test_an_empty_folder_or_an_output_of_feeds_is_replaced(
     assert "stale.xml" not in tree(tmp_path / "out")
 
 
+@pytest.mark.parametrize("made", [True, False], ids=["folder", "folder-to-make"])
+def test_an_output_folder_behind_a_link_is_replaced_where_the_link_points(
+    tmp_path: Path, write_record: RecordFactory, made: bool
+) -> None:
+    """``out -> /var/www/feeds`` is how many sites deploy: the folder served is the one a
+    build must replace, and the link must stay."""
+    write_record(title="First")
+    served = tmp_path / "www" / "feeds"
+    served.parent.mkdir()
+    if made:
+        served.mkdir()
+    (tmp_path / "out").symlink_to(served)
+    config = Config(source=tmp_path / "records", output=tmp_path / "out")
+    assert build(config).output == served
+    write_record(title="Second")
+    build(config)
+    assert (tmp_path / "out").readlink() == served
+    assert parse(served / "all.atom.xml").entries[0].title == "Second"
+    beside = sorted(path.name for path in tmp_path.iterdir())
+    assert beside == ["out", "records", "www"]  # nothing of the build's but through the link
+    assert sorted(path.name for path in served.parent.iterdir()) == [".feeds.lock", "feeds"]
+
+
+def test_an_output_folder_that_is_a_loop_of_links_is_refused(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    write_record()
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "out").symlink_to(tmp_path / "loop")
+    before = sorted(path.name for path in tmp_path.iterdir())
+    with pytest.raises(OutputError, match=r"the output folder .*out is a loop of symbolic links"):
+        build(Config(source=tmp_path / "records", output=tmp_path / "out"))
+    assert sorted(path.name for path in tmp_path.iterdir()) == before
+
+
 def test_record_data_fixture_is_valid() -> None:
     assert record_data()["title"]
 

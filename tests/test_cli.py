@@ -260,6 +260,35 @@ def test_build_refuses_an_output_folder_it_would_lose_records_in(
     assert tree(project) == before  # nothing written: no output, no cache, no lock
 
 
+def test_build_through_a_link_to_the_served_folder(project: Path) -> None:
+    """The folder a link names is replaced, as a cached build replaces any output: the link
+    stays, and the build's own folders go beside the folder it points to."""
+    served = project / "www" / "feeds"
+    served.mkdir(parents=True)
+    (project / "out").symlink_to(served)
+    first = feeds("build", cwd=project)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Wrote 7 feeds (25 files) to www/feeds/: ")
+    again = feeds("build", "--title", "Again", cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert (project / "out").is_symlink()
+    assert b"\n  <title>Again</title>\n" in (served / "all.atom.xml").read_bytes()
+    assert sorted(path.name for path in served.parent.iterdir()) == [
+        ".feeds.lock",
+        ".previous-feeds",
+        "feeds",
+    ]
+
+    (project / "loop").symlink_to(project / "loop")
+    (project / "out").unlink()
+    (project / "out").symlink_to(project / "loop")
+    looped = feeds("build", cwd=project)
+    assert looped.returncode == 1
+    assert looped.stderr == (
+        "error: the output folder out is a loop of symbolic links; nothing was written\n"
+    )
+
+
 def test_build_refuses_a_folder_of_files_it_did_not_write(project: Path) -> None:
     (project / "public").mkdir()
     (project / "public" / "CNAME").write_text("news.example.com\n")
