@@ -103,6 +103,11 @@ def check_replaceable(
                 f"the output folder {shown} {inside} {what} {display_path(path)}, and a build "
                 f"replaces its output folder as a whole: choose another output folder"
             )
+    if os.path.ismount(target):  # a volume of its own: a Docker volume, say
+        raise OutputRefused(
+            f"the output folder {shown} is a mount point, which a build cannot swap a new "
+            f"folder in place of: build into a folder inside it, such as {shown}/site"
+        )
     try:
         foreign = (
             not known

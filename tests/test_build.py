@@ -409,6 +409,24 @@ def test_an_output_folder_that_is_a_loop_of_links_is_refused(
     assert sorted(path.name for path in tmp_path.iterdir()) == before
 
 
+def test_an_output_folder_that_is_a_mount_point_is_refused(
+    tmp_path: Path, write_record: RecordFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A volume mounted as the output folder (``docker run -v site:/app/out``) cannot be
+    renamed: the build says so before it writes anything, and what to do instead.  (Mounting
+    one takes privileges a test may not have: the mount is told by ``os.path.ismount``.)"""
+    write_record()
+    volume = tmp_path / "out"
+    volume.mkdir()
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda path: path == volume or real_ismount(path))
+    before = tree(tmp_path)
+    with pytest.raises(OutputError, match=r"is a mount point.* such as .*out/site$"):
+        build(Config(source=tmp_path / "records", output=volume))
+    assert tree(tmp_path) == before
+    assert build(Config(source=tmp_path / "records", output=volume / "site")).feeds > 0
+
+
 def test_record_data_fixture_is_valid() -> None:
     assert record_data()["title"]
 
