@@ -395,8 +395,7 @@ def _unreadable(file: str, front_matter: str, first_line: int, error: Exception)
         start = front_matter.find(chr(error.character))
         if start < 0:
             start = min(max(error.position, 0), len(front_matter))
-        line = first_line + front_matter.count("\n", 0, start) + 1
-        column = start - (front_matter.rfind("\n", 0, start) + 1) + 1
+        line, column = _place(front_matter, first_line, start)
         return _failed(
             file,
             "control-character",
@@ -420,8 +419,7 @@ def _unreadable(file: str, front_matter: str, first_line: int, error: Exception)
             file, "yaml", f"invalid YAML: {problem}", first_line + mark.line + 1, mark.column + 1
         )
     if isinstance(error, ValueError) and (long := _long_number(front_matter)) is not None:
-        line = first_line + front_matter.count("\n", 0, long.start()) + 1
-        column = long.start() - (front_matter.rfind("\n", 0, long.start()) + 1) + 1
+        line, column = _place(front_matter, first_line, long.start())
         return _failed(
             file,
             "yaml",
@@ -437,6 +435,13 @@ def _unreadable(file: str, front_matter: str, first_line: int, error: Exception)
             file, "yaml", "invalid YAML: a !!timestamp that is not a date", first_line + 1, 1
         )
     raise error
+
+
+def _place(front_matter: str, first_line: int, offset: int) -> tuple[int, int]:
+    """The line and column in the file of ``offset`` in ``front_matter``, which starts
+    after line ``first_line``."""
+    line = first_line + front_matter.count("\n", 0, offset) + 1
+    return line, offset - (front_matter.rfind("\n", 0, offset) + 1) + 1
 
 
 def _long_number(text: str) -> re.Match[str] | None:
