@@ -43,9 +43,9 @@ if TYPE_CHECKING:
     from feeds.articles import Article
     from feeds.cache import Cache
     from feeds.graphcache import GraphState
-    from feeds.output import Keep
+    from feeds.output import Keep, Staging
     from feeds.plan import FeedPlan
-    from feeds.rendercache import LastBuild
+    from feeds.rendercache import LastBuild, Manifest
     from feeds.uptodate import Looked, Snapshot
 
 # What the builds of this process made, kept to its end when it ends without freeing it
@@ -986,6 +986,7 @@ def _write(
                 feeds=len(plan.feeds),
                 build=lineage.build,
                 known={path: previous[path][1] for path in staging.kept},
+                digests=_content_digests(staging, last.files, previous),
                 previous=(
                     last.swapped_out(previous_path(config.output), staging.linked)
                     if staging.kept_previous
@@ -996,3 +997,15 @@ def _write(
                 shapes=shapes_of(plan),
             )
     return list(written)
+
+
+def _content_digests(staging: Staging, linked: Manifest, kept: Manifest) -> dict[str, bytes]:
+    """The content digest of every file of the build written into ``staging``: of the bytes
+    written, else as recorded for the file of the output in place it is a link to
+    (``linked``) or for the file of the output before last it kept (``kept``)."""
+    digests = dict(staging.digests)
+    for paths, record in ((staging.linked, linked), (staging.kept, kept)):
+        for path in paths:
+            if (known := record.get(path)) is not None:
+                digests[path] = known[2]
+    return digests

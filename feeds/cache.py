@@ -465,6 +465,36 @@ def has_state(path: str, state: Stat) -> bool:
     return (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == state
 
 
+def content_digest(data: bytes) -> bytes:
+    """A digest of the bytes of a file, recorded with its stat data (see :func:`holds`)."""
+    return xxhash.xxh3_128_digest(data)
+
+
+def holds(path: str, state: Stat, digest: bytes) -> bool:
+    """Whether the file at ``path`` still holds the bytes it held with the stat data
+    ``state``, whose :func:`content_digest` is ``digest`` (empty when not known).
+
+    Its stat data says so, nearly always.  Making or removing a link to a file moves its
+    change time, though, and a build stopped half-way may have done that to every file of
+    the output in place, by replacing the links to them in its staging folder (which holds
+    the output before last).  A file whose size and inode are still those of ``state`` is
+    then read, and vouched for by its digest: else the next build would render every
+    document again, and need room for a second output."""
+    try:
+        now = os.stat(path)  # noqa: PTH116 - see FileStat.of
+    except OSError:
+        return False
+    if (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == state:
+        return True
+    if not digest or (now.st_size, now.st_ino) != (state[0], state[3]):
+        return False
+    try:
+        with open(path, "rb") as stream:  # noqa: PTH123 - the path is text here
+            return content_digest(stream.read()) == digest
+    except OSError:
+        return False
+
+
 def settled(now: FileStat, seen: Stat, observed: int) -> bool:
     """Whether a file whose stat data is ``now`` still holds the bytes read after ``seen``
     was taken at ``observed`` (nanoseconds since the epoch): the stat data must be equal,

@@ -29,6 +29,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
+from feeds.cache import content_digest
 from feeds.records import display_path
 
 _RENAME_EXCHANGE = 2
@@ -148,7 +149,8 @@ class Staging:
     again; at the end, those neither kept nor written are removed (:meth:`finish`).
 
     Writes go through the paths and folders it knows, so a forked worker process can write
-    into it too (each to paths of its own)."""
+    into it too (each to paths of its own).  Each process keeps the content digest of the
+    bytes it wrote (:attr:`digests`, by path), for the record of the output."""
 
     def __init__(self, output: Path, folder: Path, existing: Collection[str] = ()) -> None:
         self.output = output
@@ -159,6 +161,7 @@ class Staging:
         self.kept: set[str] = set()
         self.linked: set[str] = set()  # to files of the output being replaced
         self.removed: list[str] = []
+        self.digests: dict[str, bytes] = {}  # of the bytes written, by path
         self.kept_previous = False  # set once the output swapped out is kept (see staged)
         self.mirrored = False  # set once the new output is linked in its place instead
 
@@ -183,6 +186,8 @@ class Staging:
         if parent not in self._folders:
             os.makedirs(parent, exist_ok=True)  # noqa: PTH103 - the parent is text here
             self._folders.add(parent)
+        if not isinstance(content, Path):
+            self.digests[relative] = content_digest(content)
         if relative in self._existing:
             if not isinstance(content, Path) and _overwrite(target, content):
                 return

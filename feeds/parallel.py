@@ -58,6 +58,10 @@ PARALLEL_MIN_ENTRIES = 5_000
 # records to 10,000 (22-29 s, of which about 2 s rendering 5,500 entries at about 0.4 ms
 # each, and 260,000 entries lent): some 75 us each.
 LENT_SHARE = 0.2
+# What a worker process wrote: the path and key of each file, the digest of each file's
+# content by path (see :attr:`feeds.output.Staging.digests`), and how many documents.
+Rendered = tuple[list[tuple[str, bytes]], dict[str, bytes], int]
+
 # Entries (counted once per document) a worker is sent at a time, and how many such batches
 # may be on their way to it: enough to keep it busy, few enough that neither process holds
 # much of its run at once.
@@ -88,7 +92,8 @@ def write_documents(
     and ``earlier`` lends the entries they hold the same to the documents rendered again);
     ``before_last``, that of the files the staging folder starts with (``staging.existing``);
     ``entry_digests`` are those known (:func:`feeds.rendercache.entry_digests`), and so are
-    the keys of the documents ``known`` knows."""
+    the keys of the documents ``known`` knows.  The digest of what each file written as
+    bytes holds goes to ``staging.digests``, from every process."""
     progress = progress or Quiet()
     documents = feed_documents(plan, config, entry_digests, known)
     # Progress counts feed documents; this process reports its own as it goes, and each
@@ -143,8 +148,9 @@ def write_documents(
             render = render_feeds(queue.newest(), plan.articles, config, earlier)
             written.update(_write(staging, render, progress))
             for done in elsewhere:
-                theirs, count = done.result()
+                theirs, digests, count = done.result()
                 written.update(theirs)
+                staging.digests.update(digests)
                 progress.advance(count)
     finally:
         progress.finish()
@@ -262,9 +268,9 @@ def _start_workers(
     staging: Staging,
     config: Config,
     earlier: EarlierEntries | None,
-) -> list[Future[tuple[list[tuple[str, bytes]], int]]]:
+) -> list[Future[Rendered]]:
     """Have ``count`` worker processes render documents of ``queue``; what each will have
-    written, and how many documents.  ``stack`` stops them, and the threads that feed
+    written (see :data:`Rendered`).  ``stack`` stops them, and the threads that feed
     them, when it closes."""
     if count < 1:
         return []
@@ -297,20 +303,27 @@ def _feed(
     queue: _Queue,
     articles: Mapping[str, Article],
     stop: threading.Event,
-) -> tuple[list[tuple[str, bytes]], int]:
+) -> Rendered:
     """Send ``worker`` batches of the oldest documents left, a few at a time, until none
-    are left; what it wrote, and how many documents."""
+    are left; what it wrote."""
     written: list[tuple[str, bytes]] = []
-    pending: deque[Future[list[tuple[str, bytes]]]] = deque()
+    digests: dict[str, bytes] = {}
+    pending: deque[Future[tuple[list[tuple[str, bytes]], dict[str, bytes]]]] = deque()
     documents = 0
+
+    def received(done: Future[tuple[list[tuple[str, bytes]], dict[str, bytes]]]) -> None:
+        files, their_digests = done.result()
+        written.extend(files)
+        digests.update(their_digests)
+
     while not stop.is_set() and (batch := queue.oldest()):
         if len(pending) >= IN_FLIGHT:
-            written += pending.popleft().result()
+            received(pending.popleft())
         pending.append(worker.submit(_render_shipment, Shipment.of(batch, articles)))
         documents += len(batch)
     for done in pending:
-        written += done.result()
-    return written, documents
+        received(done)
+    return written, digests, documents
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,8 +391,11 @@ def _ready() -> None:
     """Nothing: the first task a worker is sent, so that it starts from the calling thread."""
 
 
-def _render_shipment(shipment: Shipment) -> list[tuple[str, bytes]]:
+def _render_shipment(shipment: Shipment) -> tuple[list[tuple[str, bytes]], dict[str, bytes]]:
+    """The paths and keys of the files written, and the digests of their content."""
     documents, articles = shipment.opened()
     store: EntryStore = _WORKER["store"]  # kept from one shipment to the next
+    staging: Staging = _WORKER["staging"]
     files = render_feeds(documents, articles, _WORKER["config"], _WORKER["earlier"], store)
-    return _write(_WORKER["staging"], files)
+    written = _write(staging, files)
+    return written, {path: staging.digests.pop(path) for path, _ in written}

@@ -4,10 +4,13 @@ Before a document is rendered, everything it is made from is known: the settings
 the feed and page, and the inputs of each of its entries (the article, the title, address
 and provider of each related article, and the entry's update time).  Their digest is the
 document's *key*.  After a build, the key of every document is kept in the cache folder
-with the size, modification and change times and inode of the file written for it.  The
-next build links a file into its new output, instead of rendering it, only when the key is
-the same *and* the file in the output folder is still that very file (any write to it, or
-putting another file in its place, changes its change time or inode).
+with the size, modification and change times and inode of the file written for it, and a
+digest of its content.  The next build links a file into its new output, instead of
+rendering it, only when the key is the same *and* the file in the output folder is still
+that very file (any write to it, or putting another file in its place, changes its change
+time or inode).  A file whose stat data changed while it kept its size and inode (making
+or removing a link to it moves its change time) is read, and taken when its content has
+the digest recorded.
 
 The record of the previous build is one file, checked by a digest of its contents: a
 missing, truncated, edited or foreign one is ignored (everything is rendered), never
@@ -35,8 +38,10 @@ from feeds.cache import (
     FileStat,
     Stat,
     code_fingerprint,
+    content_digest,
     file_state,
     has_state,
+    holds,
     pickled,
     read_record,
     record_path,
@@ -46,15 +51,16 @@ from feeds.cache import (
 from feeds.config import Config
 from feeds.plan import FeedSpec
 
-# 9: the rows pickled apart, and those of the output kept handed on from the record before
-_FORMAT = b"feeds-documents-9\n"
+# 10: each file's content digest in its row
+_FORMAT = b"feeds-documents-10\n"
 DIGEST_SIZE = 20  # bytes of a document key or an entry digest
 _KEY = attrgetter("key")
 
-# Relative path → (document key, state of the file).  The states are plain tuples, as
-# recorded: a build reads the record of every file of two outputs (its last and the one
-# before), and making a FileStat of each took 0.17 s of 0.45 s for 232,000 files.
-Manifest = Mapping[str, tuple[bytes, Stat]]
+# Relative path → (document key, state of the file, digest of its content: empty when not
+# known).  The states are plain tuples, as recorded: a build reads the record of every file
+# of two outputs (its last and the one before), and making a FileStat of each took 0.17 s of
+# 0.45 s for 232,000 files.
+Manifest = Mapping[str, tuple[bytes, Stat, bytes]]
 
 
 def entry_digest(article: Article, articles: Mapping[str, Article]) -> bytes:
@@ -161,16 +167,16 @@ class SwappedOut:
     them again took 0.4 s of a build at 100,000 records (164,000 files)."""
 
     rows: bytes = field(default=b"", repr=False)
-    changed: tuple[tuple[str, bytes | None, Stat | None], ...] = ()
+    changed: tuple[tuple[str, bytes | None, Stat | None, bytes], ...] = ()
 
     def manifest(self) -> Manifest:
         """The files it holds, by path (see :data:`Manifest`)."""
         files = _manifest(unpickled(self.rows)) if self.rows else {}
-        for path, key, state in self.changed:
+        for path, key, state, digest in self.changed:
             if key is None:
                 files.pop(path, None)
             else:
-                files.update(_manifest([(path, key, state)]))
+                files.update(_manifest([(path, key, state, digest)]))
         return files
 
 
@@ -179,7 +185,8 @@ class LastBuild:
     """What a build wrote into its output folder, as the next build finds it.
 
     ``rows``: every file written, with its document key (empty for the stylesheet and
-    icon) and its state once in place, as stored; :attr:`files` by path.
+    icon), its state once in place and the digest of its content, as stored; :attr:`files`
+    by path.
     ``inputs`` identifies everything the build was made from (:func:`feeds.api.build`);
     ``articles`` and ``feeds`` are its counts."""
 
@@ -222,7 +229,7 @@ class LastBuild:
 
     def file_names(self) -> list[str]:
         """The paths of the files written, in order."""
-        return sorted(str(path) for path, _, _ in self.rows)
+        return sorted(str(path) for path, *_ in self.rows)
 
     def swapped_out(self, folder: Path, linked: Collection[str]) -> SwappedOut:
         """The record of these files once the next build swapped them out and kept them in
@@ -234,11 +241,14 @@ class LastBuild:
         taken for a document (taking its state now would vouch for whatever it holds)."""
         name = _namer(folder)
         files = self.files
-        changed: list[tuple[str, bytes | None, Stat | None]] = []
+        changed: list[tuple[str, bytes | None, Stat | None, bytes]] = []
         for path in linked:
             if (known := files.get(path)) is not None:
                 state = file_state(name(path))
-                changed.append((path, None, None) if state is None else (path, known[0], (*state,)))
+                key, _, digest = known
+                changed.append(
+                    (path, None, None, b"") if state is None else (path, key, (*state,), digest)
+                )
         rows = self.pickled_rows
         if not rows and self.rows:  # made here, not read from a record
             rows = pickled(list(self.rows))
@@ -252,7 +262,7 @@ class LastBuild:
             return (
                 bool(self.rows)
                 and all(has_state(name(path), state) for path, state in self.folders.items())
-                and all(has_state(name(str(path)), state) for path, _, state in self.rows)
+                and all(has_state(name(str(path)), state) for path, _, state, _ in self.rows)
             )
         except (TypeError, ValueError):  # rows not as this code writes them
             return False
@@ -289,11 +299,14 @@ def load_last_build(path: Path) -> LastBuild:
         return LastBuild()
 
 
-def _manifest(rows: Iterable[Any]) -> dict[str, tuple[bytes, Stat]]:
+def _manifest(rows: Iterable[Any]) -> dict[str, tuple[bytes, Stat, bytes]]:
     return {
-        relative: (key, state)
-        for relative, key, state in rows
-        if type(relative) is str and type(key) is bytes and len(state) == _STAT_WIDTH
+        relative: (key, state, digest)
+        for relative, key, state, digest in rows
+        if type(relative) is str
+        and type(key) is bytes
+        and len(state) == _STAT_WIDTH
+        and type(digest) is bytes
     }
 
 
@@ -310,28 +323,32 @@ def store_last_build(
     feeds: int,
     build: bytes = b"",
     known: Mapping[str, Stat] | None = None,
+    digests: Mapping[str, bytes] | None = None,
     previous: SwappedOut | None = None,
     mirrored: bool = False,
     settings: bytes = b"",
     shapes: Mapping[str, tuple[str, str, str]] | None = None,
 ) -> None:
-    """Record every file just written to ``output`` (by path, with its document key) and
-    the state of its file: ``known`` for the files the build kept as they were, else as
-    they now are; and the files of the ``previous`` output it kept (see
-    :meth:`LastBuild.swapped_out`), or, when it kept a copy of its own output instead
-    (``mirrored``: the very same files), those.  With them go the ``settings`` and feed
-    ``shapes`` the keys were worked out with (:mod:`feeds.knownkeys`).
+    """Record every file just written to ``output`` (by path, with its document key), the
+    state of its file (``known`` for the files the build kept as they were, else as they
+    now are) and the digest of its content (``digests``, by path); and the files of the
+    ``previous`` output it kept (see :meth:`LastBuild.swapped_out`), or, when it kept a
+    copy of its own output instead (``mirrored``: the very same files), those.  With them
+    go the ``settings`` and feed ``shapes`` the keys were worked out with
+    (:mod:`feeds.knownkeys`).
 
     Called after the new output is in place: linking a file changes its change time, so the
     state is taken from the files as they now are."""
     name = _namer(output)
     known = {} if mirrored else known or {}  # linking every file moved its change time
+    digests = digests or {}
     rows = []
     folders = {""}  # "" is the output folder itself
     for relative, key in written.items():
         state = known.get(relative) or file_state(name(relative))
         if state is not None:
-            rows.append((relative, key, tuple(state)))  # plain values: no class to unpickle
+            # Plain values: no class to unpickle.
+            rows.append((relative, key, tuple(state), digests.get(relative, b"")))
         folder = relative
         while "/" in folder:
             folder = folder.rpartition("/")[0]
@@ -365,7 +382,8 @@ def still_there(
     """Whether the files ``names`` of an earlier build's output, now at ``folder``, hold
     exactly the document of ``key`` as recorded in ``previous``; with ``shared_with`` (the
     record of the output in place), only when each is the very file recorded there too, so
-    that keeping it keeps one copy on disk for both outputs."""
+    that keeping it keeps one copy on disk for both outputs.  A file is taken for the
+    one recorded by its stat data, or else by its content (:func:`feeds.cache.holds`)."""
     name = _namer(folder)
     for relative in names:
         known = previous.get(relative)
@@ -373,25 +391,33 @@ def still_there(
             return False
         if shared_with is not None and shared_with.get(relative) != known:
             return False
-        if not has_state(name(relative), known[1]):
+        if not holds(name(relative), known[1], known[2]):
             return False
     return True
 
 
 def read_as_recorded(previous: Manifest, folder: Path, relative: str) -> bytes | None:
     """The bytes of the file ``relative`` of an earlier build's output, now at ``folder``,
-    when it is still the file ``previous`` records (else ``None``): its state is taken
-    again after reading, so a write meanwhile is not taken for what the build wrote."""
+    when it still holds what ``previous`` records (else ``None``): its state is taken again
+    after reading, so a write meanwhile is not taken for what the build wrote; when either
+    differs from the one recorded, the bytes read are vouched for by their digest instead
+    (see :func:`feeds.cache.holds`)."""
     known = previous.get(relative)
+    if known is None:
+        return None
+    _, state, digest = known
     name = _namer(folder)(relative)
-    if known is None or file_state(name) != known[1]:
+    before = file_state(name)
+    if before != state and not digest:
         return None
     try:
         with open(name, "rb") as stream:  # noqa: PTH123 - the name is text here
             content = stream.read()
     except OSError:
         return None
-    return content if file_state(name) == known[1] else None
+    if before == state and file_state(name) == state:
+        return content
+    return content if digest and content_digest(content) == digest else None
 
 
 def _namer(output: Path) -> Callable[[str], str]:

@@ -688,3 +688,30 @@ def test_a_record_frame_may_be_pickled_without_a_memo(tmp_path: Path) -> None:
     assert read == [shared, text]
     assert read[0][0] is read[0][1]  # the first frame kept its memo
     assert ends[-1].size == path.stat().st_size
+
+
+def test_a_file_is_known_again_by_its_content_when_only_a_link_moved_its_stat(
+    tmp_path: Path,
+) -> None:
+    """Making or removing a link to a file moves its change time: a file of the same size
+    and inode is then vouched for by the digest of its content, and by nothing else."""
+    path = tmp_path / "all.atom.xml"
+    path.write_bytes(b"<feed>as written</feed>")
+    state = FileStat.of(path)
+    digest = cache.content_digest(b"<feed>as written</feed>")
+    assert cache.holds(str(path), state, b"")  # its stat data says so
+    time.sleep(0.01)
+    (tmp_path / "link.xml").hardlink_to(path)
+    (tmp_path / "link.xml").unlink()
+    assert FileStat.of(path) != state
+    assert cache.holds(str(path), state, digest)
+    assert not cache.holds(str(path), state, b"")  # no digest recorded: not known
+    assert not cache.holds(str(path), state, cache.content_digest(b"something else"))
+    with path.open("r+b") as stream:  # the same size and inode, its times set back
+        stream.write(b"<feed>AS WRITTEN</feed>")
+    os.utime(path, ns=(state.mtime_ns, state.mtime_ns))
+    assert path.stat().st_mtime_ns == state.mtime_ns
+    assert not cache.holds(str(path), state, digest)
+    path.write_bytes(b"<feed>as written</feed>, and more")
+    assert not cache.holds(str(path), state, digest)
+    assert not cache.holds(str(tmp_path / "gone.xml"), state, digest)

@@ -247,7 +247,7 @@ def test_the_record_of_the_last_build_vouches_only_for_files_as_they_were(
     victim = config.output / last.file_names()[-1]
     victim.write_bytes(victim.read_bytes())  # the same bytes, but written again
     assert not rendercache.load_last_build(record).intact(config.output)
-    unlike = replace(last, rows=[(path, key) for path, key, _ in last.rows])
+    unlike = replace(last, rows=[(path, key) for path, key, *_ in last.rows])
     assert not unlike.intact(config.output)  # rows not as written: trusted for nothing
     assert unlike.files == {}
 
@@ -501,6 +501,45 @@ def test_a_build_after_one_that_failed_while_writing_renders_only_what_changed(
     assert_same_as_cold(config, tmp_path)
 
 
+def test_the_record_of_the_output_holds_the_digest_of_every_file(config: Config) -> None:
+    """Of the files written, linked from the output in place and kept from the output
+    before last alike."""
+    assert config.cache is not None
+    record = rendercache.manifest_path(config.cache, config.output)
+    build(config)
+    for title in ("A title nobody used before", "Another title"):
+        edit_record(config, "00042.md", title=title)
+        build(config)
+        last = rendercache.load_last_build(record)
+        recorded = {path: digest for path, (_, _, digest) in last.files.items()}
+        written = files(config.output)
+        assert recorded == {n: cache.content_digest(p.read_bytes()) for n, p in written.items()}
+
+
+def test_a_build_after_one_that_failed_once_it_had_written_renders_only_what_changed(
+    config: Config, tmp_path: Path, rendered: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that failed once it had written its documents (out of disk, say) replaced
+    the links its staging folder held to files of the output in place, and so moved the
+    change time of those.  Their content vouches for them: the next build renders only
+    what changed, not every document again (and so needs no room for a second output)."""
+    build(config)
+    before = {name: path.stat() for name, path in files(config.output).items()}
+    with monkeypatch.context() as patch:
+        patch.setattr(output.Staging, "finish", no_space)
+        with pytest.raises(output.OutputError, match="No space left"):
+            build(replace(config, title="Another site"))  # every document written anew
+    moved = [n for n, path in files(config.output).items() if path.stat() != before[n]]
+    assert len(moved) > len(before) * 0.9
+    rendered.clear()
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    assert 0 < len(set(rendered)) <= 40
+    kept = [n for n, inode in inodes(config.output).items() if inode == before[n].st_ino]
+    assert len(kept) > len(before) * 0.8
+    assert_same_as_cold(config, tmp_path)
+
+
 def test_an_edited_output_file_lends_no_entries(config: Config, tmp_path: Path) -> None:
     build(config)
     edit_record(config, "00042.md", title="A title nobody used before")
@@ -619,12 +658,12 @@ def test_the_record_of_the_output_kept_is_handed_on_with_the_files_linked_from_i
         assert now.kept is not None and now.kept.rows == last.pickled_rows
         kept = previous_of(config)
         assert sorted(now.previous) == sorted(files(kept)) == sorted(last.files)
-        assert {p: key for p, (key, _) in now.previous.items()} == {
-            p: key for p, (key, _) in last.files.items()
+        assert {p: (key, digest) for p, (key, _, digest) in now.previous.items()} == {
+            p: (key, digest) for p, (key, _, digest) in last.files.items()
         }
-        for path, key, state in now.kept.changed:
+        for path, key, state, digest in now.kept.changed:
             assert key is not None and state is not None
-            assert now.previous[path] == (key, state)
+            assert now.previous[path] == (key, state, digest)
             assert cache.has_state(str(kept / path), state)
         linked += len(now.kept.changed)
     assert linked > 0, "files were linked from the output in place"
@@ -656,14 +695,14 @@ def test_the_record_of_a_file_gone_from_the_output_kept_drops_it(tmp_path: Path)
         (folder / name).write_text(name)
     states = {name: tuple(cache.FileStat.of(folder / name)) for name in ("a.xml", "b.xml", "c.xml")}
     last = rendercache.LastBuild(
-        rows=[(name, b"k" + name.encode(), s) for name, s in states.items()]
+        rows=[(name, b"k" + name.encode(), s, b"d" + name.encode()) for name, s in states.items()]
     )
     (folder / "b.xml").unlink()
     (folder / "c.xml").write_text("linked, and so of a new change time")
     swapped = last.swapped_out(folder, {"b.xml", "c.xml", "not recorded.xml"})
     assert dict(rendercache.LastBuild(kept=swapped).previous) == {
-        "a.xml": (b"ka.xml", states["a.xml"]),
-        "c.xml": (b"kc.xml", tuple(cache.FileStat.of(folder / "c.xml"))),
+        "a.xml": (b"ka.xml", states["a.xml"], b"da.xml"),
+        "c.xml": (b"kc.xml", tuple(cache.FileStat.of(folder / "c.xml")), b"dc.xml"),
     }
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from feeds import parallel
 from feeds.api import build
+from feeds.cache import content_digest
 from feeds.config import Config
 from feeds.jsonfeed import render_json
 from feeds.output import OutputError, Staging, staged
@@ -121,10 +122,10 @@ def test_a_worker_renders_its_share(
     by_worker: list[int] = []
     feed = parallel._feed
 
-    def counted(*args: Any) -> tuple[list[tuple[str, bytes]], int]:
-        written, documents = feed(*args)
+    def counted(*args: Any) -> parallel.Rendered:
+        written, digests, documents = feed(*args)
         by_worker.append(documents)
-        return written, documents
+        return written, digests, documents
 
     monkeypatch.setattr(parallel, "_feed", counted)
     written = {}
@@ -133,6 +134,8 @@ def test_a_worker_renders_its_share(
         with staged(output) as staging:
             paths = write_documents(staging, corpus_plan, CONFIG, {}, jobs=jobs, min_entries=0)
         written[jobs] = {p: (output / p).read_bytes() for p in paths}
+        # The digest of every file, wherever it was written, for the record of the output.
+        assert staging.digests == {p: content_digest(b) for p, b in written[jobs].items()}
     assert written[1] == written[2]
     assert len(by_worker) == 1
     assert 0 < by_worker[0] < len(all_documents(corpus_plan))
