@@ -985,7 +985,7 @@ def _write(
                 articles=len(plan.articles),
                 feeds=len(plan.feeds),
                 build=lineage.build,
-                known={path: previous[path][1] for path in staging.kept},
+                known={path: previous[path][1] for path in staging.kept - staging.restated},
                 digests=_content_digests(staging, last.files, previous),
                 previous=(
                     last.swapped_out(previous_path(config.output), staging.linked)

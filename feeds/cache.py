@@ -475,18 +475,19 @@ def holds(path: str, state: Stat, digest: bytes) -> bool:
     ``state``, whose :func:`content_digest` is ``digest`` (empty when not known).
 
     Its stat data says so, nearly always.  Making or removing a link to a file moves its
-    change time, though, and a build stopped half-way may have done that to every file of
-    the output in place, by replacing the links to them in its staging folder (which holds
-    the output before last).  A file whose size and inode are still those of ``state`` is
-    then read, and vouched for by its digest: else the next build would render every
-    document again, and need room for a second output."""
+    change time, though: a build stopped half-way may have done that to every file of the
+    output in place, by replacing the links to them in its staging folder (which holds the
+    output before last).  And an output restored from a CI cache holds files of their own,
+    with the bytes and the modification times of those written.  A file of the size
+    recorded is then read, and vouched for by its digest: else the next build would render
+    every document again, and need room for a second output."""
     try:
         now = os.stat(path)  # noqa: PTH116 - see FileStat.of
     except OSError:
         return False
     if (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == state:
         return True
-    if not digest or (now.st_size, now.st_ino) != (state[0], state[3]):
+    if not digest or now.st_size != state[0]:
         return False
     try:
         with open(path, "rb") as stream:  # noqa: PTH123 - the path is text here

@@ -159,6 +159,7 @@ class Staging:
         self._folders: set[str] = set()
         self._existing = frozenset(existing)
         self.kept: set[str] = set()
+        self.restated: set[str] = set()  # kept, with stat data other than that recorded
         self.linked: set[str] = set()  # to files of the output being replaced
         self.removed: list[str] = []
         self.digests: dict[str, bytes] = {}  # of the bytes written, by path
@@ -170,9 +171,13 @@ class Staging:
         """The files the folder held when the build started."""
         return self._existing
 
-    def keep(self, relative: str) -> None:
-        """Keep the file at ``relative`` as the folder holds it (one of :attr:`existing`)."""
+    def keep(self, relative: str, *, restated: bool = False) -> None:
+        """Keep the file at ``relative`` as the folder holds it (one of :attr:`existing`):
+        ``restated`` when its stat data is not the one recorded of it (see
+        :func:`feeds.cache.holds`)."""
         self.kept.add(relative)
+        if restated:
+            self.restated.add(relative)
 
     def write(self, relative: str, content: bytes | Path) -> None:
         """Write ``content`` at ``relative`` (a POSIX path): bytes, or an existing file of the

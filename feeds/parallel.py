@@ -22,7 +22,7 @@ import contextlib
 import multiprocessing
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from operator import attrgetter
@@ -110,12 +110,16 @@ def write_documents(
         build's to link when it has them; ``None`` when they must be made."""
         # One copy on disk for both outputs where they hold the same file: kept when it is
         # the very file the output in place holds, else linked from there.
-        if kept and still_there(kept, staging.folder, names, key, shared_with=previous):
-            return _kept(staging, names, key, written)
+        restated: list[str] = []
+        if kept and still_there(
+            kept, staging.folder, names, key, shared_with=previous, restated=restated
+        ):
+            return _kept(staging, names, key, written, restated)
         if (files := reused(names, key, previous, config.output)) is not None:
             return files
-        if kept and still_there(kept, staging.folder, names, key):
-            return _kept(staging, names, key, written)
+        restated.clear()
+        if kept and still_there(kept, staging.folder, names, key, restated=restated):
+            return _kept(staging, names, key, written, restated)
         return None
 
     for document in documents:
@@ -188,11 +192,16 @@ _KEY = attrgetter("key")
 
 
 def _kept(
-    staging: Staging, names: list[str], key: bytes, written: dict[str, bytes]
+    staging: Staging,
+    names: list[str],
+    key: bytes,
+    written: dict[str, bytes],
+    restated: Collection[str] = (),
 ) -> list[Document]:
-    """Keep the files ``names`` of ``key`` as the staging folder holds them; none to write."""
+    """Keep the files ``names`` of ``key`` as the staging folder holds them (those
+    ``restated`` with stat data other than that recorded); none to write."""
     for name in names:
-        staging.keep(name)
+        staging.keep(name, restated=name in restated)
         written[name] = key
     return []
 

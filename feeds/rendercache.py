@@ -8,9 +8,9 @@ with the size, modification and change times and inode of the file written for i
 digest of its content.  The next build links a file into its new output, instead of
 rendering it, only when the key is the same *and* the file in the output folder is still
 that very file (any write to it, or putting another file in its place, changes its change
-time or inode).  A file whose stat data changed while it kept its size and inode (making
-or removing a link to it moves its change time) is read, and taken when its content has
-the digest recorded.
+time or inode).  A file whose stat data changed but not its size (making or removing a
+link to it moves its change time; an output restored from a CI cache is of files of their
+own) is read, and taken when its content has the digest recorded.
 
 The record of the previous build is one file, checked by a digest of its contents: a
 missing, truncated, edited or foreign one is ignored (everything is rendered), never
@@ -378,12 +378,14 @@ def still_there(
     key: bytes,
     *,
     shared_with: Manifest | None = None,
+    restated: list[str] | None = None,
 ) -> bool:
     """Whether the files ``names`` of an earlier build's output, now at ``folder``, hold
     exactly the document of ``key`` as recorded in ``previous``; with ``shared_with`` (the
     record of the output in place), only when each is the very file recorded there too, so
     that keeping it keeps one copy on disk for both outputs.  A file is taken for the
-    one recorded by its stat data, or else by its content (:func:`feeds.cache.holds`)."""
+    one recorded by its stat data, or else by its content (:func:`feeds.cache.holds`):
+    those taken by their content are added to ``restated``."""
     name = _namer(folder)
     for relative in names:
         known = previous.get(relative)
@@ -391,8 +393,13 @@ def still_there(
             return False
         if shared_with is not None and shared_with.get(relative) != known:
             return False
-        if not holds(name(relative), known[1], known[2]):
+        path = name(relative)
+        if has_state(path, known[1]):
+            continue
+        if not holds(path, known[1], known[2]):
             return False
+        if restated is not None:
+            restated.append(relative)
     return True
 
 

@@ -540,6 +540,36 @@ def test_a_build_after_one_that_failed_once_it_had_written_renders_only_what_cha
     assert_same_as_cold(config, tmp_path)
 
 
+@pytest.mark.parametrize("before_last", [False, True])
+def test_an_output_restored_from_a_ci_cache_is_taken_by_its_content(
+    config: Config, tmp_path: Path, rendered: list[str], before_last: bool
+) -> None:
+    """CI restores the output and the cache folder from its own cache (by tar, as
+    ``actions/cache`` does), and the output before last with them or not: their files are
+    new ones, with the bytes and modification times of those written.  A build takes them
+    by their content, renders nothing, and records them as they now are: the build after
+    it has nothing to do."""
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    for folder, restore in [(config.output, True), (previous_of(config), before_last)]:
+        copy = tmp_path / "restored"
+        shutil.copytree(folder, copy)  # the same bytes and modification times
+        shutil.rmtree(folder)
+        if restore:
+            copy.rename(folder)
+        else:
+            shutil.rmtree(copy)
+    rendered.clear()
+    restored = {*inodes(config.output).values(), *inodes(previous_of(config)).values()}
+    assert not build(config).unchanged
+    assert rendered == []
+    made = [name for name, inode in inodes(config.output).items() if inode not in restored]
+    assert set(made) <= {FAVICON, STYLESHEET}  # written every build
+    assert build(config).unchanged
+    assert_same_as_cold(config, tmp_path)
+
+
 def test_an_edited_output_file_lends_no_entries(config: Config, tmp_path: Path) -> None:
     build(config)
     edit_record(config, "00042.md", title="A title nobody used before")
