@@ -22,6 +22,7 @@ import os
 import pickle
 import re
 import sqlite3
+import stat
 import sys
 import warnings
 import zlib
@@ -480,14 +481,15 @@ def holds(path: str, state: Stat, digest: bytes) -> bool:
     output before last).  And an output restored from a CI cache holds files of their own,
     with the bytes and the modification times of those written.  A file of the size
     recorded is then read, and vouched for by its digest: else the next build would render
-    every document again, and need room for a second output."""
+    every document again, and need room for a second output.  A symbolic link is never
+    taken, whatever it points to: a build links the file it takes into its new output."""
     try:
-        now = os.stat(path)  # noqa: PTH116 - see FileStat.of
+        now = os.lstat(path)
     except OSError:
         return False
     if (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == state:
         return True
-    if not digest or now.st_size != state[0]:
+    if not digest or now.st_size != state[0] or not stat.S_ISREG(now.st_mode):
         return False
     try:
         with open(path, "rb") as stream:  # noqa: PTH123 - the path is text here

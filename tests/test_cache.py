@@ -695,7 +695,7 @@ def test_a_file_is_known_again_by_its_content_when_only_a_link_moved_its_stat(
 ) -> None:
     """Making or removing a link to a file moves its change time, and a file restored from
     a CI cache is a new one: a file of the size recorded is then vouched for by the digest
-    of its content, and by nothing else."""
+    of its content, and by nothing else; a symbolic link, never."""
     path = tmp_path / "all.atom.xml"
     path.write_bytes(b"<feed>as written</feed>")
     state = FileStat.of(path)
@@ -716,6 +716,9 @@ def test_a_file_is_known_again_by_its_content_when_only_a_link_moved_its_stat(
     copy = tmp_path / "copy.xml"
     copy.write_bytes(b"<feed>as written</feed>")  # another file of the same bytes
     assert cache.holds(str(copy), state, digest)
+    link = tmp_path / "link-to-copy.xml"
+    link.symlink_to(copy)  # a build would put the link itself in its output
+    assert not cache.holds(str(link), state, digest)
     path.write_bytes(b"<feed>as written</feed>, and more")
     assert not cache.holds(str(path), state, digest)
     assert not cache.holds(str(tmp_path / "gone.xml"), state, digest)
