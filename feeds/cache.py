@@ -456,11 +456,12 @@ def file_state(path: Path | str) -> FileStat | None:
         return None
 
 
-def has_state(path: str, state: Stat) -> bool:
-    """Whether the file at ``path`` has the stat data ``state``.  Quicker than comparing its
+def has_state(path: str, state: Stat, *, follow_symlinks: bool = True) -> bool:
+    """Whether the file at ``path`` has the stat data ``state``; without following it when
+    it is a symbolic link, with ``follow_symlinks`` false.  Quicker than comparing its
     :func:`file_state`: a build with nothing to do checks every file of its output."""
     try:
-        now = os.stat(path)  # noqa: PTH116 - see FileStat.of
+        now = os.stat(path, follow_symlinks=follow_symlinks)  # noqa: PTH116 - see FileStat.of
     except OSError:
         return False
     return (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == state

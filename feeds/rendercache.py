@@ -6,11 +6,11 @@ and provider of each related article, and the entry's update time).  Their diges
 document's *key*.  After a build, the key of every document is kept in the cache folder
 with the size, modification and change times and inode of the file written for it, and a
 digest of its content.  The next build links a file into its new output, instead of
-rendering it, only when the key is the same *and* the file in the output folder is still
-that very file (any write to it, or putting another file in its place, changes its change
-time or inode).  A file whose stat data changed but not its size (making or removing a
-link to it moves its change time; an output restored from a CI cache is of files of their
-own) is read, and taken when its content has the digest recorded.
+rendering it, only when the key is the same *and* the file in the output folder still holds
+what was written for it.  Its stat data says so: any write to it, or another file put in
+its place, changes its change time or inode.  When that changed but not its size (making or
+removing a link to a file moves its change time; an output restored from a CI cache is of
+files of their own), its content is read and must have the digest recorded.
 
 The record of the previous build is one file, checked by a digest of its contents: a
 missing, truncated, edited or foreign one is ignored (everything is rendered), never
@@ -394,7 +394,9 @@ def still_there(
         if shared_with is not None and shared_with.get(relative) != known:
             return False
         path = name(relative)
-        if has_state(path, known[1]):
+        # The file itself: a link to the file recorded is not it, since the build that
+        # takes it links it into its new output.
+        if has_state(path, known[1], follow_symlinks=False):
             continue
         if not holds(path, known[1], known[2]):
             return False

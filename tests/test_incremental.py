@@ -206,6 +206,40 @@ def test_a_file_edited_in_the_output_is_made_again(
     assert_same_as_cold(config, tmp_path)
 
 
+@pytest.mark.parametrize("target", ["moved", "copied"])
+def test_a_file_of_the_output_replaced_by_a_link_is_made_again(
+    config: Config, tmp_path: Path, target: str
+) -> None:
+    """A symbolic link in the output is not taken, even one to the very file written: a
+    build links the file it takes into its new output, and would publish the link."""
+    build(config)
+    page = config.output / "topics" / sorted(files(config.output / "topics"))[0]
+    elsewhere = tmp_path / "elsewhere.xml"
+    if target == "moved":
+        page.rename(elsewhere)
+    else:
+        shutil.copyfile(page, elsewhere)
+        page.unlink()
+    page.symlink_to(elsewhere)
+    assert not build(config).unchanged
+    assert not [p for p in config.output.rglob("*") if p.is_symlink()]
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_a_link_to_the_very_file_recorded_is_not_taken_for_it(tmp_path: Path) -> None:
+    real = tmp_path / "real.xml"
+    real.write_bytes(b"<feed/>")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "a.xml").symlink_to(real)
+    state = cache.FileStat.of(real)  # the state of the very file the link leads to
+    previous = {"a.xml": (b"key", state, cache.content_digest(b"<feed/>"))}
+    assert not rendercache.still_there(previous, folder, ["a.xml"], b"key")
+    (folder / "a.xml").unlink()
+    real.rename(folder / "a.xml")  # the file itself, its change time moved
+    assert rendercache.still_there(previous, folder, ["a.xml"], b"key")
+
+
 def test_a_file_added_to_the_output_is_removed(config: Config, tmp_path: Path) -> None:
     build(config)
     (config.output / "topics" / "stray.xml").write_text("not ours")
