@@ -690,7 +690,7 @@ def test_a_record_frame_may_be_pickled_without_a_memo(tmp_path: Path) -> None:
     assert ends[-1].size == path.stat().st_size
 
 
-def test_a_file_is_known_again_by_its_content_when_only_a_link_moved_its_stat(
+def test_a_file_is_known_again_by_its_content_when_its_stat_data_moved(
     tmp_path: Path,
 ) -> None:
     """Making or removing a link to a file moves its change time, and a file restored from
