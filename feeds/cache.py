@@ -468,16 +468,17 @@ def has_state(path: str, state: Stat, *, follow_symlinks: bool = True) -> bool:
 
 
 def content_digest(data: bytes) -> bytes:
-    """A digest of the bytes of a file, recorded with its stat data (see :func:`holds`)."""
+    """A digest of the bytes of a file, recorded with its stat data (see :func:`has_content`)."""
     return xxhash.xxh3_128_digest(data)
 
 
-def holds(path: str, state: Stat, digest: bytes) -> bool:
-    """Whether the file at ``path`` still holds the bytes it held with the stat data
-    ``state``, whose :func:`content_digest` is ``digest`` (empty when not known).
+def has_content(path: str, state: Stat, digest: bytes) -> bool:
+    """Whether the file at ``path``, whose stat data is no longer ``state`` (see
+    :func:`has_state`), still holds the bytes it held then, whose :func:`content_digest` is
+    ``digest`` (empty when not known).
 
-    Its stat data says so, nearly always.  Making or removing a link to a file moves its
-    change time, though: a build stopped half-way may have done that to every file of the
+    Stat data that moved need not mean other bytes.  Making or removing a link to a file
+    moves its change time: a build stopped half-way may have done that to every file of the
     output in place, by replacing the links to them in its staging folder (which holds the
     output before last).  And an output restored from a CI cache holds files of their own,
     with the bytes and the modification times of those written.  A file of the size
@@ -488,8 +489,6 @@ def holds(path: str, state: Stat, digest: bytes) -> bool:
         now = os.lstat(path)
     except OSError:
         return False
-    if (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == state:
-        return True
     if not digest or now.st_size != state[0] or not stat.S_ISREG(now.st_mode):
         return False
     try:

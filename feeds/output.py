@@ -174,7 +174,7 @@ class Staging:
     def keep(self, relative: str, *, restated: bool = False) -> None:
         """Keep the file at ``relative`` as the folder holds it (one of :attr:`existing`):
         ``restated`` when its stat data is not the one recorded of it (see
-        :func:`feeds.cache.holds`)."""
+        :func:`feeds.cache.has_content`)."""
         self.kept.add(relative)
         if restated:
             self.restated.add(relative)

@@ -58,8 +58,10 @@ PARALLEL_MIN_ENTRIES = 5_000
 # records to 10,000 (22-29 s, of which about 2 s rendering 5,500 entries at about 0.4 ms
 # each, and 260,000 entries lent): some 75 us each.
 LENT_SHARE = 0.2
-# What a worker process wrote: the path and key of each file, the digest of each file's
-# content by path (see :attr:`feeds.output.Staging.digests`), and how many documents.
+# What a worker process wrote of one shipment: the path and key of each file, and the digest
+# of each file's content by path (see :attr:`feeds.output.Staging.digests`); and of all
+# its shipments, the same and how many documents.
+Shipped = tuple[list[tuple[str, bytes]], dict[str, bytes]]
 Rendered = tuple[list[tuple[str, bytes]], dict[str, bytes], int]
 
 # Entries (counted once per document) a worker is sent at a time, and how many such batches
@@ -317,10 +319,10 @@ def _feed(
     are left; what it wrote."""
     written: list[tuple[str, bytes]] = []
     digests: dict[str, bytes] = {}
-    pending: deque[Future[tuple[list[tuple[str, bytes]], dict[str, bytes]]]] = deque()
+    pending: deque[Future[Shipped]] = deque()
     documents = 0
 
-    def received(done: Future[tuple[list[tuple[str, bytes]], dict[str, bytes]]]) -> None:
+    def received(done: Future[Shipped]) -> None:
         files, their_digests = done.result()
         written.extend(files)
         digests.update(their_digests)
@@ -400,7 +402,7 @@ def _ready() -> None:
     """Nothing: the first task a worker is sent, so that it starts from the calling thread."""
 
 
-def _render_shipment(shipment: Shipment) -> tuple[list[tuple[str, bytes]], dict[str, bytes]]:
+def _render_shipment(shipment: Shipment) -> Shipped:
     """The paths and keys of the files written, and the digests of their content."""
     documents, articles = shipment.opened()
     store: EntryStore = _WORKER["store"]  # kept from one shipment to the next

@@ -40,8 +40,8 @@ from feeds.cache import (
     code_fingerprint,
     content_digest,
     file_state,
+    has_content,
     has_state,
-    holds,
     pickled,
     read_record,
     record_path,
@@ -384,7 +384,7 @@ def still_there(
     exactly the document of ``key`` as recorded in ``previous``; with ``shared_with`` (the
     record of the output in place), only when each is the very file recorded there too, so
     that keeping it keeps one copy on disk for both outputs.  A file is taken for the
-    one recorded by its stat data, or else by its content (:func:`feeds.cache.holds`):
+    one recorded by its stat data, or else by its content (:func:`feeds.cache.has_content`):
     those taken by their content are added to ``restated``."""
     name = _namer(folder)
     for relative in names:
@@ -398,7 +398,7 @@ def still_there(
         # takes it links it into its new output.
         if has_state(path, known[1], follow_symlinks=False):
             continue
-        if not holds(path, known[1], known[2]):
+        if not has_content(path, known[1], known[2]):
             return False
         if restated is not None:
             restated.append(relative)
@@ -410,7 +410,7 @@ def read_as_recorded(previous: Manifest, folder: Path, relative: str) -> bytes |
     when it still holds what ``previous`` records (else ``None``): its state is taken again
     after reading, so a write meanwhile is not taken for what the build wrote; when either
     differs from the one recorded, the bytes read are vouched for by their digest instead
-    (see :func:`feeds.cache.holds`)."""
+    (see :func:`feeds.cache.has_content`)."""
     known = previous.get(relative)
     if known is None:
         return None
