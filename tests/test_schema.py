@@ -104,6 +104,25 @@ def test_types(schema: Schema, changes: dict[str, Any], field: str) -> None:
     assert fields(problems) == {field}
 
 
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b", " \u200b\u2060 ", "\ufeff", "\u00ad", "\u3164", "\x01", "\u3000\u180e"],
+)
+def test_text_that_shows_nothing_is_blank(schema: Schema, invisible: str) -> None:
+    data = record_data(title=invisible, topics=["AI", invisible])
+    data["provider"]["name"] = invisible
+    data["related"][0]["title"] = invisible
+    blank = [problem for problem in check(schema, data) if "something visible" in problem.message]
+    assert fields(blank) == {"title", "topics[1]", "provider.name", "related[0].title"}
+
+
+@pytest.mark.parametrize("text", ["zero\u200bwidth", "\u00adsoft", "\u2800", "\u202eabc", "ä"])
+def test_text_with_something_visible_is_text(schema: Schema, text: str) -> None:
+    data = record_data(title=text, topics=[text])
+    data["provider"]["name"] = text
+    assert check(schema, data) == []
+
+
 def test_type_message_says_what_would_be_valid(schema: Schema) -> None:
     (problem,) = check(schema, record_data(title=1984))
     assert problem.message == (
