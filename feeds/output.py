@@ -239,6 +239,7 @@ def staged(
     parent = output.parent
     kept = previous_path(output)
     stopped = _recover(output, keep=not kept.exists())
+    access = _access(output)
     with _Discards(output) as discard:
         try:
             folder = _side_folder(STAGING_PREFIX, output)
@@ -260,9 +261,10 @@ def staged(
         except OSError as error:
             raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
         staging = Staging(output, folder.resolve(), existing)
+        _take_group(folder, access)
         try:
             yield staging
-            folder.chmod(0o755)
+            folder.chmod(_mode(access))
             staging.kept_previous = _swap_in(
                 folder, output, keep=kept if keep == "swapped" else None, discard=discard
             )
@@ -274,6 +276,54 @@ def staged(
         except BaseException:
             _stop(folder, started_from_previous=bool(existing))
             raise
+
+
+def _access(output: Path) -> tuple[int, int] | None:
+    """The permission bits and group of the output folder in place, if there is one.
+
+    The folder swapped in takes them over (its owner keeps every right, for the builds that
+    start from it): a web server or a deploy group was given access to the output folder,
+    and a new one made with the build's own defaults would take that access away, or give
+    more than was meant."""
+    try:
+        status = output.stat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(status.st_mode):
+        return None
+    return stat.S_IMODE(status.st_mode), status.st_gid
+
+
+def _mode(access: tuple[int, int] | None) -> int:
+    """The mode of a new output folder: that of the one in place, or readable by all."""
+    return 0o755 if access is None else access[0] | stat.S_IRWXU
+
+
+def _take_group(folder: Path, access: tuple[int, int] | None) -> None:
+    """Give ``folder`` the group of the output in place, and its set-group-ID bit, before
+    anything is written into it: files and folders made under such a folder belong to its
+    group, as they would in the output folder.  A folder that already holds files (an
+    earlier output, made before the group was given) has them given the group too.  Where
+    the system refuses (the builder is not a member of that group), the folder keeps its
+    own group, as any file the builder makes would."""
+    if access is None:
+        return
+    mode, group = access
+    inherited = mode & stat.S_ISGID
+    with contextlib.suppress(OSError):
+        had = folder.stat().st_gid
+        os.chown(folder, -1, group)
+        folder.chmod(stat.S_IRWXU | inherited)
+        if had != group:
+            root = os.fspath(folder)
+            for parent, folders, files in os.walk(root):
+                for name in files:
+                    os.chown(f"{parent}/{name}", -1, group, follow_symlinks=False)
+                for name in folders:
+                    path = f"{parent}/{name}"
+                    os.chown(path, -1, group)
+                    # Text paths, as the walk gives them.
+                    os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) | inherited)  # noqa: PTH101, PTH116
 
 
 def _stop(folder: Path, *, started_from_previous: bool) -> None:
@@ -351,6 +401,8 @@ def _mirror(output: Path, at: Path) -> bool:
         folder = _side_folder(STAGING_PREFIX, output)  # beside ``output``, as ``at`` is
     except OSError:
         return False
+    access = _access(output)
+    _take_group(folder, access)
     try:
         source = os.fspath(output)
         for parent, folders, names in os.walk(source):
@@ -359,7 +411,7 @@ def _mirror(output: Path, at: Path) -> bool:
                 os.mkdir(f"{target}/{name}")  # noqa: PTH102 - text, as the walk gives it
             for name in names:
                 os.link(f"{parent}/{name}", f"{target}/{name}")
-        folder.chmod(0o755)
+        folder.chmod(_mode(access))
         folder.rename(at)
     except OSError:
         shutil.rmtree(folder, ignore_errors=True)

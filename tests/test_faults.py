@@ -6,8 +6,10 @@ mixture and never a half-written file.
 
 from __future__ import annotations
 
+import os
 import random
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -183,6 +185,68 @@ def test_documents_and_links_land_in_their_folders(tmp_path: Path) -> None:
     assert (out / "a/b/c.xml").read_bytes() == b"new"
     assert (out / "a/d.xml").stat().st_ino == source.stat().st_ino  # a link, not a copy
     assert (out / "e.xml").read_bytes() == b"top"
+
+
+def _another_group(folder: Path) -> int:
+    """A group other than ``folder``'s that this process may give a file: any, as root."""
+    if os.geteuid() == 0:
+        return folder.stat().st_gid + 4242
+    others = [group for group in os.getgroups() if group != folder.stat().st_gid]
+    if not others:
+        pytest.skip("this user belongs to one group only")
+    return others[0]
+
+
+@pytest.mark.parametrize("given", ["before the first build", "after two builds"])
+def test_the_output_folder_keeps_its_mode_and_group(tmp_path: Path, given: str) -> None:
+    """A deploy group, a web server's group or a private mode given to the output folder
+    stays with it through builds, and every file of the output belongs to that group."""
+    out = tmp_path / "out"
+    out.mkdir()
+    editions = [1, 2, 3]
+    if given == "after two builds":
+        for edition in (1, 2):  # the output in place, and the output before last
+            write_editions(tmp_path / "records", 3 + edition, edition=edition)
+            assert feeds(*BUILD, cwd=tmp_path).returncode == 0
+        editions = [3, 4, 5]
+    group = _another_group(out)
+    for path in [out, *out.rglob("*")]:  # as a publisher would: chgrp -R, then g+s on folders
+        os.chown(path, -1, group)
+        if path.is_dir():
+            path.chmod(path.stat().st_mode | stat.S_ISGID)
+    out.chmod(0o2750)
+    # Into the folder as given, into a new one, then into the output before last.
+    for edition in editions:
+        write_editions(tmp_path / "records", 3 + edition, edition=edition)
+        built = feeds(*BUILD, cwd=tmp_path)
+        assert built.returncode == 0, built.stderr
+        assert (stat.S_IMODE(out.stat().st_mode), out.stat().st_gid) == (0o2750, group)
+        assert {path.stat().st_gid for path in out.rglob("*")} == {group}, (
+            edition,
+            [
+                (p, p.stat().st_gid, p.stat().st_nlink)
+                for p in out.rglob("*")
+                if p.stat().st_gid != group
+            ],
+        )
+
+
+def test_the_owner_of_the_output_folder_keeps_every_right(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with staged(out) as staging:
+        staging.write("a.xml", b"a")
+    out.chmod(0o500)
+    for content in (b"b", b"c"):
+        with staged(out, ["a.xml"], keep="swapped") as staging:
+            staging.write("a.xml", content)
+        assert stat.S_IMODE(out.stat().st_mode) == 0o700
+        assert (out / "a.xml").read_bytes() == content
+
+
+def test_a_new_output_folder_is_readable_by_all(tmp_path: Path) -> None:
+    with staged(tmp_path / "out") as staging:
+        staging.write("a.xml", b"a")
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
 
 
 def test_folders_of_no_use_are_deleted_in_the_background(tmp_path: Path) -> None:
