@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from feeds.diagnostics import Severity
 from feeds.records import FieldPath, Finding
@@ -131,6 +132,40 @@ def html_entity_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
             "html-entity",
             f"URL contains the HTML entity {entity!r}; URLs in records are plain text, "
             f"so write {meaning!r} instead",
+            Severity.WARNING,
+        )
+
+
+# ``scheme://``, then user information ending in ``@`` before the host ends.
+_USERINFO = re.compile(r"://[^/?#@]*@")
+
+
+def may_hold_credentials(front_matter: str) -> bool:
+    """Whether data read from ``front_matter`` can hold a URL with a user name in it (the
+    quick test of :func:`may_hold_entities`, for :func:`credential_findings`)."""
+    return "\\" in front_matter or _USERINFO.search(front_matter) is not None
+
+
+def credential_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
+    """A URL copied from a browser or a staging link may carry a user name and password
+    (``https://editor:secret@host/``); every feed would publish them to its readers.  The
+    message names neither: it is printed in CI logs."""
+    for path, url in record_urls(data):
+        if "@" not in url:
+            continue
+        try:
+            parts = urlsplit(url)
+            user, password = parts.username, parts.password
+        except ValueError:  # not a URL the schema accepts: its error says so
+            continue
+        if user is None:
+            continue
+        held = "a user name and password" if password is not None else "a user name"
+        yield Finding(
+            path,
+            "url-credentials",
+            f"URL holds {held} before its host ({parts.scheme}://…@{parts.hostname or ''}); "
+            "every feed would publish it to its readers: remove it",
             Severity.WARNING,
         )
 

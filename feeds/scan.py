@@ -20,12 +20,18 @@ from pathlib import Path
 from sys import intern
 from typing import TYPE_CHECKING, Any
 
-from feeds.checks import html_entity_findings, may_hold_entities
+from feeds.checks import (
+    credential_findings,
+    html_entity_findings,
+    may_hold_credentials,
+    may_hold_entities,
+)
 from feeds.crosscheck import Facts, facts_of
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress, Quiet
 from feeds.records import (
     MAX_RECORD_BYTES,
+    Finding,
     Loaded,
     Locator,
     absolute_names,
@@ -166,11 +172,13 @@ def check_loaded(loaded: Loaded, schema: Schema, *, articles: bool = True) -> Fi
         )
     diagnostics = loaded.diagnostics + schema.check(record)
     valid = not any(d.severity is Severity.ERROR for d in diagnostics)
-    entities = []
+    warned: list[Finding] = []
     if may_hold_entities(record.front_matter):
-        entities = list(html_entity_findings(record.data))
-    if entities:
-        diagnostics += Locator(record).place(entities)
+        warned += html_entity_findings(record.data)
+    if may_hold_credentials(record.front_matter):
+        warned += credential_findings(record.data)
+    if warned:
+        diagnostics += Locator(record).place(warned)
     from feeds.articles import PublishedRecord, is_published, record_articles  # noqa: PLC0415
 
     published = valid and is_published(record.data)

@@ -66,6 +66,49 @@ def test_ampersands_and_semicolons_that_are_not_entities_are_fine(
     assert problems(tmp_path / "records") == []
 
 
+@pytest.mark.parametrize(
+    ("changes", "field", "held"),
+    [
+        ({"webUrl": "https://editor:s3cret@a.example/x"}, "webUrl", "a user name and password"),
+        ({"ampWebUrl": "https://editor@a.example/amp"}, "ampWebUrl", "a user name"),
+        ({"images": [{"url": "https://u:p@i.example/a.jpg"}]}, "images[0].url", "a user name and password"),  # noqa: E501
+        (
+            {"related": [{**record_data()["related"][0], "webUrl": "http://:pw@r.example/"}]},
+            "related[0].webUrl",
+            "a user name and password",
+        ),
+    ],
+)  # fmt: skip
+def test_a_user_name_or_password_in_a_url_is_a_warning_that_names_neither(
+    tmp_path: Path, write_record: RecordFactory, changes: dict[str, Any], field: str, held: str
+) -> None:
+    write_record("a.md", **changes)
+    (warning,) = problems(tmp_path / "records")
+    assert (warning.field, warning.rule, warning.severity) == (
+        field,
+        "url-credentials",
+        Severity.WARNING,
+    )
+    assert f"URL holds {held} before its host" in warning.message
+    assert "s3cret" not in warning.message and "editor" not in warning.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://medium.com/@someone/a-post",
+        "https://a.example/?mail=a@b.example",
+        "https://a.example/#@top",
+        "https://a.example/a@b",
+    ],
+)
+def test_an_at_sign_after_the_host_is_no_user_name(
+    tmp_path: Path, write_record: RecordFactory, url: str
+) -> None:
+    write_record("a.md", webUrl=url)
+    assert problems(tmp_path / "records") == []
+
+
 def test_seed_000_is_valid_with_one_warning() -> None:
     report = validate([SEEDS / "000_1f48a30587e22eab.txt"], now=NOW)
     assert report.ok and report.invalid_files == 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import html
 import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -21,9 +23,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from feeds.api import CheckedFile, build, reviewed
-from feeds.checks import html_entity_findings, may_hold_entities
+from feeds.checks import (
+    credential_findings,
+    html_entity_findings,
+    may_hold_credentials,
+    may_hold_entities,
+)
 from feeds.config import Config
-from feeds.records import parse_record
+from feeds.records import Finding, Record, parse_record
 from feeds.scan import check_loaded
 from feeds.schema import Schema, load_schema
 from tests.conftest import SCHEMA, record_text
@@ -208,24 +215,62 @@ _ENTITY_PIECES = st.sampled_from(["&", "#038", "#x26", "amp", ";", "a", "?w=1", 
 _ESCAPED_PIECES = st.sampled_from(["&", "#038", "amp", ";", "a", "\\x26", "\\u0026", "\\x3b"])
 
 
-@given(
-    pieces=st.lists(_ENTITY_PIECES, max_size=8),
-    escaped=st.lists(_ESCAPED_PIECES, max_size=8),
-    style=st.sampled_from(['"', "'", "", "|", ">", "escapes"]),
-)
-@settings(max_examples=600, deadline=None)
-def test_a_url_with_an_entity_is_always_looked_at(
-    pieces: list[str], escaped: list[str], style: str
-) -> None:
-    """The quick test on the text (``may_hold_entities``) never hides an entity that the
-    data holds, however the URL is written in YAML."""
+_STYLES = st.sampled_from(['"', "'", "", "|", ">", "escapes"])
+
+
+def url_in_yaml(start: str, pieces: list[str], escaped: list[str], style: str) -> Record | None:
+    """A record whose ``webUrl`` is ``start`` and ``pieces``, written in YAML in ``style``,
+    or ``start`` and ``escaped`` in a double-quoted scalar (``"escapes"``)."""
     if style == "escapes":
-        yaml_text = f'webUrl: "https://example.com/{"".join(escaped)}"\n'
+        yaml_text = f'webUrl: "{start}{"".join(escaped)}"\n'
     else:
-        url = "https://example.com/" + "".join(pieces)
+        url = start + "".join(pieces)
         yaml_text = yaml.safe_dump({"webUrl": url}, default_style=style or None, width=40)
-    loaded = parse_record("r.md", f"---\n{yaml_text}---\n".encode())
-    if loaded.record is None:
-        return
-    if list(html_entity_findings(loaded.record.data)):
-        assert may_hold_entities(loaded.record.front_matter)
+    return parse_record("r.md", f"---\n{yaml_text}---\n".encode()).record
+
+
+_USERINFO_PIECES = st.sampled_from(["user", ":", "pw", "@", "a.example", "/", "?", "#", " ", "'"])
+_ESCAPED_USERINFO = st.sampled_from(["user", ":", "@", "a.example", "/", "\\x40", "\\u0040"])
+
+
+@dataclass(frozen=True)
+class QuickTest:
+    """A quick test on a record's text, the findings it spares most records looking for, and
+    how to write URLs that may hold them: from ``start``, plainly or with escapes."""
+
+    start: str
+    written: st.SearchStrategy[str]
+    escaped: st.SearchStrategy[str]
+    findings: Callable[[Mapping[str, Any]], Iterator[Finding]]
+    may_hold: Callable[[str], bool]
+
+
+QUICK_TESTS = {
+    "entities": QuickTest(
+        "https://example.com/",
+        _ENTITY_PIECES,
+        _ESCAPED_PIECES,
+        html_entity_findings,
+        may_hold_entities,
+    ),
+    "credentials": QuickTest(
+        "https://", _USERINFO_PIECES, _ESCAPED_USERINFO, credential_findings, may_hold_credentials
+    ),
+}
+
+
+@pytest.mark.parametrize("name", QUICK_TESTS)
+@given(data=st.data(), style=_STYLES)
+@settings(max_examples=600, deadline=None)
+def test_the_quick_test_on_the_text_never_hides_a_finding(
+    data: st.DataObject, name: str, style: str
+) -> None:
+    """The quick tests on the front matter's text that spare most records a walk over their
+    URLs never hide what that walk would find in the data, however the URL is written in
+    YAML (plain, quoted, as a block, or with escapes that write its characters)."""
+    case = QUICK_TESTS[name]
+    pieces = data.draw(st.lists(case.written, max_size=8))
+    escapes = data.draw(st.lists(case.escaped, max_size=8))
+    record = url_in_yaml(case.start, pieces, escapes, style)
+    if record is not None and list(case.findings(record.data)):
+        assert case.may_hold(record.front_matter)
