@@ -142,8 +142,11 @@ _USERINFO = re.compile(r"://[^/?#@]*@")
 
 def may_hold_credentials(front_matter: str) -> bool:
     """Whether data read from ``front_matter`` can hold a URL with a user name in it (the
-    quick test of :func:`may_hold_entities`, for :func:`credential_findings`)."""
-    return "\\" in front_matter or _USERINFO.search(front_matter) is not None
+    quick test of :func:`may_hold_entities`, for :func:`credential_findings`).  Most records
+    hold no ``@`` at all: looking for one took 1 us in a 16 KB record, the search 26 us."""
+    if "\\" in front_matter:
+        return True
+    return "@" in front_matter and _USERINFO.search(front_matter) is not None
 
 
 def credential_findings(data: Mapping[str, Any]) -> Iterator[Finding]:
