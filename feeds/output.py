@@ -261,7 +261,7 @@ def staged(
         except OSError as error:
             raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
         staging = Staging(output, folder.resolve(), existing)
-        _take_group(folder, access)
+        access = _take_group(folder, access)
         try:
             yield staging
             folder.chmod(_mode(access))
@@ -299,22 +299,27 @@ def _mode(access: tuple[int, int] | None) -> int:
     return 0o755 if access is None else access[0] | stat.S_IRWXU
 
 
-def _take_group(folder: Path, access: tuple[int, int] | None) -> None:
+def _take_group(folder: Path, access: tuple[int, int] | None) -> tuple[int, int] | None:
     """Give ``folder`` the group of the output in place, and its set-group-ID bit, before
     anything is written into it: files and folders made under such a folder belong to its
     group, as they would in the output folder.  A folder that already holds files (an
-    earlier output, made before the group was given) has them given the group too.  Where
-    the system refuses (the builder is not a member of that group), the folder keeps its
-    own group, as any file the builder makes would."""
+    earlier output, made before the group was given) has them given the group too.
+
+    The access the folder takes over (see :func:`_access`): none where the system refuses
+    the group (the builder is not a member of it), since a mode meant for that group would
+    then lock its members out; the folder is then made as a new output folder is."""
     if access is None:
-        return
+        return None
     mode, group = access
     inherited = mode & stat.S_ISGID
-    with contextlib.suppress(OSError):
+    try:
         had = folder.stat().st_gid
         os.chown(folder, -1, group)
         folder.chmod(stat.S_IRWXU | inherited)
-        if had != group:
+    except OSError:
+        return None
+    if had != group:
+        with contextlib.suppress(OSError):
             root = os.fspath(folder)
             for parent, folders, files in os.walk(root):
                 for name in files:
@@ -324,6 +329,7 @@ def _take_group(folder: Path, access: tuple[int, int] | None) -> None:
                     os.chown(path, -1, group)
                     # Text paths, as the walk gives them.
                     os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) | inherited)  # noqa: PTH101, PTH116
+    return access
 
 
 def _stop(folder: Path, *, started_from_previous: bool) -> None:
@@ -401,8 +407,7 @@ def _mirror(output: Path, at: Path) -> bool:
         folder = _side_folder(STAGING_PREFIX, output)  # beside ``output``, as ``at`` is
     except OSError:
         return False
-    access = _access(output)
-    _take_group(folder, access)
+    access = _take_group(folder, _access(output))
     try:
         source = os.fspath(output)
         for parent, folders, names in os.walk(source):

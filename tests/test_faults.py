@@ -231,6 +231,26 @@ def test_the_output_folder_keeps_its_mode_and_group(tmp_path: Path, given: str) 
         )
 
 
+def test_a_group_the_builder_may_not_give_takes_its_mode_along(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mode meant for a group the new folder cannot have would lock that group out: the
+    folder is then made as a new output folder is, readable by all, as before."""
+    out = tmp_path / "out"
+    with staged(out) as staging:
+        staging.write("a.xml", b"a")
+    out.chmod(0o2750)
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chown", refused)
+    with staged(out, ["a.xml"], keep="swapped") as staging:
+        staging.write("a.xml", b"b")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+    assert (out / "a.xml").read_bytes() == b"b"
+
+
 def test_the_owner_of_the_output_folder_keeps_every_right(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with staged(out) as staging:
