@@ -239,7 +239,7 @@ def staged(
     parent = output.parent
     kept = previous_path(output)
     stopped = _recover(output, keep=not kept.exists())
-    access = _access(output)
+    wanted = _access(output)
     with _Discards(output) as discard:
         try:
             folder = _side_folder(STAGING_PREFIX, output)
@@ -261,7 +261,7 @@ def staged(
         except OSError as error:
             raise OutputError(f"cannot write to {parent}: {error.strerror or error}") from error
         staging = Staging(output, folder.resolve(), existing)
-        access = _take_group(folder, access)
+        access = _take_group(folder, wanted)
         try:
             yield staging
             folder.chmod(_mode(access))
