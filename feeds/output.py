@@ -320,16 +320,21 @@ def _take_group(folder: Path, access: tuple[int, int] | None) -> tuple[int, int]
         return None
     if had != group:
         with contextlib.suppress(OSError):
-            root = os.fspath(folder)
-            for parent, folders, files in os.walk(root):
-                for name in files:
-                    os.chown(f"{parent}/{name}", -1, group, follow_symlinks=False)
-                for name in folders:
-                    path = f"{parent}/{name}"
-                    os.chown(path, -1, group)
-                    # Text paths, as the walk gives them.
-                    os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) | inherited)  # noqa: PTH101, PTH116
+            _give_group(folder, group, inherited)
     return access
+
+
+def _give_group(folder: Path, group: int, inherited: int) -> None:
+    """Give everything under ``folder`` the ``group``, and its folders the ``inherited``
+    set-group-ID bit: once, for an earlier output made before the group was given."""
+    for parent, folders, files in os.walk(os.fspath(folder)):
+        for name in files:
+            os.chown(f"{parent}/{name}", -1, group, follow_symlinks=False)
+        for name in folders:
+            path = f"{parent}/{name}"
+            os.chown(path, -1, group)
+            # Text paths, as the walk gives them.
+            os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) | inherited)  # noqa: PTH101, PTH116
 
 
 def _stop(folder: Path, *, started_from_previous: bool) -> None:
