@@ -176,7 +176,7 @@ def _work(documents: Sequence[FeedDocument], earlier: EarlierEntries | None) -> 
 
     After one record changed at 100,000 records, 124 documents were made again; they listed
     6,248 entries, of which 124 could not be lent.  Counted whole, that was more than
-    :data:`PARALLEL_MIN_ENTRIES`, and starting a worker (sending it what ``earlier`` knows
+    :data:`PARALLEL_MIN_ENTRIES`, and starting a worker (then sent what ``earlier`` knew
     of every article) made such builds take 21.8-25.1 s, against 18.3-19.9 s in one
     process.  After 100 records were added to 10,000, about 5,500 could not be lent and
     260,000 could: that work is worth a worker."""
@@ -288,10 +288,12 @@ def _start_workers(
     context = multiprocessing.get_context("forkserver")
     # The server imports what workers need once, on this process's path.
     context.set_forkserver_preload([__name__])
+    # Each worker is told with each batch which of its entries the last build's files lend.
+    lender = None if earlier is None else earlier.for_workers()
     workers = [
         stack.enter_context(
             ProcessPoolExecutor(
-                1, context, initializer=_start_worker, initargs=(staging, config, earlier)
+                1, context, initializer=_start_worker, initargs=(staging, config, lender)
             )
         )
         for _ in range(count)
@@ -306,13 +308,14 @@ def _start_workers(
     feeders = stack.enter_context(ThreadPoolExecutor(count))
     stop = threading.Event()
     stack.callback(stop.set)  # first thing on the way out: the feeders send no more
-    return [feeders.submit(_feed, worker, queue, articles, stop) for worker in workers]
+    return [feeders.submit(_feed, worker, queue, articles, earlier, stop) for worker in workers]
 
 
 def _feed(
     worker: ProcessPoolExecutor,
     queue: _Queue,
     articles: Mapping[str, Article],
+    earlier: EarlierEntries | None,
     stop: threading.Event,
 ) -> Rendered:
     """Send ``worker`` batches of the oldest documents left, a few at a time, until none
@@ -330,7 +333,7 @@ def _feed(
     while not stop.is_set() and (batch := queue.oldest()):
         if len(pending) >= IN_FLIGHT:
             received(pending.popleft())
-        pending.append(worker.submit(_render_shipment, Shipment.of(batch, articles)))
+        pending.append(worker.submit(_render_shipment, Shipment.of(batch, articles, earlier)))
         documents += len(batch)
     for done in pending:
         received(done)
@@ -341,7 +344,8 @@ def _feed(
 class Shipment:
     """Feed documents for a worker to render, with the articles they show (their entries
     and the related articles those list) as plain values: a feed's spec names every article
-    of the feed, and pickling articles field by field is slow."""
+    of the feed, and pickling articles field by field is slow.  ``lendable`` are the keys
+    of the entries that the last build's files lend (see :meth:`EarlierEntries.lending`)."""
 
     # Per document: its feed's kind, key, name, path, entry count and number of archive
     # pages; the page; its key; the keys of its entries.
@@ -349,9 +353,15 @@ class Shipment:
         tuple[FeedKind, str, str, str, int, int, int | None, bytes, tuple[str, ...]], ...
     ]
     articles: tuple[tuple[Any, ...], ...]
+    lendable: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, documents: Sequence[FeedDocument], articles: Mapping[str, Article]) -> Shipment:
+    def of(
+        cls,
+        documents: Sequence[FeedDocument],
+        articles: Mapping[str, Article],
+        earlier: EarlierEntries | None = None,
+    ) -> Shipment:
         listed = {article.key: article for d in documents for article in d.entries}
         shown = dict(listed)
         for article in listed.values():
@@ -374,6 +384,7 @@ class Shipment:
                 for d in documents
             ),
             tuple(map(plain_values, shown.values())),
+            frozenset() if earlier is None else earlier.lendable_among(listed),
         )
 
     def opened(self) -> tuple[list[FeedDocument], dict[str, Article]]:
@@ -407,6 +418,9 @@ def _render_shipment(shipment: Shipment) -> Shipped:
     documents, articles = shipment.opened()
     store: EntryStore = _WORKER["store"]  # kept from one shipment to the next
     staging: Staging = _WORKER["staging"]
-    files = render_feeds(documents, articles, _WORKER["config"], _WORKER["earlier"], store)
+    earlier: EarlierEntries | None = _WORKER["earlier"]
+    if earlier is not None:
+        earlier = earlier.lending(shipment.lendable)
+    files = render_feeds(documents, articles, _WORKER["config"], earlier, store)
     written = _write(staging, files)
     return written, {path: staging.digests.pop(path) for path, _ in written}

@@ -5,12 +5,17 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+
+if TYPE_CHECKING:
+    from feeds.articles import Article
+    from feeds.render import EntryXml
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -104,3 +109,23 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.copytree(SEEDS, root / "seeds")
     monkeypatch.chdir(root)
     yield root
+
+
+@pytest.fixture
+def rendered(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The keys of the articles whose entries are rendered (in XML) from now on, in this
+    process."""
+    # Imported here: most tests of this folder render nothing.
+    from feeds import entries  # noqa: PLC0415
+    from feeds.render import render_entries as render  # noqa: PLC0415
+
+    keys: list[str] = []
+
+    def counting(
+        items: Sequence[tuple[Article, datetime]], articles: Mapping[str, Article]
+    ) -> list[EntryXml]:
+        keys.extend(article.key for article, _ in items)
+        return render(items, articles)
+
+    monkeypatch.setattr(entries, "render_entries", counting)
+    yield keys

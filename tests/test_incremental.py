@@ -14,7 +14,6 @@ import json
 import os
 import random
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,15 +22,14 @@ from typing import NoReturn
 import pytest
 import yaml
 
-from feeds import cache, earlier, entries, output, parallel, rendercache
+from feeds import cache, earlier, output, parallel, rendercache
 from feeds.api import build, check_source, long_lived, validate
-from feeds.articles import Article
 from feeds.config import Config
 from feeds.jsonfeed import written_items
 from feeds.plan import plan_feeds
 from feeds.publish import FAVICON, INDEX, OPML
 from feeds.records import discover
-from feeds.render import STYLESHEET, EntryXml, render_entries, written_entries
+from feeds.render import STYLESHEET, written_entries
 from feeds.schema import load_schema
 from tests.corpus import record, write_corpus
 from tests.edits import edited_run, random_edit
@@ -258,7 +256,7 @@ def test_a_build_whose_output_was_removed_lends_nothing_and_matches_a_cold_build
     config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What CI does when it keeps the cache but not the output: there is nothing to take
-    entries from, so nothing is set up to (a worker would be sent all of it)."""
+    entries from, so nothing is set up to (every document would look for its files)."""
     build(config)
     edit_record(config, "00042.md", title="A title nobody used before")
     shutil.rmtree(config.output)
@@ -429,22 +427,6 @@ def test_a_build_and_a_validation_leave_the_collector_on(config: Config) -> None
 # Entries taken again from the last build's files for the documents rendered anew
 # (feeds.earlier.EarlierEntries): only those that would come out the same, and only from
 # the output of the very build whose article graph this one started from.
-
-
-@pytest.fixture
-def rendered(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The keys of the articles whose entries are rendered (in XML) from now on."""
-    keys: list[str] = []
-    render = render_entries
-
-    def counting(
-        items: Sequence[tuple[Article, datetime]], articles: Mapping[str, Article]
-    ) -> list[EntryXml]:
-        keys.extend(article.key for article, _ in items)
-        return render(items, articles)
-
-    monkeypatch.setattr(entries, "render_entries", counting)
-    yield keys
 
 
 def test_a_changed_title_renders_only_the_entries_that_show_it(

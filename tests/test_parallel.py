@@ -7,8 +7,11 @@ import pickle
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Container
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -16,6 +19,7 @@ from feeds import parallel
 from feeds.api import build
 from feeds.cache import content_digest
 from feeds.config import Config
+from feeds.earlier import EarlierEntries, SameDigests
 from feeds.jsonfeed import render_json
 from feeds.output import OutputError, Staging, staged
 from feeds.parallel import Shipment, write_documents
@@ -25,7 +29,9 @@ from feeds.render import distinct_updates, render_document
 from feeds.workers import cores
 from tests.corpus import write_corpus
 from tests.test_entries import CONFIG, make_plan
-from tests.test_incremental import edit_record
+from tests.test_incremental import assert_same_as_cold, edit_record
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +199,7 @@ from pathlib import Path
 from feeds import parallel
 from feeds.api import build
 from feeds.config import Config
+from feeds.earlier import EarlierEntries, SameDigests
 
 print("imported", flush=True)  # here, and in the forkserver the workers are forked from
 if __name__ == "__main__":
@@ -233,6 +240,17 @@ def test_a_script_that_builds_under_the_main_guard(tmp_path: Path) -> None:
     ]
 
 
+def cached_corpus(folder: Path) -> Config:
+    """Settings to build 120 records written under ``folder``, with a cache."""
+    write_corpus(folder / "records", 120)
+    return Config(
+        source=folder / "records",
+        output=folder / "out",
+        cache=folder / "cache",
+        entries_per_feed=7,
+    )
+
+
 def test_a_build_that_takes_nearly_every_entry_from_the_last_output_starts_no_worker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -241,13 +259,7 @@ def test_a_build_that_takes_nearly_every_entry_from_the_last_output_starts_no_wo
     would cost more to start than the few left to render."""
     if cores() < 2:
         pytest.skip("one core: a build renders in this process only")
-    write_corpus(tmp_path / "records", 120)
-    config = Config(
-        source=tmp_path / "records",
-        output=tmp_path / "out",
-        cache=tmp_path / "cache",
-        entries_per_feed=7,
-    )
+    config = cached_corpus(tmp_path)
     workers: list[int] = []
     listed: list[int] = []
     start_workers, work = parallel._start_workers, parallel._work
@@ -268,3 +280,67 @@ def test_a_build_that_takes_nearly_every_entry_from_the_last_output_starts_no_wo
     build(config)
     assert listed[1] > parallel.PARALLEL_MIN_ENTRIES
     assert workers == [1, 0]  # the cold build rendered with one, the next with none
+
+
+class ThreadWorker(ThreadPoolExecutor):
+    """A render worker in a thread of this process, where the test sees what it renders,
+    sent what a worker process is sent through pickle, as a process would be."""
+
+    def __init__(
+        self,
+        max_workers: int,
+        mp_context: object,
+        initializer: Callable[..., object],
+        initargs: tuple[object, ...],
+    ) -> None:
+        self.sent = [pickle.dumps(initargs)]
+        super().__init__(max_workers, initializer=initializer, initargs=pickle.loads(self.sent[0]))
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        self.sent.append(pickle.dumps(args))
+        return super().submit(fn, *pickle.loads(self.sent[-1]), **kwargs)
+
+
+def test_a_worker_lends_the_entries_it_is_told_with_each_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rendered: list[str]
+) -> None:
+    """A new site title makes every document again, and the last build's files lend every
+    entry, in a worker too.  The worker is told which with each batch, for the entries of
+    that batch only, and is never sent the digest of every article (see
+    :meth:`feeds.earlier.EarlierEntries.for_workers`)."""
+    config = cached_corpus(tmp_path)
+    build(config)
+    workers: list[ThreadWorker] = []
+    lendable: list[Container[str]] = []
+    start = EarlierEntries.__init__
+
+    def worker(*args: Any, **kwargs: Any) -> ThreadWorker:
+        workers.append(ThreadWorker(*args, **kwargs))
+        return workers[-1]
+
+    def lending(self: EarlierEntries, output: Path, previous: Any, lends: Container[str]) -> None:
+        lendable.append(lends)
+        start(self, output, previous, lends)
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", worker)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_ENTRIES", 0)
+    monkeypatch.setattr(parallel, "BATCH_ENTRIES", 200)
+    monkeypatch.setattr(parallel, "MIN_BATCH_ENTRIES", 50)
+    monkeypatch.setattr(EarlierEntries, "__init__", lending)
+    retitled = replace(config, title="Another site title")
+    rendered.clear()
+    build(retitled)
+    assert rendered == []
+    [sent] = [worker.sent for worker in workers]
+    shipments = [args[0] for args in map(pickle.loads, sent[1:]) if args]
+    assert len(shipments) > 1
+    same = lendable[0]  # this process's; the worker's lend nothing until told
+    assert isinstance(same, SameDigests)
+    for shipment in shipments:
+        listed = {key for *_, keys in shipment.documents for key in keys}
+        assert shipment.lendable == {key for key in listed if key in same}
+        assert shipment.lendable
+    started = sent[0]
+    assert not [digest for digest in same.earlier.values() if digest in started]
+    assert_same_as_cold(retitled, tmp_path)
