@@ -34,13 +34,18 @@ _RFC3339 = re.compile(
 def is_rfc3339(value: str) -> bool:
     """An RFC 3339 date-time with a time zone, naming a day and time that exist
     (``2020-02-30`` and ``25:00`` do not), in the years 1 to 9999 in UTC too."""
+    return rfc3339_datetime(value) is not None
+
+
+def rfc3339_datetime(value: str) -> datetime | None:
+    """The moment ``value`` names when :func:`is_rfc3339`, as an aware datetime; else
+    ``None``.  For a caller that needs both, which would otherwise read the date twice."""
     if not _RFC3339.fullmatch(value):
-        return False
+        return None
     try:
-        parse_datetime(value)
+        return parse_datetime(value)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def parse_datetime(value: str) -> datetime:

@@ -21,13 +21,7 @@ from itertools import accumulate, chain, compress, count
 from operator import attrgetter, itemgetter, not_
 from typing import Any
 
-from feeds.checks import (
-    date_values,
-    future_date_findings,
-    is_rfc3339,
-    moment,
-    parse_datetime,
-)
+from feeds.checks import date_values, future_date_findings, moment, rfc3339_datetime
 from feeds.diagnostics import Diagnostic, Severity
 from feeds.records import Finding, Placer, Record
 from feeds.urls import RECENT, canonical_url
@@ -69,9 +63,8 @@ def instant(value: Any) -> int | None:
 # Records cite the same articles, with the same dates, again and again.
 @lru_cache(maxsize=RECENT)
 def _instant(value: str) -> int | None:
-    if not is_rfc3339(value):
-        return None
-    return moment(parse_datetime(value))
+    when = rfc3339_datetime(value)
+    return None if when is None else moment(when)
 
 
 def _normal_title(value: Any) -> str:
