@@ -40,7 +40,8 @@ class Facts:
 
     ``latest`` is the latest RFC 3339 date anywhere in it (microseconds since the epoch), so
     only a record with a date after ``now`` is read again to say which.  The other fields are
-    set for schema-valid records only: their fields have the right types.
+    set for schema-valid records only: their fields have the right types.  ``published`` is
+    false for a record that says ``published: false``.
     """
 
     file: str
@@ -53,6 +54,7 @@ class Facts:
     date: str = ""  # as written
     instant: int | None = None  # ``date`` in microseconds since the epoch
     citations: tuple[Citation, ...] = field(default=())
+    published: bool = True
 
 
 def instant(value: Any) -> int | None:
@@ -84,8 +86,9 @@ def _title_print(title: str) -> int:
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
-def facts_of(record: Record, valid: bool) -> Facts:
-    """The facts of ``record``; ``valid`` when it passed the schema."""
+def facts_of(record: Record, valid: bool, *, published: bool = True) -> Facts:
+    """The facts of ``record``; ``valid`` when it passed the schema, ``published`` when it
+    does not say ``published: false``."""
     data = record.data
     moments = [instant(value) for _, value in date_values(data)]
     latest = max((when for when in moments if when is not None), default=None)
@@ -111,6 +114,7 @@ def facts_of(record: Record, valid: bool) -> Facts:
         date,
         instant(date),
         citations,
+        published,
     )
 
 
@@ -153,10 +157,13 @@ def review(facts: Sequence[Facts], now: datetime, locate: Locate) -> Review:
         if first is not item:
             findings.setdefault(item.file, []).append(_copy_of(first, locator, later=True))
             first_findings.setdefault(first.file, []).append(_copy_of(item, locator, later=False))
-    for item in citing_others_otherwise(facts, owners):
+    screened = list(citing_others_otherwise(facts, owners))
+    for item in screened:
         contradictions = list(contradicting_citations(item, owners))
         if contradictions:
             findings.setdefault(item.file, []).extend(contradictions)
+    for file, finding in published_anyway(screened, owners):
+        findings.setdefault(file, []).append(finding)
 
     def placed(found: Mapping[str, list[Finding]]) -> dict[str, tuple[Diagnostic, ...]]:
         return {file: locator(file).place(items) for file, items in found.items() if items}
@@ -197,8 +204,9 @@ _KEY_CITED = itemgetter(1)
 
 def citing_others_otherwise(facts: Sequence[Facts], owners: Mapping[str, Facts]) -> Iterator[Facts]:
     """The schema-valid records of ``facts``, in order, with a related article whose key,
-    title and date as written are not those of the article's own record in ``owners``:
-    all those that :func:`contradicting_citations` may find something in.
+    title and date as written are not those of the article's own record in ``owners``, or
+    whose own record is not published: all those that :func:`contradicting_citations` may
+    find something in.
 
     Most citations either name an article without a record or agree with its record word
     for word.  They are told apart all at once, by lookups over every citation, instead of
@@ -209,7 +217,9 @@ def citing_others_otherwise(facts: Sequence[Facts], owners: Mapping[str, Facts])
     lists = list(map(attrgetter("citations"), citing))
     every = list(chain.from_iterable(lists))
     owned = list(map(owners.__contains__, map(_KEY_CITED, every)))
-    agreed = {(key, owner.title_print, owner.date) for key, owner in owners.items()}
+    agreed = {
+        (key, owner.title_print, owner.date) for key, owner in owners.items() if owner.published
+    }
     says = map(_SAYS, compress(every, owned))
     where = compress(count(), owned)
     odd = compress(where, map(not_, map(agreed.__contains__, says)))
@@ -224,10 +234,13 @@ def citing_others_otherwise(facts: Sequence[Facts], owners: Mapping[str, Facts])
 
 def contradicting_citations(item: Facts, owners: Mapping[str, Facts]) -> Iterator[Finding]:
     """Related articles whose title or date differ from their own record's: one of the two
-    is out of date, and the feeds would show the record's version only."""
+    is out of date, and the feeds would show the record's version only (unless that record
+    is not published: see :func:`published_anyway`)."""
     for index, key, cited_title, date in item.citations:
         owner = owners.get(key)
         if owner is None or owner.file == item.file:
+            continue
+        if not owner.published:  # the feeds show a citation's version (see below)
             continue
         if cited_title != owner.title_print:
             yield Finding(
@@ -247,3 +260,45 @@ def contradicting_citations(item: Facts, owners: Mapping[str, Facts]) -> Iterato
                     f"which says {owner.date!r}",
                     Severity.WARNING,
                 )
+
+
+# Records named in a finding that lists the records citing an unpublished one.
+_CITING_NAMED = 3
+
+
+def published_anyway(
+    screened: Iterable[Facts], owners: Mapping[str, Facts]
+) -> Iterator[tuple[str, Finding]]:
+    """A warning for each record that says ``published: false`` while published records
+    cite its article (``screened`` holds them all: see :func:`citing_others_otherwise`):
+    the feeds publish it all the same, as their related article, under what they say of
+    it.  Given once, on that record, where the publisher said it: placing a finding reads
+    the file again, and many records may cite one."""
+    # By unpublished record, the records citing it and where, in file order.
+    citing: dict[str, dict[str, list[str]]] = {}
+    for item in screened:
+        if not item.published:
+            continue
+        for index, key, _, _ in item.citations:
+            owner = owners.get(key)
+            if owner is not None and not owner.published and owner.file != item.file:
+                where = citing.setdefault(owner.file, {}).setdefault(item.file, [])
+                where.append(f"related[{index}]")
+    for file, records in citing.items():
+        named = ", ".join(
+            f"{record} ({', '.join(fields)})"
+            for record, fields in list(records.items())[:_CITING_NAMED]
+        )
+        if len(records) > _CITING_NAMED:
+            named += f" and {len(records) - _CITING_NAMED} more"
+        yield (
+            file,
+            Finding(
+                ("published",),
+                "unpublished-cited",
+                f"the article is published all the same, as a related article of published "
+                f"records that cite it: {named}; remove it from their related articles, or "
+                "publish this record",
+                Severity.WARNING,
+            ),
+        )

@@ -103,6 +103,7 @@ def _facts_state(facts: Facts) -> tuple[Any, ...]:
         facts.date,
         facts.instant,
         facts.citations,
+        facts.published,
     )
 
 
@@ -129,10 +130,10 @@ def _restore_facts(state: tuple[Any, ...]) -> Facts:
 def _interned(state: tuple[Any, ...]) -> tuple[Any, ...]:
     """The :func:`_facts_state` ``state`` with its URLs interned: records cite the same
     articles again and again, and each URL is then held once."""
-    file, latest, key, title, title_print, date, moment, citations = state
+    file, latest, key, title, title_print, date, moment, citations, published = state
     shared = tuple((index, intern(url), print_, when) for index, url, print_, when in citations)
     key = None if key is None else intern(key)
-    return file, latest, key, title, title_print, date, moment, shared
+    return file, latest, key, title, title_print, date, moment, shared, published
 
 
 # A result without its articles as plain values: its file, diagnostics, facts (shared
@@ -193,7 +194,7 @@ def check_loaded(loaded: Loaded, schema: Schema, *, articles: bool = True) -> Fi
     return FileResult(
         loaded.file,
         tuple(sorted(diagnostics, key=sort_key)),
-        facts_of(record, valid),
+        facts_of(record, valid, published=published),
         published,
         contributed,
     )

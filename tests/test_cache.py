@@ -30,6 +30,7 @@ from feeds import cache, scan, workers
 from feeds.api import BuildReport, build, validate
 from feeds.cache import DB_NAME, FileStat, pack, unpack
 from feeds.config import Config, load_config
+from feeds.diagnostics import Severity
 from feeds.progress import Quiet, TerminalProgress, for_terminal
 from feeds.records import Loaded, parse_record
 from feeds.schema import load_schema
@@ -189,7 +190,8 @@ def test_changing_one_file_checks_only_that_file_again(tmp_path: Path, parses: l
     victim.write_text(victim.read_text("utf-8").replace("\ntitle:", "\ntitle: [", 1), "utf-8")
     report = validate([folder], now=NOW, cache=store)
     assert parses == [victim.name]
-    assert [Path(d.file).name for d in report.diagnostics] == [victim.name]
+    new = [d for d in report.diagnostics if d not in expected]
+    assert [Path(d.file).name for d in new] == [victim.name]
     assert report.diagnostics == validate([folder], now=NOW).diagnostics
 
 
@@ -247,13 +249,18 @@ def test_an_edit_within_the_same_clock_tick_is_still_seen(
 
     edit(b"[ ")
     parses.clear()
-    assert [d.rule for d in validate([folder], now=NOW, cache=store).diagnostics] == ["yaml"]
+    assert error_rules(folder, store) == ["yaml"]
     assert parses == [victim.name]
     # The test can fail: trusting stat data without the racy rule misses such an edit.
     monkeypatch.setattr(cache, "RACY_NS", 0)
     validate([folder], now=NOW, cache=store)  # now stored as settled
     edit(b"x ")
-    assert [d.rule for d in validate([folder], now=NOW, cache=store).diagnostics] == ["yaml"]
+    assert error_rules(folder, store) == ["yaml"]
+
+
+def error_rules(folder: Path, store: Path) -> list[str]:
+    found = validate([folder], now=NOW, cache=store).diagnostics
+    return [d.rule for d in found if d.severity is Severity.ERROR]
 
 
 def counts(store: Path) -> tuple[int, int]:
@@ -345,7 +352,7 @@ def test_an_unusable_cache_folder_costs_one_warning_line(
     assert result.returncode == 0, result.stderr
     warning, summary = result.stderr.splitlines()
     assert warning.startswith(f"warning: cache {unusable} is not usable")
-    assert summary == f"{RECORDS} files checked: all valid."
+    assert summary.startswith(f"{RECORDS} files checked: all valid")
     result = run_feeds("build", "--source", "records", "--cache-dir", str(unusable), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert len([line for line in result.stderr.splitlines() if "cache" in line]) == 1
@@ -478,11 +485,12 @@ def test_progress_is_shown_on_a_terminal_only(tmp_path: Path) -> None:
     corpus_module().Corpus(seed=5).write(folder, 210)
     screen = on_terminal(["validate", "--no-cache", "records"], cwd=tmp_path)
     assert "Reading 210 files" in screen
-    assert "210 files checked: all valid." in screen
+    assert "210 files checked: all valid" in screen
     in_ci = on_terminal(["validate", "--no-cache", "records"], cwd=tmp_path, CI="true")
     assert "Reading" not in in_ci and "210 files checked" in in_ci
     piped = run_feeds("validate", "--no-cache", "records", cwd=tmp_path)
-    assert piped.stderr == "210 files checked: all valid.\n"
+    assert piped.stderr.startswith("210 files checked: all valid")
+    assert piped.stderr.count("\n") == 1  # the summary alone
     assert isinstance(for_terminal(io.StringIO()), Quiet)
 
 

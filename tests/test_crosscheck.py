@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from feeds.crosscheck import (
     citing_others_otherwise,
     contradicting_citations,
     instant,
+    published_anyway,
     title_print,
 )
 from feeds.diagnostics import Diagnostic, Severity
@@ -207,6 +209,33 @@ def test_related_article_contradicting_its_record_is_a_warning(
     assert "'2021-03-02T23:02:03Z'" in found[1].message
 
 
+def test_an_unpublished_record_that_published_ones_cite_is_a_warning(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    """It says ``published: false``, yet the published records that cite its article
+    publish it as their related article, under what they say of it: the publisher should
+    know, once, where they said it."""
+    cited = record_data()["related"][0]
+    write_record("a.md", webUrl=cited["webUrl"], title="Not yet", provider=cited["provider"],
+                 published=False)  # fmt: skip
+    again = {**cited, "webUrl": f"{cited['webUrl']}?utm_source=feed"}  # the same article
+    for name in "bcdefg":
+        write_record(f"{name}.md", webUrl=f"https://{name}.example/",
+                     related=[cited, again] if name == "b" else [cited],
+                     published=name != "c")  # fmt: skip
+    found = problems(tmp_path / "records")
+    assert [(Path(d.file).name, d.field, d.rule, d.severity) for d in found] == [
+        ("a.md", "published", "unpublished-cited", Severity.WARNING),
+    ]
+    named = r"\S*/b\.md \(related\[0\], related\[1\]\), "
+    named += ", ".join(rf"\S*/{name}\.md \(related\[0\]\)" for name in "de")
+    assert re.search(f"{named} and 2 more;", found[0].message)
+    out = tmp_path / "out"
+    build(Config(source=tmp_path / "records", output=out, cache=None))
+    parsed = feedparser.parse((out / "all.atom.xml").read_bytes())
+    assert "A related article" in {e.title for e in parsed.entries}
+
+
 _KEYS = [f"https://a.example/{n}" for n in range(4)]
 _TITLES = ["One", "Two"]
 _DATES = ["2021-01-01T00:00:00Z", "2021-01-01T01:00:00+01:00", "2021-01-02T00:00:00Z"]
@@ -214,8 +243,9 @@ _DATES = ["2021-01-01T00:00:00Z", "2021-01-01T01:00:00+01:00", "2021-01-02T00:00
 
 @st.composite
 def facts_of_records(draw: st.DrawFn) -> list[Facts]:
-    """Records (some invalid, some copies of one article) citing each other, under titles
-    and dates that agree with the cited records or not, or equal moments written otherwise."""
+    """Records (some invalid, some copies of one article, some unpublished) citing each
+    other, under titles and dates that agree with the cited records or not, or equal
+    moments written otherwise."""
     facts = []
     for index in range(draw(st.integers(0, 8))):
         file = f"records/{index}.md"
@@ -237,6 +267,7 @@ def facts_of_records(draw: st.DrawFn) -> list[Facts]:
                 tuple(
                     (n, key, title_print(text), when) for n, (key, text, when) in enumerate(cited)
                 ),
+                draw(st.booleans()),
             )
         )
     return facts
@@ -251,17 +282,18 @@ def test_the_screen_of_citations_misses_no_record_that_contradicts_another(
         if item.key is not None:
             owners.setdefault(item.key, item)
     screened = list(citing_others_otherwise(facts, owners))
-    contradicting = [
-        item
-        for item in facts
-        if item.key is not None and any(contradicting_citations(item, owners))
-    ]
+    valid = [item for item in facts if item.key is not None]
+    contradicting = [item for item in valid if any(contradicting_citations(item, owners))]
     assert set(map(id, contradicting)) <= set(map(id, screened))
+    assert list(published_anyway(screened, owners)) == list(published_anyway(valid, owners))
     assert screened == sorted(set(screened), key=facts.index)  # once each, in file order
     for item in screened:  # and only records that cite a record, otherwise than it says
-        assert any(
+        assert any(  # or an unpublished one
             key in owners
-            and (key, print_, when) != (key, owners[key].title_print, owners[key].date)
+            and (
+                (key, print_, when) != (key, owners[key].title_print, owners[key].date)
+                or not owners[key].published
+            )
             for _, key, print_, when in item.citations
         )
 
