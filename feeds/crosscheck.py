@@ -166,7 +166,14 @@ def review(facts: Sequence[Facts], now: datetime, locate: Locate) -> Review:
         findings.setdefault(file, []).append(finding)
 
     def placed(found: Mapping[str, list[Finding]]) -> dict[str, tuple[Diagnostic, ...]]:
-        return {file: locator(file).place(items) for file, items in found.items() if items}
+        out = {}
+        for file, items in found.items():
+            if items:
+                out[file] = locator(file).place(items)
+                # What was read to place them goes now, not once every file is placed:
+                # with 299 files to place at 10,000 records, a build took 86 MB more.
+                locators.pop(file)
+        return out
 
     return Review(placed(findings), placed(first_findings))
 

@@ -702,7 +702,12 @@ class KnownPlaces:
         return found
 
     def place(self, findings: Iterable[Finding]) -> tuple[Diagnostic, ...]:
-        return _placed(self.file, findings, self.position)
+        """Place ``findings``, then let go of the file read to place them (it is read again
+        if more are placed): its YAML tree is the size of a few hundred kilobytes, and
+        builds place findings in hundreds of files."""
+        placed = _placed(self.file, findings, self.position)
+        self._located = None
+        return placed
 
 
 def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:

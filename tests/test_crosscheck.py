@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import feedparser
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -234,6 +236,39 @@ def test_an_unpublished_record_that_published_ones_cite_is_a_warning(
     build(Config(source=tmp_path / "records", output=out, cache=None))
     parsed = feedparser.parse((out / "all.atom.xml").read_bytes())
     assert "A related article" in {e.title for e in parsed.entries}
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_findings_across_records_are_placed_a_file_read_at_a_time(
+    tmp_path: Path, write_record: RecordFactory, monkeypatch: pytest.MonkeyPatch, cached: bool
+) -> None:
+    """Each file with a finding is read again, and its YAML composed, to place it: what was
+    read goes once its findings are placed, not once those of every file are."""
+    cited = record_data()["related"][0]
+    write_record("a.md", webUrl=cited["webUrl"], title="The real title", provider=cited["provider"])
+    for name in "bcdefghijk":  # each cites a.md under another title
+        write_record(f"{name}.md", webUrl=f"https://{name}.example/", related=[cited])
+    trees: list[weakref.ref[yaml.Node]] = []
+    alive: list[int] = []
+    compose = yaml.compose
+
+    def composing(*args: Any, **kwargs: Any) -> yaml.Node | None:
+        alive.append(sum(tree() is not None for tree in trees))
+        root = compose(*args, **kwargs)
+        if root is not None:
+            trees.append(weakref.ref(root))
+        return root
+
+    monkeypatch.setattr(yaml, "compose", composing)
+    records = tmp_path / "records"
+    if cached:  # the places found are kept in the cache, for the content of each file
+        config = Config(source=records, output=tmp_path / "out", cache=tmp_path / "cache")
+        found = build(config, now=NOW).warnings
+    else:
+        found = validate([records], now=NOW).diagnostics
+    assert {d.rule for d in found} == {"related-mismatch"}
+    assert len({d.file for d in found}) == 10
+    assert alive == [0] * 10
 
 
 _KEYS = [f"https://a.example/{n}" for n in range(4)]
