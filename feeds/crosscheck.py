@@ -247,7 +247,7 @@ def contradicting_citations(item: Facts, owners: Mapping[str, Facts]) -> Iterato
         owner = owners.get(key)
         if owner is None or owner.file == item.file:
             continue
-        if not owner.published:  # the feeds show a citation's version (see below)
+        if not owner.published:  # the feeds show a citation's version: see published_anyway
             continue
         if cited_title != owner.title_print:
             yield Finding(

@@ -199,7 +199,6 @@ from pathlib import Path
 from feeds import parallel
 from feeds.api import build
 from feeds.config import Config
-from feeds.earlier import EarlierEntries, SameDigests
 
 print("imported", flush=True)  # here, and in the forkserver the workers are forked from
 if __name__ == "__main__":
