@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import threading
 from collections import deque
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -48,7 +49,7 @@ from feeds.publish import (
     site_key,
 )
 from feeds.rendercache import Manifest, still_there
-from feeds.workers import cores
+from feeds.workers import cores, follow
 
 # Entries to render (counted once per document listing them) below which one process is
 # faster.
@@ -293,7 +294,10 @@ def _start_workers(
     workers = [
         stack.enter_context(
             ProcessPoolExecutor(
-                1, context, initializer=_start_worker, initargs=(staging, config, lender)
+                1,
+                context,
+                initializer=_start_worker,
+                initargs=(staging, config, lender, os.getpid()),
             )
         )
         for _ in range(count)
@@ -405,7 +409,10 @@ class Shipment:
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(staging: Staging, config: Config, earlier: EarlierEntries | None) -> None:
+def _start_worker(
+    staging: Staging, config: Config, earlier: EarlierEntries | None, parent: int
+) -> None:
+    follow(parent)
     _WORKER.update(staging=staging, config=config, earlier=earlier, store=EntryStore({}))
 
 

@@ -11,6 +11,9 @@ instead.
 from __future__ import annotations
 
 import os
+import select
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,6 +21,39 @@ if TYPE_CHECKING:
 
 # What forked workers inherit (set just before the fork).
 INHERITED: dict[str, Any] = {}
+
+
+def follow(parent: int) -> None:
+    """End this worker process as soon as ``parent``, the process running the build, is
+    gone.  Its pool tells it to stop when the build ends, but a build killed outright (the
+    OOM killer, ``kill -9``, or ``timeout`` signalling that process alone) never does, and
+    a worker left waiting for work keeps its memory for good: after a build was stopped
+    with SIGTERM, its render worker and the process it was started from were still there
+    a minute later."""
+    threading.Thread(target=_exit_after, args=(parent,), name="follow", daemon=True).start()
+
+
+def _exit_after(parent: int) -> None:
+    try:
+        handle = os.pidfd_open(parent)  # readable once the process has ended
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here: ask every second instead
+        while _alive(parent):
+            time.sleep(1)
+    else:
+        select.select([handle], [], [])
+    os._exit(1)  # what it was writing is in a staging folder, which no build trusts as is
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, but not ours
+        return True
+    return True
 
 
 def cores() -> int:
@@ -47,7 +83,9 @@ class Workers:
             from multiprocessing import get_context  # noqa: PLC0415
 
             INHERITED.update(inherited)
-            self._pool = ProcessPoolExecutor(self.jobs, mp_context=get_context("fork"))
+            self._pool = ProcessPoolExecutor(
+                self.jobs, get_context("fork"), initializer=follow, initargs=(os.getpid(),)
+            )
         return self._pool
 
     def close(self) -> None:

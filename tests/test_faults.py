@@ -6,6 +6,7 @@ mixture and never a half-written file.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from feeds.output import OutputError, build_lock, previous_path, staged
+from feeds.workers import cores
 from tests.cli import assert_no_traceback, feeds
 from tests.conftest import tree
 from tests.editions import write_editions
@@ -389,3 +391,86 @@ def test_the_folder_of_a_killed_build_is_started_from_only_with_a_record(
         staging.finish(["c.xml"])
     assert tree(tmp_path / "out") == {"c.xml": b"c"}
     assert leftovers(tmp_path) == []
+
+
+# Starts a pool of workers (``scan``: the pool that checks files, forked from this process;
+# ``render``: those that render, started from a forkserver), says the pids of every process
+# this one started, and waits to be killed.
+POOL_SCRIPT = """
+import json, os, sys, time
+from pathlib import Path
+
+from feeds import parallel
+from feeds.api import build
+from feeds.config import Config
+from feeds.workers import Workers
+
+
+def descendants(root):
+    children = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def say_workers():
+    print(json.dumps(descendants(os.getpid())), flush=True)
+    time.sleep(600)
+
+
+def started(*args, **kwargs):
+    start(*args, **kwargs)
+    say_workers()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "scan":
+        with Workers(2) as workers:
+            workers.get().submit(os.getpid).result()
+            say_workers()
+    start = parallel._start_workers
+    parallel._start_workers = started
+    parallel.PARALLEL_MIN_ENTRIES = 0
+    folder = Path(sys.argv[2])
+    build(Config(source=folder / "records", output=folder / "out", entries_per_feed=7))
+"""
+
+
+@pytest.mark.parametrize("pool", ["scan", "render"])
+def test_workers_end_with_a_build_that_is_killed(tmp_path: Path, pool: str) -> None:
+    """A build killed outright never tells its workers to stop: they end on their own,
+    instead of waiting for work for good (see :func:`feeds.workers.follow`)."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("finds the workers in /proc")
+    if pool == "render" and cores() < 2:
+        pytest.skip("one core: a build renders in its own process only")
+    write_editions(tmp_path / "records", 3)
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_SCRIPT, "utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    process = subprocess.Popen(
+        [sys.executable, str(script), pool, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    workers = json.loads(process.stdout.readline())
+    assert workers, "no worker was started"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 20
+    while (left := [pid for pid in workers if Path(f"/proc/{pid}").exists()]) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    assert left == []
