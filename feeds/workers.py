@@ -52,7 +52,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # there, but not ours
-        return True
+        pass
     return True
 
 

@@ -437,11 +437,12 @@ if __name__ == "__main__":
         with Workers(2) as workers:
             workers.get().submit(os.getpid).result()
             say_workers()
-    start = parallel._start_workers
-    parallel._start_workers = started
-    parallel.PARALLEL_MIN_ENTRIES = 0
-    folder = Path(sys.argv[2])
-    build(Config(source=folder / "records", output=folder / "out", entries_per_feed=7))
+    else:
+        start = parallel._start_workers
+        parallel._start_workers = started
+        parallel.PARALLEL_MIN_ENTRIES = 0
+        folder = Path(sys.argv[2])
+        build(Config(source=folder / "records", output=folder / "out", entries_per_feed=7))
 """
 
 
