@@ -1,4 +1,6 @@
-"""Worker processes for checking files, the heavy part of a cold run before rendering.
+"""Worker processes for checking files, the heavy part of a cold run before rendering, and
+a forked copy of the build that answers one check while the build goes on
+(:class:`ForkedCheck`).
 
 Workers are forked the first time they are needed, which in a build is before the article
 graph exists: they inherit the compiled schema but not the graph, so the memory of the
@@ -10,13 +12,16 @@ instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
+import signal
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from concurrent.futures import Executor, ProcessPoolExecutor
 
 # What forked workers inherit (set just before the fork).
@@ -99,3 +104,80 @@ class Workers:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ForkedCheck:
+    """A check that answers yes or no, run in a forked copy of this process while this one
+    goes on; asked of this process instead where no copy can be made.
+
+    A build with nothing to do stats every record file against its snapshot, then every
+    file of its output against the record of the last build: at 100,000 records, 0.6 s and
+    0.9 s of a 1.9 s build.  Each is a loop of system calls that holds the GIL between
+    them, so a thread would only take turns with the other; a copy forked from the build
+    runs on another core.  It needs nothing sent, since its memory is the build's (copied
+    on write), and it answers with its exit status.
+
+    A copy is made only with ``fork`` true, more than one core, and no other thread
+    running (a thread may hold a lock the copy would wait for forever).  Leaving the
+    ``with`` block, or :meth:`cancel`, ends a copy whose answer is not wanted."""
+
+    def __init__(self, check: Callable[[], bool], *, fork: bool = True) -> None:
+        self._check = check
+        self._pid: int | None = None
+        if not fork or cores() < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
+            return
+        try:
+            pid = os.fork()
+        except OSError:  # no room for another process: asked here instead
+            return
+        if pid == 0:
+            _answer(check)
+        self._pid = pid
+
+    @property
+    def forked(self) -> bool:
+        """Whether a copy is working on the answer."""
+        return self._pid is not None
+
+    def result(self) -> bool:
+        """The answer of the copy; of this process when there is none, or the copy ended
+        without one (it met an error, or was killed)."""
+        pid, self._pid = self._pid, None
+        if pid is not None:
+            status = _reaped(pid)
+            if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) < 2:
+                return os.WEXITSTATUS(status) == 0
+        return self._check()
+
+    def cancel(self) -> None:
+        """End the copy, if there is one: its answer is not wanted."""
+        pid, self._pid = self._pid, None
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _reaped(pid)
+
+    def __enter__(self) -> ForkedCheck:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+
+def _answer(check: Callable[[], bool]) -> None:
+    """Answer ``check`` with this copy's exit status (2: no answer) and end it, without
+    running anything the process it was copied from would run at its end."""
+    code = 2
+    try:
+        code = 0 if check() else 1
+    finally:
+        os._exit(code)
+
+
+def _reaped(pid: int) -> int | None:
+    """The wait status of the ended child ``pid``, waiting for it to end; ``None`` when it
+    is not ours to wait for (another part of the program took it)."""
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return None

@@ -322,6 +322,9 @@ def test_a_worker_lends_the_entries_it_is_told_with_each_batch(
         start(self, output, previous, lends)
 
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", worker)
+    # A worker watches the build's process to end with it; a thread of that very process
+    # would watch it to the end of the tests, a thread that keeps later builds from forking.
+    monkeypatch.setattr(parallel, "follow", lambda parent: None)
     monkeypatch.setattr(parallel, "cores", lambda: 2)
     monkeypatch.setattr(parallel, "PARALLEL_MIN_ENTRIES", 0)
     monkeypatch.setattr(parallel, "BATCH_ENTRIES", 200)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,18 +69,72 @@ def full_check(config: Config, tmp_path: Path, now: datetime) -> BuildReport:
     return build(replace(config, output=tmp_path / "full", cache=None), now=now)
 
 
+@pytest.fixture(params=["here", "in a forked copy"])
+def output_checked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where a build that may have nothing to do checks its output: in its own process,
+    or in a forked copy of it, as it does when the output is large and there are cores
+    to spare (:func:`feeds.api._output_check`)."""
+    forked = request.param != "here"
+    if forked:  # a build forks no copy of itself while another thread runs
+        assert threading.active_count() == 1, f"threads left running: {threading.enumerate()}"
+    monkeypatch.setattr("feeds.api.FORKED_CHECK_MIN_FILES", 0 if forked else 10**9)
+    monkeypatch.setattr("feeds.workers.cores", lambda: 2)
+    return str(request.param)
+
+
+def forked_children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The processes forked from this one from now on."""
+    children: list[int] = []
+    real = os.fork
+
+    def fork() -> int:
+        pid = real()
+        if pid:
+            children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return children
+
+
+def waited_for(pid: int) -> bool:
+    """Whether the child ``pid`` has ended and been waited for, leaving nothing behind."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
 @pytest.mark.usefixtures("settled")
 def test_nothing_to_do_is_known_without_the_cache(
-    config: Config, monkeypatch: pytest.MonkeyPatch
+    config: Config, monkeypatch: pytest.MonkeyPatch, output_checked: str
 ) -> None:
     first = build(config, now=NOW)
     before = inodes(config.output)
     opened = refuse_cache(monkeypatch)
+    looked_at = spy_on(monkeypatch, LastBuild, "intact")  # calls in this process only
+    children = forked_children(monkeypatch)
     again = build(config, now=NOW)
     assert again.unchanged
     assert opened == []
     assert inodes(config.output) == before
     assert replace(again, unchanged=False) == first
+    assert len(looked_at) == (1 if output_checked == "here" else 0)
+    assert len(children) == (0 if output_checked == "here" else 1)
+    assert all(map(waited_for, children))
+
+
+@pytest.mark.usefixtures("settled", "output_checked")
+def test_the_copy_that_checks_the_output_ends_when_there_is_something_to_do(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(config, now=NOW)
+    children = forked_children(monkeypatch)
+    edit_record_at(config.source / "00042.md", title="Something else")
+    assert not build(config, now=NOW).unchanged
+    assert all(map(waited_for, children))
+    assert_same_as_cold(config, tmp_path)
 
 
 @pytest.mark.usefixtures("settled")
@@ -165,7 +220,7 @@ def test_other_changes_are_seen(
     assert_same_as_cold(config, tmp_path)
 
 
-@pytest.mark.usefixtures("settled")
+@pytest.mark.usefixtures("settled", "output_checked")
 @pytest.mark.parametrize("change", ["edit", "add", "remove"])
 def test_a_changed_output_is_made_again(config: Config, tmp_path: Path, change: str) -> None:
     build(config, now=NOW)
