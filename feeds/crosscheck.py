@@ -280,11 +280,12 @@ def published_anyway(
     cite its article (``screened`` holds them all: see :func:`citing_others_otherwise`):
     the feeds publish it all the same, as their related article, under what they say of
     it.  Given once, on that record, where the publisher said it: placing a finding reads
-    the file again, and many records may cite one."""
+    the file again, and many records may cite one.  A later copy of an article
+    (``duplicate-url``) is not published, so it publishes nothing it cites."""
     # By unpublished record, the records citing it and where, in file order.
     citing: dict[str, dict[str, list[str]]] = {}
     for item in screened:
-        if not item.published:
+        if not item.published or owners.get(item.key or "") is not item:
             continue
         for index, key, _, _ in item.citations:
             owner = owners.get(key)

@@ -238,6 +238,32 @@ def test_an_unpublished_record_that_published_ones_cite_is_a_warning(
     assert "A related article" in {e.title for e in parsed.entries}
 
 
+@pytest.mark.parametrize("first_copy_cites", [True, False])
+def test_a_later_copy_does_not_count_as_citing_an_unpublished_record(
+    tmp_path: Path, write_record: RecordFactory, first_copy_cites: bool
+) -> None:
+    """A later copy of an article is not published (``duplicate-url``), so neither is what
+    it cites through it: the warning names the records that publish the unpublished one,
+    and is not given when none does."""
+    cited = record_data()["related"][0]
+    write_record("a.md", webUrl=cited["webUrl"], title="Not yet", provider=cited["provider"],
+                 published=False)  # fmt: skip
+    write_record("b.md", webUrl="https://b.example/", related=[cited] if first_copy_cites else [])
+    write_record("c.md", webUrl="https://b.example/?utm_source=x", related=[cited])
+    found = problems(tmp_path / "records")
+    assert [(Path(d.file).name, d.rule) for d in found] == [
+        *([("a.md", "unpublished-cited")] if first_copy_cites else []),
+        ("b.md", "duplicate-url"),
+        ("c.md", "duplicate-url"),
+    ]
+    if first_copy_cites:
+        assert re.search(r"cite it: \S*/b\.md \(related\[0\]\); remove", found[0].message)
+    out = tmp_path / "out"
+    build(Config(source=tmp_path / "records", output=out, cache=None))
+    parsed = feedparser.parse((out / "all.atom.xml").read_bytes())
+    assert ("A related article" in {e.title for e in parsed.entries}) is first_copy_cites
+
+
 @pytest.mark.parametrize("cached", [False, True])
 def test_findings_across_records_are_placed_a_file_read_at_a_time(
     tmp_path: Path, write_record: RecordFactory, monkeypatch: pytest.MonkeyPatch, cached: bool
