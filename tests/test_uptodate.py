@@ -125,14 +125,15 @@ def test_nothing_to_do_is_known_without_the_cache(
     assert all(map(waited_for, children))
 
 
-@pytest.mark.usefixtures("settled", "output_checked")
+@pytest.mark.usefixtures("settled")
 def test_the_copy_that_checks_the_output_ends_when_there_is_something_to_do(
-    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output_checked: str
 ) -> None:
     build(config, now=NOW)
     children = forked_children(monkeypatch)
     edit_record_at(config.source / "00042.md", title="Something else")
     assert not build(config, now=NOW).unchanged
+    assert len(children) == (0 if output_checked == "here" else 1)
     assert all(map(waited_for, children))
     assert_same_as_cold(config, tmp_path)
 
