@@ -119,19 +119,22 @@ class ForkedCheck:
 
     A copy is made only with ``fork`` true, more than one core, and no other thread
     running (a thread may hold a lock the copy would wait for forever).  Leaving the
-    ``with`` block, or :meth:`cancel`, ends a copy whose answer is not wanted."""
+    ``with`` block, or :meth:`cancel`, ends a copy whose answer is not wanted; a copy
+    also ends with the process it was copied from (:func:`follow`), as it holds what that
+    one held open, the lock of the build among them."""
 
     def __init__(self, check: Callable[[], bool], *, fork: bool = True) -> None:
         self._check = check
         self._pid: int | None = None
         if not fork or cores() < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
             return
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:  # no room for another process: asked here instead
             return
         if pid == 0:
-            _answer(check)
+            _answer(check, parent)
         self._pid = pid
 
     @property
@@ -164,11 +167,12 @@ class ForkedCheck:
         self.cancel()
 
 
-def _answer(check: Callable[[], bool]) -> None:
+def _answer(check: Callable[[], bool], parent: int) -> None:
     """Answer ``check`` with this copy's exit status (2: no answer) and end it, without
-    running anything the process it was copied from would run at its end."""
+    running anything the process it was copied from, ``parent``, would run at its end."""
     code = 2
     try:
+        follow(parent)
         code = 0 if check() else 1
     finally:
         os._exit(code)

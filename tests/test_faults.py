@@ -394,16 +394,17 @@ def test_the_folder_of_a_killed_build_is_started_from_only_with_a_record(
 
 
 # Starts a pool of workers (``scan``: the pool that checks files, forked from this process;
-# ``render``: those that render, started from a forkserver), says the pids of every process
+# ``render``: those that render, started from a forkserver; ``check``: a copy of this process
+# that checks something, see feeds.workers.ForkedCheck), says the pids of every process
 # this one started, and waits to be killed.
 POOL_SCRIPT = """
 import json, os, sys, time
 from pathlib import Path
 
-from feeds import parallel
+from feeds import parallel, workers
 from feeds.api import build
 from feeds.config import Config
-from feeds.workers import Workers
+from feeds.workers import ForkedCheck, Workers
 
 
 def descendants(root):
@@ -432,10 +433,19 @@ def started(*args, **kwargs):
     say_workers()
 
 
+def slow_check():
+    time.sleep(600)
+    return True
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "scan":
-        with Workers(2) as workers:
-            workers.get().submit(os.getpid).result()
+        with Workers(2) as pool:
+            pool.get().submit(os.getpid).result()
+            say_workers()
+    elif sys.argv[1] == "check":
+        workers.cores = lambda: 2
+        with ForkedCheck(slow_check):
             say_workers()
     else:
         start = parallel._start_workers
@@ -446,10 +456,11 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.parametrize("pool", ["scan", "render"])
+@pytest.mark.parametrize("pool", ["scan", "render", "check"])
 def test_workers_end_with_a_build_that_is_killed(tmp_path: Path, pool: str) -> None:
     """A build killed outright never tells its workers to stop: they end on their own,
-    instead of waiting for work for good (see :func:`feeds.workers.follow`)."""
+    instead of waiting for work for good, or holding the lock of the build for as long as
+    their check takes (see :func:`feeds.workers.follow`)."""
     if not Path("/proc/self/stat").exists():
         pytest.skip("finds the workers in /proc")
     if pool == "render" and cores() < 2:
