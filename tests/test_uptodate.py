@@ -26,6 +26,7 @@ from feeds.records import Locator, NamedFiles
 from feeds.rendercache import LastBuild
 from tests.corpus import write_corpus
 from tests.test_incremental import assert_same_as_cold, edit_record, inodes
+from tests.test_workers import waited_for
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 AHEAD = "2026-12-24T18:00:00Z"  # a month after NOW
@@ -95,15 +96,6 @@ def forked_children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(os, "fork", fork)
     return children
-
-
-def waited_for(pid: int) -> bool:
-    """Whether the child ``pid`` has ended and been waited for, leaving nothing behind."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 @pytest.mark.usefixtures("settled")

@@ -25,8 +25,8 @@ def answered_in(where: Path, answer: bool) -> bool:
     return answer
 
 
-def gone(pid: int) -> bool:
-    """Whether ``pid`` is no child of this process any more (ended and waited for)."""
+def waited_for(pid: int) -> bool:
+    """Whether the child ``pid`` has ended and been waited for, leaving nothing behind."""
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
@@ -83,7 +83,7 @@ def test_an_answer_not_wanted_ends_the_copy_at_once(tmp_path: Path) -> None:
     with ForkedCheck(slow) as check:
         pid = check._pid
         assert pid is not None
-    assert gone(pid)
+    assert waited_for(pid)
     assert time.monotonic() - started < 30
     check.cancel()  # again: nothing left to end
 
