@@ -28,13 +28,11 @@ from feeds.records import (
     Loaded,
     Locator,
     NamedFiles,
-    Record,
     discover,
     discover_names,
     display_names,
     display_path,
     labels_of,
-    parse_record,
 )
 from feeds.scan import FileResult, scan, schema_key
 from feeds.schema import Schema, load_schema
@@ -172,9 +170,8 @@ def _located(file: str, path: Path, content: bytes | None) -> tuple[Locator, boo
         raw = path.read_bytes()
     except OSError:
         raw = b""
-    record = parse_record(file, raw).record
     same = content is not None and digest(raw) == content
-    return Locator(record or Record(file, {}, "", "", 0)), same
+    return Locator.of_file(file, raw), same
 
 
 def reviewed(

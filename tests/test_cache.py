@@ -32,7 +32,7 @@ from feeds.cache import DB_NAME, FileStat, pack, unpack
 from feeds.config import Config, load_config
 from feeds.diagnostics import Severity
 from feeds.progress import Quiet, TerminalProgress, for_terminal
-from feeds.records import Loaded, parse_record
+from feeds.records import Loaded, Locator, parse_record
 from feeds.schema import load_schema
 from tests.conftest import SEEDS, corpus_module, record_data, record_text, tree
 
@@ -93,8 +93,16 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def placements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The files parsed again to place findings across records."""
-    return count_parses(monkeypatch, "feeds.api")
+    """The files read again to place findings across records."""
+    seen: list[str] = []
+    of_file = Locator.of_file
+
+    def reading(file: str, raw: bytes) -> Locator:
+        seen.append(Path(file).name)
+        return of_file(file, raw)
+
+    monkeypatch.setattr(Locator, "of_file", reading)
+    return seen
 
 
 def config_for(source: Path, root: Path, *, cached: bool = True) -> Config:

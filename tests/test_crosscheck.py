@@ -14,6 +14,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from feeds import records
 from feeds.api import build, validate
 from feeds.cache import open_cache
 from feeds.config import Config
@@ -23,6 +24,7 @@ from feeds.crosscheck import (
     contradicting_citations,
     instant,
     published_anyway,
+    review,
     title_print,
 )
 from feeds.diagnostics import Diagnostic, Severity
@@ -262,6 +264,47 @@ def test_a_later_copy_does_not_count_as_citing_an_unpublished_record(
     build(Config(source=tmp_path / "records", output=out, cache=None))
     parsed = feedparser.parse((out / "all.atom.xml").read_bytes())
     assert ("A related article" in {e.title for e in parsed.entries}) is first_copy_cites
+
+
+def test_a_file_read_again_to_place_a_finding_is_parsed_only_for_dates_ahead(
+    tmp_path: Path, write_record: RecordFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Placing needs the text of the front matter only: its data is read again only where
+    a check needs it (the dates after now), and the places are those of a locator made
+    from the whole record."""
+    cited = record_data()["related"][0]
+    write_record("a.md", webUrl=cited["webUrl"], title="The real title", provider=cited["provider"])
+    write_record("b.md", related=[cited])  # cites a.md under another title
+    write_record("c.md", webUrl="https://c.example/", publishedDateTime="2031-01-01T00:00:00Z")
+    reviewing: list[bool] = []
+    parsed: list[str] = []  # front matter read into data while the findings are placed
+    load = records._load_yaml
+
+    def reviewed(*args: Any) -> Any:
+        reviewing.append(True)
+        try:
+            return review(*args)
+        finally:
+            reviewing.clear()
+
+    def loading(front_matter: str, **options: Any) -> Any:
+        if reviewing:
+            parsed.append(front_matter)
+        return load(front_matter, **options)
+
+    monkeypatch.setattr("feeds.api.review", reviewed)
+    monkeypatch.setattr(records, "_load_yaml", loading)
+    found = {(Path(d.file).name, d.field, d.rule): d for d in problems(tmp_path / "records")}
+    assert ("b.md", "related[0].title", "related-mismatch") in found
+    assert ("c.md", "publishedDateTime", "future-date") in found
+    assert len(parsed) == 1
+    assert "2031-01-01T00:00:00Z" in parsed[0]  # c.md's
+    for (name, field, _), diagnostic in found.items():
+        path = tmp_path / "records" / name
+        record = parse_record(str(path), path.read_bytes()).record
+        assert record is not None
+        parts = (int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", field))
+        assert (diagnostic.line, diagnostic.column) == Locator(record).position(tuple(parts))
 
 
 @pytest.mark.parametrize("cached", [False, True])
