@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC
@@ -206,6 +208,15 @@ def test_seeds_agree(path: Path) -> None:
         "a: \ufeffx",
         "a: \u2029",
         "a: x\ud800",  # a lone surrogate (from bytes read with surrogateescape, say)
+        # a value on the line below its key, where both readers would not read it as that
+        "a:\n  yes",
+        "a:\n  017",
+        "a:\nnot deeper than the key",
+        "- a:\n  as deep as the key",
+        "a:\n  - 1\n  - x\nb:\n  -5",
+        "a:  # a comment\n  text",
+        "a:\n  &x text\nb: *x",
+        "a: |\n  b:\n    c\nd:\n  e",  # a block scalar's lines keep their breaks
     ],
 )
 def test_ambiguous_or_unusual_yaml_goes_to_pyyaml(text: str) -> None:
@@ -249,6 +260,10 @@ def test_ambiguous_or_unusual_yaml_goes_to_pyyaml(text: str) -> None:
         "a:\n  b: >+\n    x\n\n  c: |\n    ---\n    ...\n\n\n",
         "a:  |\n  two spaces before the header\n",
         "a: >  \n  spaces after the header\n",
+        # values on the line below their keys, as ruamel.yaml writes a long first word
+        "webUrl: \n  https://example.com/a/long/path/\ntitle: text that \n  goes on",
+        "images:\n  - url: \n      https://x.org/a.jpg\n    width: 50\np:\n  name:\n    Ledger",
+        "a:\n  'quoted'\nb:\n    \"two\n  lines\"\nc:\n  [x, z]\nd:\n  text\n    and more",
     ],
 )
 def test_plain_yaml_reads_fast_and_the_same(text: str) -> None:
@@ -432,6 +447,30 @@ def test_records_written_by_python_frontmatter_take_the_fast_path_and_agree() ->
             if fast is not None:
                 taken += 1
                 assert fast == slow(written)
+    assert taken >= 0.98 * read
+
+
+@pytest.mark.parametrize("width", [80, 60], ids=["default-width", "narrow"])
+def test_records_written_by_ruamel_yaml_take_the_fast_path_and_agree(width: int) -> None:
+    """ruamel.yaml, as a publisher's script may write records with it: a value whose first
+    word does not fit on its key's line (a long URL) goes on the line below the key, and
+    lines of long text end in a space."""
+    from ruamel.yaml import YAML  # noqa: PLC0415 - only this test writes with it
+
+    writer = YAML(typ="rt", pure=True)
+    writer.width = width
+    taken = read = below = 0
+    for data in _corpus_data(seed=11, count=200):
+        stream = io.StringIO()
+        writer.dump(json.loads(json.dumps(data, default=str)), stream)
+        written = stream.getvalue()
+        read += 1
+        below += re.search(r": *\n +https?://", written) is not None
+        fast = fast_data(written)
+        if fast is not None:
+            taken += 1
+            assert fast == slow(written)
+    assert below >= 0.9 * read  # what this is about: values on the line below their keys
     assert taken >= 0.98 * read
 
 
@@ -833,6 +872,64 @@ def _well_formed_block_scalars(draw: st.DrawFn) -> str:
 @settings(max_examples=3000, deadline=None)
 @given(st.one_of(_documents_with_block_scalars(), _well_formed_block_scalars()))
 def test_whatever_the_fast_reader_takes_with_block_scalars_pyyaml_reads_the_same(
+    text: str,
+) -> None:
+    fast = fast_data(text)
+    if fast is not None:
+        assert fast == slow(text)
+
+
+@st.composite
+def _documents_with_values_below(draw: st.DrawFn) -> str:
+    """Keys with their values on the lines below them, at any depth (mostly deeper than
+    the key), after anything a key's line may end with, and the lines of other values
+    between them."""
+    lines = []
+    for _ in range(draw(st.integers(1, 3))):
+        lead = " " * draw(st.integers(0, 4)) + draw(st.sampled_from(["", "- ", "- - "]))
+        ending = draw(st.sampled_from([":", ": ", ":  ", ": #c", ": &a", ":x"]))
+        lines.append(f"{lead}{draw(_KEYS)}{ending}")
+        depth = max(0, len(lead) + draw(st.integers(-1, 3)))
+        lines.append(" " * depth + draw(_PROPERTIES) + draw(_VALUES) + draw(_COMMENTS))
+        for _ in range(draw(st.integers(0, 2))):  # more of the value, or other lines
+            more = " " * draw(st.integers(0, depth + 2))
+            lines.append(draw(st.one_of(_VALUES.map(more.__add__), _lines())))
+    return "\n".join(lines) + draw(st.sampled_from(["", "\n"]))
+
+
+_TEXT_BELOW = st.sampled_from(
+    [
+        *["https://x.org/a?b=c#d", "text", "a:b", "x #y", "'q: x'", '"d: \\" x"', "[a, b]"],
+        *["{a: b}", "5G", "1.5", "2020-06-10 18:12:00+00:00", "é", "a - b", "a: b", "a:"],
+        *["- a", "b #", "#"],
+    ]
+)
+
+
+@st.composite
+def _well_formed_values_below(draw: st.DrawFn) -> str:
+    """Documents as ruamel.yaml writes them, mostly: values on the line below their keys,
+    in mappings and lists at several depths, some of them going on over more lines."""
+    lines = []
+    for index in range(draw(st.integers(1, 4))):
+        column = draw(st.sampled_from([0, 2]))
+        if column:
+            lines.append(f"n{index}:")
+        lead = " " * column + draw(st.sampled_from(["", "- ", "  - "]))
+        lines.append(f"{lead}k{index}:" + draw(st.sampled_from(["", " ", "  "])))
+        depth = len(lead) + draw(st.sampled_from([1, 2, 2, 4, 0]))
+        lines.append(" " * depth + draw(_TEXT_BELOW) + draw(st.sampled_from(["", " "])))
+        for _ in range(draw(st.integers(0, 2))):  # more of the value
+            deeper = " " * (len(lead) + draw(st.sampled_from([1, 2, 3, 6, 0])))
+            lines.append(deeper + draw(_TEXT_BELOW))
+        if draw(st.booleans()):
+            lines.append(f"{lead.replace('-', ' ')}o{index}: x")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(_documents_with_values_below(), _well_formed_values_below()))
+def test_whatever_the_fast_reader_takes_with_values_below_keys_pyyaml_reads_the_same(
     text: str,
 ) -> None:
     fast = fast_data(text)
