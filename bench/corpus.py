@@ -20,7 +20,10 @@ with ``default_flow_style=None`` (PyYAML's default before 5.1), which writes lis
 mappings of plain values in flow style: ``topics: [AI, Robotics]``,
 ``{url: '...', width: 50, height: 50}``; with ``--written-by python-frontmatter-shared``, the
 same as a script that keeps one mapping per provider would, so that PyYAML writes each
-provider once with an anchor and then as aliases: ``provider: &id001`` … ``provider: *id001``.
+provider once with an anchor and then as aliases: ``provider: &id001`` … ``provider: *id001``;
+with ``--written-by ruamel.yaml``, as a script that dumps the same data with ruamel.yaml:
+text plain where it can be, lines of long text ending in a space, and a value whose first
+word does not fit on its key's line (a long URL) on the line below the key.
 Invalid records stay written by hand in all of them, so that each is broken in the same way.
 """
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import io
 import json
 import random
 import re
@@ -232,7 +236,13 @@ def providers(seed: int, count: int = 400) -> list[Provider]:
     return out
 
 
-WRITERS = ("hand", "python-frontmatter", "python-frontmatter-flow", "python-frontmatter-shared")
+WRITERS = (
+    "hand",
+    "python-frontmatter",
+    "python-frontmatter-flow",
+    "python-frontmatter-shared",
+    "ruamel.yaml",
+)
 
 
 class Corpus:
@@ -349,6 +359,8 @@ class Corpus:
         text = "\n".join(lines)
         if rng.random() < INVALID_SHARE:
             text = _break(rng, text)
+        elif self.written_by == "ruamel.yaml":
+            text = _as_ruamel_yaml_writes(text)
         elif self.written_by != "hand":
             text = _as_python_frontmatter_writes(text, self.written_by)
         return text
@@ -425,6 +437,16 @@ def _as_python_frontmatter_writes(text: str, style: str) -> str:
             provider = article["provider"]
             article["provider"] = providers.setdefault(repr(provider), provider)
     return frontmatter.dumps(post, **options) + "\n"
+
+
+def _as_ruamel_yaml_writes(text: str) -> str:
+    import frontmatter  # noqa: PLC0415 - only these styles need it
+    from ruamel.yaml import YAML  # noqa: PLC0415
+
+    post = frontmatter.loads(text)
+    stream = io.StringIO()
+    YAML(typ="rt", pure=True).dump(post.metadata, stream)
+    return f"---\n{stream.getvalue()}---\n\n{post.content}\n"
 
 
 def _break(rng: random.Random, text: str) -> str:

@@ -436,8 +436,9 @@ def test_records_written_by_python_frontmatter_publish_what_the_same_records_do(
 ) -> None:
     """The same records, written like the seeds or loaded and dumped by python-frontmatter
     (keys sorted, text folded over several lines, dates unquoted with a space; lists and
-    mappings in flow style too, or providers written once and then as aliases), publish the
-    same bytes: the style a publisher's script writes in changes nothing."""
+    mappings in flow style too, or providers written once and then as aliases) or by
+    ruamel.yaml (long URLs on the line below their keys), publish the same bytes: the style
+    a publisher's script writes in changes nothing."""
     styles = list(corpus_module().WRITERS)
     outputs = []
     for style in styles:
