@@ -279,10 +279,11 @@ def load(text: str) -> tuple[Any, bool] | None:
     if set_aside is None:
         return None
     gated, blocks = set_aside
-    shape = _shape(gated)
-    if shape is None and not blocks and (brought := _values_brought_up(text)) is not None:
-        text = gated = brought
+    if blocks:
         shape = _shape(gated)
+    else:
+        text, shape = _gated_without_blocks(text)
+        gated = text
     # The lines of blocks are not in what the gate sees: their characters are looked at apart.
     if shape is None or (blocks and _refuses_a_character(text)):
         return None
@@ -305,6 +306,19 @@ def load(text: str) -> tuple[Any, bool] | None:
 # lines took a quarter of a millisecond in a record of seed size.
 _BREAK_AFTER_KEY = re.compile(r":( *\n( +))(?=[^-?:#&*!|>%@`\s])")
 _KEY_OF_LINE = re.compile(rf"( *(?:- +)*){_KEY}")
+
+
+def _gated_without_blocks(text: str) -> tuple[str, Literal["plain", "sharing"] | None]:
+    """The text to read, ``text`` as it is or with its values below their keys brought up
+    (:func:`_values_brought_up`), whichever the gate takes first, and its :func:`_shape`.
+    ruamel.yaml leaves a space after a key whose value it writes below (``webUrl: ``): text
+    with one is brought up first, rather than first refused as it is."""
+    order: tuple[str | None, ...] = (text, None) if ": \n" not in text else (None, text)
+    for candidate in order:  # None: brought up
+        read = _values_brought_up(text) if candidate is None else candidate
+        if read is not None and (shape := _shape(read)) is not None:
+            return read, shape
+    return text, None
 
 
 def _values_brought_up(text: str) -> str | None:
