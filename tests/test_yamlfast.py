@@ -474,6 +474,24 @@ def test_records_written_by_ruamel_yaml_take_the_fast_path_and_agree(width: int)
     assert taken >= 0.98 * read
 
 
+WRITTEN_ELSEWHERE = Path(__file__).parent / "writers"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(WRITTEN_ELSEWHERE.glob("*.yaml")), ids=lambda path: path.stem
+)
+def test_records_written_by_other_languages_tools_take_the_fast_path_and_agree(
+    path: Path,
+) -> None:
+    """Front matter as js-yaml and the yaml package (Node.js), Ruby's Psych and Go's
+    yaml.v3 write it (tests/writers/README.md): folded block scalars, sequences indented
+    under their keys, long text on one line."""
+    text = path.read_text(encoding="utf-8")
+    fast = fast_data(text)
+    assert fast is not None
+    assert fast == slow(text)
+
+
 def _sharing_providers(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` as a script builds it that keeps one mapping per provider: the same object in
     every article of that provider, which PyYAML writes once with an anchor (``&id001``)
