@@ -930,15 +930,16 @@ def _well_formed_values_below(draw: st.DrawFn) -> str:
     in mappings and lists at several depths, some of them going on over more lines."""
     lines = []
     for index in range(draw(st.integers(1, 4))):
-        column = draw(st.sampled_from([0, 2]))
-        if column:
+        lead = ""  # a key of the document itself, or of a mapping or list of its own:
+        if index or draw(st.booleans()):
             lines.append(f"n{index}:")
-        lead = " " * column + draw(st.sampled_from(["", "- ", "  - "]))
+            lead = "  " + draw(st.sampled_from(["", "- ", "  - "]))
         lines.append(f"{lead}k{index}:" + draw(st.sampled_from(["", " ", "  "])))
-        depth = len(lead) + draw(st.sampled_from([1, 2, 2, 4, 0]))
+        # Mostly deeper than the key, as it must be.
+        depth = len(lead) + draw(st.sampled_from([1, 2, 2, 4, 2, 0]))
         lines.append(" " * depth + draw(_TEXT_BELOW) + draw(st.sampled_from(["", " "])))
         for _ in range(draw(st.integers(0, 2))):  # more of the value
-            deeper = " " * (len(lead) + draw(st.sampled_from([1, 2, 3, 6, 0])))
+            deeper = " " * (len(lead) + draw(st.sampled_from([1, 2, 3, 6, 2, 3, 0])))
             lines.append(deeper + draw(_TEXT_BELOW))
         if draw(st.booleans()):
             lines.append(f"{lead.replace('-', ' ')}o{index}: x")
