@@ -47,6 +47,16 @@ def fast_data(text: str) -> Any | None:
     return data
 
 
+def read_alike(text: str) -> bool:
+    """Whether the fast reader takes ``text``; when it does, it must read what PyYAML reads
+    (and be as plain as it says: :func:`fast_data`)."""
+    fast = fast_data(text)
+    if fast is None:
+        return False
+    assert fast == slow(text)
+    return True
+
+
 @pytest.mark.parametrize("line_break", ["\n", "\r\n"], ids=["unix", "windows"])
 def test_seed_shaped_records_take_the_fast_path_and_agree(line_break: str) -> None:
     corpus = corpus_module().Corpus(seed=11)
@@ -95,9 +105,7 @@ def test_seeds_agree(path: Path) -> None:
     if not text.startswith("---\n"):
         pytest.skip("no front matter")
     matter = front_matter(text)
-    fast = fast_data(matter)
-    assert fast is not None
-    assert fast == slow(matter)
+    assert read_alike(matter)
 
 
 @pytest.mark.parametrize(
@@ -267,9 +275,7 @@ def test_ambiguous_or_unusual_yaml_goes_to_pyyaml(text: str) -> None:
     ],
 )
 def test_plain_yaml_reads_fast_and_the_same(text: str) -> None:
-    fast = fast_data(text)
-    assert fast is not None
-    assert fast == slow(text)
+    assert read_alike(text)
 
 
 _scalars = st.one_of(
@@ -300,10 +306,7 @@ def test_whatever_the_fast_reader_accepts_pyyaml_reads_the_same(
             text = "'" + text.replace("'", "''") + "'"
         lines.append(f"{key}: {text}")
     document = "\n".join(lines)
-    fast = fast_data(document)
-    if fast is None:
-        return
-    assert fast == slow(document)
+    read_alike(document)
 
 
 def test_data_read_fast_holds_fewer_values_than_pyyamls_path_allows() -> None:
@@ -406,9 +409,7 @@ def test_escapes_of_characters_xml_carries_need_no_second_look(
 )
 def test_text_of_escapes_read_fast_is_as_plain_as_it_is_said_to_be(text: str) -> None:
     document = f'title: "{text}"\n'
-    fast = fast_data(document)  # checks what it says of the data
-    if fast is not None:
-        assert fast == slow(document)
+    read_alike(document)  # checks what it says of the data
 
 
 def _corpus_data(seed: int, count: int) -> Iterator[dict[str, Any]]:
@@ -443,10 +444,7 @@ def test_records_written_by_python_frontmatter_take_the_fast_path_and_agree() ->
             read += 1
             post = frontmatter.Post("body", **data)
             written = front_matter(frontmatter.dumps(post, **options))
-            fast = fast_data(written)
-            if fast is not None:
-                taken += 1
-                assert fast == slow(written)
+            taken += read_alike(written)
     assert taken >= 0.98 * read
 
 
@@ -466,10 +464,7 @@ def test_records_written_by_ruamel_yaml_take_the_fast_path_and_agree(width: int)
         written = stream.getvalue()
         read += 1
         below += re.search(r": *\n +https?://", written) is not None
-        fast = fast_data(written)
-        if fast is not None:
-            taken += 1
-            assert fast == slow(written)
+        taken += read_alike(written)
     assert below >= 0.9 * read  # what this is about: values on the line below their keys
     assert taken >= 0.98 * read
 
@@ -487,9 +482,7 @@ def test_records_written_by_other_languages_tools_take_the_fast_path_and_agree(
     yaml.v3 write it (tests/writers/README.md): folded block scalars, sequences indented
     under their keys, long text on one line."""
     text = path.read_text(encoding="utf-8")
-    fast = fast_data(text)
-    assert fast is not None
-    assert fast == slow(text)
+    assert read_alike(text)
 
 
 def _sharing_providers(data: dict[str, Any]) -> dict[str, Any]:
@@ -523,10 +516,7 @@ def test_records_whose_articles_share_providers_take_the_fast_path_and_agree() -
             written = yaml.safe_dump(_sharing_providers(data), **options)
             read += 1
             sharing += "*id0" in written
-            fast = fast_data(written)
-            if fast is not None:
-                taken += 1
-                assert fast == slow(written)
+            taken += read_alike(written)
     assert sharing >= 0.5 * read  # the corpus's articles share providers
     assert taken >= 0.98 * read
 
@@ -599,9 +589,7 @@ def test_whatever_pyyaml_writes_with_aliases_reads_fast_the_same_or_goes_to_pyya
     data: Any, options: dict[str, Any]
 ) -> None:
     written = yaml.safe_dump(data, **options)
-    fast = fast_data(written)
-    if fast is not None:
-        assert fast == slow(written)
+    read_alike(written)
 
 
 @settings(max_examples=500, deadline=None)
@@ -630,9 +618,7 @@ def test_whatever_pyyaml_writes_reads_fast_the_same_or_goes_to_pyyaml(
     data: dict[str, Any], options: dict[str, Any]
 ) -> None:
     written = yaml.safe_dump(data, **options)
-    fast = fast_data(written)
-    if fast is not None:
-        assert fast == slow(written)
+    read_alike(written)
 
 
 # The gate as first written, with Python's look-arounds: the specification that the two RE2
@@ -820,9 +806,7 @@ def test_the_gate_takes_what_its_specification_takes(lines: list[str]) -> None:
 @given(st.lists(_lines(), min_size=1, max_size=6))
 def test_whatever_the_gate_takes_pyyaml_reads_the_same(lines: list[str]) -> None:
     text = "\n".join(lines)
-    fast = fast_data(text)
-    if fast is not None:
-        assert fast == slow(text)
+    read_alike(text)
 
 
 @st.composite
@@ -892,9 +876,7 @@ def _well_formed_block_scalars(draw: st.DrawFn) -> str:
 def test_whatever_the_fast_reader_takes_with_block_scalars_pyyaml_reads_the_same(
     text: str,
 ) -> None:
-    fast = fast_data(text)
-    if fast is not None:
-        assert fast == slow(text)
+    read_alike(text)
 
 
 @st.composite
@@ -951,9 +933,7 @@ def _well_formed_values_below(draw: st.DrawFn) -> str:
 def test_whatever_the_fast_reader_takes_with_values_below_keys_pyyaml_reads_the_same(
     text: str,
 ) -> None:
-    fast = fast_data(text)
-    if fast is not None:
-        assert fast == slow(text)
+    read_alike(text)
 
 
 @settings(max_examples=1000, deadline=None)
@@ -962,9 +942,7 @@ def test_whatever_the_gate_takes_with_windows_line_breaks_pyyaml_reads_the_same(
     lines: list[str],
 ) -> None:
     text = "\r\n".join(lines)
-    fast = fast_data(text)
-    if fast is not None:
-        assert fast == slow(text)
+    read_alike(text)
 
 
 @settings(max_examples=3000, deadline=None)
