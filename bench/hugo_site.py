@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from feeds.records import Record, parse_record
+from feeds.records import Record, discover, parse_record
 from feeds.schema import Schema, load_schema
 
 CONFIG = """\
@@ -137,13 +137,16 @@ def make_site(
     schema = load_schema()
     records: set[str] = set()
     cited: dict[str, dict[str, Any]] = {}
-    for path in sorted(corpus.iterdir()):
-        record = valid_record(path.name, path.read_bytes(), schema)
+    paths, _ = discover([corpus])  # the files feeds reads, in subfolders too
+    for index, path in enumerate(paths):
+        name = path.relative_to(corpus)
+        record = valid_record(name.as_posix(), path.read_bytes(), schema)
         if record is None:
             continue
         data = dict(record.data)
         matter = json.dumps(front_matter(data), ensure_ascii=False, indent=1)
-        (site / "content" / "posts" / f"{path.stem}.md").write_text(
+        # One folder of pages, each named apart: records in subfolders may share names.
+        (site / "content" / "posts" / f"{index:07d}-{name.stem}.md").write_text(
             f"{matter}\n\n{record.body}", "utf-8"
         )
         written += 1

@@ -38,8 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psutil  # type: ignore[import-untyped]
-
+from feeds.records import RECORD_SUFFIXES, discover
 from feeds.schema import load_schema
 
 BENCH = Path(__file__).resolve().parent
@@ -52,14 +51,20 @@ from memory import available, tree_rss  # noqa: E402
 BIN = Path(sys.executable).parent
 FEEDS = [str(BIN / "feeds")]
 ADDED = 100  # records added in each run of "100 records added"
+# The files feeds reads (feeds.records.discover: in subfolders too, none hidden, by suffix),
+# found without importing feeds, which would add its start-up to the reference.
 FRONTMATTER_READ = """
-import sys, pathlib, frontmatter
-for path in sorted(pathlib.Path(sys.argv[1]).iterdir()):
-    try:
-        frontmatter.load(path)
-    except Exception:
-        pass
-"""
+import os, sys, frontmatter
+for root, dirs, files in os.walk(sys.argv[1]):
+    dirs[:] = sorted(name for name in dirs if not name.startswith("."))
+    for name in sorted(files):
+        if name.startswith(".") or os.path.splitext(name)[1].lower() not in SUFFIXES:
+            continue
+        try:
+            frontmatter.load(os.path.join(root, name))
+        except Exception:
+            pass
+""".replace("SUFFIXES", repr(sorted(RECORD_SUFFIXES)))
 
 
 @dataclass
@@ -142,6 +147,8 @@ def _tree_memory(pid: int) -> Callable[[], int]:
     from the command measured), else through psutil."""
     if available():
         return functools.partial(tree_rss, pid)
+    import psutil  # type: ignore[import-untyped]  # noqa: PLC0415 - only where it is needed
+
     parent = psutil.Process(pid)
 
     def through_psutil() -> int:
@@ -203,7 +210,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    memory = psutil.virtual_memory().total / 2**30
+    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
     python = platform.python_version()
     return f"{os.cpu_count()} CPUs ({cpu}), {memory:.1f} GiB memory, Python {python}"
 
@@ -263,42 +270,52 @@ def generated(work_root: Path, count: int, seed: int, written_by: str) -> Setup:
 
 def own(source: Path, work_root: Path, runs: int) -> Setup:
     """The records of the folder ``source`` (a corpus of your own), copied under
-    ``work_root``, but for the last ``ADDED`` times ``runs`` files by name: those are held back,
-    and are the records the runs that add some add."""
-    files = sorted(path for path in source.iterdir() if path.is_file())
+    ``work_root`` as they are laid out, but for the last ``ADDED`` times ``runs`` by path: those
+    are held back, and are the records the runs that add some add."""
+    files = record_files(source)
     held = ADDED * runs
     if len(files) < held + 2:
         raise SystemExit(
-            f"{source} holds {len(files)} files: too few to hold {held} back for the runs "
-            f"that add {ADDED} records"
+            f"{source} holds {len(files)} record files: too few to hold {held} back for the "
+            f"runs that add {ADDED} records"
         )
     where = source.resolve()
     work = work_root / f"own-{where.name}-{hashlib.blake2b(bytes(where)).hexdigest()[:8]}"
     corpus, spare = work / "project" / "records", work / "held-back"
-    kept, extra = files[: len(files) - held], [path.name for path in files[len(files) - held :]]
-    listing = repr([(path.name, *_size_and_time(path)) for path in files])
+    kept, extra = files[: len(files) - held], files[len(files) - held :]
+    listing = repr([(name, *_size_and_time(source / name)) for name in files])
     marker = work / f"copied-{hashlib.blake2b(f'{held} {listing}'.encode()).hexdigest()[:16]}"
     if not marker.exists():
         print(f"copying {len(files)} records of {source} to {work}", flush=True)
         shutil.rmtree(work, ignore_errors=True)
-        corpus.mkdir(parents=True)
-        spare.mkdir()
-        for path in kept:
-            shutil.copyfile(path, corpus / path.name)
+        for name in kept:
+            _copy(source / name, corpus / name)
         for name in extra:
-            shutil.copyfile(source / name, spare / name)
+            _copy(source / name, spare / name)
         marker.touch()
 
     def add(index: int) -> None:
         for name in extra[ADDED * index : ADDED * (index + 1)]:
-            shutil.copyfile(spare / name, corpus / name)
+            _copy(spare / name, corpus / name)
 
     def batch(index: int) -> list[Path]:
         return [corpus / name for name in extra[ADDED * index : ADDED * (index + 1)]]
 
-    victim = changeable(corpus, [path.name for path in kept])
+    victim = changeable(corpus, kept)
     title = f"{len(kept):,} records of {source}"
     return Setup(work, corpus, len(kept), title, victim, add, batch, len(files))
+
+
+def record_files(folder: Path) -> list[str]:
+    """The record files feeds finds under ``folder``, in its order, by path relative to it:
+    a corpus of your own may keep them in subfolders (by year, by month)."""
+    paths, _ = discover([folder])
+    return [path.relative_to(folder).as_posix() for path in paths]
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
 
 
 def _size_and_time(path: Path) -> tuple[int, int]:
@@ -309,17 +326,27 @@ def _size_and_time(path: Path) -> tuple[int, int]:
 
 def changeable(corpus: Path, names: list[str]) -> Path:
     """A valid, published record from the middle of ``names`` on, with its title on a line of
-    its own (``title: ...``): changing it changes what feeds publish."""
+    its own (``title: ...``), that stays so when :func:`changed`: changing it changes what
+    feeds publish (a quoted title with a colon in it, or a folded one, would not take the
+    change and stay valid)."""
     schema = load_schema()
     middle = len(names) // 2
     for name in [*names[middle:], *names[:middle]]:
         raw = (corpus / name).read_bytes()
         if b"\ntitle: " not in raw:
             continue
-        record = valid_record(name, raw, schema)
-        if record is not None and record.data.get("published") is not False:
+        if all(
+            record is not None and record.data.get("published") is not False
+            for record in (valid_record(name, text, schema) for text in (raw, changed(raw, 0)))
+        ):
             return corpus / name
     raise SystemExit(f"no valid, published record of {corpus} has a 'title: ...' line to change")
+
+
+def changed(raw: bytes, index: int) -> bytes:
+    """The record ``raw`` with its title changed, as run ``index`` of the runs that change
+    one record changes it."""
+    return raw.replace(b"\ntitle: ", f"\ntitle: v{index} ".encode(), 1)
 
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario after another
@@ -398,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
     original = victim.read_bytes()
 
     def change_one(index: int) -> None:
-        victim.write_bytes(original.replace(b"\ntitle: ", f"\ntitle: v{index} ".encode(), 1))
+        victim.write_bytes(changed(original, index))
 
     measures.append(
         repeat(
@@ -485,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one scenario 
                 ok=(0, 1),
             )
         )
-        one_file = [*FEEDS, "validate", f"records/{victim.name}"]
+        one_file = [*FEEDS, "validate", victim.relative_to(project).as_posix()]
         measures.append(
             repeat("feeds validate one file", runs=runs, command=one_file, cwd=project, ok=(0, 1))
         )

@@ -1,0 +1,128 @@
+"""``bench/run.py --corpus`` times a folder of records of your own as feeds reads it: in
+subfolders too, laid out as they are, and every reference reads the files feeds reads."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import pytest
+
+from tests.conftest import REPO, corpus_module
+
+RECORDS = 110  # more than the 100 that one run holds back, to add them
+
+
+def _bench_module(name: str) -> Any:
+    """A script of bench/ (not a package), as a module of its own (its data classes look
+    themselves up there)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+run = _bench_module("run")
+hugo_site = _bench_module("hugo_site")
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    """Records of the bench corpus kept by year and month, as an archive may keep them, with
+    names that repeat from one folder to the next, beside files feeds does not read."""
+    flat, nested = tmp_path / "flat", tmp_path / "archive"
+    corpus_module().Corpus(seed=5).write(flat, RECORDS)
+    for index, path in enumerate(sorted(flat.iterdir())):
+        folder = nested / f"{2020 + index % 3}" / f"{index % 2 + 1:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, folder / f"{index // 6:03d}{path.suffix}")
+    (nested / "README.rst").write_text("not a record\n")
+    (nested / ".hidden.md").write_text("---\ntitle: hidden\n---\n")
+    (nested / ".git").mkdir()
+    (nested / ".git" / "HEAD.md").write_text("---\ntitle: hidden\n---\n")
+    return nested
+
+
+def _relative(folder: Path) -> list[str]:
+    return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*.*"))
+
+
+def test_own_corpus_in_subfolders_is_copied_as_it_is_laid_out(source: Path, tmp_path: Path) -> None:
+    setup = run.own(source, tmp_path / "work", 1)
+    every = run.record_files(source)
+    assert len(every) == RECORDS
+    assert every[0].startswith("2020/01/")  # by path, as feeds orders them
+    kept, held = every[:-100], every[-100:]
+    assert _relative(setup.corpus) == sorted(kept)
+    assert setup.count == len(kept) and setup.scale == RECORDS
+    for name in kept:
+        assert (setup.corpus / name).read_bytes() == (source / name).read_bytes()
+
+    setup.add(0)
+    assert _relative(setup.corpus) == sorted(every)
+    assert setup.batch(0) == [setup.corpus / name for name in held]
+    assert all(
+        path.read_bytes() == (source / path.relative_to(setup.corpus)).read_bytes()
+        for path in setup.batch(0)
+    )
+
+
+def test_the_record_changed_takes_the_change_and_stays_valid(source: Path, tmp_path: Path) -> None:
+    setup = run.own(source, tmp_path / "work", 1)
+    raw = setup.victim.read_bytes()
+    name = setup.victim.relative_to(setup.corpus).as_posix()
+    schema = run.load_schema()
+    before = hugo_site.valid_record(name, raw, schema)
+    after = hugo_site.valid_record(name, run.changed(raw, 2), schema)
+    assert before is not None and after is not None
+    assert after.data["title"].startswith("v2 ")
+    assert after.data["title"] != before.data["title"]
+
+
+def test_a_title_that_would_not_take_the_change_is_passed_over(tmp_path: Path) -> None:
+    corpus = tmp_path / "records"
+    corpus.mkdir()
+    shutil.copyfile(REPO / "seeds" / "000_1f48a30587e22eab.txt", corpus / "b.txt")
+    raw = (corpus / "b.txt").read_bytes()
+    # Quoted, with a colon and a space in it: after "v0 " it is plain text, and no longer YAML.
+    folded = raw.replace(b'\ntitle: "', b'\ntitle: "Breaking: ', 1)
+    (corpus / "a.txt").write_bytes(folded)
+    assert run.changeable(corpus, ["a.txt", "b.txt"]) == corpus / "b.txt"
+    assert run.changeable(corpus, ["b.txt", "a.txt"]) == corpus / "b.txt"
+
+
+def test_the_bare_read_reads_the_files_feeds_reads(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded: list[str] = []
+    monkeypatch.setattr(frontmatter, "load", loaded.append)
+    monkeypatch.setattr(sys, "argv", ["-c", str(source)])
+    exec(run.FRONTMATTER_READ, {})  # the script the benchmark runs, as it runs it
+    assert [Path(path).relative_to(source).as_posix() for path in loaded] == run.record_files(
+        source
+    )
+
+
+@pytest.mark.parametrize("every_article", [False, True])
+def test_the_hugo_site_has_a_page_per_valid_record_in_subfolders_too(
+    source: Path, tmp_path: Path, every_article: bool
+) -> None:
+    site = tmp_path / "site"
+    written = hugo_site.make_site(source, site, every_article=every_article)
+    schema = run.load_schema()
+    valid = [
+        name
+        for name in run.record_files(source)
+        if hugo_site.valid_record(name, (source / name).read_bytes(), schema) is not None
+    ]
+    pages = sorted((site / "content" / "posts").iterdir())
+    records = [page for page in pages if not page.name.startswith("cited-")]
+    assert len(records) == len(valid) > RECORDS // 2  # names repeat across folders: none lost
+    assert written == len(pages)
+    assert (len(pages) > len(records)) == every_article
