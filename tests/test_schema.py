@@ -310,7 +310,7 @@ _URL_VALUES = st.one_of(
     st.text(),
     st.tuples(
         st.sampled_from(["http://", "https://", "HTTP://", "ftp://", ""]),
-        st.text(alphabet=st.sampled_from("aZ09.-/?#:@[] é\t%_"), max_size=20),
+        st.text(alphabet=st.sampled_from("aZ09.-/?#:@[] é東\t\xa0\u3000\x85%_"), max_size=20),
     ).map("".join),
 )
 

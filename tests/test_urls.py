@@ -151,6 +151,33 @@ def test_what_the_schema_screen_matches_is_an_http_url(value: str) -> None:
 
 
 def test_the_schema_screen_matches_plain_urls() -> None:
-    assert _SCREEN.is_valid("https://news.example.com/2021/03/04/a-b/?x=1&y=%20#top")
-    for value in ["HTTPS://X.COM/", "https://x.com/é", "https://x.com/\n", "https://u@x.com/"]:
-        assert not _SCREEN.is_valid(value)
+    for value in [
+        "https://news.example.com/2021/03/04/a-b/?x=1&y=%20#top",
+        "https://x.com/é",
+        "https://news.example.jp/東京/ニュース?q=経済",
+    ]:
+        assert _SCREEN.is_valid(value), value
+    for value in [
+        "HTTPS://X.COM/",
+        "https://x.com/\n",
+        "https://u@x.com/",
+        "https://x.com/a\u3000b",
+    ]:
+        assert not _SCREEN.is_valid(value), value
+
+
+def test_the_schema_screen_takes_after_the_host_every_character_python_takes() -> None:
+    """Read by the schema's own regex engine, character by character: a screen that took
+    fewer would send records with such URLs the slow way, one that took more would let
+    through what the format refuses."""
+    every = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    taken = [
+        f"https://x.com/a{ch}" for ch in every if is_http_url.__wrapped__(f"https://x.com/a{ch}")
+    ]
+    refused = [f"https://x.com/a{ch}" for ch in every if _SPACE_OR_CONTROL.search(ch) is not None]
+    assert len(taken) + len(refused) == len(every)
+    screen_of_lists = jsonschema_rs.validator_for(
+        {"type": "array", "items": {"type": "string", "pattern": SCREEN_HTTP_URL}}
+    )
+    assert screen_of_lists.is_valid(taken)
+    assert [url for url in refused if _SCREEN.is_valid(url)] == []
