@@ -23,6 +23,7 @@ from feeds.render import (
     entry_content,
     feed_description,
     feed_title,
+    pieces,
 )
 from feeds.sanitize import provider_url
 
@@ -89,8 +90,9 @@ def written_items(document: bytes) -> list[bytes]:
     start = document.find(_ITEMS_START)
     if start < 0 or not document.endswith(_ITEMS_END):
         return []
-    first, *others = document[start + len(_ITEMS_START) : -len(_ITEMS_END)].split(_BETWEEN_ITEMS)
-    return [first, *(_ITEM_INDENT + b"{\n" + item for item in others)]
+    # Each item but the first begins where the ",\n" that ends the one before it ends.
+    first = start + len(_ITEMS_START)
+    return pieces(document, _BETWEEN_ITEMS, first, len(document) - len(_ITEMS_END), skip=2)
 
 
 def render_json(spec: FeedSpec, config: Config, page: int | None, items: Sequence[bytes]) -> bytes:

@@ -21,6 +21,8 @@ from typing import NoReturn
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feeds import cache, earlier, output, parallel, rendercache
 from feeds.api import build, check_source, long_lived, validate
@@ -29,7 +31,7 @@ from feeds.jsonfeed import written_items
 from feeds.plan import plan_feeds
 from feeds.publish import FAVICON, INDEX, OPML
 from feeds.records import discover
-from feeds.render import STYLESHEET, written_entries
+from feeds.render import STYLESHEET, pieces, written_entries
 from feeds.schema import load_schema
 from tests.corpus import record, write_corpus
 from tests.edits import edited_run, random_edit
@@ -652,6 +654,25 @@ def test_written_entries_and_items_are_those_spliced_in(config: Config) -> None:
             cut = written_entries(xml, fmt)
             assert len(cut) == len(items)
             assert b"".join(cut) in xml
+
+
+@given(
+    text=st.lists(st.sampled_from([b"ab", b"a", b"b", b"\n", b"<e>"]), max_size=30).map(b"".join),
+    mark=st.sampled_from([b"ab", b"a", b"aa", b"<e>", b"\n<e>"]),
+    bounds=st.tuples(st.integers(-2, 70), st.integers(-2, 70)),
+    skip=st.integers(0, 2),
+)
+@settings(max_examples=2000, deadline=None)
+def test_pieces_are_what_splitting_the_region_and_putting_marks_back_gives(
+    text: bytes, mark: bytes, bounds: tuple[int, int], skip: int
+) -> None:
+    start, end = (max(0, min(bound, len(text))) for bound in bounds)
+    skip = min(skip, len(mark))  # a part of the mark, at most
+    first, *others = text[start:end].split(mark)
+    assert pieces(text, mark, start, end, skip=skip) == [
+        first,
+        *(mark[skip:] + other for other in others),
+    ]
 
 
 def test_a_document_without_entries_has_none_to_lend() -> None:
