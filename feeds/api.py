@@ -34,7 +34,7 @@ from feeds.records import (
     display_path,
     labels_of,
 )
-from feeds.scan import FileResult, scan, schema_key
+from feeds.scan import FAST_YAML_MIN_FILES, FileResult, scan, schema_key
 from feeds.schema import Schema, load_schema
 
 if TYPE_CHECKING:
@@ -157,12 +157,13 @@ def check_files(paths: Sequence[Path], schema: Schema) -> list[CheckedFile]:
     return [CheckedFile(r.file, r.diagnostics, r.readable) for r in results]
 
 
-def _locator(file: str, path: Path) -> Locator:
-    """A locator for a file read again, to place what the checks across records found."""
-    return _located(file, path, None)[0]
+def _locator(file: str, path: Path, *, quick: bool) -> Locator:
+    """A locator for a file read again, to place what the checks across records found
+    (``quick`` as for :meth:`feeds.records.Locator.of_file`)."""
+    return _located(file, path, None, quick=quick)[0]
 
 
-def _located(file: str, path: Path, content: bytes | None) -> tuple[Locator, bool]:
+def _located(file: str, path: Path, content: bytes | None, *, quick: bool) -> tuple[Locator, bool]:
     """:func:`_locator`, and whether the file holds the content hashed ``content``."""
     from feeds.cache import digest
 
@@ -171,7 +172,7 @@ def _located(file: str, path: Path, content: bytes | None) -> tuple[Locator, boo
     except OSError:
         raw = b""
     same = content is not None and digest(raw) == content
-    return Locator.of_file(file, raw), same
+    return Locator.of_file(file, raw, quick=quick), same
 
 
 def reviewed(
@@ -199,10 +200,12 @@ def reviewed(
         return paths[index[file]]
 
     facts = [result.facts for result in results if result.facts is not None]
+    # The runs whose records the fast reader read (feeds.scan) place with its gate too.
+    quick = len(results) >= FAST_YAML_MIN_FILES
     if store is None or contents is None:
-        found = review(facts, now, lambda file: _locator(file, path_of(file)))
+        found = review(facts, now, lambda file: _locator(file, path_of(file), quick=quick))
     else:
-        places = _Places(store, path_of, contents)
+        places = _Places(store, path_of, contents, quick=quick)
         found = review(facts, now, places.locate)
         places.keep()
     out = []
@@ -221,11 +224,17 @@ class _Places:
     it had to find are kept for the next run (:meth:`keep`)."""
 
     def __init__(
-        self, store: Cache, where: Callable[[str], Path], contents: Mapping[str, bytes]
+        self,
+        store: Cache,
+        where: Callable[[str], Path],
+        contents: Mapping[str, bytes],
+        *,
+        quick: bool,
     ) -> None:
         self._store = store
         self._where = where
         self._contents = contents
+        self._quick = quick
         self._kept = store.places()
         self._placers: dict[str, KnownPlaces] = {}
 
@@ -236,7 +245,9 @@ class _Places:
             known = self._kept.get(file)
             places = known[1] if known is not None and known[0] == content else {}
             placer = self._placers[file] = KnownPlaces(
-                file, places, lambda: _located(file, self._where(file), content)
+                file,
+                places,
+                lambda: _located(file, self._where(file), content, quick=self._quick),
             )
         return placer
 
@@ -606,7 +617,9 @@ def _dates_ahead(run: _Run, snapshot: Snapshot) -> dict[str, tuple[Diagnostic, .
     @functools.cache  # each read once
     def locate(file: str) -> KnownPlaces:
         known = {field: (line, column) for field, line, column in ahead[file]}
-        return KnownPlaces(file, known, lambda: _located(file, Path(where[file]), None))
+        return KnownPlaces(
+            file, known, lambda: _located(file, Path(where[file]), None, quick=False)
+        )
 
     latest = [(snapshot.checks[index][0], last) for index, last, _ in snapshot.ahead]
     return {

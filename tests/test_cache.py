@@ -97,9 +97,9 @@ def placements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     of_file = Locator.of_file
 
-    def reading(file: str, raw: bytes) -> Locator:
+    def reading(file: str, raw: bytes, *, quick: bool = False) -> Locator:
         seen.append(Path(file).name)
-        return of_file(file, raw)
+        return of_file(file, raw, quick=quick)
 
     monkeypatch.setattr(Locator, "of_file", reading)
     return seen

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds import records
+from feeds import records, yamlfast
 from feeds.api import build, validate
 from feeds.cache import open_cache
 from feeds.config import Config
@@ -29,6 +29,7 @@ from feeds.crosscheck import (
 )
 from feeds.diagnostics import Diagnostic, Severity
 from feeds.records import Finding, KnownPlaces, Locator, parse_record
+from feeds.scan import FAST_YAML_MIN_FILES
 from tests.conftest import SEEDS, RecordFactory, record_data
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -481,6 +482,32 @@ def test_known_places_are_given_without_reading_the_file() -> None:
         "related[0].title",
     )
     assert placer.found == {}
+
+
+@pytest.mark.parametrize("others", [2, 12])
+def test_runs_of_many_files_place_top_level_fields_from_the_lines(
+    tmp_path: Path, write_record: RecordFactory, monkeypatch: pytest.MonkeyPatch, others: int
+) -> None:
+    """A run that reads its records with the fast reader places what the checks across
+    records found at top-level fields with its gate too, where it would be, and a run of a
+    few files, which does not load the gate, composes their YAML."""
+    cited = record_data()["related"][0]
+    unpublished = write_record("a.md", webUrl=cited["webUrl"], published=False)
+    for index in range(others):
+        write_record(f"b{index:02d}.md", webUrl=f"https://b.example/{index}", related=[cited])
+    asked: list[str] = []
+    place = yamlfast.top_level_place
+
+    def spy(text: str, key: str) -> tuple[int, int] | None:
+        asked.append(key)
+        return place(text, key)
+
+    monkeypatch.setattr(yamlfast, "top_level_place", spy)
+    (found,) = problems(tmp_path / "records")
+    assert (found.field, found.rule) == ("published", "unpublished-cited")
+    composed = Locator.of_file(found.file, unpublished.read_bytes()).position(("published",))
+    assert (found.line, found.column) == composed
+    assert asked == (["published"] if others + 1 >= FAST_YAML_MIN_FILES else [])
 
 
 def test_the_cache_keeps_places_for_the_content_of_files_that_are_still_there(

@@ -17,7 +17,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds import yamlfast
-from feeds.records import MAX_VALUES, Finding, _Budget, _record_loader, _to_plain, parse_record
+from feeds.records import (
+    MAX_VALUES,
+    Finding,
+    Locator,
+    _Budget,
+    _record_loader,
+    _to_plain,
+    parse_record,
+)
 from tests.conftest import SEEDS, corpus_module
 
 
@@ -954,3 +962,115 @@ def test_whatever_the_gate_takes_with_windows_line_breaks_pyyaml_reads_the_same(
 )
 def test_the_gate_agrees_with_its_specification_character_by_character(text: str) -> None:
     assert yamlfast.plainly_written(text) == plainly_written_by_the_reference(text)
+
+
+# Keys of the top-level mapping, as the checks across records place their findings at them,
+# and values as records hold there, mixed with any value.
+_PLACED_KEYS = ["published", "webUrl", "a"]
+_PLACED_VALUES = st.one_of(
+    st.sampled_from(["false", "true", "x y", '"q"', "'s'", "https://a.example/b?c=d", "7", "[a]"]),
+    _VALUES,
+)
+_PLACED_PROPERTIES = st.sampled_from(["", "", "", "", "", "", "&a ", "*a"])
+
+
+@st.composite
+def _top_level_documents(draw: st.DrawFn) -> str:
+    """Front matter of top-level entries, some keys repeated or quoted, with values on their
+    key's line, below it, or lists and mappings below it."""
+    lines = []
+    for _ in range(draw(st.integers(1, 6))):
+        key = draw(st.sampled_from([*_PLACED_KEYS * 3, '"published"', "'a'", "published_x"]))
+        shape = draw(st.sampled_from(["value", "below", "list", "mapping", "comment", "blank"]))
+        if shape == "comment":
+            lines.append("#" + draw(_PLACED_VALUES))
+        elif shape == "blank":
+            lines.append("")
+        elif shape == "value":
+            space = draw(st.sampled_from([" ", "  "]))
+            lines.append(
+                f"{key}:{space}{draw(_PLACED_PROPERTIES)}{draw(_PLACED_VALUES)}{draw(_COMMENTS)}"
+            )
+        else:
+            lines.append(f"{key}:{draw(_COMMENTS)}")
+            for _ in range(draw(st.integers(1, 3))):
+                if shape == "below":
+                    lines.append("  " + draw(_PLACED_VALUES))
+                elif shape == "list":
+                    lines.append(draw(st.sampled_from(["", "  "])) + "- " + draw(_PLACED_VALUES))
+                else:
+                    lines.append(f"  {draw(st.sampled_from(_PLACED_KEYS))}: {draw(_PLACED_VALUES)}")
+    return "\n".join(lines)
+
+
+def _placed_both_ways(front: str, line_break: str, key: str) -> tuple[Any, Any]:
+    raw = f"---\n{front}\n---\nbody\n".replace("\n", line_break).encode()
+    quick = Locator.of_file("r.md", raw, quick=True).position((key,))
+    return quick, Locator.of_file("r.md", raw).position((key,))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(_top_level_documents(), st.lists(_lines(), min_size=1, max_size=6).map("\n".join)),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_a_top_level_field_placed_from_the_lines_is_where_pyyaml_places_it(
+    front: str, line_break: str
+) -> None:
+    """For front matter that reads (only records that read have findings to place)."""
+    try:
+        yaml.compose(front, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return
+    for key in _PLACED_KEYS:
+        quick, composed = _placed_both_ways(front, line_break, key)
+        assert quick == composed, key
+
+
+@pytest.mark.parametrize(
+    ("front", "key", "place"),
+    [
+        ("title: x\npublished: false\nwebUrl: https://a.example/", "published", (1, 11)),
+        ("title: x\npublished:   false # no\n", "published", (1, 13)),
+        ("published: true\nrelated:\n- a\npublished: false", "published", (3, 11)),  # the last
+        ('webUrl: "https://a.example/"\ntopics: [a, b]', "webUrl", (0, 8)),
+        ("topics: [a, b]\nwebUrl: x", "topics", (0, 0)),  # a list: at its key
+        ("topics: {a: b}\nwebUrl: x", "topics", (0, 0)),
+        ("title: x\r\npublished: false\r\n", "published", (1, 11)),  # Windows line breaks
+    ],
+)
+def test_top_level_fields_are_placed_from_the_lines(
+    front: str, key: str, place: tuple[int, int]
+) -> None:
+    assert yamlfast.top_level_place(front, key) == place
+    raw = f"---\n{front}\n---\n".encode()
+    assert Locator.of_file("r.md", raw).position((key,)) == (place[0] + 2, place[1] + 1)
+
+
+@pytest.mark.parametrize(
+    ("front", "key"),
+    [
+        ("published:\n  false", "published"),  # below its key
+        ("published: # c\n  false", "published"),
+        ("published:", "published"),  # null, placed where PyYAML says
+        ('"published": false', "published"),  # quoted keys
+        ('published: true\n"published": false', "published"),  # the quoted one wins
+        ("- a\npublished: false", "published"),  # not a mapping
+        ("published: &x false", "published"),  # anchors
+        ("published: yes", "published"),  # the gate refuses it
+        ("excerpt: >-\n  a\npublished: false", "published"),  # a block: the gate refuses it
+        ("published: false", "related[0]"),  # not a plain key
+        ("a: b", "published"),  # missing: placed at the parent
+    ],
+)
+def test_what_the_lines_cannot_tell_is_left_to_pyyaml(front: str, key: str) -> None:
+    assert yamlfast.top_level_place(front, key) is None
+
+
+def test_the_published_and_address_of_corpus_records_are_placed_from_the_lines() -> None:
+    for data in _corpus_data(seed=4, count=20):
+        written = frontmatter.dumps(frontmatter.Post("", **data)).encode()
+        for key in ("published", "webUrl"):
+            quick = Locator.of_file("r.md", written, quick=True)
+            assert yamlfast.top_level_place(quick.front_matter, key) is not None
+            assert quick.position((key,)) == Locator.of_file("r.md", written).position((key,))
