@@ -244,11 +244,14 @@ class Setup:
 
 
 def generated(work_root: Path, count: int, seed: int, written_by: str) -> Setup:
-    """A corpus of ``count`` records of bench/corpus.py, written once and kept."""
+    """A corpus of ``count`` records of bench/corpus.py, written once and kept, until the
+    generator changes: a corpus written by an earlier one, and edited by hand since, is not
+    what the table would say it is."""
     hand = written_by == "hand"
     work = work_root / (f"n{count}" if hand else f"n{count}-{written_by}")
     corpus = work / "project" / "records"
-    marker = work / f"corpus-{count}-{seed}.done"
+    generator_digest = hashlib.blake2b((BENCH / "corpus.py").read_bytes()).hexdigest()[:12]
+    marker = work / f"corpus-{count}-{seed}-{generator_digest}.done"
     generator = Corpus(seed, written_by)
     if not marker.exists():
         print(f"writing {count} records to {corpus}", flush=True)

@@ -126,3 +126,18 @@ def test_the_hugo_site_has_a_page_per_valid_record_in_subfolders_too(
     assert len(records) == len(valid) > RECORDS // 2  # names repeat across folders: none lost
     assert written == len(pages)
     assert (len(pages) > len(records)) == every_article
+
+
+def test_a_generated_corpus_is_written_again_when_the_generator_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    shutil.copyfile(REPO / "bench" / "corpus.py", bench / "corpus.py")
+    monkeypatch.setattr(run, "BENCH", bench)
+    setup = run.generated(tmp_path, 4, 5, "hand")
+    setup.victim.write_text("edited by hand\n")
+    assert run.generated(tmp_path, 4, 5, "hand").victim.read_text() == "edited by hand\n"
+    with (bench / "corpus.py").open("a") as generator:
+        generator.write("# changed\n")
+    assert run.generated(tmp_path, 4, 5, "hand").victim.read_text() != "edited by hand\n"
