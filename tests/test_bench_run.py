@@ -12,6 +12,7 @@ from typing import Any
 import frontmatter
 import pytest
 
+from feeds.api import validate
 from tests.conftest import REPO, corpus_module
 
 RECORDS = 110  # more than the 100 that one run holds back, to add them
@@ -30,6 +31,7 @@ def _bench_module(name: str) -> Any:
 
 run = _bench_module("run")
 hugo_site = _bench_module("hugo_site")
+othershape = _bench_module("othershape")
 
 
 @pytest.fixture
@@ -141,3 +143,20 @@ def test_a_generated_corpus_is_written_again_when_the_generator_changes(
     with (bench / "corpus.py").open("a") as generator:
         generator.write("# changed\n")
     assert run.generated(tmp_path, 4, 5, "hand").victim.read_text() != "edited by hand\n"
+
+
+def test_the_corpus_of_another_shape_is_of_that_shape_and_the_same_each_time(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "other"
+    othershape.write(60, folder, seed=7)
+    names = run.record_files(folder)
+    assert len(names) == 60 and all(name.count("/") == 2 for name in names)
+    raw = [(folder / name).read_bytes() for name in names]
+    assert any(b"\r\n" in text for text in raw)
+    assert any(text.startswith("\ufeff".encode()) for text in raw)
+    assert any(b"webUrl: https://p" in text and "東京".encode() in text for text in raw)
+    report = validate([folder])
+    assert len(report.files) == 60 and sum(not f.valid for f in report.files) < 10
+    othershape.write(60, tmp_path / "again", seed=7)
+    assert [(tmp_path / "again" / name).read_bytes() for name in names] == raw

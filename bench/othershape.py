@@ -1,0 +1,125 @@
+"""A corpus of another shape than bench/corpus.py's, to time with ``bench/run.py --corpus``.
+
+    python bench/othershape.py N FOLDER [--seed 7]
+
+The figures of one corpus may not hold for another, and the issue's are checked on a corpus
+of someone else's.  This one differs where it could matter: records kept in folders by year
+and month, as ``.md``, ``.markdown`` or ``.txt``; a third with Windows line breaks, a seventh
+with a byte order mark; URLs with letters outside ASCII in their paths; related articles
+drawn from anywhere in the corpus (a title then shows in entries across the years), and
+a third of the records citing one article that has no record; 305 topics and 400 providers
+(the first ones far more common); records of about 6 KB, dumped by PyYAML, keys sorted or
+not.  About 5% say ``published: false``, 2% have a date that is not one and 1% no title.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WORDS = [
+    *("Wasser", "Élan", "quantum", "réseau", "東京", "market", "policy", "climate", "vaccine"),
+    *("startup", "league", "ballot", "orbit", "chip", "Ω", "delta", "fusion", "harvest", "tariff"),
+]
+DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, when it is there
+
+
+def articles(count: int, rng: random.Random) -> list[dict[str, Any]]:
+    topics = [f"{rng.choice(WORDS).title()} {i}" for i in range(300)]
+    topics += ["Économie", "Science & Tech", "AI", "C++", "日本"]
+    domains = ["com", "org", "co.uk"]
+    providers = [
+        (f"Provider {i} Ünïcode", f"www.p{i}.example.{rng.choice(domains)}") for i in range(400)
+    ]
+    weights = [1 / (i + 1) for i in range(len(providers))]
+    start = datetime(2021, 1, 1, tzinfo=UTC)
+    made = []
+    for index in range(count):
+        name, domain = rng.choices(providers, weights)[0]
+        url = f"https://{domain.removeprefix('www.')}/news/{index}-{rng.choice(WORDS)}"
+        url += f"?ref=feed&x={index}"
+        when = start + timedelta(minutes=rng.randrange(60 * 24 * 900))
+        written = when.isoformat().replace("+00:00", rng.choice(["Z", "+00:00"]))
+        image = {"url": f"https://img.example.net/{index}.jpg", "width": 1200, "height": 600}
+        made.append(
+            {
+                "title": " ".join(rng.choices(WORDS, k=rng.randint(3, 12))) + f" #{index}",
+                "excerpt": " ".join(rng.choices(WORDS, k=rng.randint(10, 60))),
+                "publishedDateTime": written,
+                "webUrl": url,
+                "ampWebUrl": url + "&amp=1",
+                "provider": {
+                    "name": name,
+                    "domain": domain,
+                    "images": [{"url": f"https://{domain}/logo.png", "width": 64, "height": 64}],
+                },
+                "topics": rng.sample(topics, rng.randint(1, 4)),
+                "images": [image] if rng.random() < 0.8 else [],
+                "quality": rng.randint(0, 100),
+                "heat": rng.randint(0, 100),
+                "published": rng.random() > 0.05,
+                "secured": "x" * rng.randint(100, 400),
+            }
+        )
+    return made
+
+
+CITED = ("title", "excerpt", "publishedDateTime", "webUrl", "ampWebUrl", "provider", "images")
+
+
+def write(count: int, folder: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    made = articles(count, rng)
+    for index, article in enumerate(made):
+        related = [
+            {key: value for key, value in made[other].items() if key in CITED}
+            for other in rng.sample(range(count), min(count, rng.randint(0, 12)))
+            if other != index
+        ]
+        if rng.random() < 0.3:  # an article known only from citations
+            related.append(
+                {
+                    "title": f"Elsewhere {index % 500}",
+                    "publishedDateTime": article["publishedDateTime"],
+                    "webUrl": f"https://elsewhere.example.com/{index % 500}",
+                    "provider": {"name": "Elsewhere", "domain": "elsewhere.example.com"},
+                }
+            )
+        record = {**article, "related": related}
+        if rng.random() < 0.02:
+            record["publishedDateTime"] = "yesterday"
+        if rng.random() < 0.01:
+            del record["title"]
+        matter = yaml.dump(
+            record,
+            Dumper=DUMPER,
+            allow_unicode=True,
+            sort_keys=rng.random() < 0.5,
+            width=rng.choice([80, 4096]),
+        )
+        text = f"---\n{matter}---\n\n" + "# Body\n\nSome *markdown* text.\n" * rng.randint(0, 20)
+        if index % 3 == 0:
+            text = text.replace("\n", "\r\n")
+        data = ("\ufeff" if index % 7 == 0 else "").encode() + text.encode()
+        where = folder / f"{2021 + index % 3}" / f"{index % 12 + 1:02d}"
+        where.mkdir(parents=True, exist_ok=True)
+        suffix = rng.choice([".md", ".markdown", ".txt"])
+        (where / f"r{index:06d}{suffix}").write_bytes(data)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("records", type=int)
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    write(args.records, args.folder, args.seed)
+
+
+if __name__ == "__main__":
+    main()
