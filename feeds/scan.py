@@ -256,6 +256,11 @@ def _check_paths(
             yield _check_path(file, path, task)
             progress.advance()
         return
+    if task.fast_yaml:
+        # Loaded once, here, for every worker forked after: each imported it and compiled
+        # its gate on its own (30-50 ms), and so did this process again, at the end, to
+        # place what the checks across records found (feeds.records.Locator.of_file).
+        from feeds import yamlfast  # noqa: F401, PLC0415
     with Workers() as workers:
         pool = workers.get(task=task)
         if pool is None:  # one core

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from feeds.scan import FAST_YAML_MIN_FILES
+from feeds.scan import FAST_YAML_MIN_FILES, PARALLEL_MIN_FILES
 from tests.conftest import REPO, SEEDS
 
 RENDERING = ["feedgen", "lxml", "slugify", "dateutil", "feeds.render", "feeds.plan", "feeds.output"]
@@ -94,3 +94,23 @@ def test_validating_many_records_reads_them_with_the_fast_reader(tmp_path: Path)
         (folder / f"{index:02}.md").write_text(text, "utf-8")
     loaded = set(_run("validate", str(folder), cwd=REPO).split())
     assert "feeds.yamlfast" in loaded
+
+
+def test_the_fast_reader_is_loaded_once_for_every_worker(tmp_path: Path) -> None:
+    """Loaded before the workers are forked, they inherit it: each used to import it and
+    compile its gate again, and the run's own process a third time to place findings."""
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for index in range(PARALLEL_MIN_FILES):
+        text = PLAIN_RECORD.replace("/plain/", f"/plain-{index}/")
+        (folder / f"{index:03}.md").write_text(text, "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", PROGRAM, "validate", "--no-cache", str(folder)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    imported = [line for line in result.stderr.splitlines() if line.endswith("| feeds.yamlfast")]
+    assert len(imported) == 1, imported
