@@ -47,7 +47,8 @@ _WORDS_1_1 = ("yes", "no", "on", "off", "y", "n", "true", "false", "null")
 # (a level deeper needs a column further right, at least every other level).
 _INDENT = " {0,16}"
 _ITEM = "- {1,3}"
-_KEY = r"""(?:[A-Za-z_][A-Za-z0-9_-]*|"[^"\\\n]*"|'[^'\n]*')"""
+_PLAIN_NAME = "[A-Za-z_][A-Za-z0-9_-]*"  # a key not quoted
+_KEY = rf"""(?:{_PLAIN_NAME}|"[^"\\\n]*"|'[^'\n]*')"""
 # Plain text: no ": " (a mapping), no " #" (a comment) and no ":" at the end.  It may go on
 # over more lines, each indented and starting with neither "#" nor ":": both readers fold
 # the lines into one, and refuse a line indented no deeper than the key.  Nor with "- " or
@@ -250,7 +251,7 @@ def _shape(text: str) -> Literal["plain", "sharing"] | None:
     return None
 
 
-_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_PLAIN_KEY = re.compile(_PLAIN_NAME)
 
 
 def top_level_place(text: str, key: str) -> tuple[int, int] | None:
