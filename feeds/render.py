@@ -329,10 +329,10 @@ def pieces(text: bytes, mark: bytes, start: int, end: int, *, skip: int = 0) -> 
     return [text[first:last] for first, last in zip(starts, [*marks, end], strict=True)]
 
 
-def _cut(region: bytes, fmt: str) -> list[bytes]:
-    """The entries of ``region`` (of a document, from :func:`_entries_region`), each as
-    bytes to splice into a document."""
-    return pieces(region, _ENTRY_MARKS[fmt][0], 0, len(region))[1:]
+def _cut(text: bytes, fmt: str, start: int, end: int) -> list[bytes]:
+    """The entries of ``text[start:end]`` (a document's, from :func:`_entries_region`),
+    each as bytes to splice into a document."""
+    return pieces(text, _ENTRY_MARKS[fmt][0], start, end)[1:]
 
 
 def written_entries(document: bytes, fmt: str) -> list[bytes]:
@@ -340,8 +340,7 @@ def written_entries(document: bytes, fmt: str) -> list[bytes]:
     the bytes it was spliced in as."""
     if b"\n" + _ENTRY_MARKS[fmt][0] not in document:
         return []
-    start, end = _entries_region(document, fmt)
-    return pieces(document, _ENTRY_MARKS[fmt][0], start, end)[1:]
+    return _cut(document, fmt, *_entries_region(document, fmt))
 
 
 def render_entries(
@@ -366,7 +365,8 @@ def render_entries(
         else:
             document = generator.rss_str(pretty=True, encoding="UTF-8")
         start, end = _entries_region(document, fmt)
-        cut[fmt] = _cut(_escape_ampersands(document[start:end]), fmt)
+        region = _escape_ampersands(document[start:end])
+        cut[fmt] = _cut(region, fmt, 0, len(region))
         if len(cut[fmt]) != len(items):
             raise AssertionError(f"cut {len(cut[fmt])} {fmt} entries out of {len(items)}")
     return [EntryXml(atom, rss) for atom, rss in zip(cut["atom"], cut["rss"], strict=True)]
