@@ -466,6 +466,17 @@ def test_an_entry_of_an_unknown_kind_is_corrupt() -> None:
         unpack(cache.digest(body) + body)
 
 
+def test_a_compressed_entry_that_does_not_decompress_is_corrupt() -> None:
+    """Its checksum vouches only for the bytes stored; what they hold may still be damaged
+    (written by other code, say): that is a corrupt entry, not an error of the build."""
+    blob = pack(("a" * cache.COMPRESS_FROM * 2, 1))
+    body = blob[cache.CHECKSUM_BYTES :]
+    assert body[:1] == cache._COMPRESSED
+    for damaged in (body[:1] + b"not compressed", body[:-4]):
+        with pytest.raises(cache.CorruptEntry):
+            unpack(cache.digest(damaged) + damaged)
+
+
 def test_values_pickled_for_a_record_build_only_plain_values() -> None:
     rows = [("all.atom.xml", b"key", (1, 2, 3, 4))]
     assert cache.unpickled(cache.pickled(rows)) == rows
