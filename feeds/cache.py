@@ -653,11 +653,18 @@ class Cache:
 
     def remember_digests(self, entries: Iterable[tuple[str, FileStat, int, bytes]]) -> None:
         entries = list(entries)
-        rows = [
+        rows = self._stat_rows(entries)
+        self._write("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self._remembered(entries)
+
+    @staticmethod
+    def _stat_rows(entries: Iterable[tuple[str, FileStat, int, bytes]]) -> list[tuple[Any, ...]]:
+        return [
             (path, s.size, s.mtime_ns, s.ctime_ns, s.inode, observed, value)
             for path, s, observed, value in entries
         ]
-        self._write("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _remembered(self, entries: Iterable[tuple[str, FileStat, int, bytes]]) -> None:
         if self._hashed is not None:
             for path, stat, observed, value in entries:
                 self._hashed[path] = (stat, observed, value)
@@ -689,15 +696,18 @@ class Cache:
         return found
 
     def store_results(
-        self, entries: Iterable[tuple[str, bytes, object, object | None]], context: str
+        self,
+        entries: Sequence[tuple[str, bytes, bytes, bytes | None]],
+        context: str,
+        seen: Sequence[tuple[str, FileStat, int, bytes]] = (),
     ) -> None:
-        """Store ``(label, digest, summary, full result)`` entries, replacing what was stored
-        for the same files.  A full result of ``None``: only the summary is known."""
-        rows = [
-            (label, key, context, pack(summary), None if value is None else pack(value))
-            for label, key, summary, value in entries
-        ]
-        if not rows or self._db is None:
+        """Store ``(label, digest, summary, full result)`` entries, each :func:`pack`-ed,
+        replacing what was stored for the same files; a full result of ``None``: only the
+        summary is known.  And, in the same transaction, the stat data each file was
+        ``seen`` with before its digest was taken (see :meth:`remember_digests`)."""
+        rows = [(label, key, context, summary, full) for label, key, summary, full in entries]
+        stats = self._stat_rows(seen)
+        if (not rows and not stats) or self._db is None:
             return
         try:
             with _transaction(self._db):
@@ -705,8 +715,13 @@ class Cache:
                     "DELETE FROM files WHERE label = ?", [(row[0],) for row in rows]
                 )
                 self._db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?)", rows)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?, ?, ?, ?)", stats
+                )
         except sqlite3.DatabaseError as error:
             self._failed(error)
+            return
+        self._remembered(seen)
 
     # Where fields sit in files, by content (see feeds.records.KnownPlaces).
     def places(self) -> dict[str, tuple[bytes, dict[str, tuple[int, int]]]]:

@@ -499,6 +499,41 @@ def test_parallel_checking_gives_the_serial_results(
     assert same_report(report, serial_report) and files == serial_files
 
 
+def test_workers_keep_in_the_cache_what_checking_in_one_process_keeps(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers pack each result for the cache themselves (feeds.scan._Checked): the rows
+    are those one process writes, and a build that reads them back writes the same."""
+
+    def rows(root: Path) -> tuple[list[Any], list[Any]]:
+        with sqlite3.connect(root / ".feeds-cache" / DB_NAME) as db:
+            files = db.execute("SELECT * FROM files ORDER BY label").fetchall()
+            stats = db.execute("SELECT path, size, digest FROM stats ORDER BY path").fetchall()
+        return files, stats
+
+    serial = build(config_for(corpus, tmp_path / "serial"), now=NOW)
+    monkeypatch.setattr(scan, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(workers, "cores", lambda: 2)
+    parallel = build(config_for(corpus, tmp_path / "parallel"), now=NOW)
+    assert same_report(parallel, serial)
+    files, stats = rows(tmp_path / "parallel")
+    assert (files, stats) == rows(tmp_path / "serial")
+    assert len(files) == len(stats) == len(list(corpus.iterdir()))
+    assert any(
+        payload[cache.CHECKSUM_BYTES : cache.CHECKSUM_BYTES + 1] == cache._COMPRESSED
+        for *_, payload in files
+        if payload is not None
+    )
+    shutil.rmtree(tmp_path / "parallel" / "out")
+    for record in (tmp_path / "parallel" / ".feeds-cache").glob("graph-*"):
+        record.unlink()  # the graph merged again from the results read back
+    parses = count_parses(monkeypatch, "feeds.scan")
+    again = build(config_for(corpus, tmp_path / "parallel"), now=NOW)
+    assert parses == []
+    assert same_report(again, serial)
+    assert tree(tmp_path / "parallel" / "out") == tree(tmp_path / "serial" / "out")
+
+
 def test_progress_is_shown_on_a_terminal_only(tmp_path: Path) -> None:
     folder = tmp_path / "records"
     corpus_module().Corpus(seed=5).write(folder, 210)
