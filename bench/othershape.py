@@ -1,6 +1,6 @@
 """A corpus of another shape than bench/corpus.py's, to time with ``bench/run.py --corpus``.
 
-    python bench/othershape.py N FOLDER [--seed 7]
+    python bench/othershape.py N FOLDER [--seed 7] [--related 0 12]
 
 The figures of one corpus may not hold for another, and the issue's are checked on a corpus
 of someone else's.  This one differs where it could matter: records kept in folders by year
@@ -10,6 +10,8 @@ drawn from anywhere in the corpus (a title then shows in entries across the year
 a third of the records citing one article that has no record; 305 topics and 400 providers
 (the first ones far more common); records of about 6 KB, dumped by PyYAML, keys sorted or
 not.  About 5% say ``published: false``, 2% have a date that is not one and 1% no title.
+Each record cites 0 to 12 other records (``--related``); with ``--related 8 12``, about
+10 as the issue's records do, a record is about 9 KB.
 """
 
 from __future__ import annotations
@@ -72,17 +74,19 @@ def articles(count: int, rng: random.Random) -> list[dict[str, Any]]:
 CITED = ("title", "excerpt", "publishedDateTime", "webUrl", "ampWebUrl", "provider", "images")
 
 
-def write(count: int, folder: Path, seed: int) -> None:
+def write(count: int, folder: Path, seed: int, related: tuple[int, int] = (0, 12)) -> None:
+    """``count`` records into ``folder``, each citing from ``related[0]`` to ``related[1]``
+    other records (one fewer when it draws itself)."""
     rng = random.Random(seed)
     made = articles(count, rng)
     for index, article in enumerate(made):
-        related = [
+        cited = [
             {key: value for key, value in made[other].items() if key in CITED}
-            for other in rng.sample(range(count), min(count, rng.randint(0, 12)))
+            for other in rng.sample(range(count), min(count, rng.randint(*related)))
             if other != index
         ]
         if rng.random() < 0.3:  # an article known only from citations
-            related.append(
+            cited.append(
                 {
                     "title": f"Elsewhere {index % 500}",
                     "publishedDateTime": article["publishedDateTime"],
@@ -90,7 +94,7 @@ def write(count: int, folder: Path, seed: int) -> None:
                     "provider": {"name": "Elsewhere", "domain": "elsewhere.example.com"},
                 }
             )
-        record = {**article, "related": related}
+        record = {**article, "related": cited}
         if rng.random() < 0.02:
             record["publishedDateTime"] = "yesterday"
         if rng.random() < 0.01:
@@ -117,8 +121,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("records", type=int)
     parser.add_argument("folder", type=Path)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--related",
+        type=int,
+        nargs=2,
+        default=(0, 12),
+        metavar=("LEAST", "MOST"),
+        help="how many other records each record cites (default: 0 12)",
+    )
     args = parser.parse_args(argv)
-    write(args.records, args.folder, args.seed)
+    if not 0 <= args.related[0] <= args.related[1]:
+        parser.error("--related: LEAST and MOST must be 0 <= LEAST <= MOST")
+    write(args.records, args.folder, args.seed, (args.related[0], args.related[1]))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 
 import frontmatter
 import pytest
+import yaml
 
 from feeds.api import validate
 from tests.conftest import REPO, corpus_module
@@ -161,3 +162,26 @@ def test_the_corpus_of_another_shape_is_of_that_shape_and_the_same_each_time(
     assert len(report.files) == 60 and sum(not f.valid for f in report.files) < 10
     othershape.write(60, tmp_path / "again", seed=7)
     assert [(tmp_path / "again" / name).read_bytes() for name in names] == raw
+
+
+def _cited_records(folder: Path) -> list[int]:
+    """How many records of the corpus each record of ``folder`` cites."""
+    counts = []
+    for name in run.record_files(folder):
+        text = (folder / name).read_text("utf-8-sig").replace("\r\n", "\n")
+        matter = yaml.safe_load(text.split("---\n")[1])
+        related = matter.get("related") or []
+        counts.append(sum("elsewhere.example.com" not in item["webUrl"] for item in related))
+    return counts
+
+
+def test_the_corpus_of_another_shape_cites_as_many_records_as_asked(tmp_path: Path) -> None:
+    default, busy = tmp_path / "default", tmp_path / "busy"
+    othershape.main(["40", str(default)])
+    othershape.main(["40", str(busy), "--related", "8", "12"])
+    assert min(_cited_records(default)) < 7 and max(_cited_records(default)) <= 12
+    assert min(_cited_records(busy)) >= 7 and max(_cited_records(busy)) <= 12
+    size = sum(len((busy / name).read_bytes()) for name in run.record_files(busy)) / 40
+    assert 7_000 < size < 12_000  # about 9 KB, as the docstring says
+    with pytest.raises(SystemExit):
+        othershape.main(["40", str(tmp_path / "odd"), "--related", "5", "2"])
