@@ -313,10 +313,24 @@ def _check_paths(
             [(file, str(path)) for file, path in todo[i : i + CHUNK]]
             for i in range(0, len(todo), CHUNK)
         ]
-        for done in pool.map(_check_chunk, chunks):
-            for checked in done:
-                yield checked.received()
+        for chunk, done in zip(chunks, pool.map(_check_chunk, chunks), strict=True):
+            for (file, where), checked in zip(chunk, done, strict=True):
+                yield _received(checked, file, where, task)
             progress.advance(len(done))
+
+
+def _received(
+    checked: _Checked, file: str, path: str, task: _Task
+) -> tuple[FileResult, Hashed | None, Packed | None]:
+    """What a worker sent for ``file``; checked again here if what it packed does not
+    unpack.  Results were sent as they are, and only the cache unpacked them, where one
+    that did not unpack was checked again: so it still is, rather than ending the run."""
+    from feeds.cache import CorruptEntry  # noqa: PLC0415 - only runs with a cache pack
+
+    try:
+        return checked.received()
+    except CorruptEntry:
+        return _check_path(file, Path(path), task).received()
 
 
 def _observe(path: Path) -> tuple[FileStat, int] | None:

@@ -534,6 +534,30 @@ def test_workers_keep_in_the_cache_what_checking_in_one_process_keeps(
     assert tree(tmp_path / "parallel" / "out") == tree(tmp_path / "serial" / "out")
 
 
+def test_a_result_a_worker_packed_that_does_not_unpack_is_checked_again(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers send results packed (feeds.scan._Checked.sent); one that does not unpack
+    (a class the cache does not rebuild, say) is checked again where the run gathers them,
+    as a damaged entry of the cache is, instead of ending the run."""
+    expected = validate([corpus], now=NOW).diagnostics
+    victim = sorted(corpus.iterdir())[3].name
+    pack = cache.pack
+
+    def damaging(value: object) -> bytes:
+        blob = pack(value)
+        if isinstance(value, scan.FileResult) and Path(value.file).name == victim:
+            return blob[:-1] + bytes([blob[-1] ^ 1])
+        return blob
+
+    monkeypatch.setattr(cache, "pack", damaging)  # before the workers are forked
+    monkeypatch.setattr(scan, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(workers, "cores", lambda: 2)
+    parses = count_parses(monkeypatch, "feeds.scan")
+    assert validate([corpus], now=NOW, cache=tmp_path / "c").diagnostics == expected
+    assert parses == [victim]  # in this process; the workers checked the others
+
+
 def test_progress_is_shown_on_a_terminal_only(tmp_path: Path) -> None:
     folder = tmp_path / "records"
     corpus_module().Corpus(seed=5).write(folder, 210)
