@@ -97,6 +97,21 @@ def test_a_shipment_renders_what_the_plan_renders(corpus_plan: FeedPlan) -> None
             if key in corpus_plan.articles
         }
         assert set(articles) == listed | related
+        # Entries whole; the others only as an entry shows them (address, title, provider).
+        assert all(articles[key] == corpus_plan.articles[key] for key in listed)
+        for key in related - listed:
+            whole, sent_as = corpus_plan.articles[key], articles[key]
+            assert (sent_as.url, sent_as.title, sent_as.provider) == (
+                whole.url,
+                whole.title,
+                whole.provider,
+            )
+            assert (sent_as.excerpt, sent_as.image, sent_as.topics, sent_as.related) == (
+                "",
+                None,
+                (),
+                (),
+            )
         here = [(f.path, f.content) for f in render_feeds(batch, corpus_plan.articles, CONFIG)]
         there = [(f.path, f.content) for f in render_feeds(opened, articles, CONFIG)]
         assert there == here
