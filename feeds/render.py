@@ -396,14 +396,17 @@ def render_document(
         else:
             document = generator.rss_str(pretty=True, encoding="UTF-8")
         start, end = _entries_region(document, fmt)
-        spliced = b"".join(
+        # The stylesheet goes into the part before the entries, which holds the declaration,
+        # so that the document is joined once: adding it to the whole document copied
+        # the whole document twice more (hundreds of kilobytes, when entries list a dozen
+        # related articles).
+        out[fmt] = b"".join(
             [
-                _escape_ampersands(document[:start]),
+                _with_stylesheet(_escape_ampersands(document[:start]), name),
                 *(getattr(entry, fmt) for entry in entries),
                 _escape_ampersands(document[end:]),
             ]
         )
-        out[fmt] = _with_stylesheet(spliced, name)
     return out
 
 
