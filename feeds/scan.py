@@ -323,8 +323,8 @@ def _received(
     checked: _Checked, file: str, path: str, task: _Task
 ) -> tuple[FileResult, Hashed | None, Packed | None]:
     """What a worker sent for ``file``; checked again here if what it packed does not
-    unpack.  Results were sent as they are, and only the cache unpacked them, where one
-    that did not unpack was checked again: so it still is, rather than ending the run."""
+    unpack.  Before workers packed results, only the cache unpacked them, and an entry that
+    did not unpack was checked again; such a result still is, rather than ending the run."""
     from feeds.cache import CorruptEntry  # noqa: PLC0415 - only runs with a cache pack
 
     try:
