@@ -29,12 +29,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache as memoize
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 import xxhash
-import zstandard
 
 from feeds.records import absolute_names
+
+if TYPE_CHECKING:
+    import zstandard
 
 CACHE_FORMAT = "5"
 DB_NAME = "feeds.sqlite3"
@@ -146,13 +148,19 @@ _PLAIN, _COMPRESSED = b"p", b"s"
 # zlib at level 1 took 127 us and Zstandard 34 us, for slightly smaller entries (2.64
 # times smaller against 2.56), which read back in 15 us against 44 us.  One of each per
 # process, used by one thread at a time: making one costs more than a small entry.
+# Imported when first used: only results with articles are that large, and pre-commit's run
+# on a few files never reads or writes one.
 @memoize
 def _compressor() -> zstandard.ZstdCompressor:
+    import zstandard  # noqa: PLC0415 - see above
+
     return zstandard.ZstdCompressor(level=1)
 
 
 @memoize
 def _decompressor() -> zstandard.ZstdDecompressor:
+    import zstandard  # noqa: PLC0415 - see above
+
     return zstandard.ZstdDecompressor()
 
 
