@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from feeds.articles import Article, from_plain_values, plain_values
+from feeds.articles import Article, from_plain_values, plain_values, plain_values_as_related
 from feeds.config import Config
 from feeds.earlier import EarlierEntries
 from feeds.entries import EntryStore
@@ -349,8 +349,9 @@ class Shipment:
     """Feed documents for a worker to render, with the articles they show as plain values:
     a feed's spec names every article of the feed, and pickling articles field by field is
     slow.  Their entries are sent whole, and the related articles those list only as far as
-    an entry shows them (:func:`_as_related`).  ``lendable`` are the keys of the entries
-    that the last build's files lend (see :meth:`EarlierEntries.lending`)."""
+    an entry shows them (:func:`feeds.articles.plain_values_as_related`).  ``lendable``
+    are the keys of the entries that the last build's files lend (see
+    :meth:`EarlierEntries.lending`)."""
 
     # Per document: its feed's kind, key, name, path, entry count and number of archive
     # pages; the page; its key; the keys of its entries.
@@ -372,7 +373,7 @@ class Shipment:
         for article in listed.values():
             for key in article.related:
                 if key not in shown and (other := articles.get(key)) is not None:
-                    shown[key] = _as_related(other)
+                    shown[key] = plain_values_as_related(other)
         return cls(
             tuple(
                 (
@@ -404,30 +405,6 @@ class Shipment:
             spec = FeedSpec(kind, key, name, path, entries if page is None else (), total, archives)
             documents.append(FeedDocument(spec, page, document_key))
         return documents, articles
-
-
-def _as_related(article: Article) -> tuple[Any, ...]:
-    """The :func:`plain_values` of ``article`` with only what an entry that lists it among
-    its related articles shows of it: its key, address, title and provider
-    (:func:`feeds.render.entry_content`, :func:`feeds.jsonfeed.render_item`); its excerpt,
-    image, topics and related keys left out.  A shipment holds ten or more such articles
-    for each entry: 40 documents of records citing ten others drawn from a whole archive
-    weighed 7.07 MB, and pickling, unpickling and opening them took 127 ms, against
-    2.85 MB and 76 ms sent this way."""
-    return (
-        article.key,
-        article.url,
-        article.title,
-        "",
-        article.published,
-        article.published,
-        article.provider.name,
-        article.provider.domain,
-        None,
-        (),
-        (),
-        None,
-    )
 
 
 # A worker's own state: set when it starts, kept from one shipment to the next.
