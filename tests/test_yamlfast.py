@@ -324,6 +324,14 @@ def test_data_read_fast_holds_fewer_values_than_pyyamls_path_allows() -> None:
     assert fast_data(document) == slow(document)
 
 
+def test_a_document_of_too_many_lines_is_left_to_pyyaml() -> None:
+    most = "a: 1" + "\n" * (yamlfast._MAX_LINES - 1)
+    assert yamlfast.plainly_written(most)
+    assert not yamlfast.plainly_written(most + "\n")
+    assert not yamlfast.plainly_written(most + "\n" + "b: 2")
+    assert not yamlfast.plainly_written("\n" * yamlfast._MAX_LINES)  # blank, but as many
+
+
 @pytest.mark.parametrize("items", [100_000, 250_000])
 def test_a_long_flow_list_is_reported_as_pyyamls_path_reports_it(
     items: int, monkeypatch: pytest.MonkeyPatch
