@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 CACHE_FORMAT = "5"
 DB_NAME = "feeds.sqlite3"
-CHECKSUM_BYTES = 20
+DIGEST_BYTES = 20
+CHECKSUM_BYTES = 16  # XXH3, 128 bits
 # A file changed this close to the moment its hash was stored may have changed again within
 # the same tick of the file system's clock (git's "racily clean" files): its stat data is not
 # trusted, its bytes are hashed again.
@@ -82,7 +83,17 @@ class CorruptEntry(Exception):
 
 
 def digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=CHECKSUM_BYTES).digest()
+    """The key of a record file's content: the cache takes the result of a file with the
+    same name and key for its own, so a record made to collide with a cached one would be
+    taken for it.  SHA-256, which this project's machines compute with instructions of
+    their own: 7 us for a record of 9 KB, against 12-17 us with BLAKE2b."""
+    return hashlib.sha256(data).digest()[:DIGEST_BYTES]
+
+
+def _checksum(body: bytes) -> bytes:
+    """What finds an entry damaged (XXH3, as the frames of a record, for the same reason:
+    see :data:`_frame_hash`)."""
+    return xxhash.xxh3_128_digest(body)
 
 
 @memoize
@@ -171,7 +182,7 @@ def pack(value: object) -> bytes:
         body = _PLAIN + pickled
     else:
         body = _COMPRESSED + _compressor().compress(pickled)
-    return digest(body) + body
+    return _checksum(body) + body
 
 
 def unpack(blob: bytes) -> Any:
@@ -179,7 +190,7 @@ def unpack(blob: bytes) -> Any:
     if not isinstance(blob, bytes):
         raise CorruptEntry(f"a {type(blob).__name__} where bytes were stored")
     check, body = blob[:CHECKSUM_BYTES], blob[CHECKSUM_BYTES:]
-    if digest(body) != check:
+    if _checksum(body) != check:
         raise CorruptEntry("checksum mismatch")
     try:
         kind, content = body[:1], body[1:]

@@ -463,7 +463,7 @@ def test_small_entries_are_stored_plain_and_large_ones_compressed(size: int) -> 
 def test_an_entry_of_an_unknown_kind_is_corrupt() -> None:
     body = b"q" + pickle.dumps(("a", 1))
     with pytest.raises(cache.CorruptEntry, match="unknown entry kind"):
-        unpack(cache.digest(body) + body)
+        unpack(cache._checksum(body) + body)
 
 
 def test_a_compressed_entry_that_does_not_decompress_is_corrupt() -> None:
@@ -474,7 +474,7 @@ def test_a_compressed_entry_that_does_not_decompress_is_corrupt() -> None:
     assert body[:1] == cache._COMPRESSED
     for damaged in (body[:1] + b"not compressed", body[:-4]):
         with pytest.raises(cache.CorruptEntry):
-            unpack(cache.digest(damaged) + damaged)
+            unpack(cache._checksum(damaged) + damaged)
 
 
 def test_values_pickled_for_a_record_build_only_plain_values() -> None:
