@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from feeds.checks import FORMATS
+from feeds.checks import FORMATS, SCREEN_RFC3339
 from feeds.diagnostics import Diagnostic
 from feeds.records import Finding, Locator, Record
 from feeds.urls import SCREEN_HTTP_URL
@@ -53,8 +53,9 @@ class Schema:
     """A compiled record schema and the document it came from (for messages).
 
     ``screen``, when there is one, accepts only records that ``validator`` accepts, and is
-    quicker: it checks the URL format with a regex of its own instead of calling back into
-    Python for each of a record's dozens of URLs (see :func:`_screening`)."""
+    quicker: it checks the URL and date formats with regexes of its own instead of calling
+    back into Python for each of a record's dozens of URLs and dates (see
+    :func:`_screening`)."""
 
     source: str
     document: Mapping[str, Any]
@@ -248,7 +249,7 @@ def _compiled(document: dict[str, Any]) -> Any:
 
 
 # Formats a string of the given pattern always has (the pattern is a subset of the format).
-_SCREEN_PATTERNS = {"http-url": SCREEN_HTTP_URL}
+_SCREEN_PATTERNS = {"http-url": SCREEN_HTTP_URL, "rfc3339": SCREEN_RFC3339}
 # Keywords under which a stricter subschema can make a value valid that was not: replacing a
 # format by a stricter pattern is sound only in a schema without them.
 _NOT_MONOTONE = frozenset({"not", "if", "oneOf", "maxContains"})

@@ -6,10 +6,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from feeds.checks import SCREEN_RFC3339, rfc3339_datetime
 from feeds.diagnostics import Diagnostic
 from feeds.records import parse_record
 from feeds.schema import Schema, SchemaError, _screening, load_schema
@@ -340,16 +342,93 @@ def test_the_screen_leaves_values_and_other_patterns_alone() -> None:
             "a": {"format": "http-url", "pattern": "x"},
             "b": {"const": {"format": "http-url"}, "enum": [{"not": 1}]},
             "c": {"format": "rfc3339"},
+            "d": {"format": "email"},
         }
     }
     assert _screening(document) == {
         "properties": {
             "a": {"pattern": "x", "allOf": [{"pattern": SCREEN_HTTP_URL}]},
             "b": {"const": {"format": "http-url"}, "enum": [{"not": 1}]},
-            "c": {"format": "rfc3339"},
+            "c": {"pattern": SCREEN_RFC3339},
+            "d": {"format": "email"},
         }
     }
-    assert _screening({"properties": {"c": {"format": "rfc3339"}}}) is None  # nothing to do
+    assert _screening({"properties": {"d": {"format": "email"}}}) is None  # nothing to do
+
+
+_DATE_SCREEN = jsonschema_rs.validator_for({"type": "string", "pattern": SCREEN_RFC3339})
+_DIGITS = st.text(alphabet="0123456789", min_size=1, max_size=3)
+_DATE_VALUES = st.one_of(
+    st.text(),
+    st.tuples(
+        st.integers(0, 10_000).map("{:04d}".format),
+        st.integers(0, 13).map("-{:02d}".format),
+        st.integers(0, 32).map("-{:02d}".format),
+        st.sampled_from(["T", "t", " ", "_"]),
+        st.integers(0, 25).map("{:02d}".format),
+        st.integers(0, 61).map(":{:02d}".format),
+        st.integers(0, 61).map(":{:02d}".format),
+        st.one_of(st.just(""), _DIGITS.map(".{}".format), st.just(".1234567891")),
+        st.one_of(
+            st.sampled_from(["Z", "z", "", "+", "Z\n", "\u0663"]),
+            st.tuples(
+                st.sampled_from("+-"),
+                st.integers(0, 25).map("{:02d}".format),
+                st.integers(0, 61).map(":{:02d}".format),
+            ).map("".join),
+        ),
+    ).map("".join),
+)
+
+
+@given(_DATE_VALUES)
+@settings(max_examples=5000, deadline=None)
+def test_what_the_schema_screen_takes_for_a_date_is_one(value: str) -> None:
+    """Read by the schema's own regex engine, as :mod:`feeds.schema` uses it."""
+    if _DATE_SCREEN.is_valid(value):
+        assert rfc3339_datetime(value) is not None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2020-06-10T18:12:00Z",
+        "2020-06-10t18:12:00z",
+        "2020-06-10 18:12:00.123456789+05:30",
+        "0002-01-01T00:00:00+23:59",
+        "9998-12-31T23:59:59.9-23:59",
+        "2021-04-30T00:00:00Z",
+        "2021-12-31T00:00:00Z",
+    ],
+)
+def test_the_schema_screen_takes_dates_as_records_write_them(value: str) -> None:
+    assert _DATE_SCREEN.is_valid(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2020-02-29T00:00:00Z",  # a real day, left to the format
+        "0001-01-01T01:00:00+01:00",  # a real moment, left to the format too
+        "9999-12-31T23:00:00-01:00",  # the year 10000 in UTC
+        "0001-01-01T00:00:00+01:00",  # the year 0 in UTC
+        "2021-04-31T00:00:00Z",
+        "2021-06-10T18:12:00",
+        "2021-06-10T18:12:00Z\n",
+        "2021-06-10T18:12:0\u0663Z",
+    ],
+)
+def test_the_schema_screen_leaves_other_dates_to_the_format(value: str) -> None:
+    assert not _DATE_SCREEN.is_valid(value)
+
+
+@given(date=_DATE_VALUES, cited=_DATE_VALUES)
+@settings(max_examples=1000, deadline=None)
+def test_the_screen_changes_no_finding_about_dates(schema: Schema, date: str, cited: str) -> None:
+    data = record_data(publishedDateTime=date)
+    data["related"][0]["publishedDateTime"] = cited
+    unscreened = replace(schema, screen=None)
+    assert list(schema.findings(data)) == list(unscreened.findings(data))
 
 
 def test_a_schema_read_once_is_kept_in_the_cache_folder(tmp_path: Path) -> None:
