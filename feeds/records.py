@@ -566,9 +566,13 @@ def _without_front_matter(file: str) -> Record:
 
 
 class Locator:
-    """Finds where a field path sits in the file, by composing the YAML node tree once."""
+    """Finds where a field path sits in the file, by composing the YAML node tree once.
 
-    def __init__(self, record: Record) -> None:
+    ``quick``: a top-level field is placed from the lines of the front matter when the
+    fast reader's gate takes them (:func:`feeds.yamlfast.top_level_place`), without
+    composing its YAML; for runs of many files, as loading the gate takes 30 ms."""
+
+    def __init__(self, record: Record, *, quick: bool = False) -> None:
         self._record: Record | None = record
         self._raw = b""
         self.file = record.file
@@ -576,7 +580,7 @@ class Locator:
         self.first_line = record.first_line
         self._root: yaml.Node | None = None
         self._composed = False
-        self._quick = False
+        self._quick = quick
 
     @classmethod
     def of_file(cls, file: str, raw: bytes, *, quick: bool = False) -> Locator:
@@ -584,12 +588,9 @@ class Locator:
         across records found in it.  Placing needs the text of its front matter only: the
         record's data is read from it when asked for (:attr:`record`), as reading it took
         nearly half of the 1 ms that placing a finding in a seed-sized file took.
-
-        ``quick``: a top-level field is placed from the lines of the front matter when the
-        fast reader's gate takes them (:func:`feeds.yamlfast.top_level_place`), without
-        composing its YAML; for runs of many files, as loading the gate takes 30 ms."""
-        locator = cls(_without_front_matter(file))  # until one is found
-        locator._record, locator._raw, locator._quick = None, raw, quick
+        ``quick`` as for the class."""
+        locator = cls(_without_front_matter(file), quick=quick)  # until one is found
+        locator._record, locator._raw = None, raw
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:

@@ -163,15 +163,18 @@ def schema_key(schema: Schema) -> str:
     return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
 
-def check_loaded(loaded: Loaded, schema: Schema, *, articles: bool = True) -> FileResult:
+def check_loaded(
+    loaded: Loaded, schema: Schema, *, articles: bool = True, quick: bool = False
+) -> FileResult:
     """Check what was read of one file and keep what later stages need of it (its
-    articles only when ``articles``: validating needs none)."""
+    articles only when ``articles``: validating needs none).  ``quick``: top-level fields
+    are placed from the lines where they can be (see :class:`feeds.records.Locator`)."""
     record = loaded.record
     if record is None:
         return FileResult(
             loaded.file, tuple(sorted(loaded.diagnostics, key=sort_key)), None, False, None
         )
-    diagnostics = loaded.diagnostics + schema.check(record)
+    diagnostics = loaded.diagnostics + schema.check(record, quick=quick)
     valid = not any(d.severity is Severity.ERROR for d in diagnostics)
     warned: list[Finding] = []
     if may_hold_entities(record.front_matter):
@@ -179,7 +182,7 @@ def check_loaded(loaded: Loaded, schema: Schema, *, articles: bool = True) -> Fi
     if may_hold_credentials(record.front_matter):
         warned += credential_findings(record.data)
     if warned:
-        diagnostics += Locator(record).place(warned)
+        diagnostics += Locator(record, quick=quick).place(warned)
     from feeds.articles import PublishedRecord, is_published, record_articles  # noqa: PLC0415
 
     published = valid and is_published(record.data)
@@ -213,7 +216,7 @@ def _read(path: Path) -> bytes | None:
 @dataclass(frozen=True, slots=True)
 class _Task:
     """How to check files: against which schema, keeping their articles, hashing them,
-    with the fast YAML reader."""
+    with the fast YAML reader (placing top-level findings from the lines then)."""
 
     schema: Schema
     articles: bool
@@ -271,7 +274,7 @@ def _check_path(file: str, path: Path, task: _Task) -> _Checked:
     if raw is None:
         return _Checked(check_loaded(read_record(path), task.schema, articles=task.articles))
     loaded = parse_record(file, raw, fast=task.fast_yaml)
-    result = check_loaded(loaded, task.schema, articles=task.articles)
+    result = check_loaded(loaded, task.schema, articles=task.articles, quick=task.fast_yaml)
     if seen is None:
         return _Checked(result)
     from feeds.cache import digest, pack  # noqa: PLC0415 - only runs with a cache need it

@@ -72,12 +72,13 @@ class Schema:
                 path = (*path, kind.property)
             yield Finding(path, f"schema:{kind.name}", self._message(error))
 
-    def check(self, record: Record) -> tuple[Diagnostic, ...]:
-        """Every schema problem of ``record``, placed at its line and column."""
+    def check(self, record: Record, *, quick: bool = False) -> tuple[Diagnostic, ...]:
+        """Every schema problem of ``record``, placed at its line and column (``quick``: as
+        :class:`feeds.records.Locator` has it)."""
         findings = list(self.findings(record.data))
         if not findings:
             return ()
-        return Locator(record).place(findings)
+        return Locator(record, quick=quick).place(findings)
 
     def _message(self, error: Any) -> str:
         kind = error.kind

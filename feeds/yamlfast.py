@@ -258,28 +258,31 @@ _PLAIN_KEY = re.compile(_PLAIN_NAME)
 def top_level_place(text: str, key: str) -> tuple[int, int] | None:
     """Where the value of the top-level ``key`` of ``text`` starts in PyYAML's node tree
     (0-based line and column): a text, number or the like where it starts, a list or
-    mapping at its key; ``None`` when the lines alone cannot tell, and the tree must be
+    mapping at its key; where the mapping starts when it has no such key (where a missing
+    field is reported); ``None`` when the lines alone cannot tell, and the tree must be
     composed.
 
     The checks across records place their findings at top-level fields (``published``,
-    ``webUrl``) nearly always, and composing a record's YAML took half a millisecond for
-    each of the hundreds of records with such a finding.  In a document the gate takes as
-    it is, every value that goes on over more lines goes on indented, so a line that starts
-    with a key at its first column is a key of the top-level mapping.  Quoted keys, values
-    below their key, and documents that do not start with a key are left to PyYAML."""
+    ``webUrl``) nearly always, and so do the schema's most common ones (a date that is no
+    date, a title missing); composing a record's YAML took half a millisecond or more for
+    each record with such a finding.  In a document the gate takes as it is, every value
+    that goes on over more lines goes on indented, so a line that starts with a key at its
+    first column is a key of the top-level mapping.  Quoted keys, values below their key,
+    and documents that do not start with a key are left to PyYAML."""
     if _PLAIN_KEY.fullmatch(key) is None:
         return None
     text = text.replace("\r\n", "\n")  # as load reads it; a lone CR fails the gate
     if _shape(text) != "plain":
         return None
     place = None
-    started = False
+    start = None  # of the mapping: its first key
     for number, line in enumerate(text.split("\n")):
         if line[:1] in ("", " ", "#"):  # blank, a comment, or indented
             continue
-        if line[0] in "\"'" or (not started and line[0] == "-"):
+        if line[0] in "\"'" or (start is None and line[0] == "-"):
             return None
-        started = True
+        if start is None:
+            start = (number, 0)
         if not line.startswith(key) or line[len(key) : len(key) + 1] != ":":
             continue
         value = line[len(key) + 1 :].lstrip(" ")
@@ -287,7 +290,7 @@ def top_level_place(text: str, key: str) -> tuple[int, int] | None:
             return None
         column = 0 if value[0] in "[{" else len(line) - len(value)
         place = (number, column)  # the last of equal keys wins, as in PyYAML's tree
-    return place
+    return place or start
 
 
 def _refuses_a_character(text: str) -> bool:

@@ -33,7 +33,7 @@ from feeds.config import Config
 from feeds.records import Finding, Record, parse_record
 from feeds.scan import check_loaded
 from feeds.schema import Schema, load_schema
-from tests.conftest import SCHEMA, record_text
+from tests.conftest import SCHEMA, record_data, record_text
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -82,6 +82,60 @@ def test_any_front_matter_gives_diagnostics_never_an_exception(
     pieces: list[bytes], schema: Schema
 ) -> None:
     check_bytes(b"---\n" + b"".join(pieces) + b"\n---\nbody\n", schema)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pieces=st.lists(YAML_PIECES, max_size=12), line_break=st.sampled_from(["\n", "\r\n"]))
+def test_findings_placed_from_the_lines_are_where_composing_places_them(
+    pieces: list[bytes], line_break: str, schema: Schema
+) -> None:
+    """How workers place what they find (``quick``, with the fast reader's gate)."""
+    raw = (b"---\n" + b"".join(pieces) + b"---\n").replace(b"\n", line_break.encode())
+    loaded = parse_record("records/r.md", raw)
+    assert check_loaded(loaded, schema, quick=True) == check_loaded(loaded, schema)
+
+
+_REQUIRED = ["title", "webUrl", "publishedDateTime", "provider", "topics"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    missing=st.sets(st.sampled_from(_REQUIRED)),
+    wrong=st.dictionaries(
+        st.sampled_from([*_REQUIRED, "excerpt", "published", "ampWebUrl"]),
+        st.sampled_from(["yesterday", "", 5, None, ["a"], "https://a.example/?a=1&amp;b=2"]),
+        max_size=3,
+    ),
+    line_break=st.sampled_from(["\n", "\r\n"]),
+)
+def test_a_records_findings_placed_from_the_lines_are_where_composing_places_them(
+    missing: set[str], wrong: dict[str, Any], line_break: str, schema: Schema
+) -> None:
+    data = {key: value for key, value in record_data(**wrong).items() if key not in missing}
+    raw = record_text(data).replace("\n", line_break).encode()
+    loaded = parse_record("records/r.md", raw)
+    assert check_loaded(loaded, schema, quick=True) == check_loaded(loaded, schema)
+
+
+def test_a_records_most_common_findings_are_placed_without_composing_its_yaml(
+    schema: Schema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A title missing, a date that is none: composing a record of seed size to place them
+    took a millisecond or more in each worker."""
+    data = record_data(publishedDateTime="yesterday")
+    del data["title"]
+    loaded = parse_record("records/r.md", record_text(data).encode())
+    expected = check_loaded(loaded, schema)
+    assert {(d.field, d.line, d.column) for d in expected.diagnostics} == {
+        ("title", 2, 1),
+        ("publishedDateTime", 3, 20),
+    }
+
+    def composing(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("composed")
+
+    monkeypatch.setattr(yaml, "compose", composing)
+    assert check_loaded(loaded, schema, quick=True) == expected
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1045,6 +1045,8 @@ def test_a_top_level_field_placed_from_the_lines_is_where_pyyaml_places_it(
         ("topics: [a, b]\nwebUrl: x", "topics", (0, 0)),  # a list: at its key
         ("topics: {a: b}\nwebUrl: x", "topics", (0, 0)),
         ("title: x\r\npublished: false\r\n", "published", (1, 11)),  # Windows line breaks
+        ("a: b", "published", (0, 0)),  # missing: placed where the mapping starts
+        ("# c\n\ntitle: x\npublished_x: z", "published", (2, 0)),
     ],
 )
 def test_top_level_fields_are_placed_from_the_lines(
@@ -1068,7 +1070,7 @@ def test_top_level_fields_are_placed_from_the_lines(
         ("published: yes", "published"),  # the gate refuses it
         ("excerpt: >-\n  a\npublished: false", "published"),  # a block: the gate refuses it
         ("published: false", "related[0]"),  # not a plain key
-        ("a: b", "published"),  # missing: placed at the parent
+        ('"a": b', "published"),  # missing, but a quoted key might be it
     ],
 )
 def test_what_the_lines_cannot_tell_is_left_to_pyyaml(front: str, key: str) -> None:
