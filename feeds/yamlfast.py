@@ -283,7 +283,8 @@ def top_level_place(text: str, key: str) -> tuple[int, int] | None:
     and documents that do not start with a key are left to PyYAML."""
     if _PLAIN_KEY.fullmatch(key) is None:
         return None
-    text = text.replace("\r\n", "\n")  # as load reads it; a lone CR fails the gate
+    if "\r" in text:  # (see load: quicker than looking for the pair)
+        text = text.replace("\r\n", "\n")  # as load reads it; a lone CR fails the gate
     if _shape(text) != "plain":
         return None
     place = None
