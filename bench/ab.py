@@ -1,0 +1,169 @@
+"""Two versions of feeds timed on one command, run by run in turn.
+
+    python bench/ab.py BASE [--other OTHER] [--runs 10] [--cwd DIR] [--fresh PATH] -- ARGS
+
+Runs ``feeds ARGS`` in ``--cwd`` with the code of BASE and of OTHER, each a commit of this
+repository (checked out in a temporary worktree) or a folder that holds a ``feeds``
+package; OTHER is the working tree by default.  The two take turns, in pairs whose order
+swaps from one pair to the next (BASE OTHER, OTHER BASE, ...), and each ``--fresh`` path is
+removed before every run (``--fresh .feeds-cache`` times cold runs); ``--ok`` lists the
+exit codes a run may end with (``--ok 0 1`` for ``validate`` on records with errors).
+Reported: the median and range of each version's wall time and processor time (its own
+and that of the processes it waited for, as ``time`` counts them), and in how many pairs
+OTHER was quicker.
+
+One table of ``bench/run.py`` cannot show a change of a tenth on a machine whose speed moves
+within minutes: six cold ``feeds validate`` runs in a row of the bench's corpus took 5.8 to
+7.0 s of processor time, and two tables of one commit forty minutes apart gave validate
+0.278x and 0.207x the bare read.  Runs taken in turn meet the same moments of the machine.
+
+Only the code differs between the two: both run with this Python and its packages, in the
+same folder.  A command that keeps a cache needs it removed before each run (``--fresh``):
+a cache is kept for the code that wrote it, and each version would find the other's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import contextlib
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Version:
+    """A version of feeds: its name as given, and the folder its ``feeds`` package is in."""
+
+    name: str
+    root: Path
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def checked_out(names: Sequence[str], repo: Path = REPO) -> Iterator[list[Version]]:
+    """A :class:`Version` for each name: a folder holding a ``feeds`` package is taken as
+    it is, anything else is a commit of ``repo``, checked out in a worktree removed after."""
+    with tempfile.TemporaryDirectory(prefix="feeds-ab-") as scratch:
+        versions: list[Version] = []
+        worktrees: list[Path] = []
+        try:
+            for index, name in enumerate(names):
+                folder = Path(name)
+                if (folder / "feeds" / "__init__.py").is_file():
+                    versions.append(Version(name, folder.resolve()))
+                    continue
+                worktree = Path(scratch) / f"v{index}"
+                _git(repo, "worktree", "add", "--detach", str(worktree), name)
+                worktrees.append(worktree)
+                versions.append(Version(name, worktree))
+            for version in versions:  # as an install writes it: not compiled in a timed run
+                compileall.compile_dir(version.root / "feeds", quiet=1)
+            yield versions
+        finally:
+            for worktree in worktrees:
+                _git(repo, "worktree", "remove", "--force", str(worktree))
+
+
+def _git(repo: Path, *args: str) -> None:
+    command = ["git", "-C", str(repo), *args]
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"git {' '.join(args)}: {done.stderr.strip()}")
+
+
+def turns(pairs: int) -> Iterator[tuple[int, int]]:
+    """The order of runs: which version (0 or 1) runs, for each pair, first then second."""
+    for pair in range(pairs):
+        yield (0, 1) if pair % 2 == 0 else (1, 0)
+
+
+def timed(
+    version: Version, args: Sequence[str], cwd: Path, fresh: Sequence[Path], ok: Collection[int]
+) -> tuple[float, float]:
+    """Wall and processor time of one run of ``feeds args`` with ``version``'s code."""
+    for path in fresh:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    environment = {**os.environ, "PYTHONPATH": str(version.root), "CI": "true"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "feeds", *args],
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in ok:
+        message = done.stderr.decode(errors="replace")[-2000:]
+        raise SystemExit(f"{version.name}: feeds exited with {done.returncode}\n{message}")
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+def summary(base: Version, other: Version) -> str:
+    """Medians and ranges of both versions, and how ``other`` compares with ``base``."""
+    lines = []
+    width = max(len(base.name), len(other.name))
+    for version in (base, other):
+        walls, cpus = version.walls, version.cpus
+        lines.append(
+            f"{version.name:{width}}  wall {statistics.median(walls):.2f} s"
+            f" ({min(walls):.2f}-{max(walls):.2f}),"
+            f" processor {statistics.median(cpus):.2f} s ({min(cpus):.2f}-{max(cpus):.2f})"
+        )
+    quicker = sum(o < b for b, o in zip(base.walls, other.walls, strict=True))
+    wall = statistics.median(other.walls) / statistics.median(base.walls)
+    cpu = statistics.median(other.cpus) / statistics.median(base.cpus)
+    lines.append(
+        f"{other.name} / {base.name}: wall {wall:.3f}x, processor {cpu:.3f}x;"
+        f" {other.name} quicker in {quicker} of {len(base.walls)} pairs"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base", help="a commit, or a folder holding a feeds package")
+    parser.add_argument("--other", default=str(REPO), help="[default: the working tree]")
+    parser.add_argument("--runs", type=int, default=10, help="runs of each [default: 10]")
+    parser.add_argument("--cwd", type=Path, default=Path.cwd())
+    parser.add_argument("--fresh", type=Path, action="append", default=[])
+    parser.add_argument("--ok", type=int, nargs="+", default=[0], help="exit codes [0]")
+    parser.add_argument("args", nargs="+", help="what follows `feeds` (after --)")
+    options = parser.parse_args(argv)
+    if options.runs < 1:
+        parser.error("--runs must be at least 1")
+    fresh = [options.cwd / path for path in options.fresh]
+    with checked_out([options.base, options.other]) as versions:
+        for pair, order in enumerate(turns(options.runs)):
+            for index in order:
+                version = versions[index]
+                wall, cpu = timed(version, options.args, options.cwd, fresh, options.ok)
+                version.walls.append(wall)
+                version.cpus.append(cpu)
+                print(f"  {pair + 1:3} {version.name}: {wall:.2f} s, {cpu:.2f} s", flush=True)
+        print(summary(*versions))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""``bench/ab.py`` times two versions of feeds on one command, run by run in turn."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SEEDS
+from tests.test_bench_run import _bench_module
+
+ab = _bench_module("ab")
+
+
+def _package(root: Path, main: str) -> Path:
+    """A folder holding a ``feeds`` package whose ``python -m feeds`` runs ``main``."""
+    (root / "feeds").mkdir(parents=True)
+    (root / "feeds" / "__init__.py").write_text("")
+    (root / "feeds" / "__main__.py").write_text(main)
+    return root
+
+
+def test_the_two_take_turns_first_in_every_other_pair() -> None:
+    assert list(ab.turns(4)) == [(0, 1), (1, 0), (0, 1), (1, 0)]
+
+
+def test_the_summary_gives_medians_ranges_and_the_pairs_won() -> None:
+    base = ab.Version("old", Path("/a"), [2.0, 3.0, 4.0], [4.0, 5.0, 9.0])
+    other = ab.Version("new", Path("/b"), [1.5, 3.5, 1.0], [3.0, 4.0, 4.5])
+    assert ab.summary(base, other).splitlines() == [
+        "old  wall 3.00 s (2.00-4.00), processor 5.00 s (4.00-9.00)",
+        "new  wall 1.50 s (1.00-3.50), processor 4.00 s (3.00-4.50)",
+        "new / old: wall 0.500x, processor 0.800x; new quicker in 2 of 3 pairs",
+    ]
+
+
+def test_fresh_paths_are_removed_before_every_run(tmp_path: Path) -> None:
+    """The command fails when it finds what its last run left: only a run that starts
+    without it ends with the exit code allowed."""
+    version = ab.Version("v", _package(tmp_path / "v", _LEAVES_A_CACHE))
+    work = tmp_path / "work"
+    work.mkdir()
+    for _ in range(2):
+        wall, cpu = ab.timed(version, [], work, [work / "cache"], ok=(3,))
+        assert wall > 0 and cpu > 0
+    with pytest.raises(SystemExit, match="exited with 4"):
+        ab.timed(version, [], work, [], ok=(3,))
+
+
+_LEAVES_A_CACHE = """
+import os, sys
+if os.path.exists("cache"):
+    sys.exit(4)
+os.mkdir("cache")
+sum(range(100_000))  # some processor time to count
+sys.exit(3)
+"""
+
+
+def test_a_commit_is_checked_out_for_the_run_and_removed_after(tmp_path: Path) -> None:
+    repo = _package(tmp_path / "repo", "print('old')\n")
+    git = ["git", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run(
+        [*git, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "old"], check=True
+    )
+    (repo / "feeds" / "__main__.py").write_text("print('new')\n")
+    with ab.checked_out(["HEAD", str(repo)], repo=repo) as (old, new):
+        assert (old.root / "feeds" / "__main__.py").read_text() == "print('old')\n"
+        assert new.root == repo
+        assert list((old.root / "feeds" / "__pycache__").iterdir())  # compiled, as installed
+    listed = subprocess.run([*git, "worktree", "list"], check=True, capture_output=True, text=True)
+    assert len(listed.stdout.splitlines()) == 1  # the repository's own only
+    assert not old.root.exists()
+
+
+def test_feeds_itself_is_timed_against_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "records").symlink_to(SEEDS)
+    argv = [str(REPO), "--other", str(REPO), "--runs", "2", "--cwd", str(project)]
+    assert ab.main([*argv, "--ok", "0", "1", "--", "validate", "records"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len([line for line in lines if line.startswith("  ")]) == 4
+    assert lines[-1].endswith(" of 2 pairs")
