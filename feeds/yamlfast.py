@@ -306,13 +306,14 @@ def top_level_place(text: str, key: str) -> tuple[int, int] | None:
     return place or start
 
 
-def _refuses_a_character(text: str) -> bool:
-    """Whether ``text`` holds a character that one of the readers or XML refuses, or that
-    YAML 1.1 reads as a line break (see :data:`_REFUSED`)."""
+def _every_character_taken(text: str) -> bytes | None:
+    """``text`` in UTF-8 when it holds no character that one of the readers or XML refuses,
+    or that YAML 1.1 reads as a line break (see :data:`_REFUSED`); else ``None``."""
     try:
-        return _REFUSED.search(text.encode()) is not None
+        encoded = text.encode()
     except UnicodeEncodeError:  # a lone surrogate
-        return True
+        return None
+    return None if _REFUSED.search(encoded) is not None else encoded
 
 
 def load(text: str) -> tuple[Any, bool] | None:
@@ -337,21 +338,24 @@ def load(text: str) -> tuple[Any, bool] | None:
     if set_aside is None:
         return None
     gated, blocks = set_aside
-    found = None  # the shape of the text as it is read, and its bytes
+    # The shape of the text as it is read, and its bytes, which yaml-rs reads.
+    found: tuple[Shape, bytes] | None
     if blocks:
         shape = _shape(gated)
+        # The lines of blocks are not in what the gate sees: their characters are looked
+        # at apart.
+        encoded = None if shape is None else _every_character_taken(text)
+        found = None if shape is None or encoded is None else (shape, encoded)
     else:
         text, found = _gated_without_blocks(text)
         gated = text
-        shape = None if found is None else found[0]
-    # The lines of blocks are not in what the gate sees: their characters are looked at apart.
-    if shape is None or (blocks and _refuses_a_character(text)):
+    if found is None:
         return None
+    shape, encoded = found
     # (Aliases of nodes that hold blocks would repeat lines the gate does not count.)
     if shape == "sharing" and (blocks or not _repeats_bounded(gated)):
         return None
     # Bytes only: yaml-rs takes text given to ``load`` for the name of a file.
-    encoded = text.encode() if found is None else found[1]
     try:
         data = yaml_rs.load(encoded, parse_datetime=False)
     except (ValueError, TypeError, OverflowError, RecursionError):
