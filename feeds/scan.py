@@ -296,9 +296,7 @@ def _check_paths(
 ) -> Generator[tuple[FileResult, Hashed | None, Packed | None], None, None]:
     """Results for ``(label, path)`` pairs, in order; in worker processes when it pays."""
     if len(todo) < PARALLEL_MIN_FILES:
-        for file, path in todo:
-            yield _check_path(file, path, task).received()
-            progress.advance()
+        yield from _checked_here(todo, task, progress)
         return
     if task.fast_yaml:
         # Loaded once, here, for every worker forked after: each imported it and compiled
@@ -308,9 +306,7 @@ def _check_paths(
     with Workers() as workers:
         pool = workers.get(task=task)
         if pool is None:  # one core
-            for file, path in todo:
-                yield _check_path(file, path, task).received()
-                progress.advance()
+            yield from _checked_here(todo, task, progress)
             return
         chunks = [
             [(file, str(path)) for file, path in todo[i : i + CHUNK]]
@@ -320,6 +316,15 @@ def _check_paths(
             for (file, where), checked in zip(chunk, done, strict=True):
                 yield _received(checked, file, where, task)
             progress.advance(len(done))
+
+
+def _checked_here(
+    todo: Sequence[tuple[str, Path]], task: _Task, progress: Progress
+) -> Iterator[tuple[FileResult, Hashed | None, Packed | None]]:
+    """:func:`_check_paths` in this process."""
+    for file, path in todo:
+        yield _check_path(file, path, task).received()
+        progress.advance()
 
 
 def _received(
