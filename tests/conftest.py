@@ -24,16 +24,23 @@ SCHEMA = REPO / "schemas" / "record.yaml"
 RecordFactory = Callable[..., Path]
 
 
-def corpus_module() -> Any:
-    """The benchmark's corpus generator (bench/ is not a package)."""
-    if "bench_corpus" in sys.modules:
-        return sys.modules["bench_corpus"]
-    spec = importlib.util.spec_from_file_location("bench_corpus", REPO / "bench" / "corpus.py")
+def bench_module(name: str) -> Any:
+    """The script ``bench/{name}.py`` as a module (bench/ is not a package), loaded once and
+    kept in ``sys.modules``, where its data classes look themselves up."""
+    key = f"bench_{name}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, REPO / "bench" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_corpus"] = module
+    sys.modules[key] = module
     spec.loader.exec_module(module)
     return module
+
+
+def corpus_module() -> Any:
+    """The benchmark's corpus generator."""
+    return bench_module("corpus")
 
 
 def record_data(**changes: Any) -> dict[str, Any]:

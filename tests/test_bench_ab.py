@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SEEDS
-from tests.test_bench_run import _bench_module
+from tests.conftest import REPO, SEEDS, bench_module
 
-ab = _bench_module("ab")
+ab = bench_module("ab")
 
 
 def _package(root: Path, main: str) -> Path:

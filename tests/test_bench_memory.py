@@ -5,30 +5,19 @@ that end while it reads them."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import bench_module
 
 HELD = 64 * 2**20  # bytes a process of the tree holds, resident
 
-
-def _memory_module() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_memory", REPO / "bench" / "memory.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-memory = _memory_module()
+memory = bench_module("memory")
 pytestmark = pytest.mark.skipif(
     not memory.available(), reason="this kernel does not list children in /proc"
 )

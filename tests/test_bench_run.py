@@ -3,37 +3,24 @@ subfolders too, laid out as they are, and every reference reads the files feeds 
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
 import frontmatter
 import pytest
 import yaml
 
 from feeds.api import validate
-from tests.conftest import REPO, corpus_module
+from tests.conftest import REPO, bench_module, corpus_module
 
 RECORDS = 110  # more than the 100 that one run holds back, to add them
 
 
-def _bench_module(name: str) -> Any:
-    """A script of bench/ (not a package), as a module of its own (its data classes look
-    themselves up there)."""
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-run = _bench_module("run")
-hugo_site = _bench_module("hugo_site")
-othershape = _bench_module("othershape")
+run = bench_module("run")
+hugo_site = bench_module("hugo_site")
+othershape = bench_module("othershape")
 
 
 @pytest.fixture
