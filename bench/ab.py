@@ -1,6 +1,7 @@
 """Two versions of feeds timed on one command, run by run in turn.
 
-    python bench/ab.py BASE [--other OTHER] [--runs 10] [--cwd DIR] [--fresh PATH] -- ARGS
+    python bench/ab.py BASE [--other OTHER] [--runs 10] [--cwd DIR] [--fresh PATH]
+                       [--instructions] -- ARGS
 
 Runs ``feeds ARGS`` in ``--cwd`` with the code of BASE and of OTHER, each a commit of this
 repository (checked out in a temporary worktree) or a folder that holds a ``feeds``
@@ -17,6 +18,14 @@ within minutes: six cold ``feeds validate`` runs in a row of the bench's corpus 
 7.0 s of processor time, and two tables of one commit forty minutes apart gave validate
 0.278x and 0.207x the bare read.  Runs taken in turn meet the same moments of the machine.
 
+``--instructions`` counts instead the machine instructions each run executes, in every
+process it starts (valgrind's cachegrind, which must be installed).  A run takes twenty to
+fifty times longer (a cold validate of 1,668 records: 0.9 s, 17-20 s counted), but its count
+does not move with the machine: two such runs counted 7,199.1 and 7,199.0 million, so one
+run of each shows a change of a thousandth.  Instructions are not time: work that waits on
+the disk or on memory counts for less than it costs.  Runs are made with
+``PYTHONHASHSEED=0``, so that sets and dicts of strings are laid out alike in every run.
+
 Only the code differs between the two: both run with this Python and its packages, in the
 same folder.  A command that keeps a cache needs it removed before each run (``--fresh``):
 a cache is kept for the code that wrote it, and each version would find the other's.
@@ -28,6 +37,7 @@ import argparse
 import compileall
 import contextlib
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -50,6 +60,7 @@ class Version:
     root: Path
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
+    instructions: list[int] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -94,33 +105,84 @@ def timed(
     version: Version, args: Sequence[str], cwd: Path, fresh: Sequence[Path], ok: Collection[int]
 ) -> tuple[float, float]:
     """Wall and processor time of one run of ``feeds args`` with ``version``'s code."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    _run(version, args, cwd, fresh, ok)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+# cachegrind without its cache simulation counts instructions only; every process started
+# (workers, the forkserver) is followed and writes its own log, with its own count.
+CACHEGRIND = (
+    "valgrind",
+    "--tool=cachegrind",
+    "--cache-sim=no",
+    "--trace-children=yes",
+    "--cachegrind-out-file=/dev/null",
+)
+_COUNT = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def counted(
+    version: Version, args: Sequence[str], cwd: Path, fresh: Sequence[Path], ok: Collection[int]
+) -> int:
+    """The instructions one run of ``feeds args`` with ``version``'s code executes, summed
+    over the processes it starts."""
+    with tempfile.TemporaryDirectory(prefix="feeds-ab-logs-") as logs:
+        logged = f"--log-file={logs}/%p"
+        _run(version, args, cwd, fresh, ok, prefix=(*CACHEGRIND, logged), hash_seed="0")
+        return sum(instructions(path.read_text()) for path in Path(logs).iterdir())
+
+
+def instructions(log: str) -> int:
+    """The instructions a cachegrind log reports (a process that replaced its program has
+    a count for each)."""
+    counts = _COUNT.findall(log)
+    if not counts:
+        raise SystemExit(f"valgrind counted no instructions:\n{log[-2000:]}")
+    return sum(int(count.replace(",", "")) for count in counts)
+
+
+def _run(
+    version: Version,
+    args: Sequence[str],
+    cwd: Path,
+    fresh: Sequence[Path],
+    ok: Collection[int],
+    *,
+    prefix: Sequence[str] = (),
+    hash_seed: str | None = None,
+) -> None:
+    """Run ``feeds args`` with ``version``'s code (under ``prefix``), each ``fresh`` path
+    removed first; stop when it exits with a code not in ``ok``."""
     for path in fresh:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
     environment = {**os.environ, "PYTHONPATH": str(version.root), "CI": "true"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
+    if hash_seed is not None:
+        environment["PYTHONHASHSEED"] = hash_seed
     done = subprocess.run(
-        [sys.executable, "-m", "feeds", *args],
+        [*prefix, sys.executable, "-m", "feeds", *args],
         cwd=cwd,
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         check=False,
     )
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in ok:
         message = done.stderr.decode(errors="replace")[-2000:]
         raise SystemExit(f"{version.name}: feeds exited with {done.returncode}\n{message}")
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return wall, cpu
 
 
 def summary(base: Version, other: Version) -> str:
     """Medians and ranges of both versions, and how ``other`` compares with ``base``."""
+    if base.instructions:
+        return _counts(base, other)
     lines = []
     width = max(len(base.name), len(other.name))
     for version in (base, other):
@@ -140,24 +202,56 @@ def summary(base: Version, other: Version) -> str:
     return "\n".join(lines)
 
 
+def _counts(base: Version, other: Version) -> str:
+    lines = []
+    width = max(len(base.name), len(other.name))
+    for version in (base, other):
+        counts = version.instructions
+        lines.append(
+            f"{version.name:{width}}  instructions {statistics.median(counts):,.0f}"
+            f" ({min(counts):,}-{max(counts):,})"
+        )
+    fewer = sum(o < b for b, o in zip(base.instructions, other.instructions, strict=True))
+    ratio = statistics.median(other.instructions) / statistics.median(base.instructions)
+    lines.append(
+        f"{other.name} / {base.name}: instructions {ratio:.4f}x;"
+        f" {other.name} fewer in {fewer} of {len(base.instructions)} pairs"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("base", help="a commit, or a folder holding a feeds package")
     parser.add_argument("--other", default=str(REPO), help="[default: the working tree]")
-    parser.add_argument("--runs", type=int, default=10, help="runs of each [default: 10]")
+    parser.add_argument(
+        "--runs", type=int, help="runs of each [default: 10; 1 with --instructions]"
+    )
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (cachegrind)"
+    )
     parser.add_argument("--cwd", type=Path, default=Path.cwd())
     parser.add_argument("--fresh", type=Path, action="append", default=[])
     parser.add_argument("--ok", type=int, nargs="+", default=[0], help="exit codes [0]")
     parser.add_argument("args", nargs="+", help="what follows `feeds` (after --)")
     options = parser.parse_args(argv)
-    if options.runs < 1:
+    runs = options.runs or (1 if options.instructions else 10)
+    if runs < 1:
         parser.error("--runs must be at least 1")
+    if options.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind (apt-get install valgrind)")
     fresh = [options.cwd / path for path in options.fresh]
+    run = (options.args, options.cwd, fresh, options.ok)
     with checked_out([options.base, options.other]) as versions:
-        for pair, order in enumerate(turns(options.runs)):
+        for pair, order in enumerate(turns(runs)):
             for index in order:
                 version = versions[index]
-                wall, cpu = timed(version, options.args, options.cwd, fresh, options.ok)
+                if options.instructions:
+                    count = counted(version, *run)
+                    version.instructions.append(count)
+                    print(f"  {pair + 1:3} {version.name}: {count:,}", flush=True)
+                    continue
+                wall, cpu = timed(version, *run)
                 version.walls.append(wall)
                 version.cpus.append(cpu)
                 print(f"  {pair + 1:3} {version.name}: {wall:.2f} s, {cpu:.2f} s", flush=True)

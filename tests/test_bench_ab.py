@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -86,3 +87,75 @@ def test_feeds_itself_is_timed_against_itself(
     lines = capsys.readouterr().out.splitlines()
     assert len([line for line in lines if line.startswith("  ")]) == 4
     assert lines[-1].endswith(" of 2 pairs")
+
+
+def test_the_summary_of_counts_gives_medians_ranges_and_the_pairs_with_fewer() -> None:
+    base = ab.Version("old", Path("/a"), instructions=[1_000, 1_200, 1_100])
+    other = ab.Version("new", Path("/b"), instructions=[900, 1_300, 880])
+    assert ab.summary(base, other).splitlines() == [
+        "old  instructions 1,100 (1,000-1,200)",
+        "new  instructions 900 (880-1,300)",
+        "new / old: instructions 0.8182x; new fewer in 2 of 3 pairs",
+    ]
+
+
+def test_a_log_counts_the_instructions_of_each_program_the_process_ran() -> None:
+    log = (
+        "==7== Cachegrind, a high-precision tracing profiler\n"
+        "==7== I   refs:      1,234,567\n"
+        "==7== (the process replaced its program)\n"
+        "==7== I   refs:      89\n"
+    )
+    assert ab.instructions(log) == 1_234_656
+    with pytest.raises(SystemExit, match="counted no instructions"):
+        ab.instructions("==7== valgrind: cannot start the program\n")
+
+
+_LOOPS = """
+import subprocess, sys
+loops, children = int(sys.argv[1]), int(sys.argv[2])
+sum(range(loops))
+for _ in range(children):
+    subprocess.run([sys.executable, "-c", f"sum(range({loops}))"], check=True)
+sys.exit(3)
+"""
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind (.ci/run has it)")
+def test_instructions_are_counted_in_every_process_and_alike_in_every_run(tmp_path: Path) -> None:
+    """A run that starts a child doing the same loop counts about twice as many
+    instructions of the loop; and two runs of one command count nearly the same."""
+    version = ab.Version("v", _package(tmp_path / "v", _LOOPS))
+
+    def count(loops: int, children: int) -> int:
+        counted: int = ab.counted(version, [str(loops), str(children)], tmp_path, [], ok=(3,))
+        return counted
+
+    start = count(0, 0)
+    loop = count(2_000_000, 0) - start
+    assert loop > 20_000_000  # ten instructions an iteration and more
+    child = count(2_000_000, 1) - count(0, 1)
+    assert 0.9 < child / (2 * loop) < 1.1
+    assert abs(count(2_000_000, 0) - start - loop) < 0.01 * loop
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind (.ci/run has it)")
+def test_one_run_of_each_is_counted_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package = str(_package(tmp_path / "v", _LOOPS))
+    argv = [package, "--other", package, "--instructions", "--cwd", str(tmp_path), "--ok", "3"]
+    assert ab.main([*argv, "--", "1000", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == [f"    1 {package}"] * 2
+    assert lines[-1].startswith(f"{package} / {package}: instructions ")
+    assert lines[-1].endswith(" of 1 pairs")
+
+
+def test_counting_without_valgrind_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(ab.shutil, "which", lambda name: None)
+    with pytest.raises(SystemExit):
+        ab.main([str(REPO), "--instructions", "--", "validate"])
+    assert "--instructions needs valgrind (apt-get install valgrind)" in capsys.readouterr().err
