@@ -137,7 +137,25 @@ class RelatedLink:
     def to(cls, article: Article) -> RelatedLink:
         """Link titles are plain text that no reader unescapes: one that would read as
         markup is given without it, so every related link keeps a title."""
-        return cls(article.url, plain_title(article.title, fallback="Related article"))
+        return _related_link(article.url, article.title)
+
+
+# An article is listed among the related articles of every article that cites it: what its
+# listing shows is worked out once for all of them (each entry of a seed-like record lists
+# a dozen).
+_RELATED_KEPT = 1 << 14
+
+
+@lru_cache(maxsize=_RELATED_KEPT)
+def _related_link(url: str, title: str) -> RelatedLink:
+    return RelatedLink(url, plain_title(title, fallback="Related article"))
+
+
+@lru_cache(maxsize=_RELATED_KEPT)
+def _related_item(url: str, title: str, provider: str) -> str:
+    return (
+        f'<li><a href="{html.escape(url)}">{html.escape(title)}</a> ({html.escape(provider)})</li>'
+    )
 
 
 _ATOM_LINK = f"{{{ATOM_NS}}}link"
@@ -261,9 +279,7 @@ def entry_content(article: Article, related: list[Article]) -> str:
     )
     if related:
         items = "".join(
-            f'<li><a href="{html.escape(other.url)}">{html.escape(other.title)}</a>'
-            f" ({html.escape(other.provider.name)})</li>"
-            for other in related
+            _related_item(other.url, other.title, other.provider.name) for other in related
         )
         parts.append(f"<h3>Related articles</h3><ul>{items}</ul>")
     return "".join(parts)
