@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,17 +77,44 @@ def test_a_commit_is_checked_out_for_the_run_and_removed_after(tmp_path: Path) -
     assert not old.root.exists()
 
 
-def test_feeds_itself_is_timed_against_itself(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _ab(*argv: str) -> list[str]:
+    """What ``bench/ab.py argv`` prints, run as the command it is: it waits for every
+    process its runs leave (``adopt_orphans``), which this one must not."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "ab.py"), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_feeds_itself_is_timed_against_itself(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
     (project / "records").symlink_to(SEEDS)
     argv = [str(REPO), "--other", str(REPO), "--runs", "2", "--cwd", str(project)]
-    assert ab.main([*argv, "--ok", "0", "1", "--", "validate", "records"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = _ab(*argv, "--ok", "0", "1", "--", "validate", "records")
     assert len([line for line in lines if line.startswith("  ")]) == 4
     assert lines[-1].endswith(" of 2 pairs")
+
+
+_ORPHANS_A_WORKER = """
+import subprocess, sys
+# A child that starts a worker and ends at once: the worker outlives it and the run, as the
+# render worker of a build outlives the build.
+work = "import time; start = time.process_time()\\nwhile time.process_time() - start < 0.6: pass"
+starter = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {work!r}])"
+subprocess.run([sys.executable, "-c", starter], check=True)
+"""
+
+
+def test_the_processor_time_of_a_process_the_run_left_behind_is_counted(tmp_path: Path) -> None:
+    package = str(_package(tmp_path / "v", _ORPHANS_A_WORKER))
+    lines = _ab(package, "--other", package, "--runs", "1", "--cwd", str(tmp_path), "--", "x")
+    processor = float(lines[-3].split("processor ")[1].split(" s")[0])
+    assert processor >= 0.6
 
 
 def test_the_summary_of_counts_gives_medians_ranges_and_the_pairs_with_fewer() -> None:
@@ -140,13 +168,10 @@ def test_instructions_are_counted_in_every_process_and_alike_in_every_run(tmp_pa
 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind (.ci/run has it)")
-def test_one_run_of_each_is_counted_by_default(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_one_run_of_each_is_counted_by_default(tmp_path: Path) -> None:
     package = str(_package(tmp_path / "v", _LOOPS))
     argv = [package, "--other", package, "--instructions", "--cwd", str(tmp_path), "--ok", "3"]
-    assert ab.main([*argv, "--", "1000", "0"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = _ab(*argv, "--", "1000", "0")
     assert [line.split(":")[0] for line in lines[:2]] == [f"    1 {package}"] * 2
     assert lines[-1].startswith(f"{package} / {package}: instructions ")
     assert lines[-1].endswith(" of 1 pairs")
