@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ok", type=int, nargs="+", default=[0], help="exit codes [0]")
     parser.add_argument("args", nargs="+", help="what follows `feeds` (after --)")
     options = parser.parse_args(argv)
-    runs = options.runs or (1 if options.instructions else 10)
+    runs = options.runs if options.runs is not None else 1 if options.instructions else 10
     if runs < 1:
         parser.error("--runs must be at least 1")
     if options.instructions and shutil.which("valgrind") is None:

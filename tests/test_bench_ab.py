@@ -184,3 +184,10 @@ def test_counting_without_valgrind_says_what_to_install(
     with pytest.raises(SystemExit):
         ab.main([str(REPO), "--instructions", "--", "validate"])
     assert "--instructions needs valgrind (apt-get install valgrind)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [[], ["--instructions"]])
+def test_no_runs_is_refused(extra: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        ab.main([str(REPO), "--runs", "0", *extra, "--", "validate"])
+    assert "--runs must be at least 1" in capsys.readouterr().err
