@@ -178,7 +178,7 @@ def test_one_run_of_each_is_counted_by_default(tmp_path: Path) -> None:
 
 
 def test_counting_without_valgrind_says_what_to_install(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(ab.shutil, "which", lambda name: None)
     with pytest.raises(SystemExit):
