@@ -1,7 +1,7 @@
 """Two versions of feeds timed on one command, run by run in turn.
 
     python bench/ab.py BASE [--other OTHER] [--runs 10] [--cwd DIR] [--fresh PATH]
-                       [--instructions] -- ARGS
+                       [--before COMMAND] [--instructions] -- ARGS
 
 Runs ``feeds ARGS`` in ``--cwd`` with the code of BASE and of OTHER, each a commit of this
 repository (checked out in a temporary worktree) or a folder that holds a ``feeds``
@@ -9,6 +9,12 @@ package; OTHER is the working tree by default.  The two take turns, in pairs who
 swaps from one pair to the next (BASE OTHER, OTHER BASE, ...), and each ``--fresh`` path is
 removed before every run (``--fresh .feeds-cache`` times cold runs); ``--ok`` lists the
 exit codes a run may end with (``--ok 0 1`` for ``validate`` on records with errors).
+``--before`` is a shell command run before every run, after the ``--fresh`` paths are
+removed; neither is timed.  It runs the version's feeds as ``$FEEDS``, so that each run can
+start from a state that version made, as its cache requires: for a build after one record
+changed, ``--fresh out --fresh .previous-out --fresh .feeds-cache --before 'cp
+../r1.md records/ && $FEEDS build --source records --out out && sed -i "s/^title: /title:
+x /" records/r1.md'``.
 Reported: the median and range of each version's wall time and processor time (of every
 process the run started, those it left running included: a build's render workers, whose
 time ``time`` does not count), and in how many pairs OTHER was quicker.
@@ -23,8 +29,11 @@ process it starts (valgrind's cachegrind, which must be installed).  A run takes
 fifty times longer (a cold validate of 1,668 records: 0.9 s, 17-20 s counted), but its count
 does not move with the machine: two such runs counted 7,199.1 and 7,199.0 million, so one
 run of each shows a change of a thousandth.  Instructions are not time: work that waits on
-the disk or on memory counts for less than it costs.  Runs are made with
-``PYTHONHASHSEED=0``, so that sets and dicts of strings are laid out alike in every run.
+the disk or on memory counts for less than it costs; and a process killed by a signal
+leaves no count (a build kills the copy of itself that checks its output when the answer
+is no longer wanted), which the run says.  Runs are made with ``PYTHONHASHSEED=0``, so that
+sets and dicts of strings are laid out alike in every run.  A build after one record
+changed, of 2,000 records, counted 2,155.1 and 2,156.0 million in two runs.
 
 Only the code differs between the two: both run with this Python and its packages, in the
 same folder.  A command that keeps a cache needs it removed before each run (``--fresh``):
@@ -40,6 +49,7 @@ import ctypes
 import os
 import re
 import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -103,17 +113,25 @@ def turns(pairs: int) -> Iterator[tuple[int, int]]:
 
 
 def timed(
-    version: Version, args: Sequence[str], cwd: Path, fresh: Sequence[Path], ok: Collection[int]
+    version: Version,
+    args: Sequence[str],
+    cwd: Path,
+    fresh: Sequence[Path],
+    ok: Collection[int],
+    *,
+    before: str = "",
 ) -> tuple[float, float]:
-    """Wall and processor time of one run of ``feeds args`` with ``version``'s code: the
-    processor time of every process the run started and this one waited for, which
-    includes those that outlived the run once :func:`adopt_orphans` was called."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall and processor time of one run of ``feeds args`` with ``version``'s code, made
+    ready first (:func:`_prepare`, not timed): the processor time of every process the
+    run started and this one waited for, which includes those that outlived the run once
+    :func:`adopt_orphans` was called."""
+    _prepare(version, cwd, fresh, before)
+    start_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    _run(version, args, cwd, fresh, ok)
+    _run(version, args, cwd, ok)
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    end_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = end_usage.ru_utime - start_usage.ru_utime + end_usage.ru_stime - start_usage.ru_stime
     return wall, cpu
 
 
@@ -159,43 +177,85 @@ _COUNT = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
 def counted(
-    version: Version, args: Sequence[str], cwd: Path, fresh: Sequence[Path], ok: Collection[int]
-) -> int:
-    """The instructions one run of ``feeds args`` with ``version``'s code executes, summed
-    over the processes it starts."""
-    with tempfile.TemporaryDirectory(prefix="feeds-ab-logs-") as logs:
-        logged = f"--log-file={logs}/%p"
-        _run(version, args, cwd, fresh, ok, prefix=(*CACHEGRIND, logged), hash_seed="0")
-        return sum(instructions(path.read_text()) for path in Path(logs).iterdir())
-
-
-def instructions(log: str) -> int:
-    """The instructions a cachegrind log reports (a process that replaced its program has
-    a count for each)."""
-    counts = _COUNT.findall(log)
-    if not counts:
-        raise SystemExit(f"valgrind counted no instructions:\n{log[-2000:]}")
-    return sum(int(count.replace(",", "")) for count in counts)
-
-
-def _run(
     version: Version,
     args: Sequence[str],
     cwd: Path,
     fresh: Sequence[Path],
     ok: Collection[int],
     *,
-    prefix: Sequence[str] = (),
-    hash_seed: str | None = None,
-) -> None:
-    """Run ``feeds args`` with ``version``'s code (under ``prefix``), each ``fresh`` path
-    removed first; stop when it exits with a code not in ``ok``."""
+    before: str = "",
+) -> int:
+    """The instructions one run of ``feeds args`` with ``version``'s code executes, summed
+    over the processes it starts, once made ready (:func:`_prepare`, not counted)."""
+    _prepare(version, cwd, fresh, before)
+    with tempfile.TemporaryDirectory(prefix="feeds-ab-logs-") as logs:
+        logged = f"--log-file={logs}/%p"
+        _run(version, args, cwd, ok, prefix=(*CACHEGRIND, logged), hash_seed="0")
+        texts = [path.read_text() for path in Path(logs).iterdir()]
+    counts = [instructions(text) for text in texts]
+    if not any(counts):
+        last = texts[-1][-2000:] if texts else "(no log)"
+        raise SystemExit(f"valgrind counted no instructions:\n{last}")
+    if None in counts:
+        # A process killed by a signal writes no count: a build kills the copy of itself
+        # it forked to check its output when the answer is no longer wanted.
+        print(f"    ({counts.count(None)} process(es) killed before a count)", flush=True)
+    return sum(count for count in counts if count)
+
+
+def instructions(log: str) -> int | None:
+    """The instructions a cachegrind log reports (a process that replaced its program has
+    a count for each); ``None`` when it reports none."""
+    counts = _COUNT.findall(log)
+    if not counts:
+        return None
+    return sum(int(count.replace(",", "")) for count in counts)
+
+
+def _prepare(version: Version, cwd: Path, fresh: Sequence[Path], before: str) -> None:
+    """Make ready for a run: remove each ``fresh`` path (removing the output of a cold
+    build takes seconds, which were once timed with the build), then run the shell command
+    ``before``, with ``$FEEDS`` set to run ``version``'s feeds (a build to start from, then
+    a record edited, for a build after one change)."""
     for path in fresh:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-    environment = {**os.environ, "PYTHONPATH": str(version.root), "CI": "true"}
+    if not before:
+        return
+    environment = {**_environment(version), "FEEDS": f"{shlex.quote(sys.executable)} -m feeds"}
+    done = subprocess.run(
+        before,  # a command line as the user gave it, for a shell to run
+        shell=True,
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    _reap_orphans()  # not to be counted with the run
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace")[-2000:]
+        raise SystemExit(f"{version.name}: --before exited with {done.returncode}\n{message}")
+
+
+def _environment(version: Version) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(version.root), "CI": "true"}
+
+
+def _run(
+    version: Version,
+    args: Sequence[str],
+    cwd: Path,
+    ok: Collection[int],
+    *,
+    prefix: Sequence[str] = (),
+    hash_seed: str | None = None,
+) -> None:
+    """Run ``feeds args`` with ``version``'s code (under ``prefix``); stop when it exits
+    with a code not in ``ok``."""
+    environment = _environment(version)
     if hash_seed is not None:
         environment["PYTHONHASHSEED"] = hash_seed
     done = subprocess.run(
@@ -266,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cwd", type=Path, default=Path.cwd())
     parser.add_argument("--fresh", type=Path, action="append", default=[])
     parser.add_argument("--ok", type=int, nargs="+", default=[0], help="exit codes [0]")
+    parser.add_argument(
+        "--before",
+        default="",
+        metavar="COMMAND",
+        help="shell command run before each run, not timed ($FEEDS runs the version's feeds)",
+    )
     parser.add_argument("args", nargs="+", help="what follows `feeds` (after --)")
     options = parser.parse_args(argv)
     runs = options.runs if options.runs is not None else 1 if options.instructions else 10
@@ -281,11 +347,11 @@ def main(argv: list[str] | None = None) -> int:
             for index in order:
                 version = versions[index]
                 if options.instructions:
-                    count = counted(version, *run)
+                    count = counted(version, *run, before=options.before)
                     version.instructions.append(count)
                     print(f"  {pair + 1:3} {version.name}: {count:,}", flush=True)
                     continue
-                wall, cpu = timed(version, *run)
+                wall, cpu = timed(version, *run, before=options.before)
                 version.walls.append(wall)
                 version.cpus.append(cpu)
                 print(f"  {pair + 1:3} {version.name}: {wall:.2f} s, {cpu:.2f} s", flush=True)

@@ -135,8 +135,7 @@ def test_a_log_counts_the_instructions_of_each_program_the_process_ran() -> None
         "==7== I   refs:      89\n"
     )
     assert ab.instructions(log) == 1_234_656
-    with pytest.raises(SystemExit, match="counted no instructions"):
-        ab.instructions("==7== valgrind: cannot start the program\n")
+    assert ab.instructions("==7== (killed by a signal before its summary)\n") is None
 
 
 _LOOPS = """
@@ -167,6 +166,31 @@ def test_instructions_are_counted_in_every_process_and_alike_in_every_run(tmp_pa
     assert abs(count(2_000_000, 0) - start - loop) < 0.01 * loop
 
 
+_KILLS = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+child.kill()  # as a build kills the copy of itself whose answer it no longer wants
+child.wait()
+"""
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind (.ci/run has it)")
+def test_a_process_killed_before_its_count_leaves_the_others_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    version = ab.Version("v", _package(tmp_path / "v", _KILLS))
+    assert ab.counted(version, [], tmp_path, [], ok=(0,)) > 1_000_000
+    assert "(1 process(es) killed before a count)" in capsys.readouterr().out
+
+
+def test_a_run_without_any_count_stops_the_comparison(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ab, "_run", lambda *args, **kwargs: None)  # valgrind wrote no log
+    with pytest.raises(SystemExit, match="counted no instructions"):
+        ab.counted(ab.Version("v", tmp_path), [], tmp_path, [], ok=(0,))
+
+
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind (.ci/run has it)")
 def test_one_run_of_each_is_counted_by_default(tmp_path: Path) -> None:
     package = str(_package(tmp_path / "v", _LOOPS))
@@ -191,3 +215,34 @@ def test_no_runs_is_refused(extra: list[str], capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit):
         ab.main([str(REPO), "--runs", "0", *extra, "--", "validate"])
     assert "--runs must be at least 1" in capsys.readouterr().err
+
+
+_READY_ONCE = """
+import os, sys, time
+if sys.argv[1:] == ["prepare"]:
+    time.sleep(0.5)
+    open("ready", "w").close()
+    sys.exit(0)
+if not os.path.exists("ready"):
+    sys.exit(3)
+os.remove("ready")
+"""
+
+
+def test_a_command_before_each_run_makes_it_ready_with_the_same_code_untimed(
+    tmp_path: Path,
+) -> None:
+    """Each run needs what the command before it left, made by the version's own
+    ``feeds`` (``$FEEDS``); the half second that takes is not timed."""
+    version = ab.Version("v", _package(tmp_path / "v", _READY_ONCE))
+    for _ in range(2):
+        wall, _ = ab.timed(version, [], tmp_path, [], ok=(0,), before="$FEEDS prepare")
+        assert wall < 0.5
+    with pytest.raises(SystemExit, match="exited with 3"):
+        ab.timed(version, [], tmp_path, [], ok=(0,))
+
+
+def test_a_command_before_that_fails_stops_the_comparison(tmp_path: Path) -> None:
+    version = ab.Version("v", _package(tmp_path / "v", _READY_ONCE))
+    with pytest.raises(SystemExit, match="--before exited with 7"):
+        ab.timed(version, [], tmp_path, [], ok=(0,), before="echo broken >&2; exit 7")
