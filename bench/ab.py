@@ -112,23 +112,27 @@ def turns(pairs: int) -> Iterator[tuple[int, int]]:
         yield (0, 1) if pair % 2 == 0 else (1, 0)
 
 
-def timed(
-    version: Version,
-    args: Sequence[str],
-    cwd: Path,
-    fresh: Sequence[Path],
-    ok: Collection[int],
-    *,
-    before: str = "",
-) -> tuple[float, float]:
-    """Wall and processor time of one run of ``feeds args`` with ``version``'s code, made
-    ready first (:func:`_prepare`, not timed): the processor time of every process the
-    run started and this one waited for, which includes those that outlived the run once
-    :func:`adopt_orphans` was called."""
-    _prepare(version, cwd, fresh, before)
+@dataclass(frozen=True)
+class Run:
+    """What each run is: ``feeds args`` in ``cwd``, ending with an exit code in ``ok``,
+    and how it is made ready, untimed (:func:`_prepare`): the ``fresh`` paths removed,
+    then the shell command ``before`` run."""
+
+    args: Sequence[str]
+    cwd: Path
+    ok: Collection[int] = (0,)
+    fresh: Sequence[Path] = ()
+    before: str = ""
+
+
+def timed(version: Version, run: Run) -> tuple[float, float]:
+    """Wall and processor time of ``run`` with ``version``'s code, made ready first: the
+    processor time of every process the run started and this one waited for, which
+    includes those that outlived the run once :func:`adopt_orphans` was called."""
+    _prepare(version, run)
     start_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    _run(version, args, cwd, ok)
+    _run(version, run)
     wall = time.perf_counter() - start
     end_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = end_usage.ru_utime - start_usage.ru_utime + end_usage.ru_stime - start_usage.ru_stime
@@ -176,21 +180,13 @@ CACHEGRIND = (
 _COUNT = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
-def counted(
-    version: Version,
-    args: Sequence[str],
-    cwd: Path,
-    fresh: Sequence[Path],
-    ok: Collection[int],
-    *,
-    before: str = "",
-) -> int:
-    """The instructions one run of ``feeds args`` with ``version``'s code executes, summed
-    over the processes it starts, once made ready (:func:`_prepare`, not counted)."""
-    _prepare(version, cwd, fresh, before)
+def counted(version: Version, run: Run) -> int:
+    """The instructions ``run`` executes with ``version``'s code, summed over the
+    processes it starts, once made ready (not counted)."""
+    _prepare(version, run)
     with tempfile.TemporaryDirectory(prefix="feeds-ab-logs-") as logs:
         logged = f"--log-file={logs}/%p"
-        _run(version, args, cwd, ok, prefix=(*CACHEGRIND, logged), hash_seed="0")
+        _run(version, run, prefix=(*CACHEGRIND, logged), hash_seed="0")
         texts = [path.read_text() for path in Path(logs).iterdir()]
     counts = [instructions(text) for text in texts]
     if not any(counts):
@@ -212,23 +208,23 @@ def instructions(log: str) -> int | None:
     return sum(int(count.replace(",", "")) for count in counts)
 
 
-def _prepare(version: Version, cwd: Path, fresh: Sequence[Path], before: str) -> None:
-    """Make ready for a run: remove each ``fresh`` path (removing the output of a cold
-    build takes seconds, which were once timed with the build), then run the shell command
-    ``before``, with ``$FEEDS`` set to run ``version``'s feeds (a build to start from, then
-    a record edited, for a build after one change)."""
-    for path in fresh:
+def _prepare(version: Version, run: Run) -> None:
+    """Make ready for ``run``: remove each of its ``fresh`` paths (removing the output of
+    a cold build takes seconds, which were once timed with the build), then run its shell
+    command ``before``, with ``$FEEDS`` set to run ``version``'s feeds (a build to start
+    from, then a record edited, for a build after one change)."""
+    for path in run.fresh:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-    if not before:
+    if not run.before:
         return
     environment = {**_environment(version), "FEEDS": f"{shlex.quote(sys.executable)} -m feeds"}
     done = subprocess.run(
-        before,  # a command line as the user gave it, for a shell to run
+        run.before,  # a command line as the user gave it, for a shell to run
         shell=True,
-        cwd=cwd,
+        cwd=run.cwd,
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -245,13 +241,7 @@ def _environment(version: Version) -> dict[str, str]:
 
 
 def _run(
-    version: Version,
-    args: Sequence[str],
-    cwd: Path,
-    ok: Collection[int],
-    *,
-    prefix: Sequence[str] = (),
-    hash_seed: str | None = None,
+    version: Version, run: Run, *, prefix: Sequence[str] = (), hash_seed: str | None = None
 ) -> None:
     """Run ``feeds args`` with ``version``'s code (under ``prefix``); stop when it exits
     with a code not in ``ok``."""
@@ -259,15 +249,15 @@ def _run(
     if hash_seed is not None:
         environment["PYTHONHASHSEED"] = hash_seed
     done = subprocess.run(
-        [*prefix, sys.executable, "-m", "feeds", *args],
-        cwd=cwd,
+        [*prefix, sys.executable, "-m", "feeds", *run.args],
+        cwd=run.cwd,
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         check=False,
     )
     _reap_orphans()
-    if done.returncode not in ok:
+    if done.returncode not in run.ok:
         message = done.stderr.decode(errors="replace")[-2000:]
         raise SystemExit(f"{version.name}: feeds exited with {done.returncode}\n{message}")
 
@@ -340,18 +330,18 @@ def main(argv: list[str] | None = None) -> int:
     if options.instructions and shutil.which("valgrind") is None:
         parser.error("--instructions needs valgrind (apt-get install valgrind)")
     fresh = [options.cwd / path for path in options.fresh]
-    run = (options.args, options.cwd, fresh, options.ok)
+    run = Run(options.args, options.cwd, options.ok, fresh, options.before)
     adopt_orphans()
     with checked_out([options.base, options.other]) as versions:
         for pair, order in enumerate(turns(runs)):
             for index in order:
                 version = versions[index]
                 if options.instructions:
-                    count = counted(version, *run, before=options.before)
+                    count = counted(version, run)
                     version.instructions.append(count)
                     print(f"  {pair + 1:3} {version.name}: {count:,}", flush=True)
                     continue
-                wall, cpu = timed(version, *run, before=options.before)
+                wall, cpu = timed(version, run)
                 version.walls.append(wall)
                 version.cpus.append(cpu)
                 print(f"  {pair + 1:3} {version.name}: {wall:.2f} s, {cpu:.2f} s", flush=True)

@@ -43,10 +43,10 @@ def test_fresh_paths_are_removed_before_every_run(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     for _ in range(2):
-        wall, cpu = ab.timed(version, [], work, [work / "cache"], ok=(3,))
+        wall, cpu = ab.timed(version, ab.Run([], work, (3,), [work / "cache"]))
         assert wall > 0 and cpu > 0
     with pytest.raises(SystemExit, match="exited with 4"):
-        ab.timed(version, [], work, [], ok=(3,))
+        ab.timed(version, ab.Run([], work, (3,)))
 
 
 _LEAVES_A_CACHE = """
@@ -155,7 +155,7 @@ def test_instructions_are_counted_in_every_process_and_alike_in_every_run(tmp_pa
     version = ab.Version("v", _package(tmp_path / "v", _LOOPS))
 
     def count(loops: int, children: int) -> int:
-        counted: int = ab.counted(version, [str(loops), str(children)], tmp_path, [], ok=(3,))
+        counted: int = ab.counted(version, ab.Run([str(loops), str(children)], tmp_path, (3,)))
         return counted
 
     start = count(0, 0)
@@ -179,7 +179,7 @@ def test_a_process_killed_before_its_count_leaves_the_others_counted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     version = ab.Version("v", _package(tmp_path / "v", _KILLS))
-    assert ab.counted(version, [], tmp_path, [], ok=(0,)) > 1_000_000
+    assert ab.counted(version, ab.Run([], tmp_path)) > 1_000_000
     assert "(1 process(es) killed before a count)" in capsys.readouterr().out
 
 
@@ -188,7 +188,7 @@ def test_a_run_without_any_count_stops_the_comparison(
 ) -> None:
     monkeypatch.setattr(ab, "_run", lambda *args, **kwargs: None)  # valgrind wrote no log
     with pytest.raises(SystemExit, match="counted no instructions"):
-        ab.counted(ab.Version("v", tmp_path), [], tmp_path, [], ok=(0,))
+        ab.counted(ab.Version("v", tmp_path), ab.Run([], tmp_path))
 
 
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind (.ci/run has it)")
@@ -236,13 +236,13 @@ def test_a_command_before_each_run_makes_it_ready_with_the_same_code_untimed(
     ``feeds`` (``$FEEDS``); the half second that takes is not timed."""
     version = ab.Version("v", _package(tmp_path / "v", _READY_ONCE))
     for _ in range(2):
-        wall, _ = ab.timed(version, [], tmp_path, [], ok=(0,), before="$FEEDS prepare")
+        wall, _ = ab.timed(version, ab.Run([], tmp_path, before="$FEEDS prepare"))
         assert wall < 0.5
     with pytest.raises(SystemExit, match="exited with 3"):
-        ab.timed(version, [], tmp_path, [], ok=(0,))
+        ab.timed(version, ab.Run([], tmp_path))
 
 
 def test_a_command_before_that_fails_stops_the_comparison(tmp_path: Path) -> None:
     version = ab.Version("v", _package(tmp_path / "v", _READY_ONCE))
     with pytest.raises(SystemExit, match="--before exited with 7"):
-        ab.timed(version, [], tmp_path, [], ok=(0,), before="echo broken >&2; exit 7")
+        ab.timed(version, ab.Run([], tmp_path, before="echo broken >&2; exit 7"))
