@@ -11,10 +11,12 @@ removed before every run (``--fresh .feeds-cache`` times cold runs); ``--ok`` li
 exit codes a run may end with (``--ok 0 1`` for ``validate`` on records with errors).
 ``--before`` is a shell command run before every run, after the ``--fresh`` paths are
 removed; neither is timed.  It runs the version's feeds as ``$FEEDS``, so that each run can
-start from a state that version made, as its cache requires: for a build after one record
-changed, ``--fresh out --fresh .previous-out --fresh .feeds-cache --before 'cp
-../r1.md records/ && $FEEDS build --source records --out out && sed -i "s/^title: /title:
-x /" records/r1.md'``.
+start from a state that version made, as its cache requires.  For a build after one record
+changed: ``--fresh out --fresh .previous-out --fresh .feeds-cache --before`` followed by
+
+    'cp ../r1.md records/ && $FEEDS build --source records --out out &&
+     sed -i "s/^title: /title: x /" records/r1.md'
+
 Reported: the median and range of each version's wall time and processor time (of every
 process the run started, those it left running included: a build's render workers, whose
 time ``time`` does not count), and in how many pairs OTHER was quicker.
