@@ -58,7 +58,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,24 +222,10 @@ def _prepare(version: Version, run: Run) -> None:
             path.unlink(missing_ok=True)
     if not run.before:
         return
-    environment = {**_environment(version), "FEEDS": f"{shlex.quote(sys.executable)} -m feeds"}
-    done = subprocess.run(
-        run.before,  # a command line as the user gave it, for a shell to run
-        shell=True,
-        cwd=run.cwd,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        check=False,
-    )
-    _reap_orphans()  # not to be counted with the run
-    if done.returncode != 0:
-        message = done.stderr.decode(errors="replace")[-2000:]
-        raise SystemExit(f"{version.name}: --before exited with {done.returncode}\n{message}")
-
-
-def _environment(version: Version) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(version.root), "CI": "true"}
+    feeds = f"{shlex.quote(sys.executable)} -m feeds"
+    # A command line as the user gave it, for a shell to run; the processes it leaves are
+    # waited for here, not counted with the run.
+    _checked(version, run.before, run.cwd, {"FEEDS": feeds}, ok=(0,), what="--before")
 
 
 def _run(
@@ -247,21 +233,38 @@ def _run(
 ) -> None:
     """Run ``feeds args`` with ``version``'s code (under ``prefix``); stop when it exits
     with a code not in ``ok``."""
-    environment = _environment(version)
-    if hash_seed is not None:
-        environment["PYTHONHASHSEED"] = hash_seed
+    command = [*prefix, sys.executable, "-m", "feeds", *run.args]
+    extra = {} if hash_seed is None else {"PYTHONHASHSEED": hash_seed}
+    _checked(version, command, run.cwd, extra, ok=run.ok, what="feeds")
+
+
+def _checked(
+    version: Version,
+    command: str | list[str],
+    cwd: Path,
+    extra: Mapping[str, str],
+    *,
+    ok: Collection[int],
+    what: str,
+) -> None:
+    """Run ``command`` (a shell's command line, or a program and its arguments) in ``cwd``
+    with ``version``'s code on the path and ``extra`` in its environment, and wait for the
+    processes it leaves (:func:`adopt_orphans`); stop when it exits with a code not in
+    ``ok``, naming it ``what``."""
+    environment = {**os.environ, "PYTHONPATH": str(version.root), "CI": "true", **extra}
     done = subprocess.run(
-        [*prefix, sys.executable, "-m", "feeds", *run.args],
-        cwd=run.cwd,
+        command,
+        shell=isinstance(command, str),
+        cwd=cwd,
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         check=False,
     )
     _reap_orphans()
-    if done.returncode not in run.ok:
+    if done.returncode not in ok:
         message = done.stderr.decode(errors="replace")[-2000:]
-        raise SystemExit(f"{version.name}: feeds exited with {done.returncode}\n{message}")
+        raise SystemExit(f"{version.name}: {what} exited with {done.returncode}\n{message}")
 
 
 def summary(base: Version, other: Version) -> str:
