@@ -251,11 +251,8 @@ def _gated(text: str, encoded: bytes | None = None) -> tuple[Shape, bytes] | Non
     if len(text) >= _MAX_LINES and text.count("\n") >= _MAX_LINES:
         return None
     if encoded is None:
-        try:
-            encoded = text.encode()
-        except UnicodeEncodeError:  # a lone surrogate
-            return None
-    if _FORBIDDEN.search(encoded) is not None:
+        encoded = _utf8(text)
+    if encoded is None or _FORBIDDEN.search(encoded) is not None:
         return None
     if _DOCUMENT.fullmatch(encoded) is not None:
         return "plain", encoded
@@ -283,8 +280,7 @@ def top_level_place(text: str, key: str) -> tuple[int, int] | None:
     and documents that do not start with a key are left to PyYAML."""
     if _PLAIN_KEY.fullmatch(key) is None:
         return None
-    if "\r" in text:  # (see load: quicker than looking for the pair)
-        text = text.replace("\r\n", "\n")  # as load reads it; a lone CR fails the gate
+    text = _unix_lines(text)  # as load reads it
     if _shape(text) != "plain":
         return None
     place = None
@@ -309,11 +305,24 @@ def top_level_place(text: str, key: str) -> tuple[int, int] | None:
 def _every_character_taken(text: str) -> bytes | None:
     """``text`` in UTF-8 when it holds no character that one of the readers or XML refuses,
     or that YAML 1.1 reads as a line break (see :data:`_REFUSED`); else ``None``."""
+    encoded = _utf8(text)
+    return None if encoded is None or _REFUSED.search(encoded) is not None else encoded
+
+
+def _utf8(text: str) -> bytes | None:
+    """``text`` in UTF-8; ``None`` when it holds a lone surrogate, which no reader takes."""
     try:
-        encoded = text.encode()
-    except UnicodeEncodeError:  # a lone surrogate
+        return text.encode()
+    except UnicodeEncodeError:
         return None
-    return None if _REFUSED.search(encoded) is not None else encoded
+
+
+def _unix_lines(text: str) -> str:
+    """``text`` with each CR LF pair as one line feed, as both readers read a file saved
+    with Windows line breaks, in values too; a carriage return alone is left for the gate
+    to refuse.  (The one character is looked for first: looking for the pair took 20 us in
+    a record of 15 KB with characters beyond Latin-1, as most hold, and for the one 4 us.)"""
+    return text.replace("\r\n", "\n") if "\r" in text else text
 
 
 def load(text: str) -> tuple[Any, bool] | None:
@@ -326,12 +335,7 @@ def load(text: str) -> tuple[Any, bool] | None:
     made a character XML refuses, it is already what
     :func:`feeds.records._to_plain` would make.
     """
-    # (Looking for the one character first: looking for the two took 20 us in a record of
-    # 15 KB with characters beyond Latin-1, as most hold, and for the one 4 us.)
-    if "\r" in text and "\r\n" in text:
-        # A file saved with Windows line breaks: both readers read a CR LF pair as one line
-        # break, in values too.  A carriage return alone is left for the gate to refuse.
-        text = text.replace("\r\n", "\n")
+    text = _unix_lines(text)
     if len(text) >= _MAX_CHARACTERS:
         return None
     set_aside = _blocks_set_aside(text)
@@ -382,9 +386,8 @@ def _gated_without_blocks(text: str) -> tuple[str, tuple[Shape, bytes] | None]:
     (:func:`_values_brought_up`), whichever the gate takes first, and what :func:`_gated`
     gives for it.  ruamel.yaml leaves a space after a key whose value it writes below
     (``webUrl: ``): text with one is brought up first, rather than first refused as it is."""
-    try:
-        encoded = text.encode()
-    except UnicodeEncodeError:  # a lone surrogate, which the gate refuses brought up too
+    encoded = _utf8(text)
+    if encoded is None:  # which the gate refuses brought up too
         return text, None
     order: tuple[str | None, ...] = (
         (text, None) if _SPACE_AT_LINE_END_AFTER_KEY.search(encoded) is None else (None, text)
