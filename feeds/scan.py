@@ -303,6 +303,7 @@ def _check_paths(
         # its gate on its own (30-50 ms), and so did this process again, at the end, to
         # place what the checks across records found (feeds.records.Locator.of_file).
         from feeds import yamlfast  # noqa: F401, PLC0415
+    task.schema.compile()  # once, for every worker forked after, as yamlfast above
     with Workers() as workers:
         pool = workers.get(task=task)
         if pool is None:  # one core

@@ -326,7 +326,7 @@ def test_the_screen_changes_no_finding(
     data["ampWebUrl"] = amp
     data["images"][0]["url"] = image
     data["related"][0]["webUrl"] = cited
-    unscreened = replace(schema, screen=None)
+    unscreened = replace(schema, screened=False)
     assert list(schema.findings(data)) == list(unscreened.findings(data))
 
 
@@ -427,7 +427,7 @@ def test_the_schema_screen_leaves_other_dates_to_the_format(value: str) -> None:
 def test_the_screen_changes_no_finding_about_dates(schema: Schema, date: str, cited: str) -> None:
     data = record_data(publishedDateTime=date)
     data["related"][0]["publishedDateTime"] = cited
-    unscreened = replace(schema, screen=None)
+    unscreened = replace(schema, screened=False)
     assert list(schema.findings(data)) == list(unscreened.findings(data))
 
 
@@ -466,10 +466,30 @@ def test_schemas_kept_by_other_versions_are_removed(tmp_path: Path) -> None:
     assert (cache / "elsewhere.pickle").exists()
 
 
-def test_a_schema_that_is_not_yaml_is_refused_with_a_cache_too(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("type: object\nrequired: [title\n", "is not valid YAML"),
+        # Kept, it would not be compiled until a record is checked (see Schema).
+        ("type: 12\n", "is not a valid JSON Schema"),
+    ],
+)
+def test_a_broken_schema_is_refused_with_a_cache_too(
+    tmp_path: Path, text: str, problem: str
+) -> None:
     broken = tmp_path / "broken.yaml"
-    broken.write_text("type: object\nrequired: [title\n", "utf-8")
+    broken.write_text(text, "utf-8")
     for _ in range(2):
-        with pytest.raises(SchemaError, match="is not valid YAML"):
+        with pytest.raises(SchemaError, match=problem):
             load_schema(broken, cache=tmp_path / "cache")
     assert not list((tmp_path / "cache").glob("schema-*"))
+
+
+def test_a_kept_schema_compiles_when_first_used(tmp_path: Path) -> None:
+    """A build with nothing to do checks no record: it need not compile the schema."""
+    cache = tmp_path / "cache"
+    assert "validator" in vars(load_schema(SCHEMA, cache=cache))  # compiled, then kept
+    kept = load_schema(SCHEMA, cache=cache)
+    assert "validator" not in vars(kept) and "screen" not in vars(kept)
+    (problem,) = check(kept, record_data(webUrl="nope"))
+    assert problem.field == "webUrl"
