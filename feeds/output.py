@@ -271,7 +271,8 @@ def staged(
             if keep is not None and not staging.kept_previous:
                 staging.mirrored = _mirror(output, kept)
         except OSError as error:
-            _stop(folder, started_from_previous=bool(existing))
+            room = error.errno in _OUT_OF_ROOM
+            _stop(folder, started_from_previous=bool(existing), out_of_room=room)
             raise OutputError(f"cannot write {output}: {error.strerror or error}") from error
         except BaseException:
             _stop(folder, started_from_previous=bool(existing))
@@ -337,18 +338,48 @@ def _give_group(folder: Path, group: int, inherited: int) -> None:
             os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) | inherited)  # noqa: PTH101, PTH116
 
 
-def _stop(folder: Path, *, started_from_previous: bool) -> None:
+# A file system full, or the user's quota of it used up.
+_OUT_OF_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _stop(folder: Path, *, started_from_previous: bool, out_of_room: bool = False) -> None:
     """Leave the staging folder of a build that stops half-way: for the next build to start
     from, when it started from the output before last, else removed.
 
     Most files of the output before last are links to files of the output in place.
     Removing them moves the change time of those files, and the record of the output in
     place vouches for a file only with the change time it had: the next build would then
-    take none of them, render all their documents again and need room for a second output.
-    The next build removes the files the record of the output before last does not list
-    (:func:`_prune`), and trusts the others by their stat data, as it would have."""
+    read every one of them again, to vouch for it by its content (see
+    :func:`feeds.cache.has_content`).  The next build removes the files the record of the
+    output before last does not list (:func:`_prune`), and trusts the others by their stat
+    data, as it would have.
+
+    A build stopped by a full disk (``out_of_room``) gives back the room it took first
+    (:func:`_give_room_back`): else the disk stays full until the next build, and whatever
+    else writes to it fails meanwhile."""
     if not started_from_previous:
         shutil.rmtree(folder, ignore_errors=True)
+    elif out_of_room:
+        _give_room_back(folder)
+
+
+def _give_room_back(folder: Path) -> None:
+    """Remove the files under ``folder`` that have no other name, and the folders that
+    leaves empty: the documents the stopped build wrote, and those of the output before
+    last that the output in place does not share.  The files it shares stay, with their
+    change time.  The next build would have taken few of those removed: the ones written
+    hold documents of no output, and the others documents as they were before the last
+    build changed them (it finds each missing, and writes what it needs in its place)."""
+    root = os.fspath(folder)
+    for parent, folders, files in os.walk(root, topdown=False):
+        for name in files:
+            path = f"{parent}/{name}"
+            with contextlib.suppress(OSError):
+                if os.lstat(path).st_nlink == 1:
+                    os.unlink(path)  # noqa: PTH108 - text, as the walk gives it
+        for name in folders:
+            with contextlib.suppress(OSError):  # not empty: it holds links kept
+                os.rmdir(f"{parent}/{name}")  # noqa: PTH106 - text, as the walk gives it
 
 
 def _prune(folder: Path, listed: Collection[str]) -> None:

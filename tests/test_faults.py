@@ -6,6 +6,7 @@ mixture and never a half-written file.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -336,6 +337,49 @@ def test_a_build_that_stops_half_way_leaves_the_output_before_last_to_the_next(
         staging.write("a/old.xml", b"whole")
     assert tree(out) == {"a/old.xml": b"whole", "same.xml": b"same"}
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "room_given_back"), [(errno.ENOSPC, True), (errno.EDQUOT, True), (errno.EIO, False)]
+)
+def test_a_build_stopped_by_a_full_disk_gives_back_the_room_it_took(
+    tmp_path: Path, code: int, room_given_back: bool
+) -> None:
+    """Out of room (ENOSPC) or of quota (EDQUOT), a build removes the files of its staging
+    folder that are no link to a file of the output in place: what it wrote, and what of
+    the output before last nothing else shares.  The links stay, and so does the change time
+    of the files they share: the next build starts from them.  Another error (EIO) leaves
+    the folder as it is."""
+    out = tmp_path / "out"
+    before_last = previous_path(out)
+    (out / "a").mkdir(parents=True)
+    (before_last / "a").mkdir(parents=True)
+    (out / "a/shared.xml").write_bytes(b"as published")
+    (before_last / "a/shared.xml").hardlink_to(out / "a/shared.xml")
+    (before_last / "a/own.xml").write_bytes(b"of the build before last")
+    (before_last / "kept.xml").hardlink_to(out / "a/shared.xml")
+    listed = {"a/shared.xml", "a/own.xml", "kept.xml"}
+    published = tree(out)
+    inode = (out / "a/shared.xml").stat().st_ino
+    with pytest.raises(OutputError, match="cannot write"), staged(out, listed) as staging:
+        staging.write("a/shared.xml", b"new")
+        staging.write("new/stray.xml", b"stray")
+        raise OSError(code, os.strerror(code))
+    assert tree(out) == published
+    assert (out / "a/shared.xml").stat().st_ino == inode
+    (left,) = leftovers(tmp_path)
+    kept = {"kept.xml": b"as published"}
+    if not room_given_back:
+        kept |= {"a/shared.xml": b"new", "a/own.xml": b"of the build before last"}
+        kept |= {"new/stray.xml": b"stray"}
+    assert tree(tmp_path / left) == kept
+    with staged(out, listed) as staging:
+        assert staging.existing == listed
+        assert (staging.folder / "kept.xml").stat().st_ino == inode
+        staging.keep("kept.xml")
+        staging.write("a/shared.xml", b"again")
+        staging.finish(["a/shared.xml"])
+    assert tree(out) == {"a/shared.xml": b"again", "kept.xml": b"as published"}
 
 
 def test_a_file_of_the_output_before_last_is_written_over_unless_the_output_shares_it(
