@@ -198,8 +198,9 @@ def _bundled_schema() -> tuple[str, str]:
 
 
 def load_schema(path: Path | None = None, *, cache: Path | None = None) -> Schema:
-    """Read and compile a schema; any problem with it is a :class:`SchemaError`.  With a
-    ``cache`` folder, the document read from its YAML is kept there for the next run."""
+    """Read a schema and compile it; any problem with it is a :class:`SchemaError`.  With a
+    ``cache`` folder, the document read from its YAML is kept there for the next run once it
+    compiled, and a document kept is taken as it is, to be compiled when first used."""
     try:
         if path is None:
             text, source = _bundled_schema()
@@ -245,6 +246,7 @@ def _kept_document(kept: Path) -> Any:
 
 
 def _keep_document(kept: Path, document: dict[str, Any]) -> None:
+    """Keep ``document`` at ``kept`` for the next run, and forget those of other code."""
     from feeds.cache import write_record  # noqa: PLC0415
 
     _forget_other_versions(kept)
