@@ -347,9 +347,9 @@ def test_a_build_stopped_by_a_full_disk_gives_back_the_room_it_took(
 ) -> None:
     """Out of room (ENOSPC) or of quota (EDQUOT), a build removes the files of its staging
     folder that are no link to a file of the output in place: what it wrote, and what of
-    the output before last nothing else shares.  The links stay, and so does the change time
-    of the files they share: the next build starts from them.  Another error (EIO) leaves
-    the folder as it is."""
+    the output before last nothing else shares.  The links stay (unlinked, they would move
+    the change time of the files they share), and the next build starts from them.  Another
+    error (EIO) leaves the folder as it is."""
     out = tmp_path / "out"
     before_last = previous_path(out)
     (out / "a").mkdir(parents=True)
