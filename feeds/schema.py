@@ -211,9 +211,13 @@ def load_schema(path: Path | None = None, *, cache: Path | None = None) -> Schem
         raise SchemaError(f"cannot read schema {path}: {error}") from error
     kept = None if cache is None else _kept_path(cache, text)
     document = None if kept is None else _kept_document(kept)
-    if document is not None:  # it compiled before, with this very code and these libraries
+    if document is not None and _self_contained(document):
+        # It compiled before, with this very code and these libraries, and nothing else
+        # it names can have changed since.
         return Schema(source, document)
-    document = _document(text, source)
+    fresh = document is None
+    if fresh:
+        document = _document(text, source)
     if not isinstance(document, dict):
         raise SchemaError(f"schema {source} must be a mapping (a JSON Schema object)")
     schema = Schema(source, document)
@@ -223,9 +227,37 @@ def load_schema(path: Path | None = None, *, cache: Path | None = None) -> Schem
         schema.compile()
     except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError) as error:
         raise SchemaError(f"schema {source} is not a valid JSON Schema: {error}") from error
-    if kept is not None:
+    if kept is not None and fresh:
         _keep_document(kept, document)
     return schema
+
+
+# Keywords whose value is a reference to a schema, which may be another document.
+_REFERENCES = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
+# The meta-schemas of the drafts, which jsonschema-rs knows without looking them up.
+_DRAFTS = ("https://json-schema.org/", "http://json-schema.org/")
+
+
+def _self_contained(document: Any) -> bool:
+    """Whether every reference in ``document`` is to a part of it (``#...``) and its
+    meta-schema is a draft's: another document (a file, a URL) may not resolve when it
+    did before, and compiling the schema is what finds out, to refuse it."""
+    if isinstance(document, list):
+        return all(map(_self_contained, document))
+    if not isinstance(document, Mapping):
+        return True
+    for key, value in document.items():
+        if key in _DATA_KEYWORDS:
+            continue
+        if key in _REFERENCES:
+            if not (isinstance(value, str) and value.startswith("#")):
+                return False
+        elif key == "$schema":
+            if not (isinstance(value, str) and value.startswith(_DRAFTS)):
+                return False
+        elif not _self_contained(value):
+            return False
+    return True
 
 
 def _kept_path(cache: Path, text: str) -> Path:

@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 from feeds.checks import SCREEN_RFC3339, rfc3339_datetime
 from feeds.diagnostics import Diagnostic
 from feeds.records import parse_record
-from feeds.schema import Schema, SchemaError, _screening, load_schema
+from feeds.schema import (
+    Schema,
+    SchemaError,
+    _keep_document,
+    _kept_path,
+    _screening,
+    _self_contained,
+    load_schema,
+)
 from feeds.urls import SCREEN_HTTP_URL
 from tests.conftest import SCHEMA, SEEDS, record_data, record_text
 
@@ -493,3 +501,44 @@ def test_a_kept_schema_compiles_when_first_used(tmp_path: Path) -> None:
     assert "validator" not in vars(kept) and "screen" not in vars(kept)
     (problem,) = check(kept, record_data(webUrl="nope"))
     assert problem.field == "webUrl"
+
+
+REMOTE = "https://feeds.invalid/gone.json"  # .invalid: never resolves
+
+
+def test_a_kept_schema_that_names_another_document_is_compiled_as_it_is_read(
+    tmp_path: Path,
+) -> None:
+    """What it names elsewhere may no longer resolve: that is found as the schema is read,
+    and refused, not when the first record is checked (with a traceback)."""
+    cache = tmp_path / "cache"
+    text = f'properties: {{title: {{$ref: "{REMOTE}"}}}}\n'
+    path = tmp_path / "elsewhere.yaml"
+    path.write_text(text, "utf-8")
+    # As if it had compiled when it was kept, the document it names being there then.
+    _keep_document(_kept_path(cache, text), {"properties": {"title": {"$ref": REMOTE}}})
+    with pytest.raises(SchemaError, match="is not a valid JSON Schema"):
+        load_schema(path, cache=cache)
+
+
+@pytest.mark.parametrize(
+    ("document", "contained"),
+    [
+        ({"properties": {"a": {"$ref": "#/$defs/a"}}, "$defs": {"a": {}}}, True),
+        ({"$schema": "https://json-schema.org/draft/2020-12/schema"}, True),
+        ({"enum": [{"$ref": REMOTE}], "const": {"$schema": "mine"}}, True),  # data, not refs
+        ({"properties": {"a": {"$ref": REMOTE}}}, False),
+        ({"items": [{"$ref": "other.yaml#/a"}]}, False),
+        ({"$dynamicRef": "other.yaml"}, False),
+        ({"$schema": "https://feeds.invalid/meta.json"}, False),
+    ],
+)
+def test_a_schema_is_self_contained_when_it_names_no_other_document(
+    document: dict[str, Any], contained: bool
+) -> None:
+    assert _self_contained(document) is contained
+
+
+def test_the_bundled_schema_is_self_contained() -> None:
+    """So a build with nothing to do never compiles it (see Schema)."""
+    assert _self_contained(load_schema().document)
