@@ -200,7 +200,8 @@ def _bundled_schema() -> tuple[str, str]:
 def load_schema(path: Path | None = None, *, cache: Path | None = None) -> Schema:
     """Read a schema and compile it; any problem with it is a :class:`SchemaError`.  With a
     ``cache`` folder, the document read from its YAML is kept there for the next run once it
-    compiled, and a document kept is taken as it is, to be compiled when first used."""
+    compiled; a document kept is taken as it is, to be compiled when first used, unless it
+    names another document (:func:`_self_contained`)."""
     try:
         if path is None:
             text, source = _bundled_schema()
