@@ -370,30 +370,36 @@ def _give_room_back(folder: Path) -> None:
     change time.  The next build would have taken few of those removed: the ones written
     hold documents of no output, and the others documents as they were before the last
     build changed them (it finds each missing, and writes what it needs in its place)."""
-    root = os.fspath(folder)
-    for parent, folders, files in os.walk(root, topdown=False):
-        for name in files:
-            path = f"{parent}/{name}"
-            with contextlib.suppress(OSError):
-                if os.lstat(path).st_nlink == 1:
-                    os.unlink(path)  # noqa: PTH108 - text, as the walk gives it
-        for name in folders:
-            with contextlib.suppress(OSError):  # not empty: it holds links kept
-                os.rmdir(f"{parent}/{name}")  # noqa: PTH106 - text, as the walk gives it
+    _remove_files(folder, lambda _, path: os.lstat(path).st_nlink == 1, quietly=True)
 
 
 def _prune(folder: Path, listed: Collection[str]) -> None:
     """Remove the files under ``folder`` that ``listed`` (relative paths) does not name, and
     the folders that leaves empty: what a build that stopped half-way wrote there."""
     wanted = set(listed)
+    _remove_files(folder, lambda relative, _: relative not in wanted)
+
+
+def _remove_files(
+    folder: Path, chosen: Callable[[str, str], bool], *, quietly: bool = False
+) -> None:
+    """Remove the files under ``folder`` that ``chosen`` picks (by relative path, and by
+    path), and the folders that leaves empty.  ``quietly``: a file that cannot be looked at
+    or removed is left, for a build that already failed, which must not fail again on its
+    way out."""
     root = os.fspath(folder)
     for parent, folders, files in os.walk(root, topdown=False):
         relative = parent[len(root) + 1 :]
         for name in files:
-            if (f"{relative}/{name}" if relative else name) not in wanted:
-                os.unlink(f"{parent}/{name}")  # noqa: PTH108 - text, as the walk gives it
+            path = f"{parent}/{name}"
+            try:
+                if chosen(f"{relative}/{name}" if relative else name, path):
+                    os.unlink(path)  # noqa: PTH108 - text, as the walk gives it
+            except OSError:
+                if not quietly:
+                    raise
         for name in folders:
-            with contextlib.suppress(OSError):  # not empty: it holds files listed
+            with contextlib.suppress(OSError):  # not empty: it holds files left
                 os.rmdir(f"{parent}/{name}")  # noqa: PTH106 - text, as the walk gives it
 
 
