@@ -8,22 +8,24 @@ a wrong one would link a stale file into the output.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from feeds import parallel, rendercache
+from feeds import knownkeys, parallel, rendercache
 from feeds.api import build
+from feeds.articles import Article, Provider
 from feeds.checks import parse_datetime
 from feeds.config import Config
-from feeds.knownkeys import KnownKeys
-from feeds.plan import FeedPlan
+from feeds.knownkeys import KnownKeys, _Listed, _places
+from feeds.plan import FeedPlan, plan_feeds
 from feeds.publish import FeedDocument, feed_documents
 from tests import test_incremental
 from tests.edits import edited_run, random_edit
@@ -195,10 +197,50 @@ def test_a_record_of_the_last_build_that_does_not_say_its_settings_vouches_for_n
     assert known(keyed[-1]) == set()
 
 
+def test_an_article_is_at_the_same_place_searched_for_by_rank_or_looked_up_by_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both ways of finding articles in a feed (:func:`feeds.knownkeys._places`) give each
+    the place the feed lists it at, and neither gives one to an article the feed does not
+    list as it is: a place missed would only key more documents again, so the tests of
+    keys cannot tell."""
+    rng = random.Random(5)
+    paper = Provider("Paper", "paper.example.com")
+    graph = {}
+    for number in range(400):
+        key = f"https://news.example.com/{number:03}/"
+        when = datetime(2021, 3, 4, tzinfo=UTC) - timedelta(hours=rng.randrange(300))
+        topics = (rng.choice(["One", "Two", "Three"]),)
+        graph[key] = Article(key, key, key, "", when, when, paper, None, topics, (), None)
+    plan = plan_feeds(graph, 7)
+    articles = list(graph.values())
+    for spec in plan.feeds:
+        wanted = rng.sample(articles, 60)
+        wanted += [wanted[0]._replace(title="Another title")]  # its key, another article
+        places = {}
+        for way, search_at_most in (("searched", math.inf), ("listed", 0.0)):
+            monkeypatch.setattr(knownkeys, "SEARCH_AT_MOST", search_at_most)
+            places[way] = _places(spec, 7, wanted)
+        assert places["searched"] == places["listed"], spec.path
+        listed = _Listed(spec, 7)
+        for article, place in zip(wanted, places["searched"], strict=True):
+            assert (place is not None) == any(listed[i] is article for i in range(len(listed)))
+            assert place is None or listed[place] is article
+        assert places["searched"][-1] is None
+
+
+# Each article merged again is found in its feeds by searching (the default for a few),
+# or by listing the feed (for many): each way on its own.
+@pytest.mark.parametrize("search_at_most", [math.inf, 0.0], ids=["searched", "listed"])
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_every_key_taken_over_a_run_of_random_edits_is_the_one_worked_out(
-    tmp_path: Path, keyed: list[list[Keyed]], seed: int
+    tmp_path: Path,
+    keyed: list[list[Keyed]],
+    seed: int,
+    search_at_most: float,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(knownkeys, "SEARCH_AT_MOST", search_at_most)
     rng = random.Random(seed)
     config = edited_run(tmp_path, rng, seed)
     build(config)
