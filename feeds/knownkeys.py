@@ -79,7 +79,7 @@ class _Listed:
         return archives[len(archives) - 1 - older // self._per_page][older % self._per_page]
 
     def newest_first(self) -> Iterator[Article]:
-        """Every entry in order, without a call per entry."""
+        """Its entries in the order it indexes them, without a call per entry."""
         return chain(self._spec.entries, *reversed(self._spec.archives))
 
 
