@@ -640,6 +640,35 @@ def test_the_pages_of_a_feed_are_counted_by_asking_about_a_few() -> None:
         assert len(asked) <= 2 * pages.bit_length() + 1
 
 
+def test_documents_read_again_are_kept_while_their_files_weigh_what_is_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The documents read last are kept while their files weigh ``KEPT_BYTES`` together,
+    one used again the longest; the last one read is kept whatever it weighs, and one whose
+    files could not be taken weighs nothing (and is not read again either)."""
+    monkeypatch.setattr(earlier, "KEPT_BYTES", 100)
+    kept = earlier._Kept()
+    reads: list[str] = []
+    when = datetime(2021, 1, 1, tzinfo=UTC)
+
+    def get(key: str, size: int | None) -> None:
+        def read() -> earlier._Written | None:
+            reads.append(key)
+            return None if size is None else earlier._Written({}, {}, when, when, size)
+
+        kept.get(key, read)
+
+    for key in "abac":  # a used again: b is dropped for c
+        get(key, 40)
+    for key in "acba":  # b read again drops a, which is read again
+        get(key, 40)
+    get("d", 500)  # the last one read is kept alone
+    get("d", 500)
+    get("e", None)
+    get("e", None)
+    assert reads == ["a", "b", "c", "b", "a", "d", "e"]
+
+
 def test_written_entries_and_items_are_those_spliced_in(config: Config) -> None:
     build(config)
     documents = [p for p in files(config.output) if p.endswith(".json")]
