@@ -23,6 +23,7 @@ from feeds.render import (
     entry_content,
     feed_description,
     feed_title,
+    mark_positions,
     pieces,
 )
 from feeds.sanitize import provider_url
@@ -84,15 +85,29 @@ def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
     return item
 
 
-def written_items(document: bytes) -> list[bytes]:
+def written_items(document: bytes, marks: Sequence[int] | None = None) -> list[bytes]:
     """The items of a document as :func:`render_json` wrote it, in order: each is the
-    bytes :func:`render_item` gave."""
-    start = document.find(_ITEMS_START)
-    if start < 0 or not document.endswith(_ITEMS_END):
+    bytes :func:`render_item` gave.  ``marks``: where they are apart (:func:`item_marks`),
+    when these very bytes were searched before."""
+    region = _items_region(document)
+    if region is None:
         return []
     # Each item but the first begins where the ",\n" that ends the one before it ends.
-    first = start + len(_ITEMS_START)
-    return pieces(document, _BETWEEN_ITEMS, first, len(document) - len(_ITEMS_END), skip=2)
+    return pieces(document, _BETWEEN_ITEMS, *region, skip=2, marks=marks)
+
+
+def item_marks(document: bytes) -> list[int]:
+    """Where the items of a document as :func:`render_json` wrote it are apart, for
+    :func:`written_items` to cut the same bytes again without searching."""
+    region = _items_region(document)
+    return [] if region is None else mark_positions(document, _BETWEEN_ITEMS, *region)
+
+
+def _items_region(document: bytes) -> tuple[int, int] | None:
+    start = document.find(_ITEMS_START)
+    if start < 0 or not document.endswith(_ITEMS_END):
+        return None
+    return start + len(_ITEMS_START), len(document) - len(_ITEMS_END)
 
 
 def render_json(spec: FeedSpec, config: Config, page: int | None, items: Sequence[bytes]) -> bytes:

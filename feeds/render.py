@@ -327,22 +327,39 @@ def _entries_region(document: bytes, fmt: str) -> tuple[int, int]:
     return start, end
 
 
-def pieces(text: bytes, mark: bytes, start: int, end: int, *, skip: int = 0) -> list[bytes]:
+def pieces(
+    text: bytes,
+    mark: bytes,
+    start: int,
+    end: int,
+    *,
+    skip: int = 0,
+    marks: Sequence[int] | None = None,
+) -> list[bytes]:
     """``text[start:end]`` cut where each ``mark`` in it begins: what comes before the first
     mark, then a piece from each mark, without its first ``skip`` bytes (at most all of
-    them), to the next.
+    them), to the next.  ``marks``: where they begin (:func:`mark_positions`), when these
+    bytes were searched before.
 
     Each piece is sliced once from ``text``.  Splitting a copy of the region and putting
     each mark back copied a document three times; the documents of a feed page weigh
     300 KB when entries list a dozen related articles, and a build that changed one title
     took entries back out of hundreds of them."""
+    if marks is None:
+        marks = mark_positions(text, mark, start, end)
+    starts = [start, *(at + skip for at in marks)]
+    return [text[first:last] for first, last in zip(starts, [*marks, end], strict=True)]
+
+
+def mark_positions(text: bytes, mark: bytes, start: int, end: int) -> list[int]:
+    """Where each ``mark`` in ``text[start:end]`` begins: searching for them is most of the
+    time :func:`pieces` takes."""
     marks = []
     at = text.find(mark, start, end)
     while at >= 0:
         marks.append(at)
         at = text.find(mark, at + len(mark), end)
-    starts = [start, *(at + skip for at in marks)]
-    return [text[first:last] for first, last in zip(starts, [*marks, end], strict=True)]
+    return marks
 
 
 def _cut(text: bytes, fmt: str, start: int, end: int) -> list[bytes]:
@@ -351,12 +368,26 @@ def _cut(text: bytes, fmt: str, start: int, end: int) -> list[bytes]:
     return pieces(text, _ENTRY_MARKS[fmt][0], start, end)[1:]
 
 
-def written_entries(document: bytes, fmt: str) -> list[bytes]:
-    """The entries of a document as :func:`render_document` wrote it, in order: each is
-    the bytes it was spliced in as."""
-    if b"\n" + _ENTRY_MARKS[fmt][0] not in document:
+def entry_marks(document: bytes, fmt: str) -> list[int]:
+    """Where the entries of a document as :func:`render_document` wrote it begin, for
+    :func:`written_entries` to cut the same bytes again without searching."""
+    opening = _ENTRY_MARKS[fmt][0]
+    if b"\n" + opening not in document:
         return []
-    return _cut(document, fmt, *_entries_region(document, fmt))
+    return mark_positions(document, opening, *_entries_region(document, fmt))
+
+
+def written_entries(document: bytes, fmt: str, marks: Sequence[int] | None = None) -> list[bytes]:
+    """The entries of a document as :func:`render_document` wrote it, in order: each is
+    the bytes it was spliced in as.  ``marks``: where they begin (:func:`entry_marks`),
+    when these very bytes were searched before."""
+    if marks is None:
+        marks = entry_marks(document, fmt)
+    if not marks:
+        return []
+    closing = _ENTRY_MARKS[fmt][1]
+    end = document.rindex(closing) + len(closing)
+    return pieces(document, _ENTRY_MARKS[fmt][0], marks[0], end, marks=marks)[1:]
 
 
 def render_entries(

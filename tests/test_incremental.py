@@ -14,6 +14,8 @@ import json
 import os
 import random
 import shutil
+from array import array
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,11 +29,11 @@ from hypothesis import strategies as st
 from feeds import cache, earlier, output, parallel, rendercache
 from feeds.api import build, check_source, long_lived, validate
 from feeds.config import Config
-from feeds.jsonfeed import written_items
+from feeds.jsonfeed import item_marks, written_items
 from feeds.plan import plan_feeds
 from feeds.publish import FAVICON, INDEX, OPML
 from feeds.records import discover
-from feeds.render import STYLESHEET, pieces, written_entries
+from feeds.render import STYLESHEET, entry_marks, pieces, written_entries
 from feeds.schema import load_schema
 from tests.corpus import record, write_corpus
 from tests.edits import edited_run, random_edit
@@ -652,9 +654,11 @@ def test_documents_read_again_are_kept_while_their_files_weigh_what_is_allowed(
     when = datetime(2021, 1, 1, tzinfo=UTC)
 
     def get(key: str, size: int | None) -> None:
-        def read() -> earlier._Written | None:
+        def read(
+            places: earlier._Places | None,
+        ) -> tuple[earlier._Written | None, earlier._Places | None]:
             reads.append(key)
-            return None if size is None else earlier._Written({}, {}, when, when, size)
+            return (None if size is None else earlier._Written({}, {}, when, when, size)), None
 
         kept.get(key, read)
 
@@ -669,6 +673,89 @@ def test_documents_read_again_are_kept_while_their_files_weigh_what_is_allowed(
     assert reads == ["a", "b", "c", "b", "a", "d", "e"]
 
 
+def test_where_the_entries_of_documents_begin_is_kept_longer_than_the_documents(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A document read again is told where its entries were found the first time, while
+    those places weigh ``PLACES_BYTES`` together (the last ones found, whatever they weigh);
+    places found again replace those kept."""
+    monkeypatch.setattr(earlier, "KEPT_BYTES", 0)  # only the last document read is kept
+    monkeypatch.setattr(earlier, "PLACES_BYTES", 2 * (earlier._PLACES_EXTRA + 3 * 8))
+    kept = earlier._Kept()
+    told: list[tuple[str, list[int] | None]] = []
+    when = datetime(2021, 1, 1, tzinfo=UTC)
+
+    def get(key: str, found: list[int] | None) -> None:
+        def read(
+            known: earlier._Places | None,
+        ) -> tuple[earlier._Written | None, earlier._Places | None]:
+            told.append((key, None if known is None else list(known[0])))
+            if found is None:  # not read as recorded: nothing found
+                return None, None
+            places = (array("q", found), array("q", found), array("q", found))
+            return earlier._Written({}, {}, when, when, 1), places
+
+        kept.get(key, read)
+
+    get("a", [1])
+    get("b", [2])
+    get("a", [10])  # told 1; 10 is kept instead
+    get("c", [3])  # b, used the longest ago, is forgotten
+    get("b", [4])  # so is a
+    get("a", [20])
+    get("d", None)  # not read as recorded: nothing is kept of it
+    get("b", [5])
+    get("d", [6])
+    get("b", [7])
+    get("e", list(range(100)))  # kept alone
+    get("f", None)
+    get("e", [])
+    assert told == [
+        ("a", None),
+        ("b", None),
+        ("a", [1]),
+        ("c", None),
+        ("b", None),
+        ("a", None),
+        ("d", None),
+        ("b", [4]),
+        ("d", None),
+        ("b", [5]),
+        ("e", None),
+        ("f", None),
+        ("e", list(range(100))),
+    ]
+
+
+def test_documents_read_again_are_cut_where_their_entries_were_found(
+    config: Config, tmp_path: Path, rendered: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no document kept, each page looked in again is read again and cut where its
+    entries were found the first time, as recorded: what it lends is what it lent then."""
+    build(config)
+    for n in range(12):  # older than every page: every entry of their feeds moves
+        edit_record(config, f"{n:05d}.md", publishedDateTime=f"1999-02-{n + 1:02d}T08:00:00Z")
+    monkeypatch.setattr(earlier, "KEPT_BYTES", 0)
+    told: list[bool] = []
+    read = earlier._read_written
+
+    def reading(
+        previous: rendercache.Manifest,
+        output: Path,
+        names: Sequence[str],
+        places: earlier._Places | None,
+    ) -> tuple[earlier._Written | None, earlier._Places | None]:
+        told.append(places is not None)
+        return read(previous, output, names, places)
+
+    monkeypatch.setattr(earlier, "_read_written", reading)
+    rendered.clear()
+    build(config)
+    assert told.count(True) >= 20
+    assert len(set(rendered)) <= RECORDS // 3
+    assert_same_as_cold(config, tmp_path)
+
+
 def test_written_entries_and_items_are_those_spliced_in(config: Config) -> None:
     build(config)
     documents = [p for p in files(config.output) if p.endswith(".json")]
@@ -678,11 +765,13 @@ def test_written_entries_and_items_are_those_spliced_in(config: Config) -> None:
         items = written_items(document)
         assert [json.loads(item) for item in items] == json.loads(document)["items"]
         assert b",\n".join(items) in document
+        assert written_items(document, item_marks(document)) == items
         for fmt in ("atom", "rss"):
             xml = (config.output / name.replace(".json", f".{fmt}.xml")).read_bytes()
             cut = written_entries(xml, fmt)
             assert len(cut) == len(items)
             assert b"".join(cut) in xml
+            assert written_entries(xml, fmt, entry_marks(xml, fmt)) == cut
 
 
 @given(
