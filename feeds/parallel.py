@@ -57,8 +57,13 @@ PARALLEL_MIN_ENTRIES = 5_000
 # What an entry taken from the last build's files counts for, against one rendered: its
 # document's files are read and written again.  Estimated from builds that added 100
 # records to 10,000 (22-29 s, of which about 2 s rendering 5,500 entries at about 0.4 ms
-# each, and 260,000 entries lent): some 75 us each.
-LENT_SHARE = 0.2
+# each, and 260,000 entries lent): some 75 us each, a fifth.  But sent to a worker, an
+# entry lent costs about as much again: it goes with its article and the related articles
+# it shows, in case it must be rendered.  After one title changed in 10,000 records citing
+# about ten, 503 documents were made again, listing 26,305 entries of which 25,787 were
+# lent: with a worker such builds took 3.34 s (3.30-3.54) and 4.70 s of processor time,
+# in one process 3.24 s (3.00-3.45) and 3.31 s (three of each, alternated).
+LENT_SHARE = 0.1
 # What a worker process wrote of one shipment: the path and key of each file, and the digest
 # of each file's content by path (see :attr:`feeds.output.Staging.digests`); and of all
 # its shipments, the same and how many documents.
