@@ -211,7 +211,7 @@ class _Kept:
     """The documents read again that are kept at hand, the one used last at the end, while
     their files weigh :data:`KEPT_BYTES` together (the last one read, whatever it weighs).
 
-    A page is mostly looked in again, for the next page of its feed, after hundreds of
+    A page is looked in again, for the next page of its feed, mostly after hundreds of
     megabytes of other documents were read (636 MB, the median, in a build that added 100
     records citing about ten to 9,900).  So where the entries of each document read begin
     is kept far longer (:data:`PLACES_BYTES`): reading one again, its files as recorded,
@@ -245,15 +245,15 @@ class _Kept:
 
     def _remember(self, key: str, places: _Places) -> None:
         if (before := self._places.pop(key, None)) is not None:
-            self._places_bytes -= _weight(before)
+            self._places_bytes -= _places_weight(before)
         self._places[key] = places
-        self._places_bytes += _weight(places)
+        self._places_bytes += _places_weight(places)
         while self._places_bytes > PLACES_BYTES and len(self._places) > 1:
             _, forgotten = self._places.popitem(last=False)
-            self._places_bytes -= _weight(forgotten)
+            self._places_bytes -= _places_weight(forgotten)
 
 
-def _weight(places: _Places) -> int:
+def _places_weight(places: _Places) -> int:
     return _PLACES_EXTRA + sum(len(found) * found.itemsize for found in places if found is not None)
 
 
