@@ -326,7 +326,7 @@ def _read_written(
     atom, rss, document = (read_as_recorded(previous, output, name) for name in names)
     if atom is None or rss is None:
         return None, None
-    if places is None or (document is not None and places[2] is None):
+    if places is None:
         places = (
             array("q", entry_marks(atom, "atom")),
             array("q", entry_marks(rss, "rss")),
@@ -338,7 +338,7 @@ def _read_written(
     if not xml:
         return None, places
     items = {}
-    if document is not None:
+    if document is not None:  # searched when it could not be read the first time
         for item in written_items(document, places[2]):
             if (found := _JSON_ID.search(item)) is not None:
                 items[found[1]] = item

@@ -756,6 +756,28 @@ def test_documents_read_again_are_cut_where_their_entries_were_found(
     assert_same_as_cold(config, tmp_path)
 
 
+def test_a_json_feed_file_unread_when_its_places_were_found_is_searched_when_read_again(
+    config: Config,
+) -> None:
+    """Where a document's items begin is not known when its JSON Feed file could not be
+    read as recorded the first time: read again, as recorded, it is searched."""
+    build(config)
+    assert config.cache is not None
+    last = rendercache.load_last_build(rendercache.manifest_path(config.cache, config.output))
+    names = ["all.atom.xml", "all.rss.xml", "all.json"]
+    document = config.output / names[2]
+    content = document.read_bytes()
+    document.write_bytes(content + b" ")
+    first, places = earlier._read_written(last.files, config.output, names, None)
+    assert first is not None and not first.items
+    assert places is not None and places[2] is None
+    document.write_bytes(content)  # as recorded again: vouched for by its digest
+    again, _ = earlier._read_written(last.files, config.output, names, places)
+    assert again is not None
+    assert len(again.items) == len(again.xml) == len(written_items(content))
+    assert sorted(again.items.values()) == sorted(written_items(content))
+
+
 def test_written_entries_and_items_are_those_spliced_in(config: Config) -> None:
     build(config)
     documents = [p for p in files(config.output) if p.endswith(".json")]
