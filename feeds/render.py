@@ -362,7 +362,7 @@ def mark_positions(text: bytes, mark: bytes, start: int, end: int, *, lead: int 
     time :func:`pieces` takes.  With ``lead``, ``mark`` is what surrounds each mark, which
     begins ``lead`` bytes into it (a longer text is searched faster)."""
     marks = []
-    at = text.find(mark, start - lead, end)
+    at = text.find(mark, max(start - lead, 0), end)  # a negative start counts from the end
     while at >= 0:
         marks.append(at + lead)
         at = text.find(mark, at + len(mark), end)

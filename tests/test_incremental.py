@@ -33,7 +33,7 @@ from feeds.jsonfeed import item_marks, written_items
 from feeds.plan import plan_feeds
 from feeds.publish import FAVICON, INDEX, OPML
 from feeds.records import discover
-from feeds.render import STYLESHEET, entry_marks, pieces, written_entries
+from feeds.render import STYLESHEET, entry_marks, mark_positions, pieces, written_entries
 from feeds.schema import load_schema
 from tests.corpus import record, write_corpus
 from tests.edits import edited_run, random_edit
@@ -776,6 +776,13 @@ def test_a_json_feed_file_unread_when_its_places_were_found_is_searched_when_rea
     assert again is not None
     assert len(again.items) == len(again.xml) == len(written_items(content))
     assert sorted(again.items.values()) == sorted(written_items(content))
+
+
+def test_marks_are_found_by_what_surrounds_them_from_the_start_of_the_text() -> None:
+    text = b"\nab\nab\nac"
+    assert mark_positions(text, b"\nab", 0, len(text), lead=1) == [1, 4]
+    assert mark_positions(text, b"\nab", 2, len(text), lead=1) == [4]
+    assert mark_positions(text, b"\na", 0, len(text), lead=1) == mark_positions(text, b"a", 0, 9)
 
 
 def test_written_entries_and_items_are_those_spliced_in(config: Config) -> None:
