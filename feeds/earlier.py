@@ -16,7 +16,7 @@ from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeAlias
+from typing import Generic, TypeAlias, TypeVar
 
 from feeds.articles import Article
 from feeds.entries import EntryStore
@@ -208,8 +208,8 @@ _Places: TypeAlias = "tuple[array[int], array[int], array[int] | None]"
 
 
 class _Kept:
-    """The documents read again that are kept at hand, the one used last at the end, while
-    their files weigh :data:`KEPT_BYTES` together (the last one read, whatever it weighs).
+    """The documents read again that are kept at hand, while their files weigh
+    :data:`KEPT_BYTES` together.
 
     A page is looked in again, for the next page of its feed, mostly after hundreds of
     megabytes of other documents were read (636 MB, the median, in a build that added 100
@@ -219,10 +219,9 @@ class _Kept:
     to read a document's entries."""
 
     def __init__(self) -> None:
-        self._documents: OrderedDict[str, _Written | None] = OrderedDict()
-        self._bytes = 0
-        self._places: OrderedDict[str, _Places] = OrderedDict()
-        self._places_bytes = 0
+        # Module functions, not lambdas: what a render worker starts from is pickled.
+        self._documents: _Weighed[_Written | None] = _Weighed(_document_weight, KEPT_BYTES)
+        self._places: _Weighed[_Places] = _Weighed(_places_weight, PLACES_BYTES)
 
     def get(
         self, key: str, read: Callable[[_Places | None], tuple[_Written | None, _Places | None]]
@@ -230,27 +229,52 @@ class _Kept:
         """The document ``key``, kept, or else ``read`` (told where its entries were found
         before, if known) and kept."""
         if key in self._documents:
-            self._documents.move_to_end(key)
-            return self._documents[key]
-        known = self._places.get(key)
-        written, places = read(known)
-        self._documents[key] = written
-        self._bytes += 0 if written is None else written.size
-        while self._bytes > KEPT_BYTES and len(self._documents) > 1:
-            _, dropped = self._documents.popitem(last=False)
-            self._bytes -= 0 if dropped is None else dropped.size
+            return self._documents.use(key)
+        written, places = read(self._places.peek(key))
+        self._documents.put(key, written)
         if places is not None:
-            self._remember(key, places)
+            self._places.put(key, places)
         return written
 
-    def _remember(self, key: str, places: _Places) -> None:
-        if (before := self._places.pop(key, None)) is not None:
-            self._places_bytes -= _places_weight(before)
-        self._places[key] = places
-        self._places_bytes += _places_weight(places)
-        while self._places_bytes > PLACES_BYTES and len(self._places) > 1:
-            _, forgotten = self._places.popitem(last=False)
-            self._places_bytes -= _places_weight(forgotten)
+
+V = TypeVar("V")
+
+
+class _Weighed(Generic[V]):
+    """Values by key, the one used or put last at the end, while they weigh ``budget``
+    together: beyond it, those used the longest ago are dropped (the last one put is kept,
+    whatever it weighs)."""
+
+    def __init__(self, weigh: Callable[[V], int], budget: int) -> None:
+        self._values: OrderedDict[str, V] = OrderedDict()
+        self._weigh = weigh
+        self._budget = budget
+        self._weight = 0
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._values
+
+    def use(self, key: str) -> V:
+        """The value of ``key``, now the one used last."""
+        self._values.move_to_end(key)
+        return self._values[key]
+
+    def peek(self, key: str) -> V | None:
+        """The value of ``key``, if kept, where it is."""
+        return self._values.get(key)
+
+    def put(self, key: str, value: V) -> None:
+        if key in self._values:
+            self._weight -= self._weigh(self._values.pop(key))
+        self._values[key] = value
+        self._weight += self._weigh(value)
+        while self._weight > self._budget and len(self._values) > 1:
+            _, dropped = self._values.popitem(last=False)
+            self._weight -= self._weigh(dropped)
+
+
+def _document_weight(written: _Written | None) -> int:
+    return 0 if written is None else written.size
 
 
 def _places_weight(places: _Places) -> int:
