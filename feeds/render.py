@@ -369,10 +369,12 @@ def mark_positions(text: bytes, mark: bytes, start: int, end: int, *, lead: int 
     return marks
 
 
-def _cut(text: bytes, fmt: str, start: int, end: int) -> list[bytes]:
+def _cut(
+    text: bytes, fmt: str, start: int, end: int, marks: Sequence[int] | None = None
+) -> list[bytes]:
     """The entries of ``text[start:end]`` (a document's, from :func:`_entries_region`),
-    each as bytes to splice into a document."""
-    return pieces(text, _ENTRY_MARKS[fmt][0], start, end)[1:]
+    each as bytes to splice into a document; ``marks``, where they begin, when known."""
+    return pieces(text, _ENTRY_MARKS[fmt][0], start, end, marks=marks)[1:]
 
 
 def entry_marks(document: bytes, fmt: str) -> list[int]:
@@ -392,9 +394,7 @@ def written_entries(document: bytes, fmt: str, marks: Sequence[int] | None = Non
         marks = entry_marks(document, fmt)
     if not marks:
         return []
-    closing = _ENTRY_MARKS[fmt][1]
-    end = document.rindex(closing) + len(closing)
-    return pieces(document, _ENTRY_MARKS[fmt][0], marks[0], end, marks=marks)[1:]
+    return _cut(document, fmt, *_entries_region(document, fmt), marks)
 
 
 def render_entries(
