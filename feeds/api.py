@@ -556,7 +556,7 @@ def _snapshot(run: _Run) -> Snapshot | None:
 
 def _output_check(run: _Run, last: LastBuild) -> ForkedCheck:
     """Whether the output is as the ``last`` build left it, worked out by a copy of this
-    process while this one reads the snapshot and looks at the record files
+    process while this one reads the snapshot and looks at the record files, then by both
     (:class:`feeds.workers.ForkedCheck`), when the build may have nothing to do and the
     output is large enough to pay for the copy; else by this process, when
     :func:`_up_to_date` asks.  The copy is made before the snapshot is read, which it has
@@ -568,7 +568,11 @@ def _output_check(run: _Run, last: LastBuild) -> ForkedCheck:
         and bool(last.inputs)
         and len(last.rows) >= FORKED_CHECK_MIN_FILES
     )
-    return ForkedCheck(functools.partial(last.intact, run.config.output), fork=may_be_up_to_date)
+    return ForkedCheck(
+        functools.partial(last.intact_part, run.config.output),
+        last.intact_parts(),
+        fork=may_be_up_to_date,
+    )
 
 
 def _up_to_date(

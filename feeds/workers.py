@@ -21,8 +21,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    import mmap
+    from collections.abc import Callable, Iterable
     from concurrent.futures import Executor, ProcessPoolExecutor
+
+    # What the parts of a ForkedCheck are marked in: shared with its copy, where there is one.
+    _Taken = bytearray | mmap.mmap
 
 # What forked workers inherit (set just before the fork).
 INHERITED: dict[str, Any] = {}
@@ -107,15 +111,24 @@ class Workers:
 
 
 class ForkedCheck:
-    """A check that answers yes or no, run in a forked copy of this process while this one
-    goes on; asked of this process instead where no copy can be made.
+    """A check of many parts that answers yes when every part passes, run by a forked copy
+    of this process while this one goes on, and by both once this one wants the answer;
+    run here alone where no copy can be made.
 
     A build with nothing to do stats every record file against its snapshot, then every
     file of its output against the record of the last build: at 100,000 records, 0.6 s and
     0.9 s of a 1.9 s build.  Each is a loop of system calls that holds the GIL between
     them, so a thread would only take turns with the other; a copy forked from the build
     runs on another core.  It needs nothing sent, since its memory is the build's (copied
-    on write), and it answers with its exit status.
+    on write).
+
+    The copy checks the parts from the first on.  When this process asks for the answer
+    (:meth:`result`), it checks those left from the last back, until the two meet.  At
+    10,000 records, a build waited 35-77 ms for a copy still stating the 23,500 files of
+    its output; taking the parts left itself, it waited 0-13 ms (five builds each).  The
+    two mark the parts they take in a map they share, so neither takes one the other has
+    taken (both may take one at the very moment they meet: it is checked twice).  A part
+    the copy took and never finished (it met an error, or was killed) is checked here.
 
     A copy is made only with ``fork`` true, more than one core, and no other thread
     running (a thread may hold a lock the copy would wait for forever).  Leaving the
@@ -123,19 +136,27 @@ class ForkedCheck:
     also ends with the process it was copied from (:func:`follow`), as it holds what that
     one held open, the lock of the build among them."""
 
-    def __init__(self, check: Callable[[], bool], *, fork: bool = True) -> None:
+    def __init__(self, check: Callable[[int], bool], parts: int = 1, *, fork: bool = True) -> None:
         self._check = check
+        self._parts = parts
         self._pid: int | None = None
+        self._taken: _Taken = bytearray(parts)  # where no copy shares it
         if not fork or cores() < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
             return
+        import mmap  # noqa: PLC0415 - only where a copy is made
+
+        # Anonymous and shared (MAP_SHARED): what either process marks, the other reads.
+        taken = mmap.mmap(-1, max(parts, 1))
         parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:  # no room for another process: asked here instead
+            taken.close()
             return
         if pid == 0:
-            _answer(check, parent)
+            _answer(check, parts, taken, parent)
         self._pid = pid
+        self._taken = taken
 
     @property
     def forked(self) -> bool:
@@ -143,14 +164,20 @@ class ForkedCheck:
         return self._pid is not None
 
     def result(self) -> bool:
-        """The answer of the copy; of this process when there is none, or the copy ended
-        without one (it met an error, or was killed)."""
+        """Whether every part passes: checked by this process from the last part back, those
+        the copy has not taken, then the copy's answer, and here any part it left."""
+        if not _take(self._check, reversed(range(self._parts)), self._taken):
+            self.cancel()
+            return False
         pid, self._pid = self._pid, None
         if pid is not None:
             status = _reaped(pid)
-            if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) < 2:
-                return os.WEXITSTATUS(status) == 0
-        return self._check()
+            if status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1:
+                return False  # a part the copy checked failed
+        return all(
+            state == _PASSED or (state != _FAILED and self._check(part))
+            for part, state in enumerate(self._taken[: self._parts])
+        )
 
     def cancel(self) -> None:
         """End the copy, if there is one: its answer is not wanted."""
@@ -167,13 +194,34 @@ class ForkedCheck:
         self.cancel()
 
 
-def _answer(check: Callable[[], bool], parent: int) -> None:
-    """Answer ``check`` with this copy's exit status (2: no answer) and end it, without
-    running anything the process it was copied from, ``parent``, would run at its end."""
+# What the map of a ForkedCheck holds for each part: not taken yet, being checked, passed
+# or failed.  One byte each, which a process writes at once.
+_FREE, _TAKEN, _PASSED, _FAILED = range(4)
+
+
+def _take(check: Callable[[int], bool], parts: Iterable[int], taken: _Taken) -> bool:
+    """Check ``parts`` in order, marking each in ``taken``, until one that the other process
+    took: whether every part checked passed (checking stops at one that fails)."""
+    for part in parts:
+        if taken[part] != _FREE:
+            break
+        taken[part] = _TAKEN
+        passed = check(part)
+        taken[part] = _PASSED if passed else _FAILED
+        if not passed:
+            return False
+    return True
+
+
+def _answer(check: Callable[[int], bool], parts: int, taken: _Taken, parent: int) -> None:
+    """Check ``parts`` from the first on (:func:`_take`) and end this copy with the answer
+    as its exit status (0: the parts it checked passed, 1: one failed, 2: it met an error),
+    without running anything the process it was copied from, ``parent``, would run at its
+    end."""
     code = 2
     try:
         follow(parent)
-        code = 0 if check() else 1
+        code = 0 if _take(check, range(parts), taken) else 1
     finally:
         os._exit(code)
 

@@ -288,6 +288,31 @@ def test_the_record_of_the_last_build_vouches_only_for_files_as_they_were(
     assert unlike.files == {}
 
 
+def test_the_output_is_checked_in_parts_that_cover_every_file_once(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that may have nothing to do checks its output part by part, from both ends
+    at once (:class:`feeds.workers.ForkedCheck`): a file changed is found in its part, and
+    in no other."""
+    build(config)
+    assert config.cache is not None
+    monkeypatch.setattr(rendercache, "INTACT_PART_FILES", 7)
+    last = rendercache.load_last_build(rendercache.manifest_path(config.cache, config.output))
+    names = [str(row[0]) for row in last.rows]
+    parts = last.intact_parts()
+    assert parts == 1 + -(-len(names) // 7) > 3
+    assert all(last.intact_part(config.output, part) for part in range(parts))
+    for index in (0, 6, len(names) - 1):  # the first and last files of part 1, and the very last
+        victim = config.output / names[index]
+        victim.write_bytes(victim.read_bytes())  # the same bytes, but written again
+    failing = [part for part in range(parts) if not last.intact_part(config.output, part)]
+    assert failing == [1, parts - 1]
+    (config.output / "stray.txt").write_text("not ours")
+    failing = [part for part in range(parts) if not last.intact_part(config.output, part)]
+    assert failing == [0, 1, parts - 1]  # the folder holding it too
+    assert not last.intact(config.output)
+
+
 @pytest.mark.parametrize(
     "damage",
     [

@@ -23,7 +23,7 @@ from feeds import cache, records, scan, uptodate
 from feeds.api import BuildReport, build
 from feeds.config import Config
 from feeds.records import Locator, NamedFiles
-from feeds.rendercache import LastBuild
+from feeds.rendercache import LastBuild, load_last_build, manifest_path
 from tests.corpus import write_corpus
 from tests.test_incremental import assert_same_as_cold, edit_record, inodes
 from tests.test_workers import waited_for
@@ -105,14 +105,20 @@ def test_nothing_to_do_is_known_without_the_cache(
     first = build(config, now=NOW)
     before = inodes(config.output)
     opened = refuse_cache(monkeypatch)
-    looked_at = spy_on(monkeypatch, LastBuild, "intact")  # calls in this process only
+    looked_at = spy_on(monkeypatch, LastBuild, "intact_part")  # calls in this process only
     children = forked_children(monkeypatch)
     again = build(config, now=NOW)
     assert again.unchanged
     assert opened == []
     assert inodes(config.output) == before
     assert replace(again, unchanged=False) == first
-    assert len(looked_at) == (1 if output_checked == "here" else 0)
+    assert config.cache is not None
+    parts = load_last_build(manifest_path(config.cache, config.output)).intact_parts()
+    here = sorted(part for _, part in looked_at)
+    if output_checked == "here":
+        assert here == list(range(parts))
+    else:  # those the copy had not taken when this process asked, from the last back
+        assert here == list(range(parts - len(here), parts))
     assert len(children) == (0 if output_checked == "here" else 1)
     assert all(map(waited_for, children))
 
@@ -373,7 +379,7 @@ def test_an_edit_that_keeps_the_size_is_found_before_the_output_is_looked_at(
     size = path.stat().st_size
     path.write_text(path.read_text("utf-8").replace("title: ", "title: X", 1)[:-1], "utf-8")
     assert path.stat().st_size == size
-    looked_at = spy_on(monkeypatch, LastBuild, "intact")
+    looked_at = spy_on(monkeypatch, LastBuild, "intact_part")
     assert not build(config, now=NOW).unchanged
     assert looked_at == []
     assert_same_as_cold(config, tmp_path)

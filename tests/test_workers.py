@@ -1,4 +1,5 @@
-"""A check answered by a forked copy of the build (:class:`feeds.workers.ForkedCheck`)."""
+"""A check answered by a forked copy of the build and the build itself
+(:class:`feeds.workers.ForkedCheck`)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ def answered_in(where: Path, answer: bool) -> bool:
     return answer
 
 
+def appear(path: Path) -> None:
+    """Wait until ``path`` exists: the copy has got that far."""
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.01)
+
+
 def waited_for(pid: int) -> bool:
     """Whether the child ``pid`` has ended and been waited for, leaving nothing behind."""
     try:
@@ -37,8 +46,9 @@ def waited_for(pid: int) -> bool:
 @pytest.mark.parametrize("answer", [True, False])
 def test_a_forked_copy_answers(tmp_path: Path, answer: bool) -> None:
     where = tmp_path / "pid"
-    with ForkedCheck(lambda: answered_in(where, answer)) as check:
+    with ForkedCheck(lambda _: answered_in(where, answer)) as check:
         assert check.forked
+        appear(where)  # else this process may take the one part first, as it should
         assert check.result() is answer
     assert int(where.read_text()) != os.getpid()
 
@@ -46,14 +56,16 @@ def test_a_forked_copy_answers(tmp_path: Path, answer: bool) -> None:
 def test_a_check_that_fails_in_the_copy_is_asked_here(tmp_path: Path) -> None:
     where = tmp_path / "pid"
 
-    def check() -> bool:
+    def check(part: int) -> bool:
         if os.getpid() != here:
+            (tmp_path / "tried").touch()
             raise OSError("only here")
         return answered_in(where, answer=True)
 
     here = os.getpid()
     with ForkedCheck(check) as forked:
         assert forked.forked
+        appear(tmp_path / "tried")
         assert forked.result() is True
     assert int(where.read_text()) == here
 
@@ -62,20 +74,22 @@ def test_a_copy_killed_before_it_answers_is_asked_here(tmp_path: Path) -> None:
     where = tmp_path / "pid"
     here = os.getpid()
 
-    def check() -> bool:
+    def check(part: int) -> bool:
         if os.getpid() != here:
+            (tmp_path / "taken").touch()
             time.sleep(60)
         return answered_in(where, answer=False)
 
     forked = ForkedCheck(check)
     assert forked._pid is not None
+    appear(tmp_path / "taken")
     os.kill(forked._pid, 9)
     assert forked.result() is False
     assert int(where.read_text()) == here
 
 
 def test_an_answer_not_wanted_ends_the_copy_at_once(tmp_path: Path) -> None:
-    def slow() -> bool:
+    def slow(part: int) -> bool:
         time.sleep(60)
         return True
 
@@ -94,7 +108,7 @@ def test_another_thread_running_keeps_the_check_here(tmp_path: Path) -> None:
     thread = threading.Thread(target=release.wait)
     thread.start()
     try:
-        check = ForkedCheck(lambda: answered_in(where, answer=True))
+        check = ForkedCheck(lambda _: answered_in(where, answer=True))
         assert not check.forked
         assert not where.exists()  # asked when its answer is wanted, not before
         assert check.result() is True
@@ -117,7 +131,87 @@ def test_without_a_copy_the_check_runs_here(
             raise BlockingIOError(11, "Resource temporarily unavailable")
 
         monkeypatch.setattr(os, "fork", refuse)
-    check = ForkedCheck(lambda: answered_in(where, answer=True), fork=why != "not asked to")
+    check = ForkedCheck(lambda _: answered_in(where, answer=True), fork=why != "not asked to")
     assert not check.forked
     assert check.result() is True
     assert int(where.read_text()) == os.getpid()
+
+
+def checked_by(log: Path) -> dict[int, list[int]]:
+    """The parts each process checked, by pid, from the lines ``check_in`` wrote."""
+    found: dict[int, list[int]] = {}
+    for line in log.read_text().splitlines():
+        pid, part = map(int, line.split())
+        found.setdefault(pid, []).append(part)
+    return found
+
+
+def check_in(log: Path, part: int, *, passed: bool = True) -> bool:
+    """A check of one part that notes which process checked it (one write per line, which
+    the two processes append to the same file whole)."""
+    with log.open("a") as stream:
+        stream.write(f"{os.getpid()} {part}\n")
+    return passed
+
+
+def test_the_two_processes_share_the_parts(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    here = os.getpid()
+
+    def check(part: int) -> bool:
+        if os.getpid() != here:  # the copy is slow: this process takes the others
+            (tmp_path / f"taken {part}").touch()
+            time.sleep(0.5)
+        return check_in(log, part)
+
+    with ForkedCheck(check, 8) as forked:
+        appear(tmp_path / "taken 0")
+        assert forked.result() is True
+    by = checked_by(log)
+    assert sorted(by.pop(here)) == list(range(1, 8))  # from the last back, to the copy's
+    assert list(by.values()) == [[0]]
+
+
+@pytest.mark.parametrize("where", ["copy", "here"])
+def test_a_part_that_fails_fails_the_check(tmp_path: Path, where: str) -> None:
+    log = tmp_path / "log"
+    here = os.getpid()
+
+    def check(part: int) -> bool:
+        in_copy = os.getpid() != here
+        if in_copy and part > 0:
+            time.sleep(60)  # the copy is slow after its first part: this process takes the rest
+        passed = check_in(log, part, passed=part != (0 if where == "copy" else 5))
+        if in_copy:
+            (tmp_path / f"done {part}").touch()
+        return passed
+
+    started = time.monotonic()
+    with ForkedCheck(check, 8) as forked:
+        appear(tmp_path / "done 0")
+        assert forked.result() is False
+        pid = forked._pid
+    assert pid is None or waited_for(pid)
+    assert time.monotonic() - started < 30  # a copy still at work is not waited for
+    if where == "here":  # this process stopped at the part that failed
+        assert sorted(checked_by(log)[here]) == [5, 6, 7]
+
+
+def test_the_parts_a_killed_copy_left_are_checked_here(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    here = os.getpid()
+
+    def check(part: int) -> bool:
+        if os.getpid() != here and part == 2:
+            (tmp_path / "taken 2").touch()
+            time.sleep(60)
+        return check_in(log, part)
+
+    with ForkedCheck(check, 4) as forked:
+        appear(tmp_path / "taken 2")
+        assert forked._pid is not None
+        os.kill(forked._pid, 9)
+        assert forked.result() is True
+    by = checked_by(log)
+    assert sorted(by[here]) == [2, 3]  # the one the copy took and never finished too
+    assert sorted(part for pid, parts in by.items() if pid != here for part in parts) == [0, 1]
