@@ -45,7 +45,7 @@ STEPS = (
     ("feeds.graphcache", "load_state"),
     ("feeds.graphcache", "merge_changes"),
     ("feeds.graphcache", "merge_all"),
-    ("feeds.rendercache", "entry_digests"),
+    ("feeds.keys", "entry_digests"),
     ("feeds.graphcache", "store_state"),
     ("feeds.cache", "Cache.keep_only"),
     ("feeds.api", "_checked_source"),

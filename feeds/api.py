@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from feeds.checks import moment
 from feeds.config import Config
-from feeds.crosscheck import future_findings, review
 from feeds.diagnostics import Diagnostic, Severity, sort_key
 from feeds.progress import Progress
 from feeds.records import (
@@ -34,8 +33,7 @@ from feeds.records import (
     display_path,
     labels_of,
 )
-from feeds.scan import FAST_YAML_MIN_FILES, FileResult, scan, schema_key
-from feeds.schema import Schema, load_schema
+from feeds.schema import Schema, load_schema, schema_key
 
 if TYPE_CHECKING:
     from feeds.articles import Article
@@ -44,6 +42,7 @@ if TYPE_CHECKING:
     from feeds.output import Keep, Staging
     from feeds.plan import FeedPlan
     from feeds.rendercache import LastBuild, Manifest
+    from feeds.scan import FileResult
     from feeds.uptodate import Looked, Snapshot
     from feeds.workers import ForkedCheck
 
@@ -153,6 +152,8 @@ def _as_error(diagnostic: Diagnostic) -> Diagnostic:
 
 def check_files(paths: Sequence[Path], schema: Schema) -> list[CheckedFile]:
     """Check files one by one (no cache), without the checks across records."""
+    from feeds.scan import scan
+
     results = scan(paths, schema, None, articles=False)
     return [CheckedFile(r.file, r.diagnostics, r.readable) for r in results]
 
@@ -192,6 +193,9 @@ def reviewed(
 
     When ``publishing``, the first of several records of one article stays valid (it is
     published) and only the later copies get an error."""
+    from feeds.crosscheck import review
+    from feeds.scan import FAST_YAML_MIN_FILES
+
     if len(results) != len(paths):
         raise ValueError("a result for each file, and a file for each result")
     index = {result.file: at for at, result in enumerate(results)}
@@ -273,6 +277,8 @@ def validate(
     ``now`` is the time dates in the future are measured against [default: the clock].
     ``cache`` is a cache folder (:mod:`feeds.cache`), used when there are at least
     ``VALIDATE_CACHE_MIN_FILES`` files."""
+    from feeds.scan import scan
+
     schema = schema or load_schema()
     files, folder_problems = discover(paths)
     enough = len(files) >= VALIDATE_CACHE_MIN_FILES
@@ -343,7 +349,6 @@ def build(
     from feeds.cache import open_cache
     from feeds.output import build_lock
     from feeds.rendercache import LastBuild, load_last_build, manifest_path
-    from feeds.scan import known_digests
 
     given, config = config, followed_output(config)
     schema = schema or load_schema(config.schema)
@@ -373,7 +378,9 @@ def build(
             if snapshot is not None:
                 run = replace(run, looked=snapshot.look(run.names))
             report = _up_to_date(run, last, snapshot, output_intact)
-        if report is None:
+        if report is None:  # something to do, or to find out by content
+            from feeds.scan import known_digests
+
             store = open_cache(config.cache)
             try:
                 digests = None
@@ -615,6 +622,10 @@ def _dates_ahead(run: _Run, snapshot: Snapshot) -> dict[str, tuple[Diagnostic, .
     """The dates still in the future, by file, of the files that held one when ``snapshot``
     was taken: only those are read again, and their dates are placed where the snapshot
     says they sit."""
+    if not snapshot.ahead:  # as with most records: nothing to read, nor to import for it
+        return {}
+    from feeds.crosscheck import future_findings
+
     where = dict(zip(run.labels, run.names, strict=True))
     ahead = {snapshot.checks[index][0]: dated for index, _, dated in snapshot.ahead}
 
@@ -676,6 +687,8 @@ def _unchanged(
 
     The files' content hashes are compared (:func:`feeds.scan.known_digests`), so files
     touched but not changed do not count.  The report comes from cached results."""
+    from feeds.scan import scan
+
     if not last.inputs:
         return None
     contents = {
@@ -755,7 +768,7 @@ class CheckedSource:
     published: int
     graph: dict[str, Article]
     latest: tuple[int | None, ...] = ()  # each file's latest date (see crosscheck.Facts)
-    entry_digests: Mapping[str, bytes] = field(default_factory=dict)  # see feeds.rendercache
+    entry_digests: Mapping[str, bytes] = field(default_factory=dict)  # see feeds.keys
     lineage: Lineage = field(default_factory=Lineage)  # the graph's, when it is kept
 
 
@@ -870,8 +883,8 @@ def _merged_graph(
     entries and its lineage, when it is kept for the next build."""
     from feeds.cache import code_fingerprint
     from feeds.graphcache import load_state, merge_all, merge_changes, store_state
-    from feeds.rendercache import entry_digests
-    from feeds.scan import cached_results, known_digests
+    from feeds.keys import entry_digests
+    from feeds.scan import cached_results, known_digests, scan
 
     if store is None or record is None:
         scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -140,6 +139,8 @@ def _read_table(project_dir: Path, config_file: Path | None) -> tuple[Path, dict
 
 
 def _table(path: Path, *, pyproject: bool) -> dict[str, Any]:
+    import tomllib  # noqa: PLC0415 - a project without a settings file never needs it
+
     try:
         document = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError) as error:

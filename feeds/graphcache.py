@@ -9,7 +9,7 @@ article), merges again the articles they mention, from every contribution that m
 them, and keeps the rest (:func:`feeds.articles.remerge`).
 
 With the graph goes the digest of what each article's entry shows
-(:func:`feeds.rendercache.entry_digests`): after a change, only the entries of articles
+(:func:`feeds.keys.entry_digests`): after a change, only the entries of articles
 merged again, or listing one of those among their related articles, are hashed again.
 And so does what checking found in each file, with the hash of the content it was found
 in: the next build takes back the results of the files it finds the same from here, at
@@ -53,7 +53,7 @@ from feeds.cache import (
     record_path,
     write_record,
 )
-from feeds.rendercache import DIGEST_SIZE
+from feeds.keys import DIGEST_SIZE
 from feeds.scan import FileResult, Summary, from_summary, summary_of
 
 _FORMAT = b"feeds-graph-7\n"  # 7: the text of the articles in a frame of its own

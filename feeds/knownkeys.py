@@ -1,7 +1,7 @@
 """The documents of a build whose keys the last build already worked out.
 
 A document's key is a digest of the settings, the feed and page, and the entry digests of
-the articles it lists, in order (:class:`feeds.rendercache.DocumentKeys`).  Working it out
+the articles it lists, in order (:class:`feeds.keys.DocumentKeys`).  Working it out
 means going over every entry of every document: 2.7 million at 100,000 records, about
 1.7 s of a build that changed one record.  Yet after a few records changed, most documents
 list the very articles they listed before, each showing what it showed.
@@ -37,9 +37,10 @@ from itertools import chain
 
 from feeds.articles import Article
 from feeds.config import Config
+from feeds.keys import settings_key
 from feeds.plan import FeedKind, FeedPlan, FeedSpec, feeds_listing, rank_in_feed
 from feeds.render import file_name
-from feeds.rendercache import LastBuild, settings_key
+from feeds.rendercache import LastBuild
 
 # A feed as the documents' keys name it: kind, key and name (its path is where it is).
 Shape = tuple[str, str, str]

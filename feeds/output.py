@@ -21,7 +21,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import secrets
 import shutil
 import stat
 import threading
@@ -571,7 +570,7 @@ def _side_folder(prefix: str, output: Path) -> Path:
     """A new empty folder of one build, beside ``output``, named ``PREFIX + NAME + "-" +``
     a random token (see :func:`_is_side_folder`)."""
     while True:
-        folder = output.parent / f"{prefix}{output.name}-{secrets.token_hex(8)}"
+        folder = output.parent / f"{prefix}{output.name}-{os.urandom(8).hex()}"
         with contextlib.suppress(FileExistsError):
             folder.mkdir(mode=0o700)
             return folder

@@ -99,7 +99,7 @@ def write_documents(
     record of the last build (its files are linked where they would come out the same,
     and ``earlier`` lends the entries they hold the same to the documents rendered again);
     ``before_last``, that of the files the staging folder starts with (``staging.existing``);
-    ``entry_digests`` are those known (:func:`feeds.rendercache.entry_digests`), and so are
+    ``entry_digests`` are those known (:func:`feeds.keys.entry_digests`), and so are
     the keys of the documents ``known`` knows.  The digest of what each file written as
     bytes holds goes to ``staging.digests``, from every process."""
     progress = progress or Quiet()

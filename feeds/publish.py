@@ -19,6 +19,7 @@ from feeds.config import Config
 from feeds.earlier import EarlierEntries, document_names
 from feeds.entries import EntryStore
 from feeds.jsonfeed import json_name, render_json
+from feeds.keys import DIGEST_SIZE, DocumentKeys, settings_key
 from feeds.knownkeys import KnownKeys
 from feeds.opml import render_opml
 from feeds.output import OUTPUT_MARK
@@ -30,7 +31,7 @@ from feeds.render import (
     file_name,
     render_document,
 )
-from feeds.rendercache import DIGEST_SIZE, DocumentKeys, Manifest, settings_key, still_there
+from feeds.rendercache import Manifest, still_there
 from feeds.site import favicon, render_index, stylesheet
 
 INDEX = "index.html"
@@ -87,7 +88,7 @@ def feed_documents(
     busy feeds that list most of them (see :mod:`feeds.entries`).  Of the entries a cold
     build of the 10k bench corpus renders in one process, 18% are rendered again when
     documents come by their newest entry, 11% by their middle one.  ``entry_digests`` are
-    those known (:func:`feeds.rendercache.entry_digests`)."""
+    those known (:func:`feeds.keys.entry_digests`)."""
     documents = [(spec, page) for spec in plan.feeds for page in pages(spec)]
 
     def middle(document: tuple[FeedSpec, int | None]) -> float:

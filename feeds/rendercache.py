@@ -1,20 +1,18 @@
 """Reusing the documents of the previous build that would come out the same.
 
-Before a document is rendered, everything it is made from is known: the settings, the code,
-the feed and page, and the inputs of each of its entries (the article, the title, address
-and provider of each related article, and the entry's update time).  Their digest is the
-document's *key*.  After a build, the key of every document is kept in the cache folder
-with the size, modification and change times and inode of the file written for it, and a
-digest of its content.  The next build links a file into its new output, instead of
-rendering it, only when the key is the same *and* the file in the output folder still holds
-what was written for it.  Its stat data says so: any write to it, or another file put in
-its place, changes its change time or inode.  When that changed but not its size (making or
-removing a link to a file moves its change time; an output restored from a CI cache is of
-files of their own), its content is read and must have the digest recorded.
+After a build, the key of every document (:mod:`feeds.keys`: a digest of everything it is
+made from) is kept in the cache folder with the size, modification and change times and
+inode of the file written for it, and a digest of its content.  The next build links a file
+into its new output, instead of rendering it, only when the key is the same *and* the file
+in the output folder still holds what was written for it.  Its stat data says so: any write
+to it, or another file put in its place, changes its change time or inode.  When that
+changed but not its size (making or removing a link to a file moves its change time; an
+output restored from a CI cache is of files of their own), its content is read and must
+have the digest recorded.
 
 The record of the previous build is one file, checked by a digest of its contents: a
 missing, truncated, edited or foreign one is ignored (everything is rendered), never
-trusted.  The code fingerprint in every key means a new version of feeds renders afresh.
+trusted.
 
 A document that is rendered again mostly lists entries that have not changed: those are
 taken from its previous files (:mod:`feeds.earlier`).
@@ -23,21 +21,15 @@ taken from its previous files (:mod:`feeds.earlier`).
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from feeds.articles import Article, plain_values
 from feeds.cache import (
     FileStat,
     Stat,
-    code_fingerprint,
     content_digest,
     file_state,
     has_content,
@@ -48,108 +40,15 @@ from feeds.cache import (
     unpickled,
     write_record,
 )
-from feeds.config import Config
-from feeds.plan import FeedSpec
 
 # 10: each file's content digest in its row
 _FORMAT = b"feeds-documents-10\n"
-DIGEST_SIZE = 20  # bytes of a document key or an entry digest
-_KEY = attrgetter("key")
 
 # Relative path → (document key, state of the file, digest of its content: empty when not
 # known).  The states are plain tuples, as recorded: a build reads the record of every file
 # of two outputs (its last and the one before), and making a FileStat of each took 0.17 s of
 # 0.45 s for 232,000 files.
 Manifest = Mapping[str, tuple[bytes, Stat, bytes]]
-
-
-def entry_digest(article: Article, articles: Mapping[str, Article]) -> bytes:
-    """The digest of what the entry of ``article`` shows in any document: the article, its
-    update time included, and the address, title and provider of each related article."""
-    related = [
-        (other.url, other.title, other.provider.name)
-        for key in article.related
-        if (other := articles.get(key)) is not None
-    ]
-    text = _encoded((plain_values(article), related))
-    return hashlib.blake2b(text, digest_size=DIGEST_SIZE).digest()
-
-
-def entry_digests(
-    articles: Mapping[str, Article],
-    known: Mapping[str, bytes],
-    missing: Collection[str] | None = None,
-) -> dict[str, bytes]:
-    """The entry digest of every article, taken from ``known`` where it is there; with
-    ``missing``, ``known`` holds every article's but those keys' (when it holds too few
-    for that, every article is looked for in it)."""
-    if missing is None or len(known) + len(missing) < len(articles):
-        return {
-            key: known.get(key) or entry_digest(article, articles)
-            for key, article in articles.items()
-        }
-    digests = dict(known)
-    for key in missing:
-        if (article := articles.get(key)) is not None:
-            digests[key] = entry_digest(article, articles)
-    return digests
-
-
-class DocumentKeys:
-    """The key of each document of a build; each article is hashed once, however many
-    documents list it, and not at all when its digest is ``known``
-    (:func:`entry_digests`)."""
-
-    def __init__(
-        self,
-        articles: Mapping[str, Article],
-        config: Config,
-        known: Mapping[str, bytes] | None = None,
-    ) -> None:
-        self._articles = articles
-        self._entries: dict[str, bytes] = dict(known or {})
-        self._settings = settings_key(config)
-
-    def entry(self, article: Article) -> bytes:
-        found = self._entries.get(article.key)
-        if found is None:
-            found = self._entries[article.key] = entry_digest(article, self._articles)
-        return found
-
-    def document(self, spec: FeedSpec, page: int | None, entries: Sequence[Article]) -> bytes:
-        """The key of the document of ``spec`` (its archive page ``page``) that lists
-        ``entries``.
-
-        The update times a document writes are made distinct from its entries' own, in
-        order (:func:`feeds.render.distinct_updates`), and those are in the entries'
-        digests: so the digests, in order, are all a key needs of the entries, and the
-        times are worked out only for the documents that are rendered.  An archive page
-        does not say how many pages there are; the subscription document links the newest."""
-        try:  # each digest known, mostly: looked up without a call per entry
-            digests = list(map(self._entries.__getitem__, map(_KEY, entries)))
-        except KeyError:
-            digests = [self.entry(article) for article in entries]
-        archives = len(spec.archives) if page is None else None
-        identity = (spec.kind, spec.key, spec.name, spec.path, page, archives)
-        hasher = hashlib.blake2b(self._settings, digest_size=DIGEST_SIZE)
-        hasher.update(repr(identity).encode())
-        hasher.update(b"".join(digests))
-        return hasher.digest()
-
-
-def settings_key(config: Config) -> bytes:
-    """What every document depends on besides its entries: the code and the settings it
-    shows."""
-    return repr((code_fingerprint(), config.shown)).encode()
-
-
-def _encoded(values: tuple[Any, ...]) -> bytes:
-    """``values`` as bytes that differ whenever they do: JSON, ten times quicker than
-    ``repr``; ``repr`` for what JSON cannot hold (lone surrogates, integers over 64 bits)."""
-    try:
-        return orjson.dumps(values)
-    except orjson.JSONEncodeError:
-        return repr(values).encode()
 
 
 def manifest_path(cache_folder: Path, output: Path) -> Path:

@@ -11,8 +11,6 @@ starting the workers.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Container, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -40,7 +38,7 @@ from feeds.records import (
     read_bounded,
     read_record,
 )
-from feeds.schema import Schema
+from feeds.schema import Schema, schema_key
 from feeds.workers import INHERITED, Workers
 
 if TYPE_CHECKING:
@@ -155,12 +153,6 @@ def from_summary(summary: Summary) -> FileResult:
     file, diagnostics, state, published = summary
     facts = None if state is None else Facts(*state)
     return FileResult(file, diagnostics, facts, published, None)
-
-
-def schema_key(schema: Schema) -> str:
-    """Identifies a schema by its content, for cache keys."""
-    text = json.dumps(schema.document, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
 
 def check_loaded(

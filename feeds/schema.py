@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import pickle
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -195,6 +196,12 @@ def _bundled_schema() -> tuple[str, str]:
 
     zipped = resources.files("feeds").joinpath("schemas", SCHEMA_NAME)
     return zipped.read_text("utf-8"), f"<feeds>/schemas/{SCHEMA_NAME}"
+
+
+def schema_key(schema: Schema) -> str:
+    """Identifies a schema by its content, for cache keys."""
+    text = json.dumps(schema.document, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
 
 def load_schema(path: Path | None = None, *, cache: Path | None = None) -> Schema:

@@ -46,7 +46,6 @@ from feeds.cache import (
 from feeds.checks import FUTURE_DATE
 from feeds.diagnostics import Diagnostic
 from feeds.records import absolute_names
-from feeds.scan import hashed_now
 
 _FORMAT = b"feeds-snapshot-4\n"  # 4: where the dates ahead sit
 
@@ -138,6 +137,8 @@ class Snapshot:
     def confirmed(self, indexes: Iterable[int]) -> Snapshot | None:
         """This snapshot with the files at ``indexes`` hashed again and taken as they now
         are, when each still holds the content it was taken with; else ``None``."""
+        from feeds.scan import hashed_now  # noqa: PLC0415 - only a touched file needs it
+
         sources = list(self.sources)
         for index in indexes:
             name, *_, used = sources[index]

@@ -293,7 +293,7 @@ def test_a_file_read_again_to_place_a_finding_is_parsed_only_for_dates_ahead(
             parsed.append(front_matter)
         return load(front_matter, **options)
 
-    monkeypatch.setattr("feeds.api.review", reviewed)
+    monkeypatch.setattr("feeds.crosscheck.review", reviewed)
     monkeypatch.setattr(records, "_load_yaml", loading)
     found = {(Path(d.file).name, d.field, d.rule): d for d in problems(tmp_path / "records")}
     assert ("b.md", "related[0].title", "related-mismatch") in found

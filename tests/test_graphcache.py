@@ -21,17 +21,17 @@ import pytest
 import yaml
 
 from feeds import cache as cache_module
-from feeds import graphcache, rendercache
+from feeds import graphcache, keys
 from feeds.api import check_source
 from feeds.articles import Article, Image, Provider
 from feeds.cache import Cache, append_record, code_fingerprint, digest
 from feeds.records import discover, display_path
-from feeds.scan import scan, schema_key
-from feeds.schema import load_schema
+from feeds.scan import scan
+from feeds.schema import load_schema, schema_key
 from tests.corpus import write_corpus
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-ENTRY_DIGEST = rendercache.entry_digest  # the tests count the calls of the module's name
+ENTRY_DIGEST = keys.entry_digest  # the tests count the calls of the module's name
 
 
 def graphs(folder: Path, cache: Path) -> tuple[dict[str, Article], dict[str, Article]]:
@@ -178,7 +178,7 @@ def test_every_build_of_a_changing_corpus_has_the_graph_of_a_full_merge(
         hashed.append(article.key)
         return ENTRY_DIGEST(article, articles)
 
-    monkeypatch.setattr(rendercache, "entry_digest", counted_digest)
+    monkeypatch.setattr(keys, "entry_digest", counted_digest)
     for _ in range(12):
         records = sorted(p for p in folder.iterdir() if p.suffix in {".md", ".txt"})
         for change in rng.sample(CHANGES, rng.randint(1, 3)):

@@ -30,6 +30,7 @@ from feeds import cache, earlier, output, parallel, rendercache
 from feeds.api import build, check_source, long_lived, validate
 from feeds.config import Config
 from feeds.jsonfeed import item_marks, written_items
+from feeds.keys import DocumentKeys
 from feeds.plan import plan_feeds
 from feeds.publish import FAVICON, INDEX, OPML
 from feeds.records import discover
@@ -355,7 +356,7 @@ def test_new_code_reuses_nothing(
     before = inodes(config.output)
     # What a new version of feeds looks like to the caches.
     monkeypatch.setattr(cache, "code_fingerprint", lambda: "another version")
-    monkeypatch.setattr(rendercache, "code_fingerprint", lambda: "another version")
+    monkeypatch.setattr("feeds.keys.code_fingerprint", lambda: "another version")
     build(config)
     after = inodes(config.output)
     assert all(after[n] != before.get(n) for n in after)
@@ -395,10 +396,10 @@ def test_a_document_key_tells_every_update_time_apart(tmp_path: Path, year: int)
     made = set()
     for step in range(3):
         article = first._replace(updated=moment + timedelta(microseconds=step))
-        keys = rendercache.DocumentKeys({**graph, first.key: article}, Config())
+        keys = DocumentKeys({**graph, first.key: article}, Config())
         made.add(keys.document(spec, None, [article]))
     assert len(made) == 3
-    keys = rendercache.DocumentKeys({**graph, first.key: article}, Config())
+    keys = DocumentKeys({**graph, first.key: article}, Config())
     assert keys.document(spec, None, [article]) in made  # and the same again
 
 
@@ -410,7 +411,7 @@ def test_two_entries_of_one_time_key_their_order(tmp_path: Path) -> None:
     graph = check_source(paths, load_schema(), datetime.now(UTC)).graph
     spec = plan_feeds(graph, 50).feeds[0]
     first, second = (a._replace(updated=spec.entries[0].updated) for a in spec.entries[:2])
-    keys = rendercache.DocumentKeys({**graph, first.key: first, second.key: second}, Config())
+    keys = DocumentKeys({**graph, first.key: first, second.key: second}, Config())
     assert keys.document(spec, None, [first, second]) != keys.document(spec, None, [second, first])
 
 
@@ -423,7 +424,7 @@ def test_an_archive_page_key_does_not_count_the_pages(tmp_path: Path) -> None:
     spec = plan_feeds(graph, 5).feeds[0]
     assert spec.archives
     grown = replace(spec, archives=(*spec.archives, spec.archives[-1]))
-    keys = rendercache.DocumentKeys(graph, Config())
+    keys = DocumentKeys(graph, Config())
     page = spec.archives[0]
     assert keys.document(spec, 1, page) == keys.document(grown, 1, page)
     assert keys.document(spec, None, spec.entries) != keys.document(grown, None, spec.entries)
