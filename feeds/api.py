@@ -356,24 +356,25 @@ def build(
     if not config.source.is_dir():
         what = "is not a folder" if config.source.exists() else "does not exist"
         raise SourceError(f"the folder of records {source} {what}")
-    names, folder_problems = discover_names([config.source])
-    for problem in folder_problems:
-        if problem.file == source:
-            raise SourceError(f"{source}: {problem.message}")
     check_output(given)
-    run = _Run(
-        tuple(names),
-        tuple(display_names(names)),
-        schema,
-        config,
-        now or datetime.now(UTC),
-        progress,
-    )
     with build_lock(config.output):
         last = LastBuild()
         if config.cache is not None:
             last = load_last_build(manifest_path(config.cache, config.output))
-        with _output_check(run, last) as output_intact:
+        # The copy that checks the output works while this process lists the records too.
+        with _output_check(config, last) as output_intact:
+            names, folder_problems = discover_names([config.source])
+            for problem in folder_problems:
+                if problem.file == source:
+                    raise SourceError(f"{source}: {problem.message}")
+            run = _Run(
+                tuple(names),
+                tuple(display_names(names)),
+                schema,
+                config,
+                now or datetime.now(UTC),
+                progress,
+            )
             snapshot = _snapshot(run)
             if snapshot is not None:
                 run = replace(run, looked=snapshot.look(run.names))
@@ -561,22 +562,20 @@ def _snapshot(run: _Run) -> Snapshot | None:
     return snapshot
 
 
-def _output_check(run: _Run, last: LastBuild) -> ForkedCheck:
+def _output_check(config: Config, last: LastBuild) -> ForkedCheck:
     """Whether the output is as the ``last`` build left it, worked out by a copy of this
-    process while this one reads the snapshot and looks at the record files, then by both
-    (:class:`feeds.workers.ForkedCheck`), when the build may have nothing to do and the
-    output is large enough to pay for the copy; else by this process, when
-    :func:`_up_to_date` asks.  The copy is made before the snapshot is read, which it has
-    no use for."""
+    process while this one lists the records, reads the snapshot and looks at the record
+    files, then by both (:class:`feeds.workers.ForkedCheck`), when the build may have
+    nothing to do and the output is large enough to pay for the copy; else by this process,
+    when :func:`_up_to_date` asks.  The copy is made before the records are listed and the
+    snapshot is read, which it has no use for."""
     from feeds.workers import ForkedCheck
 
     may_be_up_to_date = (
-        run.config.cache is not None
-        and bool(last.inputs)
-        and len(last.rows) >= FORKED_CHECK_MIN_FILES
+        config.cache is not None and bool(last.inputs) and len(last.rows) >= FORKED_CHECK_MIN_FILES
     )
     return ForkedCheck(
-        functools.partial(last.intact_part, run.config.output),
+        functools.partial(last.intact_part, config.output),
         last.intact_parts(),
         fork=may_be_up_to_date,
     )

@@ -7,8 +7,9 @@ document's *key*: a build renders a document again only when its key is not that
 file the last build wrote for it (:mod:`feeds.rendercache`).  The code fingerprint in every
 key means a new version of feeds renders afresh.
 
-Apart from the record of the last build, which a build with nothing to do reads: that one
-never imports the articles, the plan, nor what hashes them.
+Kept apart from the record of the last build (:mod:`feeds.rendercache`), which a build
+with nothing to do reads: such a build imports neither the articles, the plan, nor what
+hashes them.
 """
 
 from __future__ import annotations
