@@ -1,6 +1,6 @@
 """Worker processes for checking files, the heavy part of a cold run before rendering, and
-a forked copy of the build that answers one check while the build goes on
-(:class:`ForkedCheck`).
+a forked copy of the build that works on one check while the build goes on, and with the
+build once it wants the answer (:class:`ForkedCheck`).
 
 Workers are forked the first time they are needed, which in a build is before the article
 graph exists: they inherit the compiled schema but not the graph, so the memory of the
