@@ -146,6 +146,10 @@ def checked_by(log: Path) -> dict[int, list[int]]:
     return found
 
 
+def read(log: Path) -> str:
+    return log.read_text() if log.exists() else ""
+
+
 def check_in(log: Path, part: int, *, passed: bool = True) -> bool:
     """A check of one part that notes which process checked it (one write per line, which
     the two processes append to the same file whole)."""
@@ -159,9 +163,11 @@ def test_the_two_processes_share_the_parts(tmp_path: Path) -> None:
     here = os.getpid()
 
     def check(part: int) -> bool:
-        if os.getpid() != here:  # the copy is slow: this process takes the others
+        if os.getpid() != here:  # the copy holds its part until this process has come down
             (tmp_path / f"taken {part}").touch()
-            time.sleep(0.5)
+            deadline = time.monotonic() + 10
+            while f"{here} 1\n" not in read(log) and time.monotonic() < deadline:
+                time.sleep(0.01)
         return check_in(log, part)
 
     with ForkedCheck(check, 8) as forked:
