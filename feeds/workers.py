@@ -125,7 +125,7 @@ class ForkedCheck:
     The copy checks the parts from the first on.  When this process asks for the answer
     (:meth:`result`), it checks those left from the last back, until the two meet.  At
     10,000 records, a build waited 35-77 ms for a copy still stating the 23,500 files of
-    its output; taking the parts left itself, it waited 0-13 ms (five builds each).  The
+    its output (three builds); taking the parts left itself, 0-13 ms (five builds).  The
     two mark the parts they take in a map they share, so neither takes one the other has
     taken (both may take one at the very moment they meet: it is checked twice).  A part
     the copy took and never finished (it met an error, or was killed) is checked here.
