@@ -194,10 +194,11 @@ def test_a_part_that_fails_fails_the_check(tmp_path: Path, where: str) -> None:
 
     started = time.monotonic()
     with ForkedCheck(check, 8) as forked:
+        pid = forked._pid
+        assert pid is not None
         appear(tmp_path / "done 0")
         assert forked.result() is False
-        pid = forked._pid
-    assert pid is None or waited_for(pid)
+        assert waited_for(pid)  # ended and reaped by the answer itself, at work or not
     assert time.monotonic() - started < 30  # a copy still at work is not waited for
     if where == "here":  # this process stopped at the part that failed
         assert sorted(checked_by(log)[here]) == [5, 6, 7]
