@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from feeds.graphcache import GraphState
     from feeds.output import Keep, Staging
     from feeds.plan import FeedPlan
-    from feeds.rendercache import LastBuild, Manifest
+    from feeds.rendercache import LastBuild, Manifest, StatedAhead
     from feeds.scan import FileResult
     from feeds.uptodate import Looked, Snapshot
     from feeds.workers import ForkedCheck
@@ -55,8 +55,9 @@ _LEFT_TO_EXIT: list[object] | None = None
 VALIDATE_CACHE_MIN_FILES = 50
 
 # Files of the last build's output from which a build that may have nothing to do checks
-# them in a forked copy of itself (:func:`_output_check`): a fork takes a few milliseconds,
-# about what a thousand stat calls take.
+# them in a forked copy of itself (:func:`_output_check`), and files of the output before
+# last from which a build that writes states them in one (:func:`_stated_ahead`): a fork
+# takes a few milliseconds, about what a thousand stat calls take.
 FORKED_CHECK_MIN_FILES = 2_000
 
 
@@ -517,24 +518,25 @@ def _publish(
     config = run.config
     contents: dict[str, bytes] = {}
     record = None if config.cache is None else graph_path(config.cache, config.output)
-    with long_lived():
-        source = _check_source(
-            run.paths,
-            run.schema,
-            run.now,
-            store,
-            progress=run.progress,
-            contents=contents,
-            digests=digests,
-            graph_record=record,
-            in_place=last.build,
-            # The build that left a snapshot of these very files dropped what the cache
-            # held of others (see Cache.keep_only); doing it again reads every row.
-            tidy=run.looked is None or not run.looked.same_files,
-        )
-        plan = plan_feeds(source.graph, config.entries_per_feed)
-    inputs = run.inputs(contents)
-    written = _write(plan, config, inputs, run.progress, last, source=source)
+    with _stated_ahead(config, last) as stated:
+        with long_lived():
+            source = _check_source(
+                run.paths,
+                run.schema,
+                run.now,
+                store,
+                progress=run.progress,
+                contents=contents,
+                digests=digests,
+                graph_record=record,
+                in_place=last.build,
+                # The build that left a snapshot of these very files dropped what the cache
+                # held of others (see Cache.keep_only); doing it again reads every row.
+                tidy=run.looked is None or not run.looked.same_files,
+            )
+            plan = plan_feeds(source.graph, config.entries_per_feed)
+        inputs = run.inputs(contents)
+        written = _write(plan, config, inputs, run.progress, last, source=source, stated=stated)
     if store is not None and inputs:
         _keep_snapshot(run, store, [contents[label] for label in run.labels], source, inputs)
     if _LEFT_TO_EXIT is not None:
@@ -578,6 +580,22 @@ def _output_check(config: Config, last: LastBuild) -> ForkedCheck:
         functools.partial(last.intact_part, config.output),
         last.intact_parts(),
         fork=may_be_up_to_date,
+    )
+
+
+def _stated_ahead(config: Config, last: LastBuild) -> StatedAhead:
+    """The files of the output before last, which a build starts its new output from,
+    stated by a copy of this process while this one reads its graph back, merges and plans
+    (:class:`feeds.rendercache.StatedAhead`): when the cache has a record of them, and
+    there are enough of them to pay for the copy."""
+    from feeds.output import previous_path
+    from feeds.rendercache import StatedAhead
+
+    previous = last.previous if config.cache is not None else {}
+    return StatedAhead(
+        previous,
+        previous_path(config.output),
+        fork=len(previous) >= FORKED_CHECK_MIN_FILES,
     )
 
 
@@ -989,9 +1007,11 @@ def _write(
     last: LastBuild,
     *,
     source: CheckedSource,
+    stated: StatedAhead | None = None,
 ) -> list[str]:
     """Publish ``plan`` (made from ``source``) into ``config.output``, reusing what the
-    ``last`` build wrote there the same, and record what was written for the next build
+    ``last`` build wrote there the same, and what ``stated`` found of the files of the
+    output before last, and record what was written for the next build
     (:mod:`feeds.rendercache`)."""
     from feeds.earlier import EarlierEntries, SameDigests
     from feeds.knownkeys import KnownKeys, settings_digest, shapes_of
@@ -1015,6 +1035,8 @@ def _write(
     previous = last.previous if record is not None else {}
     keep: Keep | None = None if record is None else "swapped" if last.files else "new"
     with staged(config.output, previous, keep=keep) as staging:
+        if stated is not None:
+            stated.still_at(staging.folder)
         written = write_documents(
             staging,
             plan,
@@ -1024,6 +1046,7 @@ def _write(
             earlier=earlier,
             known=known,
             before_last=previous,
+            stated=stated,
             progress=progress,
         )
     if record is not None:

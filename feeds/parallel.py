@@ -48,7 +48,7 @@ from feeds.publish import (
     reused,
     site_key,
 )
-from feeds.rendercache import Manifest, still_there
+from feeds.rendercache import Manifest, StatedAhead, still_there
 from feeds.workers import cores, follow
 
 # Entries to render (counted once per document listing them) below which one process is
@@ -88,6 +88,7 @@ def write_documents(
     earlier: EarlierEntries | None = None,
     known: KnownKeys | None = None,
     before_last: Manifest | None = None,
+    stated: StatedAhead | None = None,
     jobs: int | None = None,
     min_entries: int | None = None,
     progress: Progress | None = None,
@@ -98,7 +99,8 @@ def write_documents(
     document key (empty for the stylesheet and icon).  ``previous`` is the
     record of the last build (its files are linked where they would come out the same,
     and ``earlier`` lends the entries they hold the same to the documents rendered again);
-    ``before_last``, that of the files the staging folder starts with (``staging.existing``);
+    ``before_last``, that of the files the staging folder starts with (``staging.existing``),
+    which ``stated`` may have found with their stat data as recorded already;
     ``entry_digests`` are those known (:func:`feeds.keys.entry_digests`), and so are
     the keys of the documents ``known`` knows.  The digest of what each file written as
     bytes holds goes to ``staging.digests``, from every process."""
@@ -120,13 +122,19 @@ def write_documents(
         # the very file the output in place holds, else linked from there.
         restated: list[str] = []
         if kept and still_there(
-            kept, staging.folder, names, key, shared_with=previous, restated=restated
+            kept,
+            staging.folder,
+            names,
+            key,
+            shared_with=previous,
+            restated=restated,
+            stated=stated,
         ):
             return _kept(staging, names, key, written, restated)
         if (files := reused(names, key, previous, config.output)) is not None:
             return files
         restated.clear()
-        if kept and still_there(kept, staging.folder, names, key, restated=restated):
+        if kept and still_there(kept, staging.folder, names, key, restated=restated, stated=stated):
             return _kept(staging, names, key, written, restated)
         return None
 

@@ -40,6 +40,7 @@ from feeds.cache import (
     unpickled,
     write_record,
 )
+from feeds.workers import ForkedParts
 
 # 10: each file's content digest in its row
 _FORMAT = b"feeds-documents-10\n"
@@ -300,12 +301,14 @@ def still_there(
     *,
     shared_with: Manifest | None = None,
     restated: list[str] | None = None,
+    stated: StatedAhead | None = None,
 ) -> bool:
     """Whether the files ``names`` of an earlier build's output, now at ``folder``, hold
     exactly the document of ``key`` as recorded in ``previous``; with ``shared_with`` (the
     record of the output in place), only when each is the very file recorded there too, so
     that keeping it keeps one copy on disk for both outputs.  A file is taken for the
-    one recorded by its stat data, or else by its content (:func:`feeds.cache.has_content`):
+    one recorded by its stat data (which ``stated`` may have found already, for these very
+    files and this record), or else by its content (:func:`feeds.cache.has_content`):
     those taken by their content are added to ``restated``."""
     name = _namer(folder)
     for relative in names:
@@ -314,6 +317,8 @@ def still_there(
             return False
         if shared_with is not None and shared_with.get(relative) != known:
             return False
+        if stated is not None and stated.found(relative):
+            continue
         path = name(relative)
         # The file itself: a link to the file recorded is not it, since the build that
         # takes it links it into its new output.
@@ -324,6 +329,80 @@ def still_there(
         if restated is not None:
             restated.append(relative)
     return True
+
+
+class StatedAhead:
+    """The files of an output before last (``folder``, recorded in ``previous``) found with
+    the stat data recorded of them, by a forked copy of the build that states them while
+    the build reads its graph back, merges and plans (:class:`feeds.workers.ForkedParts`).
+    :func:`still_there` then takes each file the copy found so without stating it again.
+    At 10,000 records, where a build that changed one record keeps some 23,000 such files,
+    writing the documents took 0.29-0.47 s against 0.36-0.55 s (ten builds each,
+    alternated), the build 1.27-2.00 s against 1.34-1.98 s.
+
+    The files are stated in parts of about :data:`STATED_PART_FILES`, each file in the
+    part its path hashes to: the copy gathers them, and the build finds a file's part
+    without looking it up.  (The two processes hash alike: the copy is forked.)  One file
+    found otherwise fails its part, whose files the build states itself, as it does those
+    of the parts the copy has not got to yet.  What the copy found is taken until the new
+    output replaces the old, as what the build itself finds already was: the output before
+    last is this build's own, and the lock of the build keeps other builds out of it.
+
+    The folder is named as it was when the copy was made: the build then renames it to
+    start its new output from (:func:`feeds.output.staged`), which :meth:`still_at` checks
+    before anything the copy found is taken."""
+
+    def __init__(self, previous: Manifest, folder: Path, *, fork: bool = True) -> None:
+        self._previous = previous
+        self._name = _namer(folder)
+        self._parts = max(1, -(-len(previous) // STATED_PART_FILES))
+        try:
+            self._folder: FileStat | None = FileStat.of(folder)
+        except OSError:
+            self._folder = None
+        fork = fork and self._folder is not None
+        self._work = ForkedParts(self._check, self._parts, fork=fork)
+        self._live = self._work.forked
+
+    def _check(self, part: int) -> bool:
+        """Whether every file of ``part`` has the stat data recorded (in the copy)."""
+        name = self._name
+        return all(
+            has_state(name(relative), state, follow_symlinks=False)
+            for relative, state in self._grouped[part]
+        )
+
+    @functools.cached_property
+    def _grouped(self) -> list[list[tuple[str, Stat]]]:
+        """The files of each part with their stat data (gathered by the copy)."""
+        parts = self._parts
+        grouped: list[list[tuple[str, Stat]]] = [[] for _ in range(parts)]
+        for relative, known in self._previous.items():
+            grouped[hash(relative) % parts].append((relative, known[1]))
+        return grouped
+
+    def still_at(self, folder: Path) -> None:
+        """Take what the copy found only if ``folder`` is the folder it stated, renamed."""
+        state = file_state(folder)
+        if state is None or self._folder is None or state.inode != self._folder.inode:
+            self._live = False
+
+    def found(self, relative: str) -> bool:
+        """Whether the copy found ``relative`` with the stat data recorded of it."""
+        return self._live and self._work.passed(hash(relative) % self._parts)
+
+    def __enter__(self) -> StatedAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._live = False
+        self._work.cancel()
+
+
+# The files of an output before last that a forked copy of a build states at a time
+# (:class:`StatedAhead`): a part is taken whole or not at all, and one file found changed
+# makes the build state the others of its part again.
+STATED_PART_FILES = 512
 
 
 def read_as_recorded(previous: Manifest, folder: Path, relative: str) -> bytes | None:

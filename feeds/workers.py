@@ -1,6 +1,7 @@
 """Worker processes for checking files, the heavy part of a cold run before rendering, and
-a forked copy of the build that works on one check while the build goes on, and with the
-build once it wants the answer (:class:`ForkedCheck`).
+a forked copy of the build that works on one check while the build goes on: with the
+build once it wants the answer (:class:`ForkedCheck`), or ahead of it, part by part
+(:class:`ForkedParts`).
 
 Workers are forked the first time they are needed, which in a build is before the article
 graph exists: they inherit the compiled schema but not the graph, so the memory of the
@@ -13,12 +14,13 @@ instead.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import select
 import signal
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     import mmap
@@ -110,7 +112,39 @@ class Workers:
         self.close()
 
 
-class ForkedCheck:
+class _Copy:
+    """A forked copy of this process at work on the parts of a check, each marked in a map
+    the two share (:attr:`_taken`), where :func:`_fork` can make one; else the map is this
+    process's alone."""
+
+    def __init__(self, parts: int, work: Callable[[_Taken, int], None], *, fork: bool) -> None:
+        self._pid: int | None = None
+        self._taken: _Taken = bytearray(parts)
+        copy = _fork(parts, work) if fork else None
+        if copy is not None:
+            self._pid, self._taken = copy
+
+    @property
+    def forked(self) -> bool:
+        """Whether a copy is at work."""
+        return self._pid is not None
+
+    def cancel(self) -> None:
+        """End the copy, if there is one, done or not: no more of its work is wanted."""
+        pid, self._pid = self._pid, None
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _reaped(pid)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+
+class ForkedCheck(_Copy):
     """A check of many parts that answers yes when every part passes, run by a forked copy
     of this process while this one goes on, and by both once this one wants the answer;
     run here alone where no copy can be made.
@@ -139,29 +173,7 @@ class ForkedCheck:
     def __init__(self, check: Callable[[int], bool], parts: int = 1, *, fork: bool = True) -> None:
         self._check = check
         self._parts = parts
-        self._pid: int | None = None
-        self._taken: _Taken = bytearray(parts)  # where no copy shares it
-        if not fork or cores() < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
-            return
-        import mmap  # noqa: PLC0415 - only where a copy is made
-
-        # Anonymous and shared (MAP_SHARED): what either process marks, the other reads.
-        taken = mmap.mmap(-1, max(parts, 1))
-        parent = os.getpid()
-        try:
-            pid = os.fork()
-        except OSError:  # no room for another process: asked here instead
-            taken.close()
-            return
-        if pid == 0:
-            _answer(check, parts, taken, parent)
-        self._pid = pid
-        self._taken = taken
-
-    @property
-    def forked(self) -> bool:
-        """Whether a copy is working on the answer."""
-        return self._pid is not None
+        super().__init__(parts, functools.partial(_answer, check, parts), fork=fork)
 
     def result(self) -> bool:
         """Whether every part passes: checked by this process from the last part back, those
@@ -179,23 +191,51 @@ class ForkedCheck:
             for part, state in enumerate(self._taken[: self._parts])
         )
 
-    def cancel(self) -> None:
-        """End the copy, if there is one: its answer is not wanted."""
-        pid, self._pid = self._pid, None
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            _reaped(pid)
 
-    def __enter__(self) -> ForkedCheck:
-        return self
+class ForkedParts(_Copy):
+    """The parts of a check that a forked copy of this process works through while this one
+    goes on, each answer there for this one to take as soon as the copy has it
+    (:meth:`passed`); this one checks for itself any part it finds no pass for.
 
-    def __exit__(self, *exc: object) -> None:
-        self.cancel()
+    Unlike :class:`ForkedCheck`, nothing waits for the copy, and a part that fails stops
+    nothing: the copy checks every part.  It suits a check whose parts this process needs
+    one by one, later, and each for itself (:class:`feeds.rendercache.StatedAhead`).
+
+    A copy is made as for :class:`ForkedCheck`; leaving the ``with`` block, or
+    :meth:`cancel`, ends it, done or not."""
+
+    def __init__(self, check: Callable[[int], bool], parts: int = 1, *, fork: bool = True) -> None:
+        super().__init__(parts, functools.partial(_survey, check, parts), fork=fork)
+
+    def passed(self, part: int) -> bool:
+        """Whether the copy has checked ``part`` and found it passes, at this moment."""
+        return self._taken[part] == _PASSED
 
 
-# What the map of a ForkedCheck holds for each part: not taken yet, being checked, passed
-# or failed.  One byte each, which a process writes at once.
+def _fork(parts: int, work: Callable[[_Taken, int], None]) -> tuple[int, mmap.mmap] | None:
+    """A copy of this process that runs ``work`` with a map of one byte a part, shared with
+    this one, and the pid of this one, and then ends: its pid and the map.  ``None`` where
+    none can be made: one core, another thread running (it may hold a lock the copy would
+    wait for forever), or no ``fork``."""
+    if cores() < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
+        return None
+    import mmap  # noqa: PLC0415 - only where a copy is made
+
+    # Anonymous and shared (MAP_SHARED): what either process marks, the other reads.
+    taken = mmap.mmap(-1, max(parts, 1))
+    parent = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:  # no room for another process: checked here instead
+        taken.close()
+        return None
+    if pid == 0:
+        work(taken, parent)
+    return pid, taken
+
+
+# What the map of a copy (ForkedCheck, ForkedParts) holds for each part: not taken yet,
+# being checked, passed or failed.  One byte each, which a process writes at once.
 _FREE, _TAKEN, _PASSED, _FAILED = range(4)
 
 
@@ -222,6 +262,20 @@ def _answer(check: Callable[[int], bool], parts: int, taken: _Taken, parent: int
     try:
         follow(parent)
         code = 0 if _take(check, range(parts), taken) else 1
+    finally:
+        os._exit(code)
+
+
+def _survey(check: Callable[[int], bool], parts: int, taken: _Taken, parent: int) -> None:
+    """Check every one of ``parts``, marking each in ``taken`` as it goes, and end this
+    copy, as :func:`_answer` does (0: done, 2: it met an error)."""
+    code = 2
+    try:
+        follow(parent)
+        for part in range(parts):
+            taken[part] = _TAKEN
+            taken[part] = _PASSED if check(part) else _FAILED
+        code = 0
     finally:
         os._exit(code)
 

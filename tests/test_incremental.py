@@ -962,6 +962,19 @@ def test_settings_set_back_take_the_files_made_with_them(config: Config, tmp_pat
     assert_same_as_cold(other, tmp_path)
 
 
+@pytest.fixture(params=["here", "ahead, in a forked copy"])
+def before_last_stated(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where a build that writes states the files of the output before last: in its own
+    process as it keeps them, or ahead, in a forked copy of it, as it does when there are
+    many and cores to spare (:func:`feeds.api._stated_ahead`)."""
+    monkeypatch.setattr("feeds.workers.cores", lambda: 2)
+    forked = "ahead" in request.param
+    monkeypatch.setattr("feeds.api.FORKED_CHECK_MIN_FILES", 0 if forked else 10**9)
+    monkeypatch.setattr(rendercache, "STATED_PART_FILES", 4)  # many parts, some spoiled
+    return str(request.param)
+
+
+@pytest.mark.usefixtures("before_last_stated")
 def test_a_spoiled_file_of_the_output_before_last_is_written_again(
     config: Config, tmp_path: Path
 ) -> None:
@@ -975,6 +988,116 @@ def test_a_spoiled_file_of_the_output_before_last_is_written_again(
     edit_record(config, "00042.md", title="Another title")
     build(config)
     assert_same_as_cold(config, tmp_path)
+
+
+def stated_folder(tmp_path: Path, count: int) -> tuple[Path, rendercache.Manifest]:
+    """An output before last of ``count`` files, and its record."""
+    folder = tmp_path / ".previous-out"
+    folder.mkdir()
+    for index in range(count):
+        (folder / f"{index:02}.xml").write_bytes(b"<feed/>")
+    return folder, {
+        name: (b"key", cache.FileStat.of(path), b"") for name, path in files(folder).items()
+    }
+
+
+def stated_here(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The files :func:`feeds.rendercache.still_there` states itself from now on."""
+    stated: list[Path] = []
+    real = cache.has_state
+
+    def has_state(path: str, state: cache.Stat, *, follow_symlinks: bool = True) -> bool:
+        stated.append(Path(path))
+        return real(path, state, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(rendercache, "has_state", has_state)
+    return stated
+
+
+def copy_done(stated: rendercache.StatedAhead) -> None:
+    """Wait until the copy of ``stated`` has stated every file."""
+    pid = stated._work._pid
+    assert pid is not None
+    os.waitpid(pid, 0)
+
+
+def test_the_files_stated_ahead_as_recorded_are_not_stated_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("feeds.workers.cores", lambda: 2)
+    monkeypatch.setattr(rendercache, "STATED_PART_FILES", 4)
+    folder, recorded = stated_folder(tmp_path, 40)
+    (folder / "07.xml").write_bytes(b"<feed>spoiled</feed>")
+    with rendercache.StatedAhead(recorded, folder) as stated:
+        copy_done(stated)
+        staging = tmp_path / "staging"
+        folder.rename(staging)  # as a build starts its new output from it
+        stated.still_at(staging)
+        found = {name for name in recorded if stated.found(name)}
+        assert "07.xml" not in found
+        assert len(found) >= len(recorded) // 2  # the others of its part are not
+        here = stated_here(monkeypatch)
+        kept = {
+            name
+            for name in recorded
+            if rendercache.still_there(recorded, staging, [name], b"key", stated=stated)
+        }
+    assert kept == set(recorded) - {"07.xml"}
+    assert sorted(path.name for path in here) == sorted(set(recorded) - found)
+
+
+def test_a_build_keeps_the_files_stated_ahead_without_stating_them(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("feeds.workers.cores", lambda: 2)
+    monkeypatch.setattr("feeds.api.FORKED_CHECK_MIN_FILES", 0)
+    # Many parts: the build after a cold one leaves a few files of the output before last
+    # with stat data other than recorded (it unlinked them from the new output: restated).
+    monkeypatch.setattr(rendercache, "STATED_PART_FILES", 4)
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    before_last = inodes(previous_of(config))
+    real = rendercache.StatedAhead.still_at
+    found: set[str] = set()
+
+    def still_at(stated: rendercache.StatedAhead, folder: Path) -> None:
+        if stated._work.forked:  # not for the cold build it is compared with
+            copy_done(stated)  # before the build keeps a file: it then takes all it found
+        real(stated, folder)
+        found.update(name for name in before_last if stated.found(name))
+
+    monkeypatch.setattr(rendercache.StatedAhead, "still_at", still_at)
+    here = stated_here(monkeypatch)
+    edit_record(config, "00042.md", title="Another title")
+    build(config)
+    kept = {name for name, inode in inodes(config.output).items() if before_last.get(name) == inode}
+    assert len(kept) > len(before_last) / 2
+    assert len(found) > len(before_last) / 2
+    # What it stated itself of the output before last (its staging folder now) is what the
+    # copy did not find as recorded: files of the output in place are stated to be linked.
+    in_staging = {
+        Path(*path.relative_to(tmp_path).parts[1:]).as_posix()
+        for path in here
+        if config.output not in path.parents
+    }
+    assert in_staging.isdisjoint(found)
+    assert_same_as_cold(config, tmp_path)
+
+
+def test_nothing_stated_ahead_is_taken_for_another_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("feeds.workers.cores", lambda: 2)
+    folder, recorded = stated_folder(tmp_path, 8)
+    with rendercache.StatedAhead(recorded, folder) as stated:
+        copy_done(stated)
+        assert all(stated.found(name) for name in recorded)
+        other = tmp_path / "other"
+        shutil.copytree(folder, other)  # the same names, other files
+        stated.still_at(other)
+        assert not any(stated.found(name) for name in recorded)
+    assert not any(stated.found(name) for name in recorded)
 
 
 @pytest.mark.parametrize("loss", ["the folder", "the cache"])

@@ -1,5 +1,6 @@
 """A check answered by a forked copy of the build and the build itself
-(:class:`feeds.workers.ForkedCheck`)."""
+(:class:`feeds.workers.ForkedCheck`), and one worked through ahead by such a copy
+(:class:`feeds.workers.ForkedParts`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from feeds import workers
-from feeds.workers import ForkedCheck
+from feeds.workers import ForkedCheck, ForkedParts
 
 
 @pytest.fixture(autouse=True)
@@ -118,11 +119,9 @@ def test_another_thread_running_keeps_the_check_here(tmp_path: Path) -> None:
     assert int(where.read_text()) == os.getpid()
 
 
-@pytest.mark.parametrize("why", ["not asked to", "one core", "no fork"])
-def test_without_a_copy_the_check_runs_here(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
-) -> None:
-    where = tmp_path / "pid"
+def no_copy_for(why: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leave this process without a copy of itself, ``why``: "one core" or "no fork" (the
+    system refuses one); with any other reason, nothing."""
     if why == "one core":
         monkeypatch.setattr(workers, "cores", lambda: 1)
     elif why == "no fork":
@@ -131,6 +130,14 @@ def test_without_a_copy_the_check_runs_here(
             raise BlockingIOError(11, "Resource temporarily unavailable")
 
         monkeypatch.setattr(os, "fork", refuse)
+
+
+@pytest.mark.parametrize("why", ["not asked to", "one core", "no fork"])
+def test_without_a_copy_the_check_runs_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    where = tmp_path / "pid"
+    no_copy_for(why, monkeypatch)
     check = ForkedCheck(lambda _: answered_in(where, answer=True), fork=why != "not asked to")
     assert not check.forked
     assert check.result() is True
@@ -222,3 +229,67 @@ def test_the_parts_a_killed_copy_left_are_checked_here(tmp_path: Path) -> None:
     by = checked_by(log)
     assert sorted(by[here]) == [2, 3]  # the one the copy took and never finished too
     assert sorted(part for pid, parts in by.items() if pid != here for part in parts) == [0, 1]
+
+
+# ForkedParts: a copy that works through every part ahead of this process, which takes the
+# answers it finds ready and waits for none.
+
+
+def ended(parts: ForkedParts) -> int:
+    """Wait for the copy of ``parts`` to be done with them all; its pid."""
+    pid = parts._pid
+    assert pid is not None
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status)
+    assert os.WEXITSTATUS(status) == 0
+    return pid
+
+
+def test_a_forked_copy_checks_every_part_ahead(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    with ForkedParts(lambda part: check_in(log, part, passed=part != 2), 5) as parts:
+        assert parts.forked
+        pid = ended(parts)
+        # A part that fails stops nothing: the copy checks the parts after it too.
+        assert [parts.passed(part) for part in range(5)] == [True, True, False, True, True]
+    assert checked_by(log) == {pid: [0, 1, 2, 3, 4]}
+
+
+def test_a_part_the_copy_has_not_checked_yet_does_not_pass(tmp_path: Path) -> None:
+    def check(part: int) -> bool:
+        if part == 1:
+            (tmp_path / "taken 1").touch()
+            time.sleep(60)
+        return True
+
+    started = time.monotonic()
+    with ForkedParts(check, 3) as parts:
+        pid = parts._pid
+        assert pid is not None
+        appear(tmp_path / "taken 1")
+        assert [parts.passed(part) for part in range(3)] == [True, False, False]
+    assert waited_for(pid)  # ended at once, not waited for
+    assert time.monotonic() - started < 30
+    assert not parts.passed(2)
+
+
+@pytest.mark.parametrize("why", ["not asked to", "one core", "another thread", "no fork"])
+def test_without_a_copy_no_part_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    log = tmp_path / "log"
+    no_copy_for(why, monkeypatch)
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    if why == "another thread":
+        thread.start()
+    try:
+        with ForkedParts(lambda part: check_in(log, part), 2, fork=why != "not asked to") as parts:
+            assert not parts.forked
+            assert not parts.passed(0)
+            assert not parts.passed(1)
+    finally:
+        release.set()
+        if thread.is_alive():
+            thread.join()
+    assert not log.exists()  # this process checks for itself what it needs, elsewhere
