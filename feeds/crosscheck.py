@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from itertools import accumulate, chain, compress, count
 from operator import attrgetter, itemgetter, not_
-from typing import Any
+from typing import Any, NamedTuple
 
 import xxhash
 
@@ -35,14 +35,18 @@ Citation = tuple[int, str, int, str]
 Locate = Callable[[str], Placer]
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
+class Facts(NamedTuple):
     """What the checks across records need of one readable record.
 
     ``latest`` is the latest RFC 3339 date anywhere in it (microseconds since the epoch), so
     only a record with a date after ``now`` is read again to say which.  The other fields are
     set for schema-valid records only: their fields have the right types.  ``published`` is
     false for a record that says ``published: false``.
+
+    A named tuple, as :class:`feeds.articles.Article` is: a build that changed one record
+    takes back the facts of every other one from the record of its graph, and making the
+    30,000 of 30,000 records took 0.09 s as frozen data classes (see
+    :func:`feeds.scan.from_summary`).
     """
 
     file: str
@@ -54,7 +58,7 @@ class Facts:
     title_print: int = 0
     date: str = ""  # as written
     instant: int | None = None  # ``date`` in microseconds since the epoch
-    citations: tuple[Citation, ...] = field(default=())
+    citations: tuple[Citation, ...] = ()
     published: bool = True
 
 

@@ -28,7 +28,7 @@ the text of the articles apart (:func:`_split`), then the changes after them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from sys import intern
@@ -364,7 +364,7 @@ def contributing(scanned: Iterable[FileResult], kept: list[FileResult]) -> Itera
     (:func:`feeds.crosscheck.review`)."""
     owners: set[str] = set()
     for result in scanned:
-        kept.append(replace(result, articles=None) if result.articles is not None else result)
+        kept.append(result if result.articles is None else result._replace(articles=None))
         key = None if result.facts is None else result.facts.key  # set for valid records
         if key is None or key in owners:
             continue

@@ -12,7 +12,6 @@ import itertools
 import random
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,7 @@ def graphs(folder: Path, cache: Path) -> tuple[dict[str, Article], dict[str, Art
     assert recorded.entry_digests == expected
     labels = {display_path(path) for path in paths}
     assert set(recorded.contributors) <= labels  # none of a file removed or left out
-    results = {result.file: replace(result, articles=None) for result in scan(paths, schema, None)}
+    results = {result.file: result._replace(articles=None) for result in scan(paths, schema, None)}
     assert {label: result for label, (_, result) in recorded.results.items()} == results
     contents = {display_path(path): digest(path.read_bytes()) for path in paths}
     assert {label: content for label, (content, _) in recorded.results.items()} == contents
