@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,14 +20,14 @@ from typing import Any
 
 import pytest
 
-from feeds import cache, records, scan, uptodate
+from feeds import api, cache, records, rendercache, scan, uptodate
 from feeds.api import BuildReport, build
 from feeds.config import Config
 from feeds.records import Locator, NamedFiles
 from feeds.rendercache import LastBuild, load_last_build, manifest_path
 from tests.corpus import write_corpus
 from tests.test_incremental import assert_same_as_cold, edit_record, inodes
-from tests.test_workers import waited_for
+from tests.test_workers import read, waited_for
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 AHEAD = "2026-12-24T18:00:00Z"  # a month after NOW
@@ -121,6 +122,64 @@ def test_nothing_to_do_is_known_without_the_cache(
         assert here == list(range(parts - len(here), parts))
     assert len(children) == (0 if output_checked == "here" else 1)
     assert all(map(waited_for, children))
+
+
+@pytest.mark.usefixtures("settled")
+def test_without_a_snapshot_the_output_is_checked_once(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output_checked: str
+) -> None:
+    """A build with no snapshot to go by compares the records by content, then asks for
+    the check of the output it began with (by its forked copy, when there is one), rather
+    than checking the output again."""
+    assert config.cache is not None
+    monkeypatch.setattr(rendercache, "INTACT_PART_FILES", 50)  # parts enough to share
+    first = build(config, now=NOW)
+    uptodate.snapshot_path(config.cache, config.output).unlink()
+    log = tmp_path / "parts"
+    real = LastBuild.intact_part
+
+    def intact_part(last: LastBuild, output: Path, part: int) -> bool:
+        with log.open("a") as stream:  # one write per line, from either process
+            stream.write(f"{os.getpid()} {part}\n")
+        return real(last, output, part)
+
+    monkeypatch.setattr(LastBuild, "intact_part", intact_part)
+    up_to_date = api._up_to_date
+
+    def copy_at_work(*args: Any) -> BuildReport | None:
+        """As a build that takes a while to find it has no snapshot: the copy has checked
+        two parts, which a build that checked its output again would check twice."""
+        deadline = time.monotonic() + 30
+        here = str(os.getpid())
+        while (
+            output_checked != "here"
+            and [line for line in read(log).splitlines() if line.split()[0] != here][1:] == []
+        ):
+            assert time.monotonic() < deadline, "the copy checked fewer than two parts"
+            time.sleep(0.01)
+        return up_to_date(*args)
+
+    monkeypatch.setattr(api, "_up_to_date", copy_at_work)
+    children = forked_children(monkeypatch)
+    again = build(config, now=NOW)
+    assert again.unchanged
+    assert replace(again, unchanged=False) == first
+    parts = load_last_build(manifest_path(config.cache, config.output)).intact_parts()
+    checked = [int(line.split()[1]) for line in read(log).splitlines()]
+    assert sorted(set(checked)) == list(range(parts))
+    assert len(checked) <= parts + 1  # the two may both take the part where they meet
+    assert all(map(waited_for, children))
+
+
+@pytest.mark.usefixtures("settled", "output_checked")
+def test_without_a_snapshot_a_changed_output_is_made_again(config: Config, tmp_path: Path) -> None:
+    assert config.cache is not None
+    build(config, now=NOW)
+    uptodate.snapshot_path(config.cache, config.output).unlink()
+    page = config.output / "all.atom.xml"
+    page.write_bytes(page.read_bytes().replace(b"<", b"[", 1))
+    assert not build(config, now=NOW).unchanged
+    assert_same_as_cold(config, tmp_path)
 
 
 @pytest.mark.usefixtures("settled")
