@@ -44,9 +44,9 @@ class Facts(NamedTuple):
     false for a record that says ``published: false``.
 
     A named tuple, as :class:`feeds.articles.Article` is: a build that changed one record
-    takes back the facts of every other one from the record of its graph, and making the
-    30,000 of 30,000 records took 0.09 s as frozen data classes (see
-    :func:`feeds.scan.from_summary`).
+    takes back the facts of every other one from the record of its graph
+    (:func:`feeds.scan.from_summary`), and making those of 30,000 records took 0.09 s as
+    frozen data classes, 0.02 s as named tuples.
     """
 
     file: str
