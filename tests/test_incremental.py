@@ -1015,10 +1015,12 @@ def stated_here(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 def copy_done(stated: rendercache.StatedAhead) -> None:
-    """Wait until the copy of ``stated`` has stated every file."""
+    """Wait until the copy of ``stated`` has stated every file, and forget it: its pid is
+    free again, and ending it later could end another process."""
     pid = stated._work._pid
     assert pid is not None
     os.waitpid(pid, 0)
+    stated._work._pid = None
 
 
 def test_the_files_stated_ahead_as_recorded_are_not_stated_again(

@@ -236,10 +236,12 @@ def test_the_parts_a_killed_copy_left_are_checked_here(tmp_path: Path) -> None:
 
 
 def ended(parts: ForkedParts) -> int:
-    """Wait for the copy of ``parts`` to be done with them all; its pid."""
+    """Wait for the copy of ``parts`` to be done with them all; its pid, which it then
+    forgets (the pid is free again: ending it later could end another process)."""
     pid = parts._pid
     assert pid is not None
     _, status = os.waitpid(pid, 0)
+    parts._pid = None
     assert os.WIFEXITED(status)
     assert os.WEXITSTATUS(status) == 0
     return pid
