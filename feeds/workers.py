@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from concurrent.futures import Executor, ProcessPoolExecutor
 
-    # What the parts of a ForkedCheck are marked in: shared with its copy, where there is one.
+    # What the parts of a check are marked in: shared with its copy, where there is one.
     _Taken = bytearray | mmap.mmap
 
 # What forked workers inherit (set just before the fork).
@@ -245,12 +245,18 @@ def _take(check: Callable[[int], bool], parts: Iterable[int], taken: _Taken) -> 
     for part in parts:
         if taken[part] != _FREE:
             break
-        taken[part] = _TAKEN
-        passed = check(part)
-        taken[part] = _PASSED if passed else _FAILED
-        if not passed:
+        if not _marked(check, part, taken):
             return False
     return True
+
+
+def _marked(check: Callable[[int], bool], part: int, taken: _Taken) -> bool:
+    """Check ``part``, marked in ``taken`` as taken while it is checked, then as it passed
+    or failed: whether it passed."""
+    taken[part] = _TAKEN
+    passed = check(part)
+    taken[part] = _PASSED if passed else _FAILED
+    return passed
 
 
 def _answer(check: Callable[[int], bool], parts: int, taken: _Taken, parent: int) -> None:
@@ -273,8 +279,7 @@ def _survey(check: Callable[[int], bool], parts: int, taken: _Taken, parent: int
     try:
         follow(parent)
         for part in range(parts):
-            taken[part] = _TAKEN
-            taken[part] = _PASSED if check(part) else _FAILED
+            _marked(check, part, taken)
         code = 0
     finally:
         os._exit(code)

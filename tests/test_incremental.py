@@ -38,6 +38,7 @@ from feeds.render import STYLESHEET, entry_marks, mark_positions, pieces, writte
 from feeds.schema import load_schema
 from tests.corpus import record, write_corpus
 from tests.edits import edited_run, random_edit
+from tests.test_workers import ended
 
 RECORDS = 150
 
@@ -1015,12 +1016,8 @@ def stated_here(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 def copy_done(stated: rendercache.StatedAhead) -> None:
-    """Wait until the copy of ``stated`` has stated every file, and forget it: its pid is
-    free again, and ending it later could end another process."""
-    pid = stated._work._pid
-    assert pid is not None
-    os.waitpid(pid, 0)
-    stated._work._pid = None
+    """Wait until the copy of ``stated`` has stated every file (and forget it)."""
+    ended(stated._work)
 
 
 def test_the_files_stated_ahead_as_recorded_are_not_stated_again(
