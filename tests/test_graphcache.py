@@ -289,6 +289,41 @@ def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None
     assert graphcache.load_state(record, "context") is None
 
 
+def test_a_graph_record_gives_back_shared_values_once_and_images_as_images(
+    tmp_path: Path,
+) -> None:
+    """Articles of one provider, or with the same topics, share them once read back, as
+    they do when read from records, however many copies the graph held."""
+    published = datetime(2021, 3, 4, tzinfo=UTC)
+    graph = {
+        key: Article(
+            key,
+            key,
+            "Title",
+            "",
+            published,
+            published,
+            Provider("Paper", f"paper{index % 2}.example.com"),
+            Image(f"{key}i.png", 4, 3) if index % 3 else None,
+            tuple(["One", "Two"][: 1 + index % 2]),
+            (),
+            None,
+        )
+        for index, key in enumerate(f"https://{n}.example.com/" for n in range(12))
+    }
+    record = tmp_path / "graph.pickle"
+    state = graphcache.GraphState(graph, {}, build=b"build")
+    graphcache.store_state(record, state, "context", None)
+    read = graphcache.load_state(record, "context")
+    assert read is not None
+    assert list(read.graph.items()) == list(graph.items())
+    articles = list(read.graph.values())
+    assert all(type(article) is Article for article in articles)
+    assert all(type(article.image) is Image for article in articles if article.image)
+    assert len({id(article.provider) for article in articles}) == 2
+    assert len({id(article.topics) for article in articles}) == 2
+
+
 def test_a_lost_cached_result_falls_back_to_merging_every_file(tmp_path: Path) -> None:
     """The articles of unchanged files are read back from the check cache; when that has
     lost them, every file is merged again."""
