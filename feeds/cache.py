@@ -205,8 +205,11 @@ def unpack(blob: bytes) -> Any:
 def pickled(value: object) -> bytes:
     """``value`` pickled for a record to hold as bytes (see :func:`unpickled`): a later record
     may hold the very same bytes again without reading them, where pickling them anew
-    took the time of what they hold."""
-    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    took the time of what they hold.  An :class:`Unshared` value is pickled without the
+    memo."""
+    buffer = io.BytesIO()
+    _dump(buffer, value)
+    return buffer.getvalue()
 
 
 def unpickled(blob: object) -> Any:
@@ -320,19 +323,24 @@ def _write_frame(stream: BinaryIO, value: object) -> None:
     start = stream.tell()
     stream.write(bytes(_LENGTH_BYTES + _DIGEST_BYTES))
     body = _HashingWriter(stream)
-    pickler = pickle.Pickler(body, protocol=pickle.HIGHEST_PROTOCOL)
-    if isinstance(value, Unshared):
-        # Documented as deprecated since Python 3.0, yet in every release since; were it
-        # gone, the value would be pickled with a memo, as other frames are: read back the
-        # same, only written with more memory.
-        with contextlib.suppress(AttributeError):
-            pickler.fast = True
-        value = value.value
-    pickler.dump(value)
+    _dump(body, value)
     end = stream.tell()
     stream.seek(start)
     stream.write(_frame_header(body.size, body.digest()))
     stream.seek(end)
+
+
+def _dump(stream: io.BytesIO | _HashingWriter, value: object) -> None:
+    """Pickle ``value`` into ``stream``; an :class:`Unshared` one without the memo."""
+    pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
+    if isinstance(value, Unshared):
+        # Documented as deprecated since Python 3.0, yet in every release since; were it
+        # gone, the value would be pickled with a memo: read back the same, only written
+        # with more memory and time.
+        with contextlib.suppress(AttributeError):
+            pickler.fast = True
+        value = value.value
+    pickler.dump(value)
 
 
 class _HashingWriter:

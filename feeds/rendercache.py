@@ -30,6 +30,7 @@ from typing import Any
 from feeds.cache import (
     FileStat,
     Stat,
+    Unshared,
     content_digest,
     file_state,
     has_content,
@@ -152,7 +153,7 @@ class LastBuild:
                 )
         rows = self.pickled_rows
         if not rows and self.rows:  # made here, not read from a record
-            rows = pickled(list(self.rows))
+            rows = pickled(Unshared(list(self.rows)))
         return SwappedOut(rows, tuple(changed))
 
     def intact(self, output: Path) -> bool:
@@ -285,7 +286,9 @@ def store_last_build(
     previous = previous or SwappedOut()
     kept = None if mirrored else (previous.rows, list(previous.changed))
     shape_rows = [(feed, *shape) for feed, shape in (shapes or {}).items()]
-    stored = pickled(rows)
+    # Without the memo: no two rows share what matters, and pickling the rows of 232,459
+    # files took 233-369 ms with it, against 61-62 ms.
+    stored = pickled(Unshared(rows))
     write_record(
         path,
         _FORMAT,

@@ -12,6 +12,7 @@ import filecmp
 import gc
 import json
 import os
+import pickletools
 import random
 import shutil
 from array import array
@@ -561,6 +562,25 @@ def test_the_record_of_the_output_holds_the_digest_of_every_file(config: Config)
         recorded = {path: digest for path, (_, _, digest) in last.files.items()}
         written = files(config.output)
         assert recorded == {n: cache.content_digest(p.read_bytes()) for n, p in written.items()}
+
+
+def test_the_record_of_the_output_holds_its_rows_pickled_without_a_memo(config: Config) -> None:
+    """Pickling the rows of 232,459 files took 233-369 ms with the pickler's memo, against
+    61-62 ms without; none of what they hold is read back shared."""
+    assert config.cache is not None
+    record = rendercache.manifest_path(config.cache, config.output)
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    stored = cache.read_record(record, rendercache._FORMAT)
+    rows, kept = stored[3], stored[6][0]
+    last = rendercache.load_last_build(record)
+    assert cache.unpickled(rows) == list(last.rows)
+    assert last.kept is not None and last.kept.rows == kept
+    for pickled in (rows, kept):
+        opcodes = {opcode.name for opcode, _, _ in pickletools.genops(pickled)}
+        assert "MEMOIZE" not in opcodes
+        assert "BINUNICODE" in opcodes or "SHORT_BINUNICODE" in opcodes  # paths
 
 
 def test_a_build_after_one_that_failed_once_it_had_written_renders_only_what_changed(
