@@ -292,8 +292,8 @@ def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None
 def test_a_graph_record_gives_back_shared_values_once_and_images_as_images(
     tmp_path: Path,
 ) -> None:
-    """Articles of one provider, or with the same topics, share them once read back, as
-    they do when read from records, however many copies the graph held."""
+    """Articles of one provider, or with the same topics, share them once read back,
+    however many equal copies the graph held: the record holds each once."""
     published = datetime(2021, 3, 4, tzinfo=UTC)
     graph = {
         key: Article(
