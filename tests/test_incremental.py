@@ -573,10 +573,10 @@ def test_the_record_of_the_output_holds_its_rows_pickled_without_a_memo(config: 
     edit_record(config, "00042.md", title="A title nobody used before")
     build(config)
     stored = cache.read_record(record, rendercache._FORMAT)
-    rows, kept = stored[3], stored[6][0]
+    rows, kept = stored[3], stored[6][1]
     last = rendercache.load_last_build(record)
     assert cache.unpickled(rows) == list(last.rows)
-    assert last.kept is not None and last.kept.rows == kept
+    assert kept and last.kept.differing == kept  # the documents the edit changed
     for pickled in (rows, kept):
         opcodes = {opcode.name for opcode, _, _ in pickletools.genops(pickled)}
         assert "MEMOIZE" not in opcodes
@@ -900,13 +900,14 @@ def test_a_build_starts_from_the_output_before_last(config: Config, tmp_path: Pa
         assert len(shared) > len(after) * 3 / 4
 
 
-def test_the_record_of_the_output_kept_is_handed_on_with_the_files_linked_from_it(
+def test_the_record_of_the_output_kept_holds_what_differs_with_the_files_linked_from_it(
     config: Config, tmp_path: Path
 ) -> None:
-    """The record of a build holds the rows of the output it kept as the record before it
-    held them, byte for byte, with the state of each file it linked from there taken
-    again.  (The state of a file it replaced in its own folder is left as it was: that file
-    no longer matches, and is never taken for a document.)"""
+    """The record of a build holds the output it kept as the record before it held that
+    output, with the state of each file it linked from there taken again; and holds it as
+    it differs from the new output, which shares most files.  (The state of a file it
+    replaced in its own folder is left as it was: that file no longer matches, and is never
+    taken for a document.)"""
     assert config.cache is not None
     record = rendercache.manifest_path(config.cache, config.output)
     build(config)
@@ -916,19 +917,49 @@ def test_the_record_of_the_output_kept_is_handed_on_with_the_files_linked_from_i
         edit_record(config, name, title=f"A title nobody used before, {run}")
         build(config)
         now = rendercache.load_last_build(record)
-        assert now.kept is not None and now.kept.rows == last.pickled_rows
         kept = previous_of(config)
         assert sorted(now.previous) == sorted(files(kept)) == sorted(last.files)
         assert {p: (key, digest) for p, (key, _, digest) in now.previous.items()} == {
             p: (key, digest) for p, (key, _, digest) in last.files.items()
         }
-        for path, key, state, digest in now.kept.changed:
-            assert key is not None and state is not None
-            assert now.previous[path] == (key, state, digest)
-            assert cache.has_state(str(kept / path), state)
-        linked += len(now.kept.changed)
+        retaken = [p for p, (_, state, _) in now.previous.items() if state != last.files[p][1]]
+        for path in retaken:
+            assert cache.has_state(str(kept / path), now.previous[path][1])
+        linked += len(retaken)
+        gone, differing = cache.read_record(record, rendercache._FORMAT)[6]
+        assert 0 < len(gone) + len(cache.unpickled(differing)) < len(now.files) / 4
     assert linked > 0, "files were linked from the output in place"
     assert_same_as_cold(config, tmp_path)
+
+
+def test_the_output_kept_is_recorded_as_it_differs_from_the_new_one(tmp_path: Path) -> None:
+    output, record = tmp_path / "out", tmp_path / "documents.pickle"
+    output.mkdir()
+    for name in ("a.xml", "b.xml", "c.xml"):
+        (output / name).write_text(name)
+    written = {name: b"k" + name.encode() for name in ("a.xml", "b.xml", "c.xml")}
+
+    def stored(**kept: Any) -> rendercache.LastBuild:
+        rendercache.store_last_build(
+            record, output, written, inputs=b"in", articles=1, feeds=1, **kept
+        )
+        return rendercache.load_last_build(record)
+
+    kept = {
+        "a.xml": (b"ka.xml", cache.FileStat.of(output / "a.xml"), b""),  # the same file
+        "b.xml": (b"kb.xml", (1, 2, 3, 4), b""),  # another file at that path
+        "d.xml": (b"kd.xml", (5, 6, 7, 8), b"dd"),  # one the new output lacks
+    }  # and no c.xml
+    last = stored(previous=kept)
+    assert dict(last.previous) == kept
+    assert sorted(last.files) == ["a.xml", "b.xml", "c.xml"]
+    gone, differing = cache.read_record(record, rendercache._FORMAT)[6]
+    assert gone == ["c.xml"]
+    assert sorted(row[0] for row in cache.unpickled(differing)) == ["b.xml", "d.xml"]
+    last = stored(mirrored=True)
+    assert cache.read_record(record, rendercache._FORMAT)[6] == ([], b"")
+    assert last.previous == last.files and len(last.files) == 3
+    assert stored().previous == {}  # nothing kept
 
 
 def test_a_record_of_the_output_kept_that_is_not_ours_is_trusted_for_nothing(
@@ -940,7 +971,7 @@ def test_a_record_of_the_output_kept_that_is_not_ours_is_trusted_for_nothing(
     edit_record(config, "00042.md", title="A title nobody used before")
     build(config)
     values = list(cache.read_record(record, rendercache._FORMAT))
-    values[6] = (b"not a pickle", [])
+    values[6] = ([], b"not a pickle")
     cache.write_record(record, rendercache._FORMAT, tuple(values))
     last = rendercache.load_last_build(record)
     assert last.files and last.previous == {}
@@ -961,7 +992,7 @@ def test_the_record_of_a_file_gone_from_the_output_kept_drops_it(tmp_path: Path)
     (folder / "b.xml").unlink()
     (folder / "c.xml").write_text("linked, and so of a new change time")
     swapped = last.swapped_out(folder, {"b.xml", "c.xml", "not recorded.xml"})
-    assert dict(rendercache.LastBuild(kept=swapped).previous) == {
+    assert dict(swapped) == {
         "a.xml": (b"ka.xml", states["a.xml"], b"da.xml"),
         "c.xml": (b"kc.xml", tuple(cache.FileStat.of(folder / "c.xml")), b"dc.xml"),
     }
