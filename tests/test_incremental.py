@@ -1014,6 +1014,32 @@ def test_settings_set_back_take_the_files_made_with_them(config: Config, tmp_pat
     assert_same_as_cold(other, tmp_path)
 
 
+def test_the_files_a_build_links_over_are_deleted_in_the_background(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a build that wrote every document anew, the next one links the files of the
+    output in place over those of the output before last, which no output shares: each is
+    set aside, and deleted in a thread, and none is left once the build is done."""
+    build(config)
+    other = replace(config, title="Another site")
+    build(other)  # every document anew
+    set_aside: list[str] = []
+    real = output._Discards.set_aside
+
+    def spied(self: output._Discards, path: str) -> bool:
+        if real(self, path) and not os.path.lexists(path):
+            set_aside.append(path)
+        return True
+
+    monkeypatch.setattr(output._Discards, "set_aside", spied)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(other)
+    assert len(set_aside) > len(files(other.output)) / 2
+    leftovers = [p.name for p in other.output.parent.iterdir() if p.name.startswith(".disc")]
+    assert leftovers == []
+    assert_same_as_cold(other, tmp_path)
+
+
 @pytest.fixture(params=["here", "ahead, in a forked copy"])
 def before_last_stated(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Where a build that writes states the files of the output before last: in its own
