@@ -27,7 +27,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds import api, cache, earlier, output, parallel, rendercache
+from feeds import api, cache, earlier, output, parallel, rendercache, uptodate
 from feeds.api import build, check_source, long_lived, validate
 from feeds.config import Config
 from feeds.jsonfeed import item_marks, written_items
@@ -453,6 +453,35 @@ def test_a_build_and_a_validation_leave_the_collector_on(config: Config) -> None
     build(config)
     assert gc.isenabled()
     validate(sorted(config.source.iterdir()), cache=config.cache)
+    assert gc.isenabled()
+
+
+def test_what_the_last_build_left_is_read_without_the_collector(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record of the last build's output, its files and those of the output before
+    last, and the snapshot with the record files stated against it, stay to the end of the
+    build that reads them, as its graph does."""
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    seen: set[tuple[str, bool]] = set()
+
+    def spy(owner: Any, name: str) -> None:
+        real = getattr(owner, name)
+
+        def called(*args: Any) -> Any:
+            seen.add((name, gc.isenabled()))
+            return real(*args)
+
+        monkeypatch.setattr(owner, name, called)
+
+    spy(rendercache, "load_last_build")
+    spy(rendercache, "_manifest")  # the files of either output
+    spy(uptodate, "load_snapshot")
+    spy(uptodate.Snapshot, "look")
+    build(config)
+    names = ("load_last_build", "_manifest", "load_snapshot", "look")
+    assert seen == {(name, False) for name in names}
     assert gc.isenabled()
 
 
