@@ -67,7 +67,8 @@ class SwappedOut:
 
     The two outputs mostly hold the very same files: a build that changed one record at
     100,000 records kept 232,196 of 232,459 files alike.  Read back whole, the rows of
-    the output kept took 0.47 s of such a build; made from the new output's, 0.01 s."""
+    the output kept took 0.26-0.47 s of such a build; made from the new output's, 6 ms
+    (and the record weighs 26.2 MB, not 52.2 MB)."""
 
     gone: Sequence[str] = ()
     differing: bytes = field(default=b"", repr=False)
