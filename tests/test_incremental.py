@@ -1056,9 +1056,10 @@ def test_the_files_a_build_links_over_are_deleted_in_the_background(
     real = output._Discards.set_aside
 
     def spied(self: output._Discards, path: str) -> bool:
-        if real(self, path) and not os.path.lexists(path):
+        moved = real(self, path)
+        if moved and not os.path.lexists(path):
             set_aside.append(path)
-        return True
+        return moved
 
     monkeypatch.setattr(output._Discards, "set_aside", spied)
     edit_record(config, "00042.md", title="A title nobody used before")
