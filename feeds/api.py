@@ -382,9 +382,9 @@ def build(
                     now or datetime.now(UTC),
                     progress,
                 )
-                snapshot = _snapshot(run)
-                if snapshot is not None:
-                    with long_lived():
+                with long_lived():  # the snapshot, and the record files against it
+                    snapshot = _snapshot(run)
+                    if snapshot is not None:
                         run = replace(run, looked=snapshot.look(run.names))
                 report = _up_to_date(run, last, snapshot, output_intact)
                 digests = None
@@ -564,8 +564,7 @@ def _snapshot(run: _Run) -> Snapshot | None:
 
     if run.config.cache is None:
         return None
-    with long_lived():
-        snapshot = load_snapshot(snapshot_path(run.config.cache, run.config.output))
+    snapshot = load_snapshot(snapshot_path(run.config.cache, run.config.output))
     if snapshot is None or snapshot.settings != run.settings:
         return None
     return snapshot
