@@ -165,11 +165,23 @@ def from_article_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...
     records."""
     if not columns:
         return ()
+    keys = list(map(intern, columns[0]))
+    urls = [key if url == key else url for key, url in zip(keys, columns[1], strict=True)]
+    return from_recorded_columns([keys, urls, *columns[2:]])
+
+
+def from_recorded_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:
+    """:func:`from_article_columns` for columns as the graph record holds them
+    (:mod:`feeds.graphcache`): each key is one string already, for every article and result
+    that names it, and each URL that is its key is that very string.  Interning the
+    770,000 keys of 100,000 records again, and comparing each URL with its key, took 0.13 s
+    of reading the graph back."""
+    if not columns:
+        return ()
     keys, urls, titles, excerpts, published, updated, providers, images, *rest = columns
-    keys = list(map(intern, keys))
     fields = zip(
         keys,
-        [key if url == key else url for key, url in zip(keys, urls, strict=True)],
+        urls,
         titles,
         excerpts,
         published,

@@ -27,17 +27,19 @@ the text of the articles apart (:func:`_split`), then the changes after them.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from sys import intern
 from typing import Any
 
 from feeds.articles import (
     Article,
-    from_article_columns,
     from_plain_values,
+    from_recorded_columns,
     merge_articles,
     plain_columns,
     plain_values,
@@ -66,6 +68,9 @@ _CLASSES = DATE_CLASSES | DIAGNOSTIC_CLASSES
 # or two weigh so little that a quarter of the graph takes thousands of builds.
 APPEND_UP_TO = 0.25
 APPEND_AT_MOST = 256
+# The entry digests of the graph's articles are recorded packed, in the graph's order.
+_DIGEST_FORMAT = f"{DIGEST_SIZE}s"
+_FIRST = itemgetter(0)
 
 Contributors = Mapping[str, tuple[bytes, tuple[str, ...]]]  # label → (content hash, keys)
 Results = Mapping[str, tuple[bytes, FileResult]]  # label → (content hash, result)
@@ -124,20 +129,18 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
         recorded, shared, rows, digests, checked, _ = frames[0]
         if recorded != context:
             return None
-        restored = from_article_columns(_joined(shared, frames[1]))
+        restored = from_recorded_columns(_joined(shared, frames[1]))
         graph = {article.key: article for article in restored}
         # The record holds them as they were written (its digest and context vouch for
         # that): taken as they are, where converting each value again took 0.36 s at 100k.
         contributors = {label: (key, keys) for label, key, keys in rows}
         results = {summary[0]: (content, from_summary(summary)) for content, summary in checked}
         known: dict[str, bytes] = {}
-        if isinstance(digests, bytes) and len(digests) == DIGEST_SIZE * len(restored):
-            known = {
-                article.key: digests[index : index + DIGEST_SIZE]
-                for article, index in zip(
-                    restored, range(0, len(digests), DIGEST_SIZE), strict=True
-                )
-            }
+        if isinstance(digests, bytes) and len(digests) == DIGEST_SIZE * len(graph):
+            # Cut by struct, each key found in the graph's order: 0.19 s at 100k, against
+            # 0.24 s for a slice per article.
+            cut = map(_FIRST, struct.iter_unpack(_DIGEST_FORMAT, digests))
+            known = dict(zip(graph, cut, strict=True))
         changes = frames[2:]
         builds = [frames[0][-1], *(change[-1] for change in changes)]
         if in_place and in_place in builds:
@@ -245,7 +248,7 @@ def _split(columns: list[list[Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
 
 def _joined(shared: list[list[Any]], text: list[list[Any]]) -> list[list[Any]]:
     """The columns that :func:`_split` split into ``shared`` and ``text``, one per field
-    of an article, as :func:`feeds.articles.from_article_columns` takes them."""
+    of an article, as :func:`feeds.articles.from_recorded_columns` takes them."""
     if not shared:
         return []
     *shared, table = shared
