@@ -524,6 +524,8 @@ def _publish(
     config = run.config
     contents: dict[str, bytes] = {}
     record = None if config.cache is None else graph_path(config.cache, config.output)
+    if store is not None and digests is not None:
+        digests = _checked_ahead(run, store, digests, contents)
     with _stated_ahead(config, last) as stated:
         with long_lived():
             source = _check_source(
@@ -555,6 +557,44 @@ def _publish(
         feeds=len(plan.feeds),
         files=tuple(sorted(written)),
     )
+
+
+def _checked_ahead(
+    run: _Run, store: Cache, digests: Sequence[bytes | None], contents: dict[str, bytes]
+) -> Sequence[bytes | None]:
+    """``digests`` once the files touched since the last snapshot are checked, and their
+    results cached, before the graph of the last build is read back: when there are enough
+    of them to check in worker processes (:data:`feeds.scan.PARALLEL_MIN_FILES`), and no
+    more than half the files (a checkout that touched every file mostly leaves their
+    results in the cache, and each would be looked up twice).  The build's own check of
+    every file then finds theirs in the cache; ``contents`` receives their hashes.
+
+    Workers are forked from this process: forked once the graph is read back, each holds
+    it too, as far as resident memory tells.  At 100,000 records, a build that checked 400
+    changed records so summed 5,709-5,772 MB in its three processes (2,065 MB of their
+    proportional sizes), and 2,479-2,614 MB checking them first."""
+    from feeds.scan import PARALLEL_MIN_FILES, scan
+
+    if run.looked is None:
+        return digests
+    touched = [index for index, source in enumerate(run.looked.vouched) if source is None]
+    if not PARALLEL_MIN_FILES <= len(touched) <= len(run.names) // 2:
+        return digests
+    paths, labels = run.paths, run.labels
+    checked = scan(
+        [paths[index] for index in touched],
+        run.schema,
+        store,
+        progress=run.progress,
+        contents=contents,
+        digests=[digests[index] for index in touched],
+    )
+    for _ in checked:  # each result is in the cache once checked
+        pass
+    now = list(digests)
+    for index in touched:
+        now[index] = contents.get(labels[index], now[index])
+    return now
 
 
 def _snapshot(run: _Run) -> Snapshot | None:

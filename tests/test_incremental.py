@@ -27,7 +27,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds import api, cache, earlier, output, parallel, rendercache, uptodate
+from feeds import api, cache, earlier, graphcache, output, parallel, rendercache, uptodate
+from feeds import scan as scan_module
 from feeds.api import build, check_source, long_lived, validate
 from feeds.config import Config
 from feeds.jsonfeed import item_marks, written_items
@@ -196,6 +197,57 @@ def test_every_build_of_a_run_of_random_edits_matches_a_cold_build(
             if name in expected and not filecmp.cmp(built[name], expected[name], shallow=False)
         ]
         assert different == [], f"after {done}"
+
+
+def test_many_touched_records_are_checked_before_the_graph_is_read_back(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enough of them for worker processes: those are forked from this one, and forked
+    after it read the graph back, each held the graph too.  Checked first, they are found
+    in the cache once the graph is read back, and the build is a cold build's."""
+    monkeypatch.setattr(cache, "RACY_NS", 0)  # the records were there before the first build
+    build(config)
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN_FILES", 4)
+    events: list[tuple[str, int]] = []
+    load_state, check_paths = graphcache.load_state, scan_module._check_paths
+
+    def loading(*args: Any, **kwargs: Any) -> Any:
+        events.append(("graph read back", 0))
+        return load_state(*args, **kwargs)
+
+    def checking(todo: Sequence[Any], *args: Any, **kwargs: Any) -> Any:
+        events.append(("files checked", len(todo)))
+        return check_paths(todo, *args, **kwargs)
+
+    monkeypatch.setattr(graphcache, "load_state", loading)
+    monkeypatch.setattr(scan_module, "_check_paths", checking)
+    names = sorted(path.name for path in config.source.iterdir())[10:16]
+    for name in names:
+        edit_record(config, name, title=f"Edited {name}")
+    for index, name in enumerate(names[:2]):  # and new ones, which the cache knows nothing of
+        shutil.copy(config.source / name, config.source / f"new-{index}.md")
+        edit_record(config, f"new-{index}.md", webUrl=f"https://new.example.com/{index}")
+    report = build(config)
+    assert events == [("files checked", 8), ("graph read back", 0), ("files checked", 0)]
+    assert report.articles > 0
+    assert_same_as_cold(config, tmp_path)
+
+    # Fewer than that, they are checked where they always were: after the graph.
+    events.clear()
+    for name in names[:3]:
+        edit_record(config, name, title=f"Edited again {name}")
+    build(config)
+    assert events == [("graph read back", 0), ("files checked", 3)]
+    assert_same_as_cold(config, tmp_path)
+
+    # Nor when most files were touched (a checkout): they would all be looked up twice.
+    events.clear()
+    for path in config.source.iterdir():
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    edit_record(config, names[0], title="Edited once more")
+    build(config)
+    assert events == [("graph read back", 0), ("files checked", 1)]
+    assert_same_as_cold(config, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["all.atom.xml", "index.html"])
