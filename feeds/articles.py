@@ -109,28 +109,6 @@ def plain_values_as_related(article: Article) -> tuple[Any, ...]:
     )
 
 
-def plain_columns(articles: Collection[Article]) -> list[list[Any]]:
-    """The :func:`plain_values` of ``articles``, field by field, a list each (none when
-    there are no articles).  Made a column at a time, never a tuple per article: at 10,000
-    records, those tuples took 15 MB more while the graph record was written."""
-    if not articles:
-        return []
-    return [
-        [article.key for article in articles],
-        [article.url for article in articles],
-        [article.title for article in articles],
-        [article.excerpt for article in articles],
-        [article.published for article in articles],
-        [article.updated for article in articles],
-        [article.provider.name for article in articles],
-        [article.provider.domain for article in articles],
-        [None if article.image is None else tuple(article.image) for article in articles],
-        [article.topics for article in articles],
-        [article.related for article in articles],
-        [article.source for article in articles],
-    ]
-
-
 # Values that thousands of articles share are kept once.
 _PROVIDERS: dict[tuple[str, str], Provider] = {}
 _TOPICS: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -142,8 +120,7 @@ def from_plain_values(states: Iterable[tuple[Any, ...]]) -> tuple[Article, ...]:
 
 
 def from_plain_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:
-    """The articles whose :func:`plain_values` are held field by field in ``columns`` (as
-    :func:`plain_columns` makes them)."""
+    """The articles whose :func:`plain_values` are held field by field in ``columns``."""
     if not columns:
         return ()
     *first, names, domains, images, topics, related, sources = columns

@@ -62,6 +62,8 @@ DATE_CLASSES = frozenset(("datetime", name) for name in ("datetime", "timezone",
 DIAGNOSTIC_CLASSES = frozenset(
     {("feeds.diagnostics", "Diagnostic"), ("feeds.diagnostics", "Severity")}
 )
+# What a :class:`Streamed` list is read back with.
+STREAMED_CLASSES = frozenset({("builtins", "list")})
 _ALLOWED_CLASSES = (
     DATE_CLASSES
     | DIAGNOSTIC_CLASSES
@@ -265,6 +267,20 @@ class Unshared:
     what writing it held at once (61 MB of 79 MB at 10k records)."""
 
     value: object
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A list for :func:`write_record` to pickle as ``items`` gives its items, each made
+    only when the pickler takes it, in a frame without the memo (:class:`Unshared`), where
+    nothing keeps it afterwards.  It is read back as a list, once :data:`STREAMED_CLASSES`
+    may be built.  A column worked out for a record, such as every date of the article
+    graph as text, otherwise lies whole in memory beside the values it is made from."""
+
+    items: Iterable[object]
+
+    def __reduce__(self) -> tuple[type[list[object]], tuple[()], None, Iterator[object]]:
+        return list, (), None, iter(self.items)
 
 
 # How pytest, mypy and ruff mark the cache folders they make: git ignores what is in it, and

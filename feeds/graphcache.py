@@ -31,7 +31,7 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from sys import intern
 from typing import Any
@@ -41,7 +41,6 @@ from feeds.articles import (
     from_plain_values,
     from_recorded_columns,
     merge_articles,
-    plain_columns,
     plain_values,
     provider_of,
     remerge,
@@ -49,7 +48,9 @@ from feeds.articles import (
 from feeds.cache import (
     DATE_CLASSES,
     DIAGNOSTIC_CLASSES,
+    STREAMED_CLASSES,
     RecordEnd,
+    Streamed,
     Unshared,
     append_record,
     read_records,
@@ -61,7 +62,7 @@ from feeds.scan import FileResult, Summary, from_summary, summary_of
 
 _FORMAT = b"feeds-graph-8\n"  # 8: providers in a table of their own
 # Articles keep their dates as ``datetime``; results hold diagnostics.
-_CLASSES = DATE_CLASSES | DIAGNOSTIC_CLASSES
+_CLASSES = DATE_CLASSES | DIAGNOSTIC_CLASSES | STREAMED_CLASSES
 # Changes are appended until they reach this share of the size of the whole graph, or this
 # many of them: every later build reads each back and applies it (2,000 changes of one record
 # each added 0.2 s to reading back the graph of 10,000 records), and the changes of a record
@@ -182,7 +183,7 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
         ):
             return
     rows = [(label, key, keys) for label, (key, keys) in state.contributors.items()]
-    shared, text = _split(plain_columns(state.graph.values()))
+    shared, text = _split(list(state.graph.values()))
     digests = [state.entry_digests.get(key, b"") for key in state.graph]
     packed = b"".join(digests) if all(len(d) == DIGEST_SIZE for d in digests) else b""
     checked = [(key, summary_of(result)) for key, result in state.results.values()]
@@ -204,46 +205,72 @@ _TEXT = tuple(
         for name in ("url", "title", "excerpt", "published", "updated", "image")
     )
 )
-_KEY, _URL, _PUBLISHED, _UPDATED, _PROVIDER, _TOPICS = (
-    Article._fields.index(name)
-    for name in ("key", "url", "published", "updated", "provider", "topics")
+_KEY, _URL, _PUBLISHED, _UPDATED, _PROVIDER = (
+    Article._fields.index(name) for name in ("key", "url", "published", "updated", "provider")
 )
 
 
-def _split(columns: list[list[Any]]) -> tuple[list[list[Any]], list[list[Any]]]:
-    """The columns of :func:`feeds.articles.plain_columns` as the two frames of a record
-    hold them, one column per field of an article:
+def _split(articles: Sequence[Article]) -> tuple[list[list[Any]], list[Streamed]]:
+    """The columns of ``articles`` as the two frames of a record hold them, one column per
+    field of an article:
 
     - those of shared values, with the keys interned, as the results' URLs are
       (:func:`feeds.scan.summary_of`), and equal topics one tuple, so that each is held
       once; each article's provider as its place in the table of providers (name and
       domain) that follows the columns;
-    - those of text, where a URL is ``None`` when it is the key, and dates are ISO 8601
+    - those of text, where a URL is ``None`` when it is the key, dates are ISO 8601
       text, an update date ``None`` when it is the publication date itself (a datetime is
-      pickled as a call, which has no place without a memo)."""
-    if not columns:
+      pickled as a call, which has no place without a memo), and images plain tuples.
+      Each is made as its frame is written (:class:`~feeds.cache.Streamed`): made whole
+      beforehand, the dates and images alone weighed 105 MB at 100k records, while the
+      frame of shared values was written."""
+    if not articles:
         return [], []
     places: dict[tuple[str, str], int] = {}
-    pairs = zip(columns[_PROVIDER], columns[_PROVIDER + 1], strict=True)
-    columns = [
-        *columns[:_PROVIDER],
-        [places.setdefault(pair, len(places)) for pair in pairs],
-        *columns[_PROVIDER + 2 :],
+    providers = [
+        places.setdefault((provider.name, provider.domain), len(places))
+        for provider in map(_PROVIDER_OF, articles)
     ]
-    keys = columns[_KEY] = list(map(intern, columns[_KEY]))
+    keys = list(map(intern, map(_KEY_OF, articles)))
     topics: dict[tuple[str, ...], tuple[str, ...]] = {}
-    columns[_TOPICS] = list(map(topics.setdefault, columns[_TOPICS], columns[_TOPICS]))
-    published = columns[_PUBLISHED]
-    columns[_URL] = [
-        None if url == key else url for key, url in zip(keys, columns[_URL], strict=True)
+    listed = list(map(_TOPICS_OF, articles))
+    shared: list[list[Any]] = [
+        keys,
+        providers,
+        list(map(topics.setdefault, listed, listed)),
+        list(map(_RELATED_OF, articles)),
+        list(map(_SOURCE_OF, articles)),
+        list(places),
     ]
-    columns[_UPDATED] = [
-        None if new is old else new.isoformat()
-        for old, new in zip(published, columns[_UPDATED], strict=True)
+    text = [
+        Streamed(
+            None if url == key else url
+            for key, url in zip(keys, map(_URL_OF, articles), strict=True)
+        ),
+        Streamed(map(_TITLE_OF, articles)),
+        Streamed(map(_EXCERPT_OF, articles)),
+        Streamed(article.published.isoformat() for article in articles),
+        Streamed(
+            None if article.updated is article.published else article.updated.isoformat()
+            for article in articles
+        ),
+        Streamed(
+            None if (image := article.image) is None else tuple(image) for article in articles
+        ),
     ]
-    columns[_PUBLISHED] = [moment.isoformat() for moment in published]
-    shared = [column for index, column in enumerate(columns) if index not in _TEXT]
-    return [*shared, list(places)], [columns[index] for index in _TEXT]
+    return shared, text
+
+
+(
+    _KEY_OF,
+    _URL_OF,
+    _TITLE_OF,
+    _EXCERPT_OF,
+    _PROVIDER_OF,
+    _TOPICS_OF,
+    _RELATED_OF,
+    _SOURCE_OF,
+) = map(attrgetter, ("key", "url", "title", "excerpt", "provider", "topics", "related", "source"))
 
 
 def _joined(shared: list[list[Any]], text: list[list[Any]]) -> list[list[Any]]:

@@ -16,7 +16,7 @@ import sys
 import time
 import tracemalloc
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -734,6 +734,33 @@ def test_records_are_written_and_read_without_holding_their_pickle(tmp_path: Pat
     assert [end.size for end in ends] == [path.stat().st_size]
     assert writing < size / 4
     assert reading < 1.5 * size  # what was read, not its pickle as well
+
+
+def test_a_streamed_list_is_made_only_while_its_frame_is_written(tmp_path: Path) -> None:
+    """A :class:`~feeds.cache.Streamed` list is read back as the list of what its items
+    gave, which are made one by one as the frame is written and none held after: never
+    the whole list at once.  Read without leave to build a list, the frame is not read."""
+    taken: list[int] = []
+
+    def items() -> Iterator[str]:
+        for index in range(20_000):
+            taken.append(index)
+            yield os.urandom(500).hex()
+
+    streamed = cache.Streamed(items())
+    assert taken == []
+    path = tmp_path / "record.pickle"
+    _, writing = traced_growth(
+        lambda: cache.write_record(path, b"test-record\n", 1, cache.Unshared(streamed))
+    )
+    assert len(taken) == 20_000
+    assert writing < 20_000 * 1_000 / 4  # 20 MB of text, had it been made whole
+    (first, read), _ = cache.read_records(path, b"test-record\n", cache.STREAMED_CLASSES)
+    assert first == 1
+    assert type(read) is list
+    assert len(read) == 20_000
+    assert all(len(item) == 1_000 for item in read)
+    assert cache.read_records(path, b"test-record\n")[0] == [1]
 
 
 def test_a_record_whose_frames_another_digest_vouches_for_reads_as_nothing(
