@@ -25,11 +25,11 @@ import queue
 import shutil
 import stat
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from feeds.cache import content_digest
+from feeds.cache import Stat, content_digest, has_content, has_state
 from feeds.records import display_path
 
 _RENAME_EXCHANGE = 2
@@ -150,7 +150,15 @@ class Staging:
 
     Writes go through the paths and folders it knows, so a forked worker process can write
     into it too (each to paths of its own).  Each process keeps the content digest of the
-    bytes it wrote (:attr:`digests`, by path), for the record of the output."""
+    bytes it wrote (:attr:`digests`, by path), for the record of the output.
+
+    Bytes that a file of the output in place holds already, as the record of that output
+    says (:attr:`in_place`), are not written again: that file is linked instead, as the
+    file of a document that would come out the same is (:func:`feeds.publish.reused`).
+    So a document rendered again only because the code or the schema changed, which comes
+    out as it was, costs no room: the first build after a new version of feeds rendered
+    every document of 100,000 records again, needed room for a second output of 36 GB,
+    and stopped with a full disk, again and again."""
 
     def __init__(
         self,
@@ -163,6 +171,7 @@ class Staging:
         self.folder = folder
         self._set_aside = set_aside  # see _Discards.set_aside
         self._root = os.fspath(folder)
+        self._output_root = os.fspath(output)
         self._folders: set[str] = set()
         self._existing = frozenset(existing)
         self.kept: set[str] = set()
@@ -172,11 +181,14 @@ class Staging:
         self.digests: dict[str, bytes] = {}  # of the bytes written, by path
         self.kept_previous = False  # set once the output swapped out is kept (see staged)
         self.mirrored = False  # set once the new output is linked in its place instead
+        # The record of the output in place, by path: document key, stat data and digest.
+        self.in_place: Mapping[str, tuple[bytes, Stat, bytes]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """What a worker process writes with: it writes what it renders, where a file it
-        replaces is one the output shares, and sets nothing aside."""
-        return {**self.__dict__, "_set_aside": None}
+        replaces is one the output shares, and sets nothing aside.  It is told what the
+        output in place holds of the documents it is sent with them (:attr:`in_place`)."""
+        return {**self.__dict__, "_set_aside": None, "in_place": {}}
 
     @property
     def existing(self) -> frozenset[str]:
@@ -204,7 +216,12 @@ class Staging:
             os.makedirs(parent, exist_ok=True)  # noqa: PTH103 - the parent is text here
             self._folders.add(parent)
         if not isinstance(content, Path):
-            self.digests[relative] = content_digest(content)
+            digest = self.digests[relative] = content_digest(content)
+            if (same := self._held_in_place(relative, digest)) is not None:
+                if relative in self._existing and _same_file(target, same):
+                    self.linked.add(relative)  # the output before last shares it already
+                    return
+                content = same
         if relative in self._existing:
             if isinstance(content, Path):
                 # Linked from the output in place over the file the folder holds, which
@@ -221,6 +238,17 @@ class Staging:
         else:
             with open(target, "xb") as handle:  # noqa: PTH123 - "x": never two documents at one path
                 handle.write(content)
+
+    def _held_in_place(self, relative: str, digest: bytes) -> Path | None:
+        """The file of the output in place at ``relative``, when it holds the bytes whose
+        digest is ``digest``, as recorded (by its stat data, else by its content)."""
+        known = self.in_place.get(relative)
+        if known is None or known[2] != digest:
+            return None
+        path = f"{self._output_root}/{relative}"
+        if has_state(path, known[1], follow_symlinks=False) or has_content(path, known[1], digest):
+            return Path(path)
+        return None
 
     def finish(self, written: Collection[str]) -> None:
         """Remove the files the folder held that are neither kept nor in ``written``
@@ -569,6 +597,14 @@ def _overwrite(target: str, content: bytes) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+def _same_file(path: str, other: Path) -> bool:
+    """Whether ``path`` is ``other`` itself, or a link to it."""
+    try:
+        return os.path.samestat(os.lstat(path), os.lstat(other))
+    except OSError:
+        return False
 
 
 def _link_or_copy(source: Path, target: str) -> None:

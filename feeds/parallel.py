@@ -30,6 +30,7 @@ from operator import attrgetter
 from typing import Any
 
 from feeds.articles import Article, from_plain_values, plain_values, plain_values_as_related
+from feeds.cache import Stat
 from feeds.config import Config
 from feeds.earlier import EarlierEntries
 from feeds.entries import EntryStore
@@ -64,11 +65,12 @@ PARALLEL_MIN_ENTRIES = 5_000
 # lent: with a worker such builds took 3.34 s (3.30-3.54) and 4.70 s of processor time,
 # in one process 3.24 s (3.00-3.45) and 3.31 s (three of each, alternated).
 LENT_SHARE = 0.1
-# What a worker process wrote of one shipment: the path and key of each file, and the digest
-# of each file's content by path (see :attr:`feeds.output.Staging.digests`); and of all
-# its shipments, the same and how many documents.
-Shipped = tuple[list[tuple[str, bytes]], dict[str, bytes]]
-Rendered = tuple[list[tuple[str, bytes]], dict[str, bytes], int]
+# What a worker process wrote of one shipment: the path and key of each file, the digest
+# of each file's content by path (see :attr:`feeds.output.Staging.digests`), and the
+# paths of those it linked from the output in place (:attr:`feeds.output.Staging.linked`);
+# and of all its shipments, the same and how many documents.
+Shipped = tuple[list[tuple[str, bytes]], dict[str, bytes], list[str]]
+Rendered = tuple[list[tuple[str, bytes]], dict[str, bytes], list[str], int]
 
 # Entries (counted once per document) a worker is sent at a time, and how many such batches
 # may be on their way to it: enough to keep it busy, few enough that neither process holds
@@ -168,9 +170,10 @@ def write_documents(
             render = render_feeds(queue.newest(), plan.articles, config, earlier)
             written.update(_write(staging, render, progress))
             for done in elsewhere:
-                theirs, digests, count = done.result()
+                theirs, digests, their_links, count = done.result()
                 written.update(theirs)
                 staging.digests.update(digests)
+                staging.linked.update(their_links)
                 progress.advance(count)
     finally:
         progress.finish()
@@ -325,7 +328,10 @@ def _start_workers(
     feeders = stack.enter_context(ThreadPoolExecutor(count))
     stop = threading.Event()
     stack.callback(stop.set)  # first thing on the way out: the feeders send no more
-    return [feeders.submit(_feed, worker, queue, articles, earlier, stop) for worker in workers]
+    return [
+        feeders.submit(_feed, worker, queue, articles, earlier, stop, in_place=staging.in_place)
+        for worker in workers
+    ]
 
 
 def _feed(
@@ -334,27 +340,32 @@ def _feed(
     articles: Mapping[str, Article],
     earlier: EarlierEntries | None,
     stop: threading.Event,
+    *,
+    in_place: Manifest,
 ) -> Rendered:
     """Send ``worker`` batches of the oldest documents left, a few at a time, until none
     are left; what it wrote."""
     written: list[tuple[str, bytes]] = []
     digests: dict[str, bytes] = {}
+    linked: list[str] = []
     pending: deque[Future[Shipped]] = deque()
     documents = 0
 
     def received(done: Future[Shipped]) -> None:
-        files, their_digests = done.result()
+        files, their_digests, their_links = done.result()
         written.extend(files)
         digests.update(their_digests)
+        linked.extend(their_links)
 
     while not stop.is_set() and (batch := queue.oldest()):
         if len(pending) >= IN_FLIGHT:
             received(pending.popleft())
-        pending.append(worker.submit(_render_shipment, Shipment.of(batch, articles, earlier)))
+        shipment = Shipment.of(batch, articles, earlier, in_place)
+        pending.append(worker.submit(_render_shipment, shipment))
         documents += len(batch)
     for done in pending:
         received(done)
-    return written, digests, documents
+    return written, digests, linked, documents
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +375,8 @@ class Shipment:
     slow.  Their entries are sent whole, and the related articles those list only as far as
     an entry shows them (:func:`feeds.articles.plain_values_as_related`).  ``lendable``
     are the keys of the entries that the last build's files lend (see
-    :meth:`EarlierEntries.lending`)."""
+    :meth:`EarlierEntries.lending`); ``in_place``, what the record of the output in place
+    says of the documents' files (see :attr:`feeds.output.Staging.in_place`)."""
 
     # Per document: its feed's kind, key, name, path, entry count and number of archive
     # pages; the page; its key; the keys of its entries.
@@ -373,6 +385,7 @@ class Shipment:
     ]
     articles: tuple[tuple[Any, ...], ...]
     lendable: frozenset[str] = frozenset()
+    in_place: tuple[tuple[str, tuple[bytes, Stat, bytes]], ...] = ()
 
     @classmethod
     def of(
@@ -380,6 +393,7 @@ class Shipment:
         documents: Sequence[FeedDocument],
         articles: Mapping[str, Article],
         earlier: EarlierEntries | None = None,
+        in_place: Manifest | None = None,
     ) -> Shipment:
         listed = {article.key: article for d in documents for article in d.entries}
         shown = {key: plain_values(article) for key, article in listed.items()}
@@ -404,6 +418,12 @@ class Shipment:
             ),
             tuple(shown.values()),
             frozenset() if earlier is None else earlier.lendable_among(listed),
+            tuple(
+                (name, known)
+                for d in documents
+                for name in d.names
+                if in_place and (known := in_place.get(name)) is not None
+            ),
         )
 
     def opened(self) -> tuple[list[FeedDocument], dict[str, Article]]:
@@ -436,13 +456,17 @@ def _ready() -> None:
 
 
 def _render_shipment(shipment: Shipment) -> Shipped:
-    """The paths and keys of the files written, and the digests of their content."""
+    """The paths and keys of the files written, the digests of their content, and those
+    linked from the output in place."""
     documents, articles = shipment.opened()
     store: EntryStore = _WORKER["store"]  # kept from one shipment to the next
     staging: Staging = _WORKER["staging"]
     earlier: EarlierEntries | None = _WORKER["earlier"]
     if earlier is not None:
         earlier = earlier.lending(shipment.lendable)
+    staging.in_place = dict(shipment.in_place)
     files = render_feeds(documents, articles, _WORKER["config"], earlier, store)
     written = _write(staging, files)
-    return written, {path: staging.digests.pop(path) for path, _ in written}
+    linked = [path for path, _ in written if path in staging.linked]
+    staging.linked.clear()
+    return written, {path: staging.digests.pop(path) for path, _ in written}, linked

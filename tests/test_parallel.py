@@ -18,7 +18,7 @@ import pytest
 
 from feeds import parallel
 from feeds.api import build
-from feeds.cache import content_digest
+from feeds.cache import FileStat, content_digest
 from feeds.config import Config
 from feeds.earlier import EarlierEntries, SameDigests
 from feeds.jsonfeed import render_json
@@ -144,10 +144,10 @@ def test_a_worker_renders_its_share(
     by_worker: list[int] = []
     feed = parallel._feed
 
-    def counted(*args: Any) -> parallel.Rendered:
-        written, digests, documents = feed(*args)
+    def counted(*args: Any, **kwargs: Any) -> parallel.Rendered:
+        written, digests, linked, documents = feed(*args, **kwargs)
         by_worker.append(documents)
-        return written, digests, documents
+        return written, digests, linked, documents
 
     monkeypatch.setattr(parallel, "_feed", counted)
     written = {}
@@ -161,6 +161,30 @@ def test_a_worker_renders_its_share(
     assert written[1] == written[2]
     assert len(by_worker) == 1
     assert 0 < by_worker[0] < len(all_documents(corpus_plan))
+
+
+def test_what_a_worker_links_from_the_output_in_place_is_told_to_this_process(
+    corpus_plan: FeedPlan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written again as the output in place holds them, every file is linked from there,
+    by this process and the worker alike; this process knows them all as linked, for the
+    record of the output (:attr:`feeds.output.Staging.linked`)."""
+    monkeypatch.setattr(parallel, "BATCH_ENTRIES", 200)
+    monkeypatch.setattr(parallel, "MIN_BATCH_ENTRIES", 50)
+    output = tmp_path / "out"
+    with staged(output) as staging:
+        first = write_documents(staging, corpus_plan, CONFIG, {}, jobs=1)
+    in_place = {
+        path: (key, (*FileStat.of(output / path),), staging.digests[path])
+        for path, key in first.items()
+    }
+    before = {path: (output / path).stat().st_ino for path in first}
+    with staged(output) as staging:
+        staging.in_place = in_place
+        again = write_documents(staging, corpus_plan, CONFIG, {}, jobs=2, min_entries=0)
+    assert again == first
+    assert staging.linked == set(first)
+    assert {path: (output / path).stat().st_ino for path in first} == before
 
 
 def refuse(shipment: Shipment) -> list[tuple[str, bytes]]:
