@@ -123,8 +123,9 @@ def _interned(state: tuple[Any, ...]) -> tuple[Any, ...]:
     """The :func:`_facts_state` ``state`` with its URLs interned: records cite the same
     articles again and again, and each URL is then held once.  Citations whose URLs are
     interned already, as those of every result taken back from workers or the cache are,
-    are kept as they are: made again, those of 100,000 records weighed 86 MB more while
-    the graph record was written."""
+    are kept as they are: about a million of them at 100,000 records were made again each
+    time the graph record was written whole, and its summaries of the results took 107 MB
+    then."""
     file, latest, key, title, title_print, date, moment, citations, published = state
     if not all(intern(url) is url for _, url, _, _ in citations):
         citations = tuple(

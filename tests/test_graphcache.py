@@ -329,7 +329,7 @@ def test_a_graph_record_gives_back_shared_values_once_and_images_as_images(
 def test_a_summary_keeps_citations_whose_urls_are_interned_as_they_are() -> None:
     """The results taken back from workers or the cache cite interned URLs: their
     summaries, which the graph record holds, keep the very citations they hold, where
-    making them all again weighed 86 MB more at 100k records.  A citation of an equal URL
+    about a million were made again at 100k records.  A citation of an equal URL
     that is not the interned one is made again with it, so that the record holds it once."""
     cited = intern("https://cited.example.com/one")
     facts = Facts(
