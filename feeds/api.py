@@ -1089,8 +1089,9 @@ def _write(
     previous = last.previous if record is not None else {}
     keep: Keep | None = None if record is None else "swapped" if last.files else "new"
     with staged(config.output, previous, keep=keep) as staging:
-        # What was rendered again as the output in place holds it is linked from there.
-        staging.in_place = last.files if record is not None else {}
+        # What is rendered again as the output in place holds it is linked from there.
+        if record is not None and config.output.is_dir():
+            staging.in_place = last.files
         if stated is not None:
             stated.still_at(staging.folder)
         written = write_documents(

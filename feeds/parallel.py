@@ -418,11 +418,13 @@ class Shipment:
             ),
             tuple(shown.values()),
             frozenset() if earlier is None else earlier.lendable_among(listed),
-            tuple(
+            ()
+            if not in_place
+            else tuple(
                 (name, known)
                 for d in documents
                 for name in d.names
-                if in_place and (known := in_place.get(name)) is not None
+                if (known := in_place.get(name)) is not None
             ),
         )
 
