@@ -440,8 +440,8 @@ def test_what_a_worker_renders_the_same_is_linked_from_the_output_in_place(
     config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A worker process is told what the output in place holds of the documents it is sent,
-    and links those it renders the same; only what changed takes room.  The output the
-    build swapped out, kept for the next, is recorded with those links as they now are."""
+    and links those it renders the same; only what changed takes room.  The record of the
+    new output vouches for every file, linked or written: the next build has nothing to do."""
     build(config)
     before = inodes(config.output)
     new_version(monkeypatch)
