@@ -155,10 +155,10 @@ class Staging:
     Bytes that a file of the output in place holds already, as the record of that output
     says (:attr:`in_place`), are not written again: that file is linked instead, as the
     file of a document that would come out the same is (:func:`feeds.publish.reused`).
-    So a document rendered again only because the code or the schema changed, which comes
-    out as it was, costs no room: the first build after a new version of feeds rendered
-    every document of 100,000 records again, needed room for a second output of 36 GB,
-    and stopped with a full disk, again and again."""
+    So a document rendered again only because the code changed (its key names the code),
+    which comes out as it was, costs no room: the first build after a new version of feeds
+    rendered every document of 100,000 records again, needed room for a second output of
+    36 GB, and stopped with a full disk, again and again."""
 
     def __init__(
         self,
