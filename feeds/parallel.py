@@ -469,6 +469,6 @@ def _render_shipment(shipment: Shipment) -> Shipped:
     staging.in_place = dict(shipment.in_place)
     files = render_feeds(documents, articles, _WORKER["config"], earlier, store)
     written = _write(staging, files)
-    linked = [path for path, _ in written if path in staging.linked]
+    linked = list(staging.linked)  # this shipment's only: cleared after each
     staging.linked.clear()
     return written, {path: staging.digests.pop(path) for path, _ in written}, linked
