@@ -41,22 +41,34 @@ def _cache_options(command: _Command) -> _Command:
 
 @contextmanager
 def _cache_warnings() -> Iterator[None]:
-    """A cache that cannot be used is worth one line, not a traceback nor a failure."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            if caught:
-                from feeds.cache import CacheWarning  # only now: it imports SQLite
+    """A cache that cannot be used is worth one line, not a traceback nor a failure.
 
-                for warning in caught:
-                    if issubclass(warning.category, CacheWarning):
-                        click.echo(f"warning: {warning.message}", err=True)
-                    else:
-                        warnings.showwarning(
-                            warning.message, warning.category, warning.filename, warning.lineno
-                        )
+    Other warnings are shown as Python shows them, once the warnings caught are no longer
+    recorded: shown while they were, each was recorded again, among those being shown, and
+    a single warning from a library made a command fill the memory of the machine.  Which
+    are caught is left to the filters in force, as a ``-W`` option sets them: those of
+    libraries that Python hides are hidden."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as recorded:
+            caught = recorded  # filled as warnings come, until the block is left
+            yield
+    finally:
+        if caught:
+            from feeds.cache import CacheWarning  # only now: it imports SQLite
+
+            for warning in caught:
+                if issubclass(warning.category, CacheWarning):
+                    click.echo(f"warning: {warning.message}", err=True)
+                else:
+                    warnings.showwarning(
+                        warning.message,
+                        warning.category,
+                        warning.filename,
+                        warning.lineno,
+                        warning.file,
+                        warning.line,
+                    )
 
 
 def run() -> None:

@@ -335,18 +335,23 @@ def test_the_command_ends_without_freeing_yet_says_everything(
         f"sys.argv = ['feeds', *{list(args)!r}]\n"
         "run()\n"
     )
-    result = subprocess.run(
+    result = _python(script, cwd=project)
+    assert_no_traceback(result)
+    assert result.returncode == code
+    assert said in result.stdout + result.stderr
+    assert "exit handlers ran" not in result.stdout
+
+
+def _python(script: str, *, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a Python process of its own, as ``feeds`` runs."""
+    return subprocess.run(
         [sys.executable, "-c", script],
-        cwd=project,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert_no_traceback(result)
-    assert result.returncode == code
-    assert said in result.stdout + result.stderr
-    assert "exit handlers ran" not in result.stdout
 
 
 @pytest.mark.parametrize(("value", "code"), [(None, 0), (0, 0), (3, 3), ("gone wrong", 1)])
@@ -355,3 +360,44 @@ def test_exit_codes_are_those_python_gives(
 ) -> None:
     assert _exit_code(SystemExit(value)) == code
     assert capsys.readouterr().err == ("gone wrong\n" if value == "gone wrong" else "")
+
+
+# Room enough for any command on the seeds, and little enough that a command filling the
+# memory of the machine fails within seconds, where the machine would otherwise stall.
+_ADDRESS_SPACE = 2 << 30
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "said"),
+    [
+        ("validate", 1, "5 files checked: 1 invalid file"),
+        ("build", 0, "Wrote 7 feeds (25 files) to out/"),
+    ],
+)
+def test_a_warning_from_a_library_is_shown_once_and_the_command_goes_on(
+    project: Path, command: str, code: int, said: str
+) -> None:
+    """A warning that is not about the cache (a library's, say) is shown once, as Python
+    shows it, and the command ends as it would without it.  Shown while warnings were
+    recorded, each was recorded again, and the command grew until the system killed it.
+    One that Python hides, as it hides a library's deprecation, stays hidden."""
+    script = (
+        "import resource, sys, warnings\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({_ADDRESS_SPACE}, {_ADDRESS_SPACE}))\n"
+        "import feeds.api\n"
+        f"real = feeds.api.{command}\n"
+        "def noisy(*args, **kwargs):\n"
+        "    warnings.warn('call me otherwise', UserWarning)\n"
+        "    warnings.warn_explicit('old ways', DeprecationWarning, 'lib.py', 1, module='lib')\n"
+        "    return real(*args, **kwargs)\n"
+        f"feeds.api.{command} = noisy\n"
+        "from feeds.cli import run\n"
+        f"sys.argv = ['feeds', {command!r}]\n"
+        "run()\n"
+    )
+    result = _python(script, cwd=project)
+    assert_no_traceback(result)
+    assert result.returncode == code, result.stderr[-2000:]
+    assert result.stderr.count("UserWarning: call me otherwise") == 1
+    assert "old ways" not in result.stderr
+    assert said in result.stdout + result.stderr
