@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
@@ -88,11 +88,21 @@ def run() -> None:
     except SystemExit as done:
         code = _exit_code(done)
     for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more to say
+        if not _flushed(stream):  # what was to be said there is lost
             code = code or EXIT_INVALID
     os._exit(code)
+
+
+def _flushed(stream: TextIO | None) -> bool:
+    """Whether what was written to ``stream`` went out: not to a closed pipe or stream, nor
+    to none at all (Python starts without one for a descriptor closed before it started)."""
+    if stream is None:
+        return False
+    try:
+        stream.flush()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _exit_code(done: SystemExit) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -401,3 +402,35 @@ def test_a_warning_from_a_library_is_shown_once_and_the_command_goes_on(
     assert result.stderr.count("UserWarning: call me otherwise") == 1
     assert "old ways" not in result.stderr
     assert said in result.stdout + result.stderr
+
+
+def _without_standard_output() -> None:
+    os.close(1)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("validate", f"seeds/{GOOD_SEEDS[0]}"), "1 file checked: all valid"),
+        (("build",), "skipped seeds/004_0896647a9e7e4cea.txt"),
+    ],
+)
+def test_a_command_started_without_standard_output_fails_without_a_traceback(
+    project: Path, args: tuple[str, ...], said: str
+) -> None:
+    """Started with its standard output closed (``>&-``), the command says on its error
+    stream what it says there, and exits 1 however it went: what it had to say on the
+    other is lost, as when that is a pipe closed early.  (It ended with a traceback.)"""
+    result = subprocess.run(
+        [sys.executable, "-m", "feeds", *args],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=_without_standard_output,
+    )
+    assert "Traceback" not in result.stderr
+    assert said in result.stderr
+    assert result.returncode == 1
