@@ -47,10 +47,13 @@ def _cache_warnings() -> Iterator[None]:
     recorded: shown while they were, each was recorded again, among those being shown, and
     a single warning from a library made a command fill the memory of the machine.  Which
     are caught is left to the filters in force, as a ``-W`` option sets them: those of
-    libraries that Python hides are hidden."""
+    libraries that Python hides are hidden.  Those of feeds itself (the cache's) are always
+    caught, whatever the filters: ``PYTHONWARNINGS=error`` made an unusable cache a
+    traceback, and ``ignore`` hid it."""
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as recorded:
+            warnings.filterwarnings("always", category=UserWarning, module=r"feeds(\.|$)")
             caught = recorded  # filled as warnings come, until the block is left
             yield
     finally:

@@ -350,18 +350,23 @@ def clean_records(tmp_path: Path) -> Path:
     return folder
 
 
+# Python's warning filters, as PYTHONWARNINGS sets them: none, every warning an error, none
+# shown.  The warning of an unusable cache is the command's own line whatever they say.
+@pytest.mark.parametrize("filters", ["", "error", "ignore"])
 def test_an_unusable_cache_folder_costs_one_warning_line(
-    clean_records: Path, tmp_path: Path
+    clean_records: Path, tmp_path: Path, filters: str
 ) -> None:
     in_the_way = tmp_path / "a-file"
     in_the_way.write_text("a file where a folder of the cache should be")
     unusable = in_the_way / "cache"
-    result = run_feeds("validate", "--cache-dir", str(unusable), "records", cwd=tmp_path)
+    env = {"PYTHONWARNINGS": filters} if filters else {}
+    result = run_feeds("validate", "--cache-dir", str(unusable), "records", cwd=tmp_path, **env)
     assert result.returncode == 0, result.stderr
     warning, summary = result.stderr.splitlines()
     assert warning.startswith(f"warning: cache {unusable} is not usable")
     assert summary.startswith(f"{RECORDS} files checked: all valid")
-    result = run_feeds("build", "--source", "records", "--cache-dir", str(unusable), cwd=tmp_path)
+    build = ("build", "--source", "records", "--cache-dir", str(unusable))
+    result = run_feeds(*build, cwd=tmp_path, **env)
     assert result.returncode == 0, result.stderr
     assert len([line for line in result.stderr.splitlines() if "cache" in line]) == 1
     assert "Traceback" not in result.stderr
@@ -609,11 +614,11 @@ def start_feeds(*args: str, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
-def run_feeds(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_feeds(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "feeds", *args],
         cwd=cwd,
-        env=feeds_env(),
+        env=feeds_env(**env),
         capture_output=True,
         text=True,
         timeout=120,
