@@ -27,7 +27,17 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds import api, cache, earlier, graphcache, output, parallel, rendercache, uptodate
+from feeds import (
+    api,
+    cache,
+    earlier,
+    entries,
+    graphcache,
+    output,
+    parallel,
+    rendercache,
+    uptodate,
+)
 from feeds import scan as scan_module
 from feeds.api import build, check_source, long_lived, validate
 from feeds.config import Config
@@ -560,25 +570,65 @@ def test_what_the_last_build_left_is_read_without_the_collector(
     build that reads them, as its graph does."""
     build(config)
     edit_record(config, "00042.md", title="A title nobody used before")
-    seen: set[tuple[str, bool]] = set()
-
-    def spy(owner: Any, name: str) -> None:
-        real = getattr(owner, name)
-
-        def called(*args: Any) -> Any:
-            seen.add((name, gc.isenabled()))
-            return real(*args)
-
-        monkeypatch.setattr(owner, name, called)
-
+    spy = _CollectorSpy(monkeypatch)
     spy(rendercache, "load_last_build")
     spy(rendercache, "_manifest")  # the files of either output
     spy(uptodate, "load_snapshot")
     spy(uptodate.Snapshot, "look")
     build(config)
     names = ("load_last_build", "_manifest", "load_snapshot", "look")
-    assert seen == {(name, False) for name in names}
+    assert spy.seen == {(name, False) for name in names}
     assert gc.isenabled()
+
+
+def test_what_a_build_records_for_the_next_is_made_without_the_collector(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record of the output and the snapshot of the sources are made after rendering,
+    which needs the collector (feedgen leaves cycles behind): it is off again for them,
+    and on once the build is done."""
+    build(config)
+    edit_record(config, "00042.md", title="A title nobody used before")
+    spy = _CollectorSpy(monkeypatch)
+    spy(entries, "render_entries")
+    spy(api, "_content_digests")
+    spy(rendercache, "store_last_build")
+    spy(uptodate, "sources_of")
+    spy(uptodate, "store_snapshot")
+    build(config)
+    names = ("_content_digests", "store_last_build", "sources_of", "store_snapshot")
+    assert spy.seen == {("render_entries", True), *((name, False) for name in names)}
+    assert gc.isenabled()
+    # A build with nothing to do leaves a snapshot too: the same one, with a touched file
+    # found the same; a new one, without the last.
+    touched = config.source / "00007.md"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    assert config.cache is not None
+    snapshot = uptodate.snapshot_path(config.cache, config.output)
+    for expected in ({"store_snapshot"}, {"sources_of", "store_snapshot"}):
+        spy.seen.clear()
+        assert build(config).articles
+        assert spy.seen == {(name, False) for name in expected}
+        assert gc.isenabled()
+        snapshot.unlink()
+
+
+class _CollectorSpy:
+    """Notes, in :attr:`seen`, the name of each function it spies on as it is called,
+    with whether the cyclic garbage collector was on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        self.seen: set[tuple[str, bool]] = set()
+
+    def __call__(self, owner: Any, name: str) -> None:
+        real = getattr(owner, name)
+
+        def called(*args: Any, **kwargs: Any) -> Any:
+            self.seen.add((name, gc.isenabled()))
+            return real(*args, **kwargs)
+
+        self._monkeypatch.setattr(owner, name, called)
 
 
 # Entries taken again from the last build's files for the documents rendered anew
