@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from feeds.articles import Article
+from feeds.articles import Article, listed_related
 from feeds.config import Config
 from feeds.plan import FeedSpec
 from feeds.render import (
@@ -63,12 +63,12 @@ _APART_LEAD = len(b"\n" + _ITEM_INDENT + b"}")  # where the separator begins in 
 
 
 def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
-    related = [articles[key] for key in article.related if key in articles]
+    related, more = listed_related(article, articles)
     item: dict[str, Any] = {
         "id": article_id(article),
         "url": article.url,
         "title": article.title,
-        "content_html": entry_content(article, related),
+        "content_html": entry_content(article, related, more=more),
     }
     if article.excerpt:
         item["summary"] = article.excerpt

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from feeds.articles import Article, plain_values
+from feeds.articles import RELATED_VALUE, Article, listed_related, plain_values
 from feeds.cache import code_fingerprint
 from feeds.config import Config
 from feeds.plan import FeedSpec
@@ -32,13 +32,14 @@ _KEY = attrgetter("key")
 
 def entry_digest(article: Article, articles: Mapping[str, Article]) -> bytes:
     """The digest of what the entry of ``article`` shows in any document: the article, its
-    update time included, and the address, title and provider of each related article."""
-    related = [
-        (other.url, other.title, other.provider.name)
-        for key in article.related
-        if (other := articles.get(key)) is not None
-    ]
-    text = _encoded((plain_values(article), related))
+    update time included, and the address, title and provider of each related article it
+    lists (:func:`feeds.articles.listed_related`), and whether there are more.  Not the
+    keys of the others: an article that a thousand records cite keeps its entry as more
+    records cite it."""
+    listed, more = listed_related(article, articles)
+    related = [(other.url, other.title, other.provider.name) for other in listed]
+    values = plain_values(article)
+    text = _encoded((values[:RELATED_VALUE], values[RELATED_VALUE + 1 :], related, more))
     return hashlib.blake2b(text, digest_size=DIGEST_SIZE).digest()
 
 

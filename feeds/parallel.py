@@ -29,7 +29,13 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from feeds.articles import Article, from_plain_values, plain_values, plain_values_as_related
+from feeds.articles import (
+    Article,
+    from_plain_values,
+    plain_values,
+    plain_values_as_related,
+    related_shown,
+)
 from feeds.cache import Stat
 from feeds.config import Config
 from feeds.earlier import EarlierEntries
@@ -398,9 +404,9 @@ class Shipment:
         listed = {article.key: article for d in documents for article in d.entries}
         shown = {key: plain_values(article) for key, article in listed.items()}
         for article in listed.values():
-            for key in article.related:
-                if key not in shown and (other := articles.get(key)) is not None:
-                    shown[key] = plain_values_as_related(other)
+            for key in related_shown(article, articles):
+                if key not in shown:
+                    shown[key] = plain_values_as_related(articles[key])
         return cls(
             tuple(
                 (

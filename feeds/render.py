@@ -42,7 +42,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds import __version__
-from feeds.articles import Article
+from feeds.articles import Article, listed_related
 from feeds.config import Config
 from feeds.plan import FeedKind, FeedSpec
 from feeds.sanitize import has_markup, person_name, plain_title, provider_url
@@ -262,9 +262,10 @@ def _set_text(element: etree._Element | None, text: str) -> None:
         element.text = text
 
 
-def entry_content(article: Article, related: list[Article]) -> str:
+def entry_content(article: Article, related: list[Article], *, more: bool = False) -> str:
     """The HTML body of an entry: the excerpt, the image, and the related articles as a
-    visible list, since most readers ignore link elements.  All text is escaped."""
+    visible list, since most readers ignore link elements, saying when there are ``more``
+    than it lists (:func:`feeds.articles.listed_related`).  All text is escaped."""
     parts = []
     if article.image is not None:
         size = ""
@@ -282,6 +283,8 @@ def entry_content(article: Article, related: list[Article]) -> str:
             _related_item(other.url, other.title, other.provider.name) for other in related
         )
         parts.append(f"<h3>Related articles</h3><ul>{items}</ul>")
+        if more:
+            parts.append(f"<p>Only the first {len(related)} related articles are listed.</p>")
     return "".join(parts)
 
 
@@ -555,7 +558,7 @@ def _add_entry(
     updated: datetime,
     order: str = "prepend",
 ) -> None:
-    related = [articles[key] for key in article.related if key in articles]
+    related, more = listed_related(article, articles)
     entry = generator.add_entry(order=order)
     entry.id(article_id(article))
     entry.title(article.title)
@@ -568,7 +571,7 @@ def _add_entry(
     entry.description(html.escape(article.excerpt) or html.escape(article.title))
     if article.excerpt:
         entry.summary(article.excerpt)
-    entry.content(entry_content(article, related), type="html")
+    entry.content(entry_content(article, related, more=more), type="html")
     author = person_name(article.provider.name)
     entry.author(name=author, uri=provider_url(article.provider))
     if article.topics:

@@ -87,6 +87,27 @@ def record_text(data: dict[str, Any], body: str = "Body text.\n") -> str:
     return f"---\n{front}---\n\n{body}"
 
 
+# An article that every record written by :func:`cite_one_article` cites.
+HOT = "https://hot.example.com/story"
+
+
+def cite_one_article(write_record: RecordFactory, count: int) -> list[str]:
+    """Write ``count`` records (``r00.md`` and on), each citing the article at :data:`HOT`;
+    their URLs, in file order."""
+    urls = []
+    for n in range(count):
+        url = f"https://news.example.com/{n:02d}"
+        hot = {
+            "title": "Everyone cites this",
+            "publishedDateTime": "2021-03-01T00:00:00Z",
+            "webUrl": HOT,
+            "provider": {"name": "Hot Wire", "domain": "hot.example.com"},
+        }
+        write_record(f"r{n:02d}.md", webUrl=url, title=f"Record {n}", related=[hot])
+        urls.append(url)
+    return urls
+
+
 @pytest.fixture
 def write_record(tmp_path: Path) -> RecordFactory:
     """Write a record file under ``tmp_path/records`` from data, text or bytes."""

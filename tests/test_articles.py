@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from feeds.articles import (
+    RELATED_VALUE,
     Article,
     Image,
     Provider,
@@ -73,6 +74,12 @@ def test_articles_come_back_whole_from_their_plain_values_and_columns(tmp_path: 
         cited_by_key = [a for a in restored if a.url == a.key]
         assert cited_by_key and all(a.url is a.key for a in cited_by_key)
     assert from_plain_values([]) == from_plain_columns([]) == ()
+
+
+def test_the_related_keys_are_where_plain_values_puts_them() -> None:
+    (article, *_) = build_graph([record("a.md")]).values()
+    assert article.related
+    assert plain_values(article)[RELATED_VALUE] is article.related
 
 
 def test_an_article_keeps_the_topics_of_every_record_citing_it_in_order() -> None:

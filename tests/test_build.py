@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -14,9 +15,18 @@ from lxml import etree
 
 from feeds import api
 from feeds.api import build
+from feeds.articles import RELATED_LISTED
 from feeds.config import Config, load_config
 from feeds.output import OutputError
-from tests.conftest import REPO, RecordFactory, corpus_module, record_data, tree
+from tests.conftest import (
+    HOT,
+    REPO,
+    RecordFactory,
+    cite_one_article,
+    corpus_module,
+    record_data,
+    tree,
+)
 
 GOLDEN = REPO / "tests" / "golden"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -143,6 +153,33 @@ def test_related_articles_are_listed_in_visible_content(built: Path, fmt: str) -
     assert "Related articles" in html
     assert f'<a href="{SCMP}">IBM turns away from facial recognition business' in html
     assert "(South China Morning Post)" in html
+
+
+@pytest.mark.parametrize("citing", [RELATED_LISTED, RELATED_LISTED + 3])
+def test_an_entry_lists_its_first_related_articles_and_says_when_there_are_more(
+    tmp_path: Path, write_record: RecordFactory, citing: int
+) -> None:
+    """An article that many records cite is related to each of them: its entry links to
+    the first it met, in file order, and says that there are more."""
+    urls = cite_one_article(write_record, citing)
+    out = tmp_path / "out"
+    build(Config(source=tmp_path / "records", output=out))
+    listed = urls[:RELATED_LISTED]
+    note = f"<p>Only the first {RELATED_LISTED} related articles are listed.</p>"
+    items = json.loads((out / "all.json").read_bytes())["items"]
+    contents = [item["content_html"] for item in items if item["url"] == HOT]
+    for fmt in ["atom", "rss"]:
+        entries = links(out, f"all.{fmt}.xml")
+        entry = entries[HOT]
+        assert [link.href for link in entry.links if link.rel == "related"] == listed
+        contents.append(entry.content[0].value)
+        # Each record citing it links to it all the same.
+        last = entries[urls[-1]]
+        assert [link.href for link in last.links if link.rel == "related"] == [HOT]
+    assert len(contents) == 3
+    for content in contents:
+        assert [url for url in urls if f'<a href="{url}">' in content] == listed
+        assert (note in content) == (citing > RELATED_LISTED)
 
 
 @pytest.mark.parametrize("fmt", ["atom", "rss"])

@@ -40,6 +40,7 @@ from feeds import (
 )
 from feeds import scan as scan_module
 from feeds.api import build, check_source, long_lived, validate
+from feeds.articles import RELATED_LISTED
 from feeds.config import Config
 from feeds.jsonfeed import item_marks, written_items
 from feeds.keys import DocumentKeys
@@ -48,6 +49,7 @@ from feeds.publish import FAVICON, INDEX, OPML
 from feeds.records import discover
 from feeds.render import STYLESHEET, entry_marks, mark_positions, pieces, written_entries
 from feeds.schema import load_schema
+from tests.conftest import HOT, RecordFactory, cite_one_article
 from tests.corpus import record, write_corpus
 from tests.edits import edited_run, random_edit
 from tests.test_workers import ended
@@ -536,6 +538,34 @@ def test_an_archive_page_key_does_not_count_the_pages(tmp_path: Path) -> None:
     page = spec.archives[0]
     assert keys.document(spec, 1, page) == keys.document(grown, 1, page)
     assert keys.document(spec, None, spec.entries) != keys.document(grown, None, spec.entries)
+
+
+def test_a_record_past_the_related_articles_an_entry_lists_leaves_that_entry_alone(
+    tmp_path: Path, write_record: RecordFactory, rendered: list[str]
+) -> None:
+    """The entry of an article that many records cite lists only the first of them
+    (:data:`feeds.articles.RELATED_LISTED`): the others can change, and more can cite
+    it, without rendering that entry, and its documents, again."""
+    cite_one_article(write_record, RELATED_LISTED + 3)
+    config = Config(source=tmp_path / "records", output=tmp_path / "out", cache=tmp_path / "cache")
+    build(config)
+
+    def down_to_those_listed() -> None:  # then it no longer says there are more
+        for n in range(RELATED_LISTED, RELATED_LISTED + 4):
+            (config.source / f"r{n}.md").unlink()
+
+    for change, renders_it in (
+        (lambda: edit_record(config, "r52.md", title="A title nobody used before"), False),
+        (lambda: cite_one_article(write_record, RELATED_LISTED + 4), False),
+        (lambda: edit_record(config, "r03.md", title="Another title"), True),
+        (down_to_those_listed, True),
+    ):
+        rendered.clear()
+        change()
+        build(config)
+        assert rendered
+        assert (HOT in rendered) == renders_it
+        assert_same_as_cold(config, tmp_path)
 
 
 def test_long_lived_data_is_made_without_the_collector_and_then_frozen() -> None:

@@ -18,6 +18,7 @@ import pytest
 
 from feeds import parallel
 from feeds.api import build
+from feeds.articles import RELATED_LISTED
 from feeds.cache import FileStat, content_digest
 from feeds.config import Config
 from feeds.earlier import EarlierEntries, SameDigests
@@ -28,6 +29,7 @@ from feeds.plan import FeedPlan
 from feeds.publish import FeedDocument, feed_documents, render_feeds
 from feeds.render import distinct_updates, render_document
 from feeds.workers import cores
+from tests.conftest import HOT, RecordFactory, cite_one_article
 from tests.corpus import write_corpus
 from tests.test_entries import CONFIG, make_plan
 from tests.test_incremental import assert_same_as_cold, edit_record
@@ -88,7 +90,8 @@ def test_a_shipment_renders_what_the_plan_renders(corpus_plan: FeedPlan) -> None
         assert [d.names for d in opened] == [d.names for d in batch]
         assert [d.key for d in opened] == [d.key for d in batch]
         assert [d.entries for d in opened] == [d.entries for d in batch]
-        # The entries, every related article of theirs the graph holds, and nothing else.
+        # The entries, every related article of theirs the graph holds (they list them
+        # all: fewer than RELATED_LISTED each), and nothing else.
         listed = {article.key for document in batch for article in document.entries}
         related = {
             key
@@ -97,6 +100,9 @@ def test_a_shipment_renders_what_the_plan_renders(corpus_plan: FeedPlan) -> None
             for key in article.related
             if key in corpus_plan.articles
         }
+        assert all(
+            len(article.related) <= RELATED_LISTED for article in corpus_plan.articles.values()
+        )
         assert set(articles) == listed | related
         # Entries whole; the others only as an entry shows them (address, title, provider).
         assert all(articles[key] == corpus_plan.articles[key] for key in listed)
@@ -116,6 +122,22 @@ def test_a_shipment_renders_what_the_plan_renders(corpus_plan: FeedPlan) -> None
         here = [(f.path, f.content) for f in render_feeds(batch, corpus_plan.articles, CONFIG)]
         there = [(f.path, f.content) for f in render_feeds(opened, articles, CONFIG)]
         assert there == here
+
+
+def test_a_shipment_holds_the_related_articles_an_entry_shows(
+    tmp_path: Path, write_record: RecordFactory
+) -> None:
+    """Those it lists, and the next one, by which the worker knows that there are more."""
+    urls = cite_one_article(write_record, RELATED_LISTED + 3)
+    plan = make_plan(tmp_path / "records")
+    alone = [d for d in all_documents(plan) if [a.key for a in d.entries] == [HOT]]
+    assert alone  # its provider's feed, in each format
+    opened, articles = pickle.loads(pickle.dumps(Shipment.of(alone, plan.articles))).opened()
+    assert sorted(articles) == sorted([HOT, *urls[: RELATED_LISTED + 1]])
+    here = [(f.path, f.content) for f in render_feeds(alone, plan.articles, CONFIG)]
+    there = [(f.path, f.content) for f in render_feeds(opened, articles, CONFIG)]
+    assert there == here
+    assert all(isinstance(content, bytes) and b"Only the first" in content for _, content in here)
 
 
 def test_a_narrowed_spec_heads_its_document_as_the_whole_spec(corpus_plan: FeedPlan) -> None:
@@ -238,6 +260,7 @@ from pathlib import Path
 
 from feeds import parallel
 from feeds.api import build
+from feeds.articles import RELATED_LISTED
 from feeds.config import Config
 
 print("imported", flush=True)  # here, and in the forkserver the workers are forked from
