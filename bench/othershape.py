@@ -1,13 +1,14 @@
 """A corpus of another shape than bench/corpus.py's, to time with ``bench/run.py --corpus``.
 
-    python bench/othershape.py N FOLDER [--seed 7] [--related 0 12]
+    python bench/othershape.py N FOLDER [--seed 7] [--related 0 12] [--widely-cited 500]
 
 The figures of one corpus may not hold for another, and the issue's are checked on a corpus
 of someone else's.  This one differs where it could matter: records kept in folders by year
 and month, as ``.md``, ``.markdown`` or ``.txt``; a third with Windows line breaks, a seventh
 with a byte order mark; URLs with letters outside ASCII in their paths; related articles
 drawn from anywhere in the corpus (a title then shows in entries across the years), and
-a third of the records citing one article that has no record; 305 topics and 400 providers
+a third of the records citing one of 500 articles that have no record (``--widely-cited``
+sets how many: with 5, each is cited by a fifteenth of the corpus); 305 topics and 400 providers
 (the first ones far more common); records of about 6 KB, dumped by PyYAML, keys sorted or
 not.  About 5% say ``published: false``, 2% have a date that is not one and 1% no title.
 Each record cites 0 to 12 other records (``--related``); with ``--related 8 12``, about
@@ -74,9 +75,16 @@ def articles(count: int, rng: random.Random) -> list[dict[str, Any]]:
 CITED = ("title", "excerpt", "publishedDateTime", "webUrl", "ampWebUrl", "provider", "images")
 
 
-def write(count: int, folder: Path, seed: int, related: tuple[int, int] = (0, 12)) -> None:
+def write(
+    count: int,
+    folder: Path,
+    seed: int,
+    related: tuple[int, int] = (0, 12),
+    widely_cited: int = 500,
+) -> None:
     """``count`` records into ``folder``, each citing from ``related[0]`` to ``related[1]``
-    other records (one fewer when it draws itself)."""
+    other records (one fewer when it draws itself), and a third of them one of
+    ``widely_cited`` articles that have no record."""
     rng = random.Random(seed)
     made = articles(count, rng)
     for index, article in enumerate(made):
@@ -88,9 +96,9 @@ def write(count: int, folder: Path, seed: int, related: tuple[int, int] = (0, 12
         if rng.random() < 0.3:  # an article known only from citations
             cited.append(
                 {
-                    "title": f"Elsewhere {index % 500}",
+                    "title": f"Elsewhere {index % widely_cited}",
                     "publishedDateTime": article["publishedDateTime"],
-                    "webUrl": f"https://elsewhere.example.com/{index % 500}",
+                    "webUrl": f"https://elsewhere.example.com/{index % widely_cited}",
                     "provider": {"name": "Elsewhere", "domain": "elsewhere.example.com"},
                 }
             )
@@ -129,10 +137,20 @@ def main(argv: list[str] | None = None) -> None:
         metavar=("LEAST", "MOST"),
         help="how many other records each record cites (default: 0 12)",
     )
+    parser.add_argument(
+        "--widely-cited",
+        type=int,
+        default=500,
+        metavar="N",
+        help="how many articles without a record a third of the records cite (default: 500)",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.related[0] <= args.related[1]:
         parser.error("--related: LEAST and MOST must be 0 <= LEAST <= MOST")
-    write(args.records, args.folder, args.seed, (args.related[0], args.related[1]))
+    if args.widely_cited < 1:
+        parser.error("--widely-cited: N must be at least 1")
+    related = (args.related[0], args.related[1])
+    write(args.records, args.folder, args.seed, related, args.widely_cited)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 
 import frontmatter
@@ -172,3 +173,28 @@ def test_the_corpus_of_another_shape_cites_as_many_records_as_asked(tmp_path: Pa
     assert 7_000 < size < 12_000  # about 9 KB, as the docstring says
     with pytest.raises(SystemExit):
         othershape.main(["40", str(tmp_path / "odd"), "--related", "5", "2"])
+
+
+def _cited_elsewhere(folder: Path) -> Counter[str]:
+    """How many records of ``folder`` cite each article that has no record."""
+    cited: Counter[str] = Counter()
+    for name in run.record_files(folder):
+        text = (folder / name).read_text("utf-8-sig")
+        cited.update(re.findall(r"https://elsewhere\.example\.com/\d+", text))
+    return cited
+
+
+def test_the_corpus_of_another_shape_has_as_many_widely_cited_articles_as_asked(
+    tmp_path: Path,
+) -> None:
+    default, few = tmp_path / "default", tmp_path / "few"
+    othershape.main(["90", str(default)])
+    othershape.main(["90", str(few), "--widely-cited", "2"])
+    assert len(_cited_elsewhere(few)) == 2 and min(_cited_elsewhere(few).values()) >= 8
+    assert len(_cited_elsewhere(default)) > 10  # each once, mostly
+    # The other records as they were: only those articles differ.
+    for name in run.record_files(default):
+        same = (default / name).read_bytes() == (few / name).read_bytes()
+        assert same or b"elsewhere.example.com" in (default / name).read_bytes()
+    with pytest.raises(SystemExit):
+        othershape.main(["40", str(tmp_path / "odd"), "--widely-cited", "0"])
