@@ -135,8 +135,8 @@ def listed_related(article: Article, articles: Mapping[str, Article]) -> tuple[l
 def related_shown(article: Article, articles: Mapping[str, Article]) -> list[str]:
     """The keys of the related articles of ``article`` that its entry shows something of:
     those it lists (:func:`listed_related`), and the next one held, which tells whether
-    there are more.  Found in that order, a related key ``articles`` does not hold passed
-    over; only so many are looked up."""
+    there are more.  Keys that ``articles`` does not hold are passed over, and none is
+    looked up after that next one: an article may have thousands of related articles."""
     return list(islice(filter(articles.__contains__, article.related), RELATED_LISTED + 1))
 
 
