@@ -8,7 +8,7 @@ and month, as ``.md``, ``.markdown`` or ``.txt``; a third with Windows line brea
 with a byte order mark; URLs with letters outside ASCII in their paths; related articles
 drawn from anywhere in the corpus (a title then shows in entries across the years), and
 a third of the records citing one of 500 articles that have no record (``--widely-cited``
-sets how many: with 5, each is cited by a fifteenth of the corpus); 305 topics and 400 providers
+sets how many: with 5, each is cited by about 6% of the records); 305 topics and 400 providers
 (the first ones far more common); records of about 6 KB, dumped by PyYAML, keys sorted or
 not.  About 5% say ``published: false``, 2% have a date that is not one and 1% no title.
 Each record cites 0 to 12 other records (``--related``); with ``--related 8 12``, about
