@@ -725,6 +725,7 @@ def _dates_ahead(run: _Run, snapshot: Snapshot) -> dict[str, tuple[Diagnostic, .
     }
 
 
+@collector_paused()  # it makes tuples by the hundred thousand, after rendering
 def _keep_snapshot(
     run: _Run, store: Cache, digests: Sequence[bytes], source: CheckedSource, inputs: bytes
 ) -> None:
@@ -738,31 +739,29 @@ def _keep_snapshot(
         without_clock,
     )
 
-    with collector_paused():  # tuples by the hundred thousand, made after rendering
-        cache = run.config.cache
-        vouched = run.looked.vouched if run.looked is not None else (None,) * len(digests)
-        sources = sources_of(run.paths, digests, vouched, store)
-        if cache is None or sources is None:
-            return
-        clock = moment(run.now)
-        snapshot = Snapshot(
-            made_from=inputs,
-            settings=run.settings,
-            clock=clock,
-            sources=sources,
-            checks=tuple(
-                (item.file, without_clock(item.diagnostics), item.readable)
-                for item in source.checked
-            ),
-            ahead=tuple(
-                (index, latest, dates_ahead(source.checked[index].diagnostics))
-                for index, latest in enumerate(source.latest)
-                if latest is not None and latest > clock
-            ),
-            published=source.published,
-        )
-        with contextlib.suppress(OSError):  # a build without it only checks by content next time
-            store_snapshot(snapshot_path(cache, run.config.output), snapshot)
+    cache = run.config.cache
+    vouched = run.looked.vouched if run.looked is not None else (None,) * len(digests)
+    sources = sources_of(run.paths, digests, vouched, store)
+    if cache is None or sources is None:
+        return
+    clock = moment(run.now)
+    snapshot = Snapshot(
+        made_from=inputs,
+        settings=run.settings,
+        clock=clock,
+        sources=sources,
+        checks=tuple(
+            (item.file, without_clock(item.diagnostics), item.readable) for item in source.checked
+        ),
+        ahead=tuple(
+            (index, latest, dates_ahead(source.checked[index].diagnostics))
+            for index, latest in enumerate(source.latest)
+            if latest is not None and latest > clock
+        ),
+        published=source.published,
+    )
+    with contextlib.suppress(OSError):  # a build without it only checks by content next time
+        store_snapshot(snapshot_path(cache, run.config.output), snapshot)
 
 
 def _unchanged(
