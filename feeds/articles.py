@@ -37,6 +37,18 @@ class Image(NamedTuple):
     height: int | None
 
 
+class Text(NamedTuple):
+    """What the entry of an article shows of it besides its dates, provider and topics: its
+    address, title, excerpt and image.  Most of what an article weighs (at 100,000 records,
+    excerpts, images and titles were 561 MB of the 1.4 GB the graph took), and kept in a
+    tuple of its own so that it can be held apart from the rest."""
+
+    url: str
+    title: str
+    excerpt: str
+    image: Image | None
+
+
 class Article(NamedTuple):
     """One entry, whichever feeds it appears in.
 
@@ -52,28 +64,26 @@ class Article(NamedTuple):
     """
 
     key: str
-    url: str
-    title: str
-    excerpt: str
     published: datetime
     updated: datetime
     provider: Provider
-    image: Image | None
     topics: tuple[str, ...]
     related: tuple[str, ...]
     source: str | None
+    text: Text
 
 
 def plain_values(article: Article) -> tuple[Any, ...]:
     """Every field of ``article`` as plain values, flat: how articles travel and are
     hashed, since pickling or ``repr`` of data classes field by field is several times
     slower and thousands of articles go through it every build."""
-    image = article.image
+    text = article.text
+    image = text.image
     return (
         article.key,
-        article.url,
-        article.title,
-        article.excerpt,
+        text.url,
+        text.title,
+        text.excerpt,
         article.published,
         article.updated,
         article.provider.name,
@@ -100,8 +110,8 @@ def plain_values_as_related(article: Article) -> tuple[Any, ...]:
     opening them took 127 ms, against 2.85 MB and 76 ms sent this way."""
     return (
         article.key,
-        article.url,
-        article.title,
+        article.text.url,
+        article.text.title,
         "",
         article.published,
         article.published,
@@ -163,14 +173,32 @@ def from_plain_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:
     )
 
 
+# The fields of an article and of its text, flat, in the order :func:`plain_values` gives
+# them, a provider in place of its name and domain: the columns
+# :func:`from_article_columns` takes.
+FLAT_FIELDS = (
+    "key",
+    "url",
+    "title",
+    "excerpt",
+    "published",
+    "updated",
+    "provider",
+    "image",
+    "topics",
+    "related",
+    "source",
+)
+
+
 def from_article_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:
-    """The articles whose fields are held in ``columns``, one per field of :class:`Article`
-    in order: each provider made already, each image as a plain tuple.  Worked a column at
-    a time, and each article made straight from its fields as a tuple: restoring the
-    770,000 articles of 100,000 records that way took 1.3 s, against 2.3 s for one article
-    at a time.  Topics are taken as they come: the graph record holds each list of them
-    once (:mod:`feeds.graphcache`), where canonicalizing them again took 46 ms at 30,000
-    records."""
+    """The articles whose fields are held in ``columns``, one per name of
+    :data:`FLAT_FIELDS`: each provider made already, each image as a plain tuple.  Worked a
+    column at a time, and each article made straight from its fields as a tuple: restoring
+    the 770,000 articles of 100,000 records that way took 1.3 s, against 2.3 s for one
+    article at a time.  Topics are taken as they come: the graph record holds each list of
+    them once (:mod:`feeds.graphcache`), where canonicalizing them again took 46 ms at
+    30,000 records."""
     if not columns:
         return ()
     keys = list(map(intern, columns[0]))
@@ -187,25 +215,22 @@ def from_recorded_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ..
     if not columns:
         return ()
     keys, urls, titles, excerpts, published, updated, providers, images, *rest = columns
-    fields = zip(
-        keys,
+    texts = zip(
         urls,
         titles,
         excerpts,
-        published,
-        updated,
-        providers,
         [None if image is None else _IMAGE_OF(image) for image in images],
-        *rest,
         strict=True,
     )
+    fields = zip(keys, published, updated, providers, *rest, map(_TEXT_OF, texts), strict=True)
     return tuple(map(_ARTICLE_OF, fields))
 
 
-# An article (an image) from its fields as one tuple, without a call of its constructor
-# per article: making the 231,000 images of 30,000 records took 87 ms so, against 131 ms
-# with ``Image._make``.
+# An article (its text, an image) from its fields as one tuple, without a call of its
+# constructor per article: making the 231,000 images of 30,000 records took 87 ms so,
+# against 131 ms with ``Image._make``.
 _ARTICLE_OF: Callable[[tuple[Any, ...]], Article] = partial(tuple.__new__, Article)
+_TEXT_OF: Callable[[tuple[Any, ...]], Text] = partial(tuple.__new__, Text)
 _IMAGE_OF: Callable[[tuple[Any, ...]], Image] = partial(tuple.__new__, Image)
 
 
@@ -240,17 +265,19 @@ def _article(data: Mapping[str, Any], source: str | None) -> Article:
         image = Image(first["url"], first.get("width"), first.get("height"))
     return Article(
         key=canonical_url(data["webUrl"]),
-        url=data["webUrl"].strip(),
-        title=" ".join(data["title"].split()),
-        excerpt=(data.get("excerpt") or "").strip(),
         published=published,
         # Records carry no revision date; a distinct field keeps the entry model honest.
         updated=published,
         provider=Provider(" ".join(provider["name"].split()), provider["domain"].strip()),
-        image=image,
         topics=tuple(dict.fromkeys(" ".join(t.split()) for t in data.get("topics", ()))),
         related=(),
         source=source,
+        text=Text(
+            url=data["webUrl"].strip(),
+            title=" ".join(data["title"].split()),
+            excerpt=(data.get("excerpt") or "").strip(),
+            image=image,
+        ),
     )
 
 
@@ -314,16 +341,13 @@ def merge_articles(contributions: Iterable[tuple[Article, ...]]) -> dict[str, Ar
         # (Built directly: ``dataclasses.replace`` costs several times more, per article.)
         merged[key] = Article(
             key,
-            article.url,
-            article.title,
-            article.excerpt,
             article.published,
             article.updated,
             article.provider,
-            article.image,
             _in_order(article.topics, topics.pop(key)),
             tuple(dict.fromkeys(related.pop(key))),
             article.source,
+            article.text,
         )
     return merged
 

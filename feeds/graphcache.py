@@ -37,6 +37,7 @@ from sys import intern
 from typing import Any
 
 from feeds.articles import (
+    FLAT_FIELDS,
     Article,
     from_plain_values,
     from_recorded_columns,
@@ -192,7 +193,7 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
     )
 
 
-# The columns of the fields of :class:`~feeds.articles.Article` (a list each: read back in
+# The columns of :data:`~feeds.articles.FLAT_FIELDS` (a list each: read back in
 # half the time of a tuple per article) that hold the text of each article alone.  They are
 # recorded in a frame of their own, pickled without a memo (:class:`feeds.cache.Unshared`);
 # the others hold values that articles and results share (keys, topics, files) and are
@@ -201,12 +202,12 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
 # names and domains, they took 52 ms to find again at 30,000 records, against 8 ms.
 _TEXT = tuple(
     sorted(
-        Article._fields.index(name)
+        FLAT_FIELDS.index(name)
         for name in ("url", "title", "excerpt", "published", "updated", "image")
     )
 )
 _KEY, _URL, _PUBLISHED, _UPDATED, _PROVIDER = (
-    Article._fields.index(name) for name in ("key", "url", "published", "updated", "provider")
+    FLAT_FIELDS.index(name) for name in ("key", "url", "published", "updated", "provider")
 )
 
 
@@ -256,7 +257,7 @@ def _split(articles: Sequence[Article]) -> tuple[list[list[Any]], list[Streamed]
             for article in articles
         ),
         Streamed(
-            None if (image := article.image) is None else tuple(image) for article in articles
+            None if (image := article.text.image) is None else tuple(image) for article in articles
         ),
     ]
     return shared, text
@@ -271,7 +272,19 @@ def _split(articles: Sequence[Article]) -> tuple[list[list[Any]], list[Streamed]
     _TOPICS_OF,
     _RELATED_OF,
     _SOURCE_OF,
-) = map(attrgetter, ("key", "url", "title", "excerpt", "provider", "topics", "related", "source"))
+) = map(
+    attrgetter,
+    (
+        "key",
+        "text.url",
+        "text.title",
+        "text.excerpt",
+        "provider",
+        "topics",
+        "related",
+        "source",
+    ),
+)
 
 
 def _joined(shared: list[list[Any]], text: list[list[Any]]) -> list[list[Any]]:
@@ -282,7 +295,7 @@ def _joined(shared: list[list[Any]], text: list[list[Any]]) -> list[list[Any]]:
     *shared, table = shared
     columns: list[list[Any]] = []
     shared_columns, text_columns = iter(shared), iter(text)
-    for index in range(len(Article._fields)):
+    for index in range(len(FLAT_FIELDS)):
         columns.append(next(text_columns if index in _TEXT else shared_columns))
     keys = columns[_KEY]
     columns[_URL] = [

@@ -64,16 +64,17 @@ _APART_LEAD = len(b"\n" + _ITEM_INDENT + b"}")  # where the separator begins in 
 
 def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
     related, more = listed_related(article, articles)
+    text = article.text
     item: dict[str, Any] = {
         "id": article_id(article),
-        "url": article.url,
-        "title": article.title,
+        "url": text.url,
+        "title": text.title,
         "content_html": entry_content(article, related, more=more),
     }
-    if article.excerpt:
-        item["summary"] = article.excerpt
-    if article.image is not None:
-        item["image"] = article.image.url
+    if text.excerpt:
+        item["summary"] = text.excerpt
+    if text.image is not None:
+        item["image"] = text.image.url
     item["date_published"] = article.published.isoformat()
     if article.updated != article.published:
         item["date_modified"] = article.updated.isoformat()
@@ -83,7 +84,7 @@ def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
     if related:
         item["_feeds"] = {
             "related": [
-                {"id": article_id(other), "url": other.url, "title": other.title}
+                {"id": article_id(other), "url": other.text.url, "title": other.text.title}
                 for other in related
             ],
         }

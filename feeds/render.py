@@ -137,7 +137,7 @@ class RelatedLink:
     def to(cls, article: Article) -> RelatedLink:
         """Link titles are plain text that no reader unescapes: one that would read as
         markup is given without it, so every related link keeps a title."""
-        return _related_link(article.url, article.title)
+        return _related_link(article.text.url, article.text.title)
 
 
 # An article is listed among the related articles of every article that cites it: what its
@@ -267,20 +267,21 @@ def entry_content(article: Article, related: list[Article], *, more: bool = Fals
     visible list, since most readers ignore link elements, saying when there are ``more``
     than it lists (:func:`feeds.articles.listed_related`).  All text is escaped."""
     parts = []
-    if article.image is not None:
+    text = article.text
+    if (image := text.image) is not None:
         size = ""
-        if article.image.width and article.image.height:
-            size = f' width="{article.image.width}" height="{article.image.height}"'
-        parts.append(f'<p><img src="{html.escape(article.image.url)}"{size} alt=""></p>')
-    if article.excerpt:
-        parts.append(f"<p>{html.escape(article.excerpt)}</p>")
+        if image.width and image.height:
+            size = f' width="{image.width}" height="{image.height}"'
+        parts.append(f'<p><img src="{html.escape(image.url)}"{size} alt=""></p>')
+    if text.excerpt:
+        parts.append(f"<p>{html.escape(text.excerpt)}</p>")
     parts.append(
-        f'<p><a href="{html.escape(article.url)}">Read on {html.escape(article.provider.name)}'
-        "</a></p>"
+        f'<p><a href="{html.escape(text.url)}">Read on {html.escape(article.provider.name)}</a></p>'
     )
     if related:
         items = "".join(
-            _related_item(other.url, other.title, other.provider.name) for other in related
+            _related_item(other.text.url, other.text.title, other.provider.name)
+            for other in related
         )
         parts.append(f"<h3>Related articles</h3><ul>{items}</ul>")
         if more:
@@ -543,8 +544,9 @@ def _changed_texts(article: Article) -> tuple[tuple[str, ...], tuple[str, ...]]:
     (:func:`_atom_text`) and of RSS (:func:`rss_text`) change, by name.  Finding an element
     in the tree costs more than telling from the article that nothing changes, which is so
     for nearly every entry."""
-    atom = (("title", article.title), ("summary", article.excerpt))
-    rss = (("title", (article.title,)), ("category", article.topics))
+    text = article.text
+    atom = (("title", text.title), ("summary", text.excerpt))
+    rss = (("title", (text.title,)), ("category", article.topics))
     return (
         tuple(name for name, text in atom if _atom_html(text)),
         tuple(name for name, texts in rss if any(map(has_markup, texts))),
@@ -559,18 +561,19 @@ def _add_entry(
     order: str = "prepend",
 ) -> None:
     related, more = listed_related(article, articles)
+    text = article.text
     entry = generator.add_entry(order=order)
     entry.id(article_id(article))
-    entry.title(article.title)
-    entry.link(href=article.url)
+    entry.title(text.title)
+    entry.link(href=text.url)
     published = article.published.astimezone(UTC)
     entry.published(published)
     entry.updated(updated)
     # RSS descriptions are HTML: the excerpt is text, so it is escaped for RSS and left
     # as text for Atom.  Order matters: description() first, so summary() keeps it.
-    entry.description(html.escape(article.excerpt) or html.escape(article.title))
-    if article.excerpt:
-        entry.summary(article.excerpt)
+    entry.description(html.escape(text.excerpt) or html.escape(text.title))
+    if text.excerpt:
+        entry.summary(text.excerpt)
     entry.content(entry_content(article, related, more=more), type="html")
     author = person_name(article.provider.name)
     entry.author(name=author, uri=provider_url(article.provider))
@@ -585,5 +588,5 @@ def _add_entry(
     extras.related = tuple(map(RelatedLink.to, related))
     extras.atom_texts, extras.rss_texts = _changed_texts(article)
     extras.pub_date = rss_date(published)
-    if article.image is not None:
-        extras.thumbnail = (article.image.url, article.image.width, article.image.height)
+    if (image := text.image) is not None:
+        extras.thumbnail = (image.url, image.width, image.height)

@@ -12,7 +12,7 @@ import html.entities
 import re
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from feeds.articles import Article, Image, Provider
+from feeds.articles import Article, Image, Provider, Text
 
 # Not allowed in XML 1.0 at all, or allowed but flagged as mojibake or as non-characters.
 _UNPRINTABLE = re.compile(
@@ -114,12 +114,15 @@ def _image(image: Image | None) -> Image | None:
 
 def clean_article(article: Article) -> Article:
     """The article with printable text and ASCII URIs; its key (identity) is unchanged."""
+    text = article.text
     return article._replace(
-        url=as_uri(article.url),
-        title=printable(article.title).strip() or article.url,
-        excerpt=printable(article.excerpt).strip(),
+        text=Text(
+            url=as_uri(text.url),
+            title=printable(text.title).strip() or text.url,
+            excerpt=printable(text.excerpt).strip(),
+            image=_image(text.image),
+        ),
         provider=_provider(article.provider),
-        image=_image(article.image),
         topics=tuple(dict.fromkeys(t for t in (printable(t).strip() for t in article.topics) if t)),
     )
 

@@ -12,6 +12,7 @@ from feeds.articles import (
     Image,
     Provider,
     PublishedRecord,
+    Text,
     build_graph,
     from_plain_columns,
     from_plain_values,
@@ -68,11 +69,12 @@ def test_articles_come_back_whole_from_their_plain_values_and_columns(tmp_path: 
     for restored in (from_plain_values(states), from_plain_columns(columns)):
         assert list(restored) == articles
         assert all(type(article) is Article for article in restored)
-        assert all(article.image is None or type(article.image) is Image for article in restored)
+        assert all(type(article.text) is Text for article in restored)
+        assert all(a.text.image is None or type(a.text.image) is Image for a in restored)
         assert len({id(a.provider) for a in restored}) == len({a.provider for a in restored})
         assert len({id(a.topics) for a in restored}) == len({a.topics for a in restored})
-        cited_by_key = [a for a in restored if a.url == a.key]
-        assert cited_by_key and all(a.url is a.key for a in cited_by_key)
+        cited_by_key = [a for a in restored if a.text.url == a.key]
+        assert cited_by_key and all(a.text.url is a.key for a in cited_by_key)
     assert from_plain_values([]) == from_plain_columns([]) == ()
 
 
@@ -141,8 +143,8 @@ def test_an_article_cited_twice_is_one_article_linked_to_both() -> None:
     )
     graph = build_graph([a, b])
     article = graph["https://shared.example.com/story"]
-    assert article.title == "Cited"  # the first citation wins, in file order
-    assert article.url == "https://Shared.example.com:443/story?utm_source=feed"
+    assert article.text.title == "Cited"  # the first citation wins, in file order
+    assert article.text.url == "https://Shared.example.com:443/story?utm_source=feed"
     assert set(article.related) == {"https://a.com/1", "https://b.com/2"}
     assert article.topics == ("Alpha", "Beta")
 
@@ -154,7 +156,7 @@ def test_a_record_beats_a_citation_of_the_same_article() -> None:
     b = record("b.md", webUrl="https://b.com/2", title="As published", topics=["Own"], related=[])
     graph = build_graph([a, b])
     article = graph["https://b.com/2"]
-    assert (article.title, article.source) == ("As published", "b.md")
+    assert (article.text.title, article.source) == ("As published", "b.md")
     assert article.topics == ("Own", "Testing")
     assert article.related == ("https://a.com/1",)
 

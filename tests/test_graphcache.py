@@ -23,7 +23,7 @@ import yaml
 from feeds import cache as cache_module
 from feeds import graphcache, keys
 from feeds.api import check_source
-from feeds.articles import Article, Image, Provider
+from feeds.articles import Article, Image, Provider, Text
 from feeds.cache import Cache, append_record, code_fingerprint, digest
 from feeds.crosscheck import Facts
 from feeds.records import discover, display_path
@@ -238,21 +238,23 @@ def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None
     india = timezone(timedelta(hours=5, minutes=30))
 
     def article(key: str, **fields: Any) -> Article:
-        values: dict[str, Any] = {
-            "key": key,
-            "url": key,
+        text: dict[str, Any] = {
+            "url": fields.pop("url", key),
             "title": f"Title of {key}",
             "excerpt": "Exc\u00e9rpt \U0001f4f0",
+            "image": fields.pop("image", None),
+        }
+        values: dict[str, Any] = {
+            "key": key,
             "published": datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC),
             "provider": Provider("Paper", "paper.example.com"),
-            "image": None,
             "topics": ("One",),
             "related": (),
             "source": None,
             **fields,
         }
         values.setdefault("updated", values["published"])
-        return Article(**values)
+        return Article(**values, text=Text(**text))
 
     graph = {
         a.key: a
@@ -300,16 +302,13 @@ def test_a_graph_record_gives_back_shared_values_once_and_images_as_images(
     graph = {
         key: Article(
             key,
-            key,
-            "Title",
-            "",
             published,
             published,
             Provider("Paper", f"paper{index % 2}.example.com"),
-            Image(f"{key}i.png", 4, 3) if index % 3 else None,
             tuple(["One", "Two"][: 1 + index % 2]),
             (),
             None,
+            Text(key, "Title", "", Image(f"{key}i.png", 4, 3) if index % 3 else None),
         )
         for index, key in enumerate(f"https://{n}.example.com/" for n in range(12))
     }
@@ -321,7 +320,8 @@ def test_a_graph_record_gives_back_shared_values_once_and_images_as_images(
     assert list(read.graph.items()) == list(graph.items())
     articles = list(read.graph.values())
     assert all(type(article) is Article for article in articles)
-    assert all(type(article.image) is Image for article in articles if article.image)
+    assert all(type(article.text) is Text for article in articles)
+    assert all(type(a.text.image) is Image for a in articles if a.text.image)
     assert len({id(article.provider) for article in articles}) == 2
     assert len({id(article.topics) for article in articles}) == 2
 

@@ -21,7 +21,7 @@ import yaml
 
 from feeds import knownkeys, parallel, rendercache
 from feeds.api import build
-from feeds.articles import Article, Provider
+from feeds.articles import Article, Provider, Text
 from feeds.checks import parse_datetime
 from feeds.config import Config
 from feeds.knownkeys import KnownKeys, _Listed, _places
@@ -211,12 +211,13 @@ def test_an_article_is_at_the_same_place_searched_for_by_rank_or_looked_up_by_ke
         key = f"https://news.example.com/{number:03}/"
         when = datetime(2021, 3, 4, tzinfo=UTC) - timedelta(hours=rng.randrange(300))
         topics = (rng.choice(["One", "Two", "Three"]),)
-        graph[key] = Article(key, key, key, "", when, when, paper, None, topics, (), None)
+        graph[key] = Article(key, when, when, paper, topics, (), None, Text(key, key, "", None))
     plan = plan_feeds(graph, 7)
     articles = list(graph.values())
     for spec in plan.feeds:
         wanted = rng.sample(articles, 60)
-        wanted += [wanted[0]._replace(title="Another title")]  # its key, another article
+        other = wanted[0].text._replace(title="Another title")
+        wanted += [wanted[0]._replace(text=other)]  # its key, another article
         places = {}
         for way, search_at_most in (("searched", math.inf), ("listed", 0.0)):
             monkeypatch.setattr(knownkeys, "SEARCH_AT_MOST", search_at_most)

@@ -108,12 +108,12 @@ def test_a_shipment_renders_what_the_plan_renders(corpus_plan: FeedPlan) -> None
         assert all(articles[key] == corpus_plan.articles[key] for key in listed)
         for key in related - listed:
             whole, sent_as = corpus_plan.articles[key], articles[key]
-            assert (sent_as.url, sent_as.title, sent_as.provider) == (
-                whole.url,
-                whole.title,
+            assert (sent_as.text.url, sent_as.text.title, sent_as.provider) == (
+                whole.text.url,
+                whole.text.title,
                 whole.provider,
             )
-            assert (sent_as.excerpt, sent_as.image, sent_as.topics, sent_as.related) == (
+            assert (sent_as.text.excerpt, sent_as.text.image, sent_as.topics, sent_as.related) == (
                 "",
                 None,
                 (),
