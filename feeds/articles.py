@@ -7,13 +7,13 @@ once and can follow the links either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from itertools import islice
 from sys import intern
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from feeds.checks import parse_datetime
 from feeds.urls import canonical_url
@@ -49,13 +49,56 @@ class Text(NamedTuple):
     image: Image | None
 
 
+class TextSource(Protocol):
+    """Where the texts of articles are held apart, each read by its place:
+    :class:`feeds.graphcache.RecordedTexts`."""
+
+    def read(self, index: int) -> Text: ...
+
+
+class RecordedText:
+    """The text of an article where a :class:`TextSource` holds it, read each time it is
+    asked for.
+
+    A build that changed one record makes one for each of the 770,000 articles of 100,000
+    records it reads back (0.1 s), where reading their texts took 0.45 s and 561 MB, and
+    it shows a few hundred.  It is equal to the text it stands for, and hashes alike, so
+    that articles compare as their fields do; and it is pickled as that text."""
+
+    __slots__ = ("index", "source")
+
+    def __init__(self, source: TextSource, index: int) -> None:
+        self.source = source
+        self.index = index
+
+    def read(self) -> Text:
+        return self.source.read(self.index)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RecordedText):
+            return self.read() == other.read()
+        if isinstance(other, Text):
+            return self.read() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.read())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Text, tuple(self.read())
+
+    def __repr__(self) -> str:
+        return f"RecordedText({self.read()!r})"
+
+
 class Article(NamedTuple):
     """One entry, whichever feeds it appears in.
 
     ``key`` is the canonical URL: it identifies the article across records, feeds and builds.
     ``related`` holds the keys of related articles, in the order they were first cited.
     ``source`` is the record file that published it, or ``None`` for an article known only
-    because a record cites it.
+    because a record cites it.  ``held_text`` is its :class:`Text`, or where the record of
+    the graph holds it (read as :attr:`text`).
 
     A named tuple, like :class:`Image`, not a data class: a build that changed one record
     makes every article of the graph it kept again, and restoring the 77,000 articles of
@@ -70,7 +113,13 @@ class Article(NamedTuple):
     topics: tuple[str, ...]
     related: tuple[str, ...]
     source: str | None
-    text: Text
+    held_text: Text | RecordedText
+
+    @property
+    def text(self) -> Text:
+        """Its address, title, excerpt and image."""
+        held = self.held_text
+        return held if isinstance(held, Text) else held.read()
 
 
 def plain_values(article: Article) -> tuple[Any, ...]:
@@ -95,6 +144,13 @@ def plain_values(article: Article) -> tuple[Any, ...]:
     )
 
 
+def with_texts(articles: Iterable[Article]) -> Iterator[tuple[Article, Text]]:
+    """Each of ``articles`` with its text, read once: it may be read from the graph record
+    each time it is asked for (:class:`RecordedText`)."""
+    for article in articles:
+        yield article, article.text
+
+
 # Where :func:`plain_values` puts the related keys.
 RELATED_VALUE = 10
 
@@ -108,10 +164,11 @@ def plain_values_as_related(article: Article) -> tuple[Any, ...]:
     holds ten or more such articles for each entry: 40 documents of records citing ten
     others drawn from a whole archive weighed 7.07 MB, and pickling, unpickling and
     opening them took 127 ms, against 2.85 MB and 76 ms sent this way."""
+    text = article.text
     return (
         article.key,
-        article.text.url,
-        article.text.title,
+        text.url,
+        text.title,
         "",
         article.published,
         article.published,
@@ -173,57 +230,38 @@ def from_plain_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:
     )
 
 
-# The fields of an article and of its text, flat, in the order :func:`plain_values` gives
-# them, a provider in place of its name and domain: the columns
-# :func:`from_article_columns` takes.
-FLAT_FIELDS = (
-    "key",
-    "url",
-    "title",
-    "excerpt",
-    "published",
-    "updated",
-    "provider",
-    "image",
-    "topics",
-    "related",
-    "source",
-)
-
-
 def from_article_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:
-    """The articles whose fields are held in ``columns``, one per name of
-    :data:`FLAT_FIELDS`: each provider made already, each image as a plain tuple.  Worked a
+    """The articles whose fields are held in ``columns``, one per value of
+    :func:`plain_values`, with a provider made already in place of its name and domain,
+    and each image as a plain tuple.  Worked a
     column at a time, and each article made straight from its fields as a tuple: restoring
     the 770,000 articles of 100,000 records that way took 1.3 s, against 2.3 s for one
-    article at a time.  Topics are taken as they come: the graph record holds each list of
-    them once (:mod:`feeds.graphcache`), where canonicalizing them again took 46 ms at
-    30,000 records."""
+    article at a time."""
     if not columns:
         return ()
     keys = list(map(intern, columns[0]))
-    urls = [key if url == key else url for key, url in zip(keys, columns[1], strict=True)]
-    return from_recorded_columns([keys, urls, *columns[2:]])
-
-
-def from_recorded_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:
-    """:func:`from_article_columns` for columns as the graph record holds them
-    (:mod:`feeds.graphcache`): each key is one string already, for every article and result
-    that names it, and each URL that is its key is that very string.  Interning the
-    770,000 keys of 100,000 records again, and comparing each URL with its key, took 0.13 s
-    of reading the graph back."""
-    if not columns:
-        return ()
-    keys, urls, titles, excerpts, published, updated, providers, images, *rest = columns
+    urls, titles, excerpts, published, updated, providers, images, *rest = columns[1:]
     texts = zip(
-        urls,
+        [key if url == key else url for key, url in zip(keys, urls, strict=True)],
         titles,
         excerpts,
         [None if image is None else _IMAGE_OF(image) for image in images],
         strict=True,
     )
-    fields = zip(keys, published, updated, providers, *rest, map(_TEXT_OF, texts), strict=True)
-    return tuple(map(_ARTICLE_OF, fields))
+    return from_recorded_columns(
+        [keys, published, updated, providers, *rest, list(map(_TEXT_OF, texts))]
+    )
+
+
+def from_recorded_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:
+    """The articles whose fields are held in ``columns``, one per field of :class:`Article`
+    in order, as the graph record holds them (:mod:`feeds.graphcache`): each key is one
+    string already, for every article and result that names it, and topics are taken as
+    they come: the record holds each list of them once, where canonicalizing them again
+    took 46 ms at 30,000 records."""
+    if not columns:
+        return ()
+    return tuple(map(_ARTICLE_OF, zip(*columns, strict=True)))
 
 
 # An article (its text, an image) from its fields as one tuple, without a call of its
@@ -272,7 +310,7 @@ def _article(data: Mapping[str, Any], source: str | None) -> Article:
         topics=tuple(dict.fromkeys(" ".join(t.split()) for t in data.get("topics", ()))),
         related=(),
         source=source,
-        text=Text(
+        held_text=Text(
             url=data["webUrl"].strip(),
             title=" ".join(data["title"].split()),
             excerpt=(data.get("excerpt") or "").strip(),
@@ -347,7 +385,7 @@ def merge_articles(contributions: Iterable[tuple[Article, ...]]) -> dict[str, Ar
             _in_order(article.topics, topics.pop(key)),
             tuple(dict.fromkeys(related.pop(key))),
             article.source,
-            article.text,
+            article.held_text,
         )
     return merged
 

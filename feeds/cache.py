@@ -25,7 +25,7 @@ import sqlite3
 import stat
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache as memoize
 from pathlib import Path
@@ -283,6 +283,33 @@ class Streamed:
         return list, (), None, iter(self.items)
 
 
+@dataclass(frozen=True)
+class Raw:
+    """Bytes for :func:`write_record` to write as a frame as they are, not pickled, each
+    chunk as ``chunks`` gives it.  :func:`read_records` checks such a frame's digest and
+    gives where it lies in the file (:class:`RawFrame`) instead of its value, so that a
+    reader takes only the parts it needs, when it needs them: the text of the articles of
+    the graph record, of which a build that changed one record shows a few hundred."""
+
+    chunks: Iterable[bytes]
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A value for :func:`write_record` to pickle as ``make`` gives it once the frames
+    before it are written: what writing them works out, such as where each part of a
+    :class:`Raw` frame ends."""
+
+    make: Callable[[], object]
+
+
+class RawFrame(NamedTuple):
+    """Where the body of a :class:`Raw` frame lies in its record file: its offset and size."""
+
+    offset: int
+    size: int
+
+
 # How pytest, mypy and ruff mark the cache folders they make: git ignores what is in it, and
 # backup tools that honour https://bford.info/cachedir/ skip it.
 _MARKS = {
@@ -339,7 +366,11 @@ def _write_frame(stream: BinaryIO, value: object) -> None:
     start = stream.tell()
     stream.write(bytes(_LENGTH_BYTES + _DIGEST_BYTES))
     body = _HashingWriter(stream)
-    _dump(body, value)
+    if isinstance(value, Raw):
+        for chunk in value.chunks:
+            body.write(chunk)
+    else:
+        _dump(body, value.make() if isinstance(value, Deferred) else value)
     end = stream.tell()
     stream.seek(start)
     stream.write(_frame_header(body.size, body.digest()))
@@ -422,12 +453,17 @@ def append_record(path: Path, value: object, at: RecordEnd, read_to: RecordEnd) 
 
 
 def read_records(
-    path: Path, kind: bytes, classes: frozenset[tuple[str, str]] = frozenset()
+    path: Path,
+    kind: bytes,
+    classes: frozenset[tuple[str, str]] = frozenset(),
+    raw: Container[int] = (),
 ) -> tuple[list[Any], list[RecordEnd]]:
     """Every value written whole to the record at ``path`` as ``kind``, in order, and where
     each of them ends (for :func:`append_record`); no values when the file is missing,
     of another kind, or its first frame is not intact.  Unpickling may build only
-    ``classes`` (``(module, name)`` pairs): a record is plain values."""
+    ``classes`` (``(module, name)`` pairs): a record is plain values.  The frames whose
+    places are in ``raw`` were written :class:`Raw`: each is given as its
+    :class:`RawFrame`, once its digest is checked."""
     values: list[Any] = []
     ends: list[RecordEnd] = []
     start = len(kind)
@@ -446,11 +482,16 @@ def read_records(
                 body = start + len(header)
                 if _digest_of_next(stream, length) != header[_LENGTH_BYTES:]:
                     break
-                stream.seek(body)
-                try:
-                    values.append(_Restricted(stream, classes).load())
-                except Exception:  # any failure to rebuild the value makes it and the rest unusable
-                    break
+                if len(values) in raw:
+                    values.append(RawFrame(body, length))
+                else:
+                    stream.seek(body)
+                    try:
+                        values.append(_Restricted(stream, classes).load())
+                    except (
+                        Exception
+                    ):  # any failure to rebuild the value makes it and the rest unusable
+                        break
                 start = body + length
                 ends.append(RecordEnd(state.st_ino, start))
                 stream.seek(start)

@@ -21,24 +21,35 @@ The record is one file per output folder, checked like the build record
 for another schema, is ignored and the graph is merged from every file.  A build that merged
 only what changed appends what it changed to the record (:func:`store_state`): writing
 the whole graph again took longer than merging.  Once the changes outweigh a quarter of the
-graph, or number :data:`APPEND_AT_MOST`, the whole graph is written again: in two frames,
-the text of the articles apart (:func:`_split`), then the changes after them.
+graph, or number :data:`APPEND_AT_MOST`, the whole graph is written again, the text of the
+articles apart (:func:`_split`), then the changes after it.
+
+The text of the articles (:class:`~feeds.articles.Text`) is most of what the graph weighs,
+and a build that changed one record shows that of a few hundred articles: it is read from
+the record each time it is shown (:class:`RecordedTexts`).
 """
 
 from __future__ import annotations
 
+import marshal
+import os
 import struct
+import weakref
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from sys import intern
 from typing import Any
 
 from feeds.articles import (
-    FLAT_FIELDS,
     Article,
+    Image,
+    RecordedText,
+    Text,
     from_plain_values,
     from_recorded_columns,
     merge_articles,
@@ -50,6 +61,9 @@ from feeds.cache import (
     DATE_CLASSES,
     DIAGNOSTIC_CLASSES,
     STREAMED_CLASSES,
+    Deferred,
+    Raw,
+    RawFrame,
     RecordEnd,
     Streamed,
     Unshared,
@@ -61,7 +75,7 @@ from feeds.cache import (
 from feeds.keys import DIGEST_SIZE
 from feeds.scan import FileResult, Summary, from_summary, summary_of
 
-_FORMAT = b"feeds-graph-8\n"  # 8: providers in a table of their own
+_FORMAT = b"feeds-graph-9\n"  # 9: the texts apart, each read when asked for
 # Articles keep their dates as ``datetime``; results hold diagnostics.
 _CLASSES = DATE_CLASSES | DIAGNOSTIC_CLASSES | STREAMED_CLASSES
 # Changes are appended until they reach this share of the size of the whole graph, or this
@@ -100,7 +114,7 @@ class GraphState:
 @dataclass(frozen=True)
 class Recorded:
     """Where a graph was read from: the record file and where the last frame read into it
-    ends; how many articles and contributors its first two frames hold (the whole graph)
+    ends; how many articles and contributors its first frames hold (the whole graph)
     and how many the changes after them replace or remove; where the frames of the file
     end, those left out included (see :func:`load_state`); and how many changes were read."""
 
@@ -125,13 +139,16 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
     take from it (:class:`feeds.earlier.EarlierEntries`), and the next build appends its
     changes in their place."""
     try:
-        frames, ends = read_records(path, _FORMAT, _CLASSES)
-        if len(frames) < 2:
+        frames, ends = read_records(path, _FORMAT, _CLASSES, raw={_TEXT_FRAME})
+        if len(frames) < _WHOLE_FRAMES:
             return None
         recorded, shared, rows, digests, checked, _ = frames[0]
         if recorded != context:
             return None
-        restored = from_recorded_columns(_joined(shared, frames[1]))
+        _, dates, frame, text_ends, *_ = frames
+        keys = shared[0] if shared else []
+        texts = RecordedTexts(path, frame, text_ends, keys, ends[_TEXT_FRAME].inode)
+        restored = from_recorded_columns(_joined(shared, dates, texts))
         graph = {article.key: article for article in restored}
         # The record holds them as they were written (its digest and context vouch for
         # that): taken as they are, where converting each value again took 0.36 s at 100k.
@@ -143,7 +160,7 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
             # 0.24 s for a slice per article.
             cut = map(_FIRST, struct.iter_unpack(_DIGEST_FORMAT, digests))
             known = dict(zip(graph, cut, strict=True))
-        changes = frames[2:]
+        changes = frames[_WHOLE_FRAMES:]
         builds = [frames[0][-1], *(change[-1] for change in changes)]
         if in_place and in_place in builds:
             changes = changes[: builds.index(in_place)]
@@ -165,7 +182,8 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return None
     whole = len(restored) + len(rows) + len(checked)
-    recorded = Recorded(path, ends[1 + len(changes)], whole, changed, ends[-1], len(changes))
+    end = ends[_WHOLE_FRAMES - 1 + len(changes)]
+    recorded = Recorded(path, end, whole, changed, ends[-1], len(changes))
     return GraphState(graph, contributors, known, results, recorded, bytes(build))
 
 
@@ -184,45 +202,113 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
         ):
             return
     rows = [(label, key, keys) for label, (key, keys) in state.contributors.items()]
-    shared, text = _split(list(state.graph.values()))
+    articles = list(state.graph.values())
+    shared, dates = _split(articles)
     digests = [state.entry_digests.get(key, b"") for key in state.graph]
     packed = b"".join(digests) if all(len(d) == DIGEST_SIZE for d in digests) else b""
     checked = [(key, summary_of(result)) for key, result in state.results.values()]
+    ends: array[int] = array("Q")
     write_record(
-        path, _FORMAT, (context, shared, rows, packed, checked, state.build), Unshared(text)
+        path,
+        _FORMAT,
+        (context, shared, rows, packed, checked, state.build),
+        Unshared(dates),
+        Raw(_text_blobs(articles, ends)),
+        Deferred(ends.tobytes),
     )
 
 
-# The columns of :data:`~feeds.articles.FLAT_FIELDS` (a list each: read back in
-# half the time of a tuple per article) that hold the text of each article alone.  They are
-# recorded in a frame of their own, pickled without a memo (:class:`feeds.cache.Unshared`);
-# the others hold values that articles and results share (keys, topics, files) and are
-# recorded with one, so that each is read back once.  Providers are recorded once each, in
-# a table after those columns, and each article's as its place in that table: read back as
-# names and domains, they took 52 ms to find again at 30,000 records, against 8 ms.
-_TEXT = tuple(
-    sorted(
-        FLAT_FIELDS.index(name)
-        for name in ("url", "title", "excerpt", "published", "updated", "image")
-    )
-)
-_KEY, _URL, _PUBLISHED, _UPDATED, _PROVIDER = (
-    FLAT_FIELDS.index(name) for name in ("key", "url", "published", "updated", "provider")
-)
+# The graph's articles are recorded in four frames: the columns of their fields that hold
+# values articles and results share (keys, topics, files), with a memo so that each is
+# read back once; their dates; the text of each (:class:`RecordedTexts`); and where each
+# text ends.  Providers are recorded once each, in a table after the first frame's
+# columns, and each article's as its place in that table: read back as names and
+# domains, they took 52 ms to find again at 30,000 records, against 8 ms.
+_WHOLE_FRAMES = 4
+_TEXT_FRAME = 2
+
+
+class RecordedTexts:
+    """The texts of the articles of a graph record, each read from its file when asked for
+    (:class:`feeds.articles.RecordedText`).
+
+    The text of an article is its address (``None`` when it is its key), title, excerpt
+    and image (a plain tuple), as :mod:`marshal` writes them: it holds no class, and it
+    read them back in about 2 us each.  The frame they are in is read once to check its
+    digest (:func:`feeds.cache.read_records`); the file stays open, so that a record
+    written in its place meanwhile leaves this one readable, and appending to it writes
+    after its frames."""
+
+    def __init__(
+        self, path: Path, frame: RawFrame, ends: bytes, keys: Sequence[str], inode: int
+    ) -> None:
+        self._keys = keys
+        self._offset = frame.offset
+        self._ends = array("Q")
+        self._ends.frombytes(ends)
+        if len(self._ends) != len(keys) or (self._ends and self._ends[-1] != frame.size):
+            raise ValueError("the ends of the texts are not those of their frame")
+        self._file = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._file)
+        if os.fstat(self._file).st_ino != inode:
+            raise ValueError("the record was replaced as it was read")
+
+    def blob(self, index: int) -> bytes:
+        """The text at ``index`` as recorded."""
+        start = self._ends[index - 1] if index else 0
+        size = self._ends[index] - start
+        blob = os.pread(self._file, size, self._offset + start)
+        if len(blob) != size:
+            raise OSError(f"the record of the graph ends within the text of {self._keys[index]}")
+        return blob
+
+    def read(self, index: int) -> Text:
+        url, title, excerpt, image = marshal.loads(self.blob(index))
+        return Text(
+            self._keys[index] if url is None else url,
+            title,
+            excerpt,
+            None if image is None else Image(*image),
+        )
+
+    def texts(self) -> list[RecordedText]:
+        """Each text, by its place."""
+        return list(map(RecordedText, repeat(self), range(len(self._keys))))
+
+
+def _text_blobs(articles: Sequence[Article], ends: array[int]) -> Iterator[bytes]:
+    """The text of each of ``articles`` as :class:`RecordedTexts` reads it, appending where
+    each ends to ``ends``.  A text read from a record already is copied as it is there."""
+    end = 0
+    for article in articles:
+        held = article.held_text
+        if isinstance(held, RecordedText) and isinstance(held.source, RecordedTexts):
+            blob = held.source.blob(held.index)
+        else:
+            url, title, excerpt, image = article.text
+            blob = marshal.dumps(
+                (
+                    None if url == article.key else url,
+                    title,
+                    excerpt,
+                    None if image is None else tuple(image),
+                )
+            )
+        end += len(blob)
+        ends.append(end)
+        yield blob
 
 
 def _split(articles: Sequence[Article]) -> tuple[list[list[Any]], list[Streamed]]:
-    """The columns of ``articles`` as the two frames of a record hold them, one column per
-    field of an article:
+    """The columns of the first two frames of a record of ``articles``:
 
     - those of shared values, with the keys interned, as the results' URLs are
       (:func:`feeds.scan.summary_of`), and equal topics one tuple, so that each is held
       once; each article's provider as its place in the table of providers (name and
       domain) that follows the columns;
-    - those of text, where a URL is ``None`` when it is the key, dates are ISO 8601
-      text, an update date ``None`` when it is the publication date itself (a datetime is
-      pickled as a call, which has no place without a memo), and images plain tuples.
-      Each is made as its frame is written (:class:`~feeds.cache.Streamed`).  Made whole
+    - their dates as ISO 8601 text, an update date ``None`` when it is the publication
+      date itself (a datetime is pickled as a call, which has no place without a memo),
+      each made as its frame is written (:class:`~feeds.cache.Streamed`).  Made whole
       beforehand, as the results' citations were made again (:func:`feeds.scan.summary_of`),
       writing the record of 100k records held 343 MB beyond the graph at its peak; 167 MB
       without either."""
@@ -244,71 +330,46 @@ def _split(articles: Sequence[Article]) -> tuple[list[list[Any]], list[Streamed]
         list(map(_SOURCE_OF, articles)),
         list(places),
     ]
-    text = [
-        Streamed(
-            None if url == key else url
-            for key, url in zip(keys, map(_URL_OF, articles), strict=True)
-        ),
-        Streamed(map(_TITLE_OF, articles)),
-        Streamed(map(_EXCERPT_OF, articles)),
+    dates = [
         Streamed(article.published.isoformat() for article in articles),
         Streamed(
             None if article.updated is article.published else article.updated.isoformat()
             for article in articles
         ),
-        Streamed(
-            None if (image := article.text.image) is None else tuple(image) for article in articles
-        ),
     ]
-    return shared, text
+    return shared, dates
 
 
-(
-    _KEY_OF,
-    _URL_OF,
-    _TITLE_OF,
-    _EXCERPT_OF,
-    _PROVIDER_OF,
-    _TOPICS_OF,
-    _RELATED_OF,
-    _SOURCE_OF,
-) = map(
-    attrgetter,
-    (
-        "key",
-        "text.url",
-        "text.title",
-        "text.excerpt",
-        "provider",
-        "topics",
-        "related",
-        "source",
-    ),
+_KEY_OF, _PROVIDER_OF, _TOPICS_OF, _RELATED_OF, _SOURCE_OF = map(
+    attrgetter, ("key", "provider", "topics", "related", "source")
 )
 
 
-def _joined(shared: list[list[Any]], text: list[list[Any]]) -> list[list[Any]]:
-    """The columns that :func:`_split` split into ``shared`` and ``text``, one per field
-    of an article, as :func:`feeds.articles.from_recorded_columns` takes them."""
+def _joined(
+    shared: list[list[Any]], dates: list[list[Any]], texts: RecordedTexts
+) -> list[list[Any]]:
+    """The columns that :func:`_split` split into ``shared`` and ``dates``, with the
+    ``texts`` that follow them, one per field of an article, as
+    :func:`feeds.articles.from_recorded_columns` takes them."""
     if not shared:
         return []
-    *shared, table = shared
-    columns: list[list[Any]] = []
-    shared_columns, text_columns = iter(shared), iter(text)
-    for index in range(len(FLAT_FIELDS)):
-        columns.append(next(text_columns if index in _TEXT else shared_columns))
-    keys = columns[_KEY]
-    columns[_URL] = [
-        key if url is None else url for key, url in zip(keys, columns[_URL], strict=True)
-    ]
-    published = columns[_PUBLISHED] = list(map(datetime.fromisoformat, columns[_PUBLISHED]))
-    columns[_UPDATED] = [
+    keys, places, topics, related, sources, table = shared
+    published = list(map(datetime.fromisoformat, dates[0]))
+    updated = [
         old if new is None else datetime.fromisoformat(new)
-        for old, new in zip(published, columns[_UPDATED], strict=True)
+        for old, new in zip(published, dates[1], strict=True)
     ]
     providers = [provider_of(name, domain) for name, domain in table]
-    columns[_PROVIDER] = list(map(providers.__getitem__, columns[_PROVIDER]))
-    return columns
+    return [
+        keys,
+        published,
+        updated,
+        list(map(providers.__getitem__, places)),
+        topics,
+        related,
+        sources,
+        texts.texts(),
+    ]
 
 
 # Plain values, as records hold: the context, articles added or replaced, keys of articles

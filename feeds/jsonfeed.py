@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from feeds.articles import Article, listed_related
+from feeds.articles import Article, listed_related, with_texts
 from feeds.config import Config
 from feeds.plan import FeedSpec
 from feeds.render import (
@@ -84,8 +84,8 @@ def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
     if related:
         item["_feeds"] = {
             "related": [
-                {"id": article_id(other), "url": other.text.url, "title": other.text.title}
-                for other in related
+                {"id": article_id(other), "url": text.url, "title": text.title}
+                for other, text in with_texts(related)
             ],
         }
     return item

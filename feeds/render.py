@@ -42,7 +42,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds import __version__
-from feeds.articles import Article, listed_related
+from feeds.articles import Article, listed_related, with_texts
 from feeds.config import Config
 from feeds.plan import FeedKind, FeedSpec
 from feeds.sanitize import has_markup, person_name, plain_title, provider_url
@@ -137,7 +137,8 @@ class RelatedLink:
     def to(cls, article: Article) -> RelatedLink:
         """Link titles are plain text that no reader unescapes: one that would read as
         markup is given without it, so every related link keeps a title."""
-        return _related_link(article.text.url, article.text.title)
+        text = article.text
+        return _related_link(text.url, text.title)
 
 
 # An article is listed among the related articles of every article that cites it: what its
@@ -280,8 +281,8 @@ def entry_content(article: Article, related: list[Article], *, more: bool = Fals
     )
     if related:
         items = "".join(
-            _related_item(other.text.url, other.text.title, other.provider.name)
-            for other in related
+            _related_item(text.url, text.title, other.provider.name)
+            for other, text in with_texts(related)
         )
         parts.append(f"<h3>Related articles</h3><ul>{items}</ul>")
         if more:

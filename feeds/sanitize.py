@@ -116,7 +116,7 @@ def clean_article(article: Article) -> Article:
     """The article with printable text and ASCII URIs; its key (identity) is unchanged."""
     text = article.text
     return article._replace(
-        text=Text(
+        held_text=Text(
             url=as_uri(text.url),
             title=printable(text.title).strip() or text.url,
             excerpt=printable(text.excerpt).strip(),

@@ -789,6 +789,38 @@ def test_a_record_whose_frames_another_digest_vouches_for_reads_as_nothing(
     assert cache.read_records(path, b"test-record\n") == ([], [])
 
 
+def test_a_raw_frame_is_read_back_as_where_its_bytes_lie_once_they_are_checked(
+    tmp_path: Path,
+) -> None:
+    """A :class:`~feeds.cache.Raw` frame holds its chunks as they are, and reads back as
+    where they lie in the file (:class:`~feeds.cache.RawFrame`); a
+    :class:`~feeds.cache.Deferred` value after it is made once it is written.  A raw frame
+    damaged is read no further, as any other."""
+    written: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        for number in range(1_000):
+            written.append(os.urandom(number % 50))
+            yield written[-1]
+
+    path = tmp_path / "record.pickle"
+    kind = b"test-record\n"
+    cache.write_record(
+        path, kind, "first", cache.Raw(chunks()), cache.Deferred(lambda: len(written)), "last"
+    )
+    (first, frame, count, last), ends = cache.read_records(path, kind, raw={1})
+    assert (first, count, last) == ("first", 1_000, "last")
+    assert type(frame) is cache.RawFrame
+    content = path.read_bytes()
+    assert content[frame.offset : frame.offset + frame.size] == b"".join(written)
+    assert ends[1].size == frame.offset + frame.size
+    assert cache.read_records(path, kind)[0] == ["first"]  # not a pickle
+    damaged = bytearray(content)
+    damaged[frame.offset + frame.size // 2] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    assert cache.read_records(path, kind, raw={1})[0] == ["first"]
+
+
 def test_a_record_frame_may_be_pickled_without_a_memo(tmp_path: Path) -> None:
     """A frame of values none of which must be read back shared is pickled without the
     pickler's memo, whose table of every object pickled was 61 MB of the 79 MB that writing

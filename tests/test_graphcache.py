@@ -9,6 +9,7 @@ order, article for article.
 from __future__ import annotations
 
 import itertools
+import pickle
 import random
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -23,7 +24,7 @@ import yaml
 from feeds import cache as cache_module
 from feeds import graphcache, keys
 from feeds.api import check_source
-from feeds.articles import Article, Image, Provider, Text
+from feeds.articles import Article, Image, Provider, RecordedText, Text
 from feeds.cache import Cache, append_record, code_fingerprint, digest
 from feeds.crosscheck import Facts
 from feeds.records import discover, display_path
@@ -254,7 +255,7 @@ def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None
             **fields,
         }
         values.setdefault("updated", values["published"])
-        return Article(**values, text=Text(**text))
+        return Article(**values, held_text=Text(**text))
 
     graph = {
         a.key: a
@@ -291,6 +292,63 @@ def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None
     frames, _ = cache_module.read_records(record, graphcache._FORMAT, graphcache._CLASSES)
     cache_module.write_record(record, graphcache._FORMAT, frames[0])
     assert graphcache.load_state(record, "context") is None
+
+
+def test_a_graph_read_back_reads_the_text_of_each_article_when_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The articles read back hold where the record holds their text, and read it from
+    there each time it is asked for, as it was; they compare equal to those stored.  The
+    record written whole again, in its own place, from the graph read back, copies those
+    texts from the file it replaces and gives them back the same."""
+    folder, cache = tmp_path / "records", tmp_path / "cache"
+    write_corpus(folder, 40)
+    _, fresh = graphs(folder, cache)
+    state = recorded_state(cache)
+    assert state is not None
+    assert all(type(a.held_text) is RecordedText for a in state.graph.values())
+    assert [a.text for a in state.graph.values()] == [a.text for a in fresh.values()]
+    assert all(type(a.text) is Text for a in state.graph.values())
+    assert any(a.text.url != a.key for a in fresh.values())  # the record holds such too
+    assert any(a.text.image is not None for a in fresh.values())
+    assert any(a.text.image is None for a in fresh.values())
+    assert list(state.graph.items()) == list(fresh.items())
+    context = f"{code_fingerprint()}:{schema_key(load_schema())}"
+    record = cache / "graph.pickle"
+    before = record.stat().st_ino
+    with monkeypatch.context() as patched:  # copied as recorded, not read
+        patched.setattr(graphcache.RecordedTexts, "read", None)
+        graphcache.store_state(record, state, context, None)  # whole, over what it reads
+    assert record.stat().st_ino != before
+    again = recorded_state(cache)
+    assert again is not None
+    assert [a.text for a in again.graph.values()] == [a.text for a in fresh.values()]
+    # The graph first read back still reads its texts, from the file it was read from.
+    assert [a.text for a in state.graph.values()] == [a.text for a in fresh.values()]
+
+
+def test_a_recorded_text_is_equal_to_its_text_and_hashed_and_pickled_as_it(
+    tmp_path: Path,
+) -> None:
+    text = Text("https://a.example.com/x?utm=1", "Title", "Excerpt", Image("i.png", 1, None))
+    published = datetime(2021, 3, 4, tzinfo=UTC)
+    article = Article(
+        "https://a.example.com/x", published, published, Provider("P", "p.com"), (), (), None, text
+    )
+    record = tmp_path / "graph.pickle"
+    graphcache.store_state(record, graphcache.GraphState({article.key: article}, {}), "c", None)
+    read = graphcache.load_state(record, "c")
+    assert read is not None
+    (recorded,) = read.graph.values()
+    held = recorded.held_text
+    assert type(held) is RecordedText
+    assert held == text and text == held
+    assert (held != text, text != held) == (False, False)
+    assert held != text._replace(title="Other") and text._replace(title="Other") != held
+    assert recorded == article and article == recorded and hash(recorded) == hash(article)
+    assert recorded != article._replace(held_text=text._replace(excerpt=""))
+    copy = pickle.loads(pickle.dumps(recorded))
+    assert type(copy.held_text) is Text and copy == article
 
 
 def test_a_graph_record_gives_back_shared_values_once_and_images_as_images(

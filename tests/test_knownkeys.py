@@ -217,7 +217,7 @@ def test_an_article_is_at_the_same_place_searched_for_by_rank_or_looked_up_by_ke
     for spec in plan.feeds:
         wanted = rng.sample(articles, 60)
         other = wanted[0].text._replace(title="Another title")
-        wanted += [wanted[0]._replace(text=other)]  # its key, another article
+        wanted += [wanted[0]._replace(held_text=other)]  # its key, another article
         places = {}
         for way, search_at_most in (("searched", math.inf), ("listed", 0.0)):
             monkeypatch.setattr(knownkeys, "SEARCH_AT_MOST", search_at_most)
