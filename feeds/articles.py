@@ -57,8 +57,7 @@ class TextSource(Protocol):
 
 
 class RecordedText:
-    """The text of an article where a :class:`TextSource` holds it, read each time it is
-    asked for.
+    """The text of an article where a :class:`TextSource` holds it, read when asked for.
 
     A build that changed one record makes one for each of the 770,000 articles of 100,000
     records it reads back (0.1 s), where reading their texts took 0.45 s and 561 MB, and
@@ -145,8 +144,8 @@ def plain_values(article: Article) -> tuple[Any, ...]:
 
 
 def with_texts(articles: Iterable[Article]) -> Iterator[tuple[Article, Text]]:
-    """Each of ``articles`` with its text, read once: it may be read from the graph record
-    each time it is asked for (:class:`RecordedText`)."""
+    """Each of ``articles`` with its text, asked for once: a text the graph record holds
+    (:class:`RecordedText`) takes a few calls to find each time."""
     for article in articles:
         yield article, article.text
 

@@ -26,7 +26,7 @@ articles apart (:func:`_split`), then the changes after it.
 
 The text of the articles (:class:`~feeds.articles.Text`) is most of what the graph weighs,
 and a build that changed one record shows that of a few hundred articles: it is read from
-the record each time it is shown (:class:`RecordedTexts`).
+the record the first time it is shown (:class:`RecordedTexts`).
 """
 
 from __future__ import annotations
@@ -229,8 +229,10 @@ _TEXT_FRAME = 2
 
 
 class RecordedTexts:
-    """The texts of the articles of a graph record, each read from its file when asked for
-    (:class:`feeds.articles.RecordedText`).
+    """The texts of the articles of a graph record, each read from its file the first time
+    it is asked for, and kept (:class:`feeds.articles.RecordedText`): a build that renders
+    every document again, its output gone, asks for each text of an entry 45 times (10
+    related articles) or so.
 
     The text of an article is its address (``None`` when it is its key), title, excerpt
     and image (a plain tuple), as :mod:`marshal` writes them: it holds no class, and it
@@ -248,6 +250,7 @@ class RecordedTexts:
         self._ends.frombytes(ends)
         if len(self._ends) != len(keys) or (self._ends and self._ends[-1] != frame.size):
             raise ValueError("the ends of the texts are not those of their frame")
+        self._read: list[Text | None] = [None] * len(keys)
         self._file = os.open(path, os.O_RDONLY)
         weakref.finalize(self, os.close, self._file)
         if os.fstat(self._file).st_ino != inode:
@@ -263,13 +266,16 @@ class RecordedTexts:
         return blob
 
     def read(self, index: int) -> Text:
-        url, title, excerpt, image = marshal.loads(self.blob(index))
-        return Text(
-            self._keys[index] if url is None else url,
-            title,
-            excerpt,
-            None if image is None else Image(*image),
-        )
+        text = self._read[index]
+        if text is None:
+            url, title, excerpt, image = marshal.loads(self.blob(index))
+            text = self._read[index] = Text(
+                self._keys[index] if url is None else url,
+                title,
+                excerpt,
+                None if image is None else Image(*image),
+            )
+        return text
 
     def texts(self) -> list[RecordedText]:
         """Each text, by its place."""
