@@ -21,7 +21,7 @@ from typing import Generic, TypeVar
 
 from feeds.articles import Article
 from feeds.jsonfeed import render_item
-from feeds.render import EntryXml, render_entries
+from feeds.render import EntryXml, Shown, render_entries, shown
 
 # Rendered entries kept by each process that renders: about 70 MB of them at the size of
 # a seed record with ten related articles.  At 10,000 records, twice as many spared
@@ -64,6 +64,7 @@ class EntryStore:
         self.articles = articles
         self._xml: _Recent[tuple[str, datetime], EntryXml] = _Recent(capacity)
         self._json: _Recent[str, bytes] = _Recent(capacity)
+        self._shown: _Recent[str, Shown] = _Recent(capacity)
 
     def xml(self, entries: Sequence[Article], stamps: Sequence[datetime]) -> list[EntryXml]:
         found = [self._xml.get((a.key, stamp)) for a, stamp in zip(entries, stamps, strict=True)]
@@ -72,7 +73,7 @@ class EntryStore:
             for article, stamp, xml in zip(entries, stamps, found, strict=True)
             if xml is None
         ]
-        rendered = iter(render_entries(missing, self.articles))
+        rendered = iter(render_entries(missing, self.articles, self.shown))
         out = []
         for article, stamp, known in zip(entries, stamps, found, strict=True):
             xml = known or next(rendered)
@@ -80,6 +81,15 @@ class EntryStore:
                 self._xml.put((article.key, stamp), xml)
             out.append(xml)
         return out
+
+    def shown(self, article: Article) -> Shown:
+        """What the entry of ``article`` shows, worked out once for every format: a
+        document's entries are rendered as XML, then as JSON."""
+        seen = self._shown.get(article.key)
+        if seen is None:
+            seen = shown(article, self.articles)
+            self._shown.put(article.key, seen)
+        return seen
 
     def keep(self, article: Article, stamp: datetime, xml: EntryXml) -> None:
         """Take ``xml`` as the entry of ``article`` at ``stamp`` (written before, the same)."""
@@ -94,7 +104,7 @@ class EntryStore:
         for article in entries:
             item = self._json.get(article.key)
             if item is None:
-                item = render_item(article, self.articles)
+                item = render_item(article, self.shown(article))
                 self._json.put(article.key, item)
             out.append(item)
         return out

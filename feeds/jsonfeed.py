@@ -10,17 +10,17 @@ and, for programs, in a ``_feeds`` extension object.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from feeds.articles import Article, listed_related, with_texts
+from feeds.articles import Article
 from feeds.config import Config
 from feeds.plan import FeedSpec
 from feeds.render import (
+    Shown,
     article_id,
-    entry_content,
     feed_description,
     feed_title,
     mark_positions,
@@ -37,13 +37,13 @@ def json_name(spec: FeedSpec, page: int | None = None) -> str:
     return f"{spec.path if page is None else spec.archive_path(page)}{SUFFIX}"
 
 
-def render_item(article: Article, articles: Mapping[str, Article]) -> bytes:
+def render_item(article: Article, seen: Shown) -> bytes:
     """An item as it is written inside every document that lists it: JSON strings never hold
     a raw line break, so indenting each line places it exactly as in a document dumped whole.
 
     orjson writes the same text as ``json.dumps(..., ensure_ascii=False, indent=2)``, several
     times faster (the standard library's indenting encoder is pure Python)."""
-    text = orjson.dumps(_item(article, articles), option=orjson.OPT_INDENT_2)
+    text = orjson.dumps(_item(article, seen), option=orjson.OPT_INDENT_2)
     return _ITEM_INDENT + text.replace(b"\n", _NEXT_LINE)
 
 
@@ -62,14 +62,13 @@ _ITEMS_APART = b"\n" + _ITEM_INDENT + b"}" + _BETWEEN_ITEMS + _ITEM_INDENT + b' 
 _APART_LEAD = len(b"\n" + _ITEM_INDENT + b"}")  # where the separator begins in it
 
 
-def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
-    related, more = listed_related(article, articles)
-    text = article.text
+def _item(article: Article, seen: Shown) -> dict[str, Any]:
+    text = seen.text
     item: dict[str, Any] = {
         "id": article_id(article),
         "url": text.url,
         "title": text.title,
-        "content_html": entry_content(article, related, more=more),
+        "content_html": seen.content,
     }
     if text.excerpt:
         item["summary"] = text.excerpt
@@ -81,11 +80,11 @@ def _item(article: Article, articles: Mapping[str, Article]) -> dict[str, Any]:
     item["authors"] = [{"name": article.provider.name, "url": provider_url(article.provider)}]
     if article.topics:
         item["tags"] = list(article.topics)
-    if related:
+    if seen.related:
         item["_feeds"] = {
             "related": [
-                {"id": article_id(other), "url": text.url, "title": text.title}
-                for other, text in with_texts(related)
+                {"id": article_id(other), "url": other_text.url, "title": other_text.title}
+                for other, other_text in seen.related
             ],
         }
     return item

@@ -15,7 +15,7 @@ import yaml
 
 if TYPE_CHECKING:
     from feeds.articles import Article
-    from feeds.render import EntryXml
+    from feeds.render import EntryXml, Shown
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -150,10 +150,12 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     keys: list[str] = []
 
     def counting(
-        items: Sequence[tuple[Article, datetime]], articles: Mapping[str, Article]
+        items: Sequence[tuple[Article, datetime]],
+        articles: Mapping[str, Article],
+        shown_of: Callable[[Article], Shown] | None = None,
     ) -> list[EntryXml]:
         keys.extend(article.key for article, _ in items)
-        return render(items, articles)
+        return render(items, articles, shown_of)
 
     monkeypatch.setattr(entries, "render_entries", counting)
     yield keys

@@ -9,14 +9,16 @@ of awkward records (markup in titles, ampersands, line breaks, Unicode, clashing
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from feeds import entries as entry_store
 from feeds import render
 from feeds.api import check_source
+from feeds.articles import Article
 from feeds.config import Config
 from feeds.jsonfeed import _item, json_name, render_json
 from feeds.plan import FeedPlan, FeedSpec, plan_feeds
@@ -57,7 +59,7 @@ def whole_xml(spec: FeedSpec, plan: FeedPlan, page: int | None, fmt: str) -> byt
     entries = render.document_entries(spec, page)
     stamps = render.distinct_updates(entries)
     for article, stamp in reversed(list(zip(entries, stamps, strict=True))):
-        render._add_entry(generator, article, plan.articles, stamp)
+        render._add_entry(generator, article, render.shown(article, plan.articles), stamp)
     name = render.file_name(spec, fmt, page)
     media_type = render.FORMATS[fmt][1]
     generator.link(
@@ -80,7 +82,9 @@ def whole_xml(spec: FeedSpec, plan: FeedPlan, page: int | None, fmt: str) -> byt
 
 def whole_json(spec: FeedSpec, plan: FeedPlan, page: int | None) -> bytes:
     document = json.loads(render_json(spec, CONFIG, page, []))
-    document["items"] = [_item(a, plan.articles) for a in render.document_entries(spec, page)]
+    document["items"] = [
+        _item(a, render.shown(a, plan.articles)) for a in render.document_entries(spec, page)
+    ]
     return f"{json.dumps(document, ensure_ascii=False, indent=2)}\n".encode()
 
 
@@ -126,12 +130,14 @@ def test_entries_look_up_only_the_texts_their_formats_change(
     items = [(article, article.updated) for article in articles]
     quick = render.render_entries(items, plan.articles)
     if len(articles) > 100:  # the corpus has every kind of text the rules change
-        changed = [render._changed_texts(article) for article in articles]
+        changed = [render._changed_texts(article, article.text) for article in articles]
         assert {name for atom, _ in changed for name in atom} == {"title", "summary"}
         assert {name for _, rss in changed for name in rss} == {"title", "category"}
         assert ((), ()) in changed
     monkeypatch.setattr(
-        render, "_changed_texts", lambda _article: (("title", "summary"), ("title", "category"))
+        render,
+        "_changed_texts",
+        lambda _article, _text: (("title", "summary"), ("title", "category")),
     )
     assert render.render_entries(items, plan.articles) == quick
 
@@ -149,3 +155,25 @@ def test_documents_come_newest_first_by_their_middle_entry(plan: FeedPlan) -> No
         if entries:
             middles.append(entries[len(entries) // 2].published)
     assert middles == sorted(middles, reverse=True)
+
+
+def test_what_an_entry_shows_is_worked_out_once_for_every_format(
+    plan: FeedPlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document's entries are rendered as Atom and RSS, then as JSON Feed items: their
+    text, related articles and content are worked out once for all three."""
+    worked_out: list[str] = []
+
+    def counted(article: Article, articles: Mapping[str, Article]) -> render.Shown:
+        worked_out.append(article.key)
+        return render.shown(article, articles)
+
+    monkeypatch.setattr(entry_store, "shown", counted)
+    store = entry_store.EntryStore(plan.articles)
+    listed = list(plan.articles.values())[:20]
+    xml = store.xml(listed, [article.updated for article in listed])
+    items = store.json(listed)
+    assert sorted(worked_out) == sorted(article.key for article in listed)
+    alone = entry_store.EntryStore(plan.articles, capacity=0)
+    assert alone.xml(listed, [article.updated for article in listed]) == xml
+    assert alone.json(listed) == items
