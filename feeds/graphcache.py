@@ -231,12 +231,12 @@ _TEXT_FRAME = 2
 class RecordedTexts:
     """The texts of the articles of a graph record, each read from its file the first time
     it is asked for, and kept (:class:`feeds.articles.RecordedText`): a build that renders
-    every document again, its output gone, asks for each text of an entry 45 times (10
-    related articles) or so.
+    every document again, its output gone, asks for the text of an article for its entry
+    and for the entry of each article that lists it among its related articles.
 
     The text of an article is its address (``None`` when it is its key), title, excerpt
-    and image (a plain tuple), as :mod:`marshal` writes them: it holds no class, and it
-    read them back in about 2 us each.  The frame they are in is read once to check its
+    and image (a plain tuple), as :mod:`marshal` writes them: values without a class, read
+    back without running any code.  The frame they are in is read once to check its
     digest (:func:`feeds.cache.read_records`); the file stays open, so that a record
     written in its place meanwhile leaves this one readable, and appending to it writes
     after its frames."""
