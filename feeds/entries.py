@@ -64,9 +64,14 @@ class EntryStore:
         self.articles = articles
         self._xml: _Recent[tuple[str, datetime], EntryXml] = _Recent(capacity)
         self._json: _Recent[str, bytes] = _Recent(capacity)
-        self._shown: _Recent[str, Shown] = _Recent(capacity)
+        # What the entries of the document being rendered show: its XML is rendered, then
+        # its JSON Feed.  Kept for that document only: with its HTML content, what an
+        # entry shows weighs a few kilobytes, and the rendered entries hold it already.
+        self._shown: dict[str, Shown] = {}
 
     def xml(self, entries: Sequence[Article], stamps: Sequence[datetime]) -> list[EntryXml]:
+        """The XML of ``entries`` (at ``stamps``), the entries of the next document."""
+        self._shown = {}
         found = [self._xml.get((a.key, stamp)) for a, stamp in zip(entries, stamps, strict=True)]
         missing = [
             (article, stamp)
@@ -83,12 +88,11 @@ class EntryStore:
         return out
 
     def shown(self, article: Article) -> Shown:
-        """What the entry of ``article`` shows, worked out once for every format: a
-        document's entries are rendered as XML, then as JSON."""
+        """What the entry of ``article`` shows, worked out once for every format of the
+        document being rendered."""
         seen = self._shown.get(article.key)
         if seen is None:
-            seen = shown(article, self.articles)
-            self._shown.put(article.key, seen)
+            seen = self._shown[article.key] = shown(article, self.articles)
         return seen
 
     def keep(self, article: Article, stamp: datetime, xml: EntryXml) -> None:
@@ -100,6 +104,8 @@ class EntryStore:
         self._json.put(article.key, item)
 
     def json(self, entries: Sequence[Article]) -> list[bytes]:
+        """The JSON Feed items of ``entries``, mostly those of the document whose XML
+        :meth:`xml` gave last."""
         out = []
         for article in entries:
             item = self._json.get(article.key)
