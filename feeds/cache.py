@@ -488,9 +488,7 @@ def read_records(
                     stream.seek(body)
                     try:
                         values.append(_Restricted(stream, classes).load())
-                    except (
-                        Exception
-                    ):  # any failure to rebuild the value makes it and the rest unusable
+                    except Exception:  # a value not rebuilt makes it and the rest unusable
                         break
                 start = body + length
                 ends.append(RecordEnd(state.st_ino, start))
