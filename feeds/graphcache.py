@@ -146,8 +146,8 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
         if recorded != context:
             return None
         _, dates, frame, text_ends, *_ = frames
-        keys = shared[0] if shared else []
-        texts = RecordedTexts(path, frame, text_ends, keys, ends[_TEXT_FRAME].inode)
+        article_keys = shared[0] if shared else []
+        texts = RecordedTexts(path, frame, text_ends, article_keys, ends[_TEXT_FRAME].inode)
         restored = from_recorded_columns(_joined(shared, dates, texts))
         graph = {article.key: article for article in restored}
         # The record holds them as they were written (its digest and context vouch for
