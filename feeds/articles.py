@@ -7,7 +7,7 @@ once and can follow the links either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -143,13 +143,6 @@ def plain_values(article: Article) -> tuple[Any, ...]:
     )
 
 
-def with_texts(articles: Iterable[Article]) -> Iterator[tuple[Article, Text]]:
-    """Each of ``articles`` with its text, asked for once: a text the graph record holds
-    (:class:`RecordedText`) takes a few calls to find each time."""
-    for article in articles:
-        yield article, article.text
-
-
 # Where :func:`plain_values` puts the related keys.
 RELATED_VALUE = 10
 
@@ -190,12 +183,17 @@ def plain_values_as_related(article: Article) -> tuple[Any, ...]:
 RELATED_LISTED = 50
 
 
-def listed_related(article: Article, articles: Mapping[str, Article]) -> tuple[list[Article], bool]:
+def listed_related(
+    article: Article, articles: Mapping[str, Article]
+) -> tuple[list[tuple[Article, Text]], bool]:
     """The related articles the entry of ``article`` lists, in the order they were first
-    cited: the first :data:`RELATED_LISTED` of those ``articles`` holds; and whether it
-    holds more.  The articles that entry depends on are those of :func:`related_shown`."""
+    cited, each with its text: the first :data:`RELATED_LISTED` of those ``articles``
+    holds; and whether it holds more.  The articles that entry depends on are those of
+    :func:`related_shown`.  Each text is asked for once here: one the graph record holds
+    (:class:`RecordedText`) takes a few calls to find each time."""
     found = [articles[key] for key in related_shown(article, articles)]
-    return found[:RELATED_LISTED], len(found) > RELATED_LISTED
+    listed = [(other, other.text) for other in found[:RELATED_LISTED]]
+    return listed, len(found) > RELATED_LISTED
 
 
 def related_shown(article: Article, articles: Mapping[str, Article]) -> list[str]:

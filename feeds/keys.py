@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from feeds.articles import RELATED_VALUE, Article, listed_related, plain_values, with_texts
+from feeds.articles import RELATED_VALUE, Article, listed_related, plain_values
 from feeds.cache import code_fingerprint
 from feeds.config import Config
 from feeds.plan import FeedSpec
@@ -37,7 +37,7 @@ def entry_digest(article: Article, articles: Mapping[str, Article]) -> bytes:
     keys of the others: an article that a thousand records cite keeps its entry as more
     records cite it."""
     listed, more = listed_related(article, articles)
-    related = [(text.url, text.title, other.provider.name) for other, text in with_texts(listed)]
+    related = [(text.url, text.title, other.provider.name) for other, text in listed]
     values = plain_values(article)
     text = _encoded((values[:RELATED_VALUE], values[RELATED_VALUE + 1 :], related, more))
     return hashlib.blake2b(text, digest_size=DIGEST_SIZE).digest()

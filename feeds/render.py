@@ -42,7 +42,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds import __version__
-from feeds.articles import Article, Text, listed_related, with_texts
+from feeds.articles import Article, Text, listed_related
 from feeds.config import Config
 from feeds.plan import FeedKind, FeedSpec
 from feeds.sanitize import has_markup, person_name, plain_title, provider_url
@@ -278,9 +278,8 @@ class Shown(NamedTuple):
 
 def shown(article: Article, articles: Mapping[str, Article]) -> Shown:
     """What the entry of ``article`` shows, its related articles found in ``articles``."""
-    related, more = listed_related(article, articles)
+    listed, more = listed_related(article, articles)
     text = article.text
-    listed = list(with_texts(related))
     return Shown(text, listed, more, entry_content(article, text, listed, more=more))
 
 
