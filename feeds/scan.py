@@ -121,18 +121,16 @@ def _restore_facts(state: tuple[Any, ...]) -> Facts:
 
 def _interned(state: tuple[Any, ...]) -> tuple[Any, ...]:
     """The :func:`_facts_state` ``state`` with its URLs interned: records cite the same
-    articles again and again, and each URL is then held once.  Citations whose URLs are
-    interned already, as those of every result taken back from workers or the cache are,
-    are kept as they are: about a million of them at 100,000 records were made again each
-    time the graph record was written whole, and its summaries of the results took 107 MB
-    then."""
-    file, latest, key, title, title_print, date, moment, citations, published = state
-    if not all(intern(url) is url for _, url, _, _ in citations):
-        citations = tuple(
-            (index, intern(url), print_, when) for index, url, print_, when in citations
-        )
+    articles again and again, and each URL is then held once.  Keys of related articles
+    that are interned already, as those of every result taken back from workers or the
+    cache are, are kept as they are: about a million citations at 100,000 records were
+    made again each time the graph record was written whole, and its summaries of the
+    results took 107 MB then."""
+    file, latest, key, title, title_print, date, moment, cited, claims, said, published = state
+    if not all(intern(url) is url for url in cited):
+        cited = tuple(map(intern, cited))
     key = None if key is None else intern(key)
-    return file, latest, key, title, title_print, date, moment, citations, published
+    return file, latest, key, title, title_print, date, moment, cited, claims, said, published
 
 
 # A result without its articles as plain values: its file, diagnostics, facts (shared

@@ -20,6 +20,7 @@ from feeds.cache import open_cache
 from feeds.config import Config
 from feeds.crosscheck import (
     Facts,
+    citing,
     citing_others_otherwise,
     contradicting_citations,
     instant,
@@ -369,9 +370,7 @@ def facts_of_records(draw: st.DrawFn) -> list[Facts]:
                 title_print(title),
                 date,
                 instant(date),
-                tuple(
-                    (n, key, title_print(text), when) for n, (key, text, when) in enumerate(cited)
-                ),
+                *citing((key, title_print(text), when) for key, text, when in cited),
                 draw(st.booleans()),
             )
         )

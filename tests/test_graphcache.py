@@ -26,7 +26,7 @@ from feeds import graphcache, keys
 from feeds.api import check_source
 from feeds.articles import Article, Image, Provider, RecordedText, Text
 from feeds.cache import Cache, append_record, code_fingerprint, digest
-from feeds.crosscheck import Facts
+from feeds.crosscheck import Facts, citing
 from feeds.records import discover, display_path
 from feeds.scan import FileResult, from_summary, scan, summary_of
 from feeds.schema import load_schema, schema_key
@@ -402,9 +402,10 @@ def test_a_graph_record_gives_back_shared_values_once_and_images_as_images(
 
 def test_a_summary_keeps_citations_whose_urls_are_interned_as_they_are() -> None:
     """The results taken back from workers or the cache cite interned URLs: their
-    summaries, which the graph record holds, keep the very citations they hold, where
-    about a million were made again at 100k records.  A citation of an equal URL
-    that is not the interned one is made again with it, so that the record holds it once."""
+    summaries, which the graph record holds, keep the very keys of related articles they
+    hold, where about a million citations were made again at 100k records.  Keys equal to
+    an interned URL but not that one are made again with it, so that the record holds
+    each URL once."""
     cited = intern("https://cited.example.com/one")
     facts = Facts(
         "a.md",
@@ -414,20 +415,21 @@ def test_a_summary_keeps_citations_whose_urls_are_interned_as_they_are() -> None
         1,
         "2021-01-01T00:00:00Z",
         1_609_459_200_000_000,
-        ((0, cited, 2, "2020-12-31T00:00:00Z"),),
+        *citing([(cited, 2, "2020-12-31T00:00:00Z")]),
     )
     result = FileResult("a.md", (), facts, True, None)
     summary = summary_of(result)
     assert summary[2] is not None
-    assert summary[2][7] is facts.citations
+    assert summary[2][7] is facts.cited
     assert from_summary(summary) == result
     equal = "".join(["https://cited.example.com/", "one"])
     assert equal == cited and equal is not cited
-    other = facts._replace(citations=((0, equal, 2, "2020-12-31T00:00:00Z"),))
+    other = facts._replace(cited=(equal,))
     state = summary_of(result._replace(facts=other))[2]
     assert state is not None
-    assert state[7] == other.citations
-    assert state[7][0][1] is cited
+    assert state[7] == other.cited
+    assert state[7][0] is cited
+    assert Facts._make(state).citations == ((0, cited, 2, "2020-12-31T00:00:00Z"),)
 
 
 def test_a_lost_cached_result_falls_back_to_merging_every_file(tmp_path: Path) -> None:
