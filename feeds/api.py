@@ -560,7 +560,7 @@ def _publish(
                 # held of others (see Cache.keep_only); doing it again reads every row.
                 tidy=run.looked is None or not run.looked.same_files,
             )
-            plan = plan_feeds(source.graph, config.entries_per_feed)
+            plan = plan_feeds(source.graph, config.entries_per_feed, source.ordered)
         inputs = run.inputs(contents)
         written = _write(plan, config, inputs, run.progress, last, source=source, stated=stated)
     if store is not None and inputs:
@@ -861,6 +861,8 @@ class CheckedSource:
     latest: tuple[int | None, ...] = ()  # each file's latest date (see crosscheck.Facts)
     entry_digests: Mapping[str, bytes] = field(default_factory=dict)  # see feeds.keys
     lineage: Lineage = field(default_factory=Lineage)  # the graph's, when it is kept
+    # The articles of the graph newest first (feeds.plan.newest_first), when known.
+    ordered: Sequence[Article] | None = None
 
 
 def check_source(
@@ -914,7 +916,7 @@ def _check_source(
     build whose output is in place (see :func:`feeds.graphcache.load_state`)."""
     results: list[FileResult] = []
     contents = {} if contents is None else contents
-    graph, entry_digests, lineage = _merged_graph(
+    graph, entry_digests, lineage, ordered = _merged_graph(
         paths,
         schema,
         store,
@@ -928,7 +930,15 @@ def _check_source(
     if store is not None and tidy:
         store.keep_only([result.file for result in results], paths, schema_key(schema))
     return _checked_source(
-        results, paths, now, graph, entry_digests, lineage=lineage, store=store, contents=contents
+        results,
+        paths,
+        now,
+        graph,
+        entry_digests,
+        lineage=lineage,
+        store=store,
+        contents=contents,
+        ordered=ordered,
     )
 
 
@@ -942,16 +952,18 @@ def _checked_source(
     lineage: Lineage | None = None,
     store: Cache | None = None,
     contents: Mapping[str, bytes] | None = None,
+    ordered: Sequence[Article] | None = None,
 ) -> CheckedSource:
-    """What checking ``results`` (of ``paths``, in order) gives a build, with ``graph`` and
-    the ``entry_digests`` known of it; ``store`` and ``contents`` as for :func:`reviewed`."""
+    """What checking ``results`` (of ``paths``, in order) gives a build, with ``graph``, the
+    ``entry_digests`` known of it and its articles ``ordered`` newest first when known;
+    ``store`` and ``contents`` as for :func:`reviewed`."""
     checked = reviewed(results, paths, now, publishing=True, store=store, contents=contents)
     published = sum(
         item.valid and result.published for item, result in zip(checked, results, strict=True)
     )
     latest = tuple(None if r.facts is None else r.facts.latest for r in results)
     return CheckedSource(
-        tuple(checked), published, graph, latest, entry_digests, lineage or Lineage()
+        tuple(checked), published, graph, latest, entry_digests, lineage or Lineage(), ordered
     )
 
 
@@ -966,20 +978,22 @@ def _merged_graph(
     record: Path | None,
     digests: Sequence[bytes | None] | None,
     in_place: bytes,
-) -> tuple[dict[str, Article], Mapping[str, bytes], Lineage]:
+) -> tuple[dict[str, Article], Mapping[str, bytes], Lineage, Sequence[Article] | None]:
     """The graph of the valid published records among ``paths``: from that of the build
     whose output is in place (``in_place``), for what changed, when that graph is at hand
     and most of it still stands; else merged from every file.  ``kept`` receives every
     file's result, ``contents`` their hashes.  With the graph come the digests of its
-    entries and its lineage, when it is kept for the next build."""
+    entries, its lineage and its articles newest first, when it is kept for the next build
+    (which then finds its order and makes it its own: see :func:`feeds.plan.reordered`)."""
     from feeds.cache import code_fingerprint
     from feeds.graphcache import load_state, merge_all, merge_changes, store_state
     from feeds.keys import entry_digests
+    from feeds.plan import newest_first
     from feeds.scan import cached_results, known_digests, scan
 
     if store is None or record is None:
         scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)
-        return merge_all(scanned, kept, contents).graph, {}, Lineage()
+        return merge_all(scanned, kept, contents).graph, {}, Lineage(), None
     context = schema_key(schema)
     whose = f"{code_fingerprint()}:{context}"  # cached articles depend on code and schema
     previous = load_state(record, whose, in_place)
@@ -1023,16 +1037,17 @@ def _merged_graph(
         entry_digests=entry_digests(state.graph, state.entry_digests, state.remerged),
         results=_results_to_keep(kept, contents, previous),
         build=build,
+        ordered=(newest_first(state.graph.values()) if state.ordered is None else state.ordered),
     )
     with contextlib.suppress(OSError):  # a build without it is only slower next time
         store_state(record, state, whose, previous)
     if previous is None:
-        return state.graph, state.entry_digests, Lineage(build)
+        return state.graph, state.entry_digests, Lineage(build), state.ordered
     changed = None
     if state.remerged is not None:
         changed = {key: previous.graph.get(key) for key in state.remerged}
     lineage = Lineage(build, previous.build, previous.entry_digests, changed)
-    return state.graph, state.entry_digests, lineage
+    return state.graph, state.entry_digests, lineage, state.ordered
 
 
 def _results_kept(

@@ -27,6 +27,10 @@ articles apart (:func:`_split`), then the changes after it.
 The text of the articles (:class:`~feeds.articles.Text`) is most of what the graph weighs,
 and a build that changed one record shows that of a few hundred articles: it is read from
 the record the first time it is shown (:class:`RecordedTexts`).
+
+And with the graph goes the order of its articles newest first, which the feed plan lists
+them in: the next build finds where the articles it merged again go, instead of sorting
+them all (:func:`feeds.plan.reordered`).
 """
 
 from __future__ import annotations
@@ -73,9 +77,10 @@ from feeds.cache import (
     write_record,
 )
 from feeds.keys import DIGEST_SIZE
+from feeds.plan import newest_first, reordered
 from feeds.scan import FileResult, Summary, from_summary, summary_of
 
-_FORMAT = b"feeds-graph-9\n"  # 9: the texts apart, each read when asked for
+_FORMAT = b"feeds-graph-10\n"  # 10: the articles' order, newest first
 # Articles keep their dates as ``datetime``; results hold diagnostics.
 _CLASSES = DATE_CLASSES | DIAGNOSTIC_CLASSES | STREAMED_CLASSES
 # Changes are appended until they reach this share of the size of the whole graph, or this
@@ -109,6 +114,8 @@ class GraphState:
     # The keys whose article or entry digest may differ from those of the graph it was
     # merged from (:func:`merge_changes`); ``None`` when any may.
     remerged: frozenset[str] | None = None
+    # The articles of the graph newest first (:func:`feeds.plan.newest_first`), when known.
+    ordered: Sequence[Article] | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,7 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
         frames, ends = read_records(path, _FORMAT, _CLASSES, raw={_TEXT_FRAME})
         if len(frames) < _WHOLE_FRAMES:
             return None
-        recorded, shared, rows, digests, checked, _ = frames[0]
+        recorded, shared, rows, digests, order, checked, _ = frames[0]
         if recorded != context:
             return None
         _, dates, frame, text_ends, *_ = frames
@@ -150,6 +157,7 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
         texts = RecordedTexts(path, frame, text_ends, article_keys, ends[_TEXT_FRAME].inode)
         restored = from_recorded_columns(_joined(shared, dates, texts))
         graph = {article.key: article for article in restored}
+        ordered = _ordered(restored, order)
         # The record holds them as they were written (its digest and context vouch for
         # that): taken as they are, where converting each value again took 0.36 s at 100k.
         contributors = {label: (key, keys) for label, key, keys in rows}
@@ -164,6 +172,8 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
         builds = [frames[0][-1], *(change[-1] for change in changes)]
         if in_place and in_place in builds:
             changes = changes[: builds.index(in_place)]
+        # The articles the changes replace or remove, as they were before any was made.
+        before = {key: graph.get(key) for change in changes for key in _changed_keys(change)}
         added = [
             _apply(
                 change,
@@ -178,13 +188,59 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
         build = (changes or frames[:1])[-1][-1]  # that of the last change, if any
         if any(added):  # merging keeps the graph in key order, and so must its changes
             graph = dict(sorted(graph.items()))
+        if ordered is not None and before:
+            ordered = _reordered(ordered, before, graph)
         changed = sum(map(_size, changes))
     except Exception:  # no record, or a body that is not our rows: ignored as a whole
         return None
     whole = len(restored) + len(rows) + len(checked)
     end = ends[_WHOLE_FRAMES - 1 + len(changes)]
     recorded = Recorded(path, end, whole, changed, ends[-1], len(changes))
-    return GraphState(graph, contributors, known, results, recorded, bytes(build))
+    return GraphState(graph, contributors, known, results, recorded, bytes(build), ordered=ordered)
+
+
+def _ordered(articles: Sequence[Article], order: Any) -> list[Article] | None:
+    """``articles`` (in key order) newest first, as the positions ``order`` (packed as
+    :func:`_order_of` packs them) give them; ``None`` when it holds no order for them."""
+    positions = array("I")
+    if not isinstance(order, bytes) or len(order) != positions.itemsize * len(articles):
+        return None
+    positions.frombytes(order)
+    return list(map(articles.__getitem__, positions))
+
+
+def _order_of(articles: Sequence[Article], ordered: Sequence[Article] | None) -> bytes:
+    """The position of each of ``articles`` (in key order) in :func:`feeds.plan.newest_first`
+    order, which ``ordered`` holds them in when it is known, packed."""
+    if ordered is None or len(ordered) != len(articles):
+        ordered = newest_first(articles)
+    where = {key: at for at, key in enumerate(map(_KEY_OF, articles))}
+    return array("I", map(where.__getitem__, map(_KEY_OF, ordered))).tobytes()
+
+
+def _reordered(
+    ordered: Sequence[Article], before: Mapping[str, Article | None], graph: Mapping[str, Article]
+) -> list[Article] | None:
+    """``ordered`` (that of a graph) for ``graph``, where only the articles of the keys of
+    ``before`` may differ from those it holds (``before`` holds those, ``None`` where it
+    held none): see :func:`feeds.plan.reordered`."""
+    gone = []
+    come = []
+    for key, old in before.items():
+        new = graph.get(key)
+        if new is old:
+            continue
+        if old is not None:
+            gone.append(old)
+        if new is not None:
+            come.append(new)
+    return reordered(ordered, gone, come)
+
+
+def _changed_keys(change: Change) -> Iterator[str]:
+    """The keys of the articles ``change`` replaces, adds or removes."""
+    yield from map(_FIRST, change[1])
+    yield from change[2]
 
 
 def store_state(path: Path, state: GraphState, context: str, previous: GraphState | None) -> None:
@@ -203,6 +259,7 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
             return
     rows = [(label, key, keys) for label, (key, keys) in state.contributors.items()]
     articles = list(state.graph.values())
+    order = _order_of(articles, state.ordered)
     shared, dates = _split(articles)
     digests = [state.entry_digests.get(key, b"") for key in state.graph]
     packed = b"".join(digests) if all(len(d) == DIGEST_SIZE for d in digests) else b""
@@ -211,7 +268,7 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
     write_record(
         path,
         _FORMAT,
-        (context, shared, rows, packed, checked, state.build),
+        (context, shared, rows, packed, order, checked, state.build),
         Unshared(dates),
         Raw(_text_blobs(articles, ends)),
         Deferred(ends.tobytes),
@@ -577,4 +634,9 @@ def merge_changes(
     still_shown = dict(previous.entry_digests)
     for key in remerged:
         still_shown.pop(key, None)
-    return GraphState(graph, now, still_shown, remerged=frozenset(remerged))
+    ordered = None
+    if previous.ordered is not None:
+        ordered = _reordered(
+            previous.ordered, {key: previous.graph.get(key) for key in affected}, graph
+        )
+    return GraphState(graph, now, still_shown, remerged=frozenset(remerged), ordered=ordered)

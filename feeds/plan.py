@@ -7,8 +7,9 @@ needs.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -84,6 +85,54 @@ def _published_in_utc(article: Article) -> datetime:
     return article.published.astimezone(UTC)  # the date itself when it is in UTC
 
 
+# Changes beyond this share of the articles are sorted in again with all the others.
+RESORT_SHARE = 1 / 64
+
+
+def reordered(
+    before: Sequence[Article], gone: Iterable[Article], come: Iterable[Article]
+) -> list[Article] | None:
+    """:func:`newest_first` of the articles of ``before`` (in that order) but those ``gone``,
+    and those that ``come`` (whose keys are not those of any article kept): each gone one
+    is found and each new one placed by its :func:`rank_in_feed`, and the rest are copied
+    in slices.  ``None`` when the changes are more than :data:`RESORT_SHARE` of
+    ``before``, or ``gone`` names an article it does not hold, or two that come have one
+    key: the caller then sorts them all.
+
+    Sorting 771,000 articles took 0.33 s at 100,000 records, in every build, where one
+    record changed only a few of them: moving from one article to the next in memory, not
+    comparing their dates, is most of that time (sorting by a number for each took no
+    less)."""
+    gone, come = list(gone), sorted(come, key=rank_in_feed)
+    if len(gone) + len(come) > RESORT_SHARE * len(before):
+        return None
+    if len({article.key for article in come}) < len(come):
+        return None
+    dropped = []
+    for article in gone:
+        at = bisect_left(before, rank_in_feed(article), key=rank_in_feed)
+        if at == len(before) or before[at] is not article:
+            return None
+        dropped.append(at)
+    if len(set(dropped)) < len(dropped):
+        return None
+    kept: list[Article] = []
+    start = 0
+    for at in sorted(dropped):
+        kept += before[start:at]
+        start = at + 1
+    kept += before[start:]
+    ordered: list[Article] = []
+    start = 0
+    for article in come:
+        at = bisect_left(kept, rank_in_feed(article), start, key=rank_in_feed)
+        ordered += kept[start:at]
+        ordered.append(article)
+        start = at
+    ordered += kept[start:]
+    return ordered
+
+
 def rank_in_feed(article: Article) -> tuple[int, str]:
     """Where ``article`` sorts in :func:`newest_first`, as one key to search a feed's
     entries by (:mod:`feeds.knownkeys`): newest first, in UTC to the microsecond, then by
@@ -100,15 +149,21 @@ def feeds_listing(article: Article) -> Iterator[tuple[FeedKind, str]]:
     yield FeedKind.PROVIDER, article.provider.key
 
 
-def plan_feeds(articles: Mapping[str, Article], entries_per_feed: int) -> FeedPlan:
+def plan_feeds(
+    articles: Mapping[str, Article],
+    entries_per_feed: int,
+    ordered: Sequence[Article] | None = None,
+) -> FeedPlan:
     """Every feed; each keeps ``entries_per_feed`` to twice that many entries in its
-    subscription document and archives the older ones in pages of ``entries_per_feed``."""
+    subscription document and archives the older ones in pages of ``entries_per_feed``.
+    ``ordered`` holds the articles :func:`newest_first` when they are known so."""
     provider_names: dict[str, str] = {}
     for article in articles.values():
         # The name of the provider as its articles first say it, in URL order: stable.
         provider_names.setdefault(article.provider.key, article.provider.name)
     # Sorted once: each feed's articles, taken in this order, are in their own order too.
-    ordered = newest_first(articles.values())
+    if ordered is None:
+        ordered = newest_first(articles.values())
     by_topic: dict[str, list[Article]] = defaultdict(list)
     by_provider: dict[str, list[Article]] = defaultdict(list)
     for article in ordered:
@@ -116,7 +171,9 @@ def plan_feeds(articles: Mapping[str, Article], entries_per_feed: int) -> FeedPl
             by_topic[topic].append(article)
         by_provider[article.provider.key].append(article)
 
-    def spec(kind: FeedKind, key: str, name: str, path: str, members: list[Article]) -> FeedSpec:
+    def spec(
+        kind: FeedKind, key: str, name: str, path: str, members: Sequence[Article]
+    ) -> FeedSpec:
         split = split_archive(members, entries_per_feed)
         return FeedSpec(kind, key, name, path, split.current, len(members), split.pages)
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import pickle
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from feeds import plan
 from feeds.articles import (
     RELATED_VALUE,
     Article,
@@ -28,6 +35,7 @@ from feeds.plan import (
     newest_first,
     plan_feeds,
     rank_in_feed,
+    reordered,
 )
 from feeds.records import discover, parse_record
 from feeds.sanitize import clean_article, clean_articles
@@ -336,6 +344,66 @@ def test_newest_first_orders_by_moment_not_by_the_clock_of_each_offset() -> None
     expected = ["https://west.example/", "https://utc.example/", "https://east.example/"]
     assert [a.key for a in newest_first(articles)] == expected
     assert [a.key for a in sorted(articles, key=rank_in_feed)] == expected
+
+
+# Moments with equal ones among them, written in other offsets.
+_MOMENTS = [
+    datetime(2021, 5, 1, 12, tzinfo=UTC),
+    datetime(2021, 5, 1, 14, tzinfo=timezone(timedelta(hours=2))),
+    datetime(2021, 5, 2, tzinfo=UTC),
+    datetime(2020, 1, 1, 3, 30, tzinfo=timezone(-timedelta(hours=5))),
+]
+_KEYS = [f"https://{n}.example/" for n in range(12)]
+
+
+def dated(key: str, published: datetime) -> Article:
+    text = Text(key, "Title", "", None)
+    return Article(key, published, published, Provider("P", "p.example"), ("T",), (), None, text)
+
+
+@given(st.data())
+def test_the_order_of_a_graph_comes_from_the_last_for_the_articles_that_changed(
+    data: st.DataObject,
+) -> None:
+    """Articles gone, come, or come again with another date, among those kept: the order
+    made from the last one is what sorting them all gives, of the very articles."""
+    keys = data.draw(st.lists(st.sampled_from(_KEYS), unique=True))
+    before = {key: dated(key, data.draw(st.sampled_from(_MOMENTS))) for key in keys}
+    after = dict(before)
+    changed = data.draw(st.lists(st.sampled_from(_KEYS), unique=True))
+    for key in changed:
+        if data.draw(st.booleans()):
+            after.pop(key, None)
+        else:
+            after[key] = dated(key, data.draw(st.sampled_from(_MOMENTS)))
+    gone = [before[key] for key in changed if key in before]
+    come = [after[key] for key in changed if key in after]
+    with patch.object(plan, "RESORT_SHARE", math.inf):
+        ordered = reordered(newest_first(before.values()), gone, come)
+    assert ordered is not None
+    assert [article.key for article in ordered] == [a.key for a in newest_first(after.values())]
+    assert all(article is after[article.key] for article in ordered)
+
+
+def test_the_order_of_a_graph_is_sorted_again_when_it_cannot_come_from_the_last() -> None:
+    """When the changes are many, or do not fit the last order: the caller sorts."""
+    articles = [dated(key, _MOMENTS[n % 4]) for n, key in enumerate(_KEYS)]
+    before = newest_first(articles)
+    other = dated(_KEYS[0], _MOMENTS[2])
+    with patch.object(plan, "RESORT_SHARE", 1.0):
+        assert reordered(before, [other], []) is None  # not the article it holds
+        assert reordered(before, [articles[0], articles[0]], []) is None  # gone twice
+        assert reordered(before, [articles[0]], [other, other]) is None  # come twice
+        assert reordered(before, [articles[0]], [other]) is not None
+    assert reordered(before, [articles[0]], [other]) is None  # 2 changes of 12: too many
+
+
+def test_a_plan_takes_the_order_it_is_given_and_comes_out_the_same() -> None:
+    articles = {key: dated(key, _MOMENTS[n % 4]) for n, key in enumerate(sorted(_KEYS))}
+    ordered = newest_first(articles.values())
+    expected = plan_feeds(articles, 5)
+    with patch.object(plan, "newest_first", side_effect=AssertionError("sorted again")):
+        assert plan_feeds(articles, 5, ordered) == expected
 
 
 def test_a_provider_key_ignores_case_spaces_and_www_and_survives_pickling() -> None:

@@ -12,7 +12,7 @@ import itertools
 import pickle
 import random
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from sys import intern
@@ -22,11 +22,12 @@ import pytest
 import yaml
 
 from feeds import cache as cache_module
-from feeds import graphcache, keys
+from feeds import graphcache, keys, plan
 from feeds.api import check_source
 from feeds.articles import Article, Image, Provider, RecordedText, Text
 from feeds.cache import Cache, append_record, code_fingerprint, digest
 from feeds.crosscheck import Facts, citing
+from feeds.plan import newest_first
 from feeds.records import discover, display_path
 from feeds.scan import FileResult, from_summary, scan, summary_of
 from feeds.schema import load_schema, schema_key
@@ -47,6 +48,7 @@ def graphs(folder: Path, cache: Path) -> tuple[dict[str, Article], dict[str, Art
     kept = check_source(paths, schema, NOW, cache=cache, graph_record=cache / "graph.pickle")
     fresh = check_source(paths, schema, NOW)
     assert kept.checked == fresh.checked
+    assert_newest_first(kept.ordered, kept.graph)
     assert kept.published == fresh.published
     expected = {key: ENTRY_DIGEST(article, fresh.graph) for key, article in fresh.graph.items()}
     assert kept.entry_digests == expected
@@ -54,6 +56,8 @@ def graphs(folder: Path, cache: Path) -> tuple[dict[str, Article], dict[str, Art
     assert recorded is not None
     assert list(recorded.graph.items()) == list(fresh.graph.items())
     assert recorded.entry_digests == expected
+    if recorded.ordered is not None:  # else too much changed since it was written whole
+        assert_newest_first(recorded.ordered, recorded.graph)
     labels = {display_path(path) for path in paths}
     assert set(recorded.contributors) <= labels  # none of a file removed or left out
     results = {result.file: result._replace(articles=None) for result in scan(paths, schema, None)}
@@ -61,6 +65,13 @@ def graphs(folder: Path, cache: Path) -> tuple[dict[str, Article], dict[str, Art
     contents = {display_path(path): digest(path.read_bytes()) for path in paths}
     assert {label: content for label, (content, _) in recorded.results.items()} == contents
     return kept.graph, fresh.graph
+
+
+def assert_newest_first(ordered: Sequence[Article] | None, graph: Mapping[str, Article]) -> None:
+    """``ordered`` holds the very articles of ``graph``, as sorting them gives them."""
+    assert ordered is not None
+    assert [article.key for article in ordered] == [a.key for a in newest_first(graph.values())]
+    assert all(article is graph[article.key] for article in ordered)
 
 
 def recorded_state(cache: Path) -> graphcache.GraphState | None:
@@ -171,8 +182,20 @@ def test_every_build_of_a_changing_corpus_has_the_graph_of_a_full_merge(
         return end
 
     monkeypatch.setattr(graphcache, "append_record", counted_append)
+    # Each build's order comes from the last build's, however much changed.
+    monkeypatch.setattr(plan, "RESORT_SHARE", 1.0)
+    sorted_all = []
+    sort = plan.newest_first
+
+    def counted_sort(articles: Iterable[Article]) -> list[Article]:
+        sorted_all.append(True)
+        return sort(articles)
+
+    monkeypatch.setattr(plan, "newest_first", counted_sort)
+    monkeypatch.setattr(graphcache, "newest_first", counted_sort)
     rng = random.Random(seed)
     kept, fresh = graphs(folder, cache)
+    assert len(sorted_all) == 1  # the first build sorts them all: it has no last order
     assert list(kept.items()) == list(fresh.items())
     hashed = []
 
@@ -189,6 +212,9 @@ def test_every_build_of_a_changing_corpus_has_the_graph_of_a_full_merge(
         kept, fresh = graphs(folder, cache)
         assert list(kept.items()) == list(fresh.items())
     assert len(merged_again) == 12 and all(merged_again)  # each build merged only changes
+    assert len(sorted_all) == 1  # and took the order of the articles from the last build
+    recorded = recorded_state(cache)
+    assert recorded is not None and recorded.ordered is not None
     assert any(appended)  # and kept them by appending them to the graph record
     assert len(hashed) < 12 * len(kept) / 2  # and hashed the entries of only some articles
 
