@@ -262,19 +262,19 @@ def citing_others_otherwise(facts: Sequence[Facts], owners: Mapping[str, Facts])
     find something in.
 
     Most citations either name an article without a record or agree with its record word
-    for word.  They are told apart all at once, by lookups over every citation, instead
-    of a generator per record (the checks of 99,700 records then took 1.3-1.6 s in every
-    build, against 0.8-1.0 s).  What each says is looked up as its :func:`claim`: screening
-    99,800 records citing 990,000 articles took 0.33 s, against 0.39 s for a tuple of
-    what each says, made to be looked up in a set."""
+    for word.  They are told apart all at once, by lookups over every citation: with a
+    generator per record, the checks of 99,700 records took 1.3-1.6 s in every build,
+    against 0.8-1.0 s.  What each says is looked up as its :func:`claim`: screening 99,800
+    records citing 990,000 articles took 0.33 s, against 0.39 s for a tuple of what each
+    says, made to be looked up in a set."""
     citing = [item for item in facts if item.key is not None and item.cited]
     keys = list(chain.from_iterable(map(_CITED, citing)))
     claims = array("Q", b"".join(map(_CLAIMS, citing)))
-    # A citation of an article without a record of its own is expected to say what it says.
     expected = {
         key: claim(owner.title_print, owner.date) if owner.published else _NO_CLAIM
         for key, owner in owners.items()
     }
+    # A citation of an article without a record of its own is expected to say what it says.
     odd = compress(count(), map(ne, map(expected.get, keys, claims), claims))
     ends = list(accumulate(map(len, map(_CITED, citing))))
     last = -1

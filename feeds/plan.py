@@ -85,7 +85,7 @@ def _published_in_utc(article: Article) -> datetime:
     return article.published.astimezone(UTC)  # the date itself when it is in UTC
 
 
-# Changes beyond this share of the articles are sorted in again with all the others.
+# When more than this share of the articles changed, they are all sorted again (see reordered).
 RESORT_SHARE = 1 / 64
 
 
