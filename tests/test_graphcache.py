@@ -9,6 +9,7 @@ order, article for article.
 from __future__ import annotations
 
 import itertools
+import math
 import pickle
 import random
 import sqlite3
@@ -183,7 +184,7 @@ def test_every_build_of_a_changing_corpus_has_the_graph_of_a_full_merge(
 
     monkeypatch.setattr(graphcache, "append_record", counted_append)
     # Each build's order comes from the last build's, however much changed.
-    monkeypatch.setattr(plan, "RESORT_SHARE", 1.0)
+    monkeypatch.setattr(plan, "RESORT_SHARE", math.inf)
     sorted_all = []
     sort = plan.newest_first
 
