@@ -993,7 +993,7 @@ def _merged_graph(
 
     if store is None or record is None:
         scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)
-        return merge_all(scanned, kept, contents).graph, {}, Lineage(), None
+        return merge_all(scanned, kept, contents, _spill(record)).graph, {}, Lineage(), None
     context = schema_key(schema)
     whose = f"{code_fingerprint()}:{context}"  # cached articles depend on code and schema
     previous = load_state(record, whose, in_place)
@@ -1028,7 +1028,7 @@ def _merged_graph(
                 kept.clear()
     if state is None:
         scanned = scan(paths, schema, store, progress=progress, contents=contents, digests=digests)
-        state = merge_all(scanned, kept, contents)
+        state = merge_all(scanned, kept, contents, _spill(record))
     # Each build is named apart, so that the next one knows whether the output it finds was
     # made from this very graph.
     build = os.urandom(16)
@@ -1048,6 +1048,14 @@ def _merged_graph(
         changed = {key: previous.graph.get(key) for key in state.remerged}
     lineage = Lineage(build, previous.build, previous.entry_digests, changed)
     return state.graph, state.entry_digests, lineage, state.ordered
+
+
+def _spill(record: Path | None) -> Callable[[Article], Article]:
+    """How a graph merged from every file holds the texts of its articles, beside its
+    record when it has one (:class:`feeds.texts.SpilledTexts`)."""
+    from feeds.texts import SpilledTexts
+
+    return SpilledTexts(None if record is None else record.parent).hold
 
 
 def _results_kept(

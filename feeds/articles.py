@@ -50,8 +50,8 @@ class Text(NamedTuple):
 
 
 class TextSource(Protocol):
-    """Where the texts of articles are held apart, each read by its place:
-    :class:`feeds.graphcache.RecordedTexts`."""
+    """Where the texts of articles are held apart, each read by its place
+    (:class:`feeds.texts.HeldTexts`): the record of the graph, or a build's spill file."""
 
     def read(self, index: int) -> Text: ...
 
@@ -96,8 +96,8 @@ class Article(NamedTuple):
     ``key`` is the canonical URL: it identifies the article across records, feeds and builds.
     ``related`` holds the keys of related articles, in the order they were first cited.
     ``source`` is the record file that published it, or ``None`` for an article known only
-    because a record cites it.  ``held_text`` is its :class:`Text`, or where the record of
-    the graph holds it (read as :attr:`text`).
+    because a record cites it.  ``held_text`` is its :class:`Text`, or where it is held
+    apart (:mod:`feeds.texts`), read as :attr:`text`.
 
     A named tuple, like :class:`Image`, not a data class: a build that changed one record
     makes every article of the graph it kept again, and restoring the 77,000 articles of
@@ -331,9 +331,12 @@ def build_graph(records: Iterable[PublishedRecord]) -> dict[str, Article]:
     )
 
 
-def merge_articles(contributions: Iterable[tuple[Article, ...]]) -> dict[str, Article]:
+def merge_articles(
+    contributions: Iterable[tuple[Article, ...]], hold: Callable[[Article], Article] | None = None
+) -> dict[str, Article]:
     """Every article to publish, by key, from what each record contributes
-    (:func:`record_articles`).
+    (:func:`record_articles`); each as ``hold`` gives it back, if given, as it is taken
+    (:meth:`feeds.texts.SpilledTexts.hold`).
 
     Records are taken in the order given (the caller sorts them by file), so which of two
     conflicting descriptions of one article wins never depends on the file system.  A record's
@@ -350,12 +353,12 @@ def merge_articles(contributions: Iterable[tuple[Article, ...]]) -> dict[str, Ar
     def add(article: Article) -> None:
         current = articles.get(article.key)
         if current is None:
-            articles[article.key] = article
+            articles[article.key] = article if hold is None else hold(article)
             topics[article.key] = [article.topics]
             related[article.key] = []
             return
         if current.source is None and article.source is not None:
-            articles[article.key] = article
+            articles[article.key] = article if hold is None else hold(article)
         topics[article.key].append(article.topics)
 
     for parent, *children in contributions:

@@ -26,7 +26,7 @@ articles apart (:func:`_split`), then the changes after it.
 
 The text of the articles (:class:`~feeds.articles.Text`) is most of what the graph weighs,
 and a build that changed one record shows that of a few hundred articles: it is read from
-the record the first time it is shown (:class:`RecordedTexts`).
+the record when it is shown (:class:`RecordedTexts`).
 
 And with the graph goes the order of its articles newest first, which the feed plan lists
 them in: the next build finds where the articles it merged again go, instead of sorting
@@ -35,7 +35,6 @@ them all (:func:`feeds.plan.reordered`).
 
 from __future__ import annotations
 
-import marshal
 import os
 import struct
 import weakref
@@ -43,7 +42,6 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import repeat
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from sys import intern
@@ -51,9 +49,7 @@ from typing import Any
 
 from feeds.articles import (
     Article,
-    Image,
     RecordedText,
-    Text,
     from_plain_values,
     from_recorded_columns,
     merge_articles,
@@ -79,6 +75,7 @@ from feeds.cache import (
 from feeds.keys import DIGEST_SIZE
 from feeds.plan import newest_first, reordered
 from feeds.scan import FileResult, Summary, from_summary, summary_of
+from feeds.texts import HeldTexts, text_blob
 
 _FORMAT = b"feeds-graph-10\n"  # 10: the articles' order, newest first
 # Articles keep their dates as ``datetime``; results hold diagnostics.
@@ -285,78 +282,39 @@ _WHOLE_FRAMES = 4
 _TEXT_FRAME = 2
 
 
-class RecordedTexts:
-    """The texts of the articles of a graph record, each read from its file the first time
-    it is asked for, and kept (:class:`feeds.articles.RecordedText`): a build that renders
-    every document again, its output gone, asks for the text of an article for its entry
-    and for the entry of each article that lists it among its related articles.
+class RecordedTexts(HeldTexts):
+    """The texts of the articles of a graph record, each read from its file when it is
+    asked for (:class:`feeds.articles.RecordedText`).
 
-    The text of an article is its address (``None`` when it is its key), title, excerpt
-    and image (a plain tuple), as :mod:`marshal` writes them: values without a class, read
-    back without running any code.  The frame they are in is read once to check its
-    digest (:func:`feeds.cache.read_records`); the file stays open, so that a record
-    written in its place meanwhile leaves this one readable, and appending to it writes
-    after its frames."""
+    The frame they are in is read once to check its digest
+    (:func:`feeds.cache.read_records`); the file stays open, so that a record written in
+    its place meanwhile leaves this one readable, and appending to it writes after its
+    frames."""
 
     def __init__(
         self, path: Path, frame: RawFrame, ends: bytes, keys: Sequence[str], inode: int
     ) -> None:
-        self._keys = keys
-        self._offset = frame.offset
-        self._ends = array("Q")
-        self._ends.frombytes(ends)
-        if len(self._ends) != len(keys) or (self._ends and self._ends[-1] != frame.size):
+        where: array[int] = array("Q")
+        where.frombytes(ends)
+        if len(where) != len(keys) or (where and where[-1] != frame.size):
             raise ValueError("the ends of the texts are not those of their frame")
-        self._read: list[Text | None] = [None] * len(keys)
-        self._file = os.open(path, os.O_RDONLY)
-        weakref.finalize(self, os.close, self._file)
-        if os.fstat(self._file).st_ino != inode:
+        file = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, file)
+        if os.fstat(file).st_ino != inode:
             raise ValueError("the record was replaced as it was read")
-
-    def blob(self, index: int) -> bytes:
-        """The text at ``index`` as recorded."""
-        start = self._ends[index - 1] if index else 0
-        size = self._ends[index] - start
-        blob = os.pread(self._file, size, self._offset + start)
-        if len(blob) != size:
-            raise OSError(f"the record of the graph ends within the text of {self._keys[index]}")
-        return blob
-
-    def read(self, index: int) -> Text:
-        text = self._read[index]
-        if text is None:
-            url, title, excerpt, image = marshal.loads(self.blob(index))
-            text = self._read[index] = Text(
-                self._keys[index] if url is None else url,
-                title,
-                excerpt,
-                None if image is None else Image(*image),
-            )
-        return text
-
-    def texts(self) -> list[RecordedText]:
-        """Each text, by its place."""
-        return list(map(RecordedText, repeat(self), range(len(self._keys))))
+        super().__init__(file, frame.offset, keys, where)
 
 
 def _text_blobs(articles: Sequence[Article], ends: array[int]) -> Iterator[bytes]:
     """The text of each of ``articles`` as :class:`RecordedTexts` reads it, appending where
-    each ends to ``ends``.  A text read from a record already is copied as it is there."""
+    each ends to ``ends``.  A text held in a file already is copied as it is there."""
     end = 0
     for article in articles:
         held = article.held_text
-        if isinstance(held, RecordedText) and isinstance(held.source, RecordedTexts):
+        if isinstance(held, RecordedText) and isinstance(held.source, HeldTexts):
             blob = held.source.blob(held.index)
         else:
-            url, title, excerpt, image = article.text
-            blob = marshal.dumps(
-                (
-                    None if url == article.key else url,
-                    title,
-                    excerpt,
-                    None if image is None else tuple(image),
-                )
-            )
+            blob = text_blob(article)
         end += len(blob)
         ends.append(end)
         yield blob
@@ -563,9 +521,13 @@ def contributing(scanned: Iterable[FileResult], kept: list[FileResult]) -> Itera
 
 
 def merge_all(
-    scanned: Iterable[FileResult], kept: list[FileResult], digests: Mapping[str, bytes]
+    scanned: Iterable[FileResult],
+    kept: list[FileResult],
+    digests: Mapping[str, bytes],
+    hold: Callable[[Article], Article] | None = None,
 ) -> GraphState:
-    """The graph of every contribution, merged as they come: only the graph is held."""
+    """The graph of every contribution, merged as they come: only the graph is held, with
+    the text of each article where ``hold`` puts it, if given."""
     contributors: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
     def contributions() -> Iterator[tuple[Article, ...]]:
@@ -577,7 +539,7 @@ def merge_all(
             )
             yield articles
 
-    graph = merge_articles(contributions())
+    graph = merge_articles(contributions(), hold)
     return GraphState(graph, contributors)
 
 

@@ -36,6 +36,7 @@ from feeds import (
     output,
     parallel,
     rendercache,
+    texts,
     uptodate,
 )
 from feeds import scan as scan_module
@@ -345,6 +346,26 @@ def test_a_build_whose_output_was_removed_lends_nothing_and_matches_a_cold_build
     report = build(config)
     assert not report.unchanged and lenders == []
     assert_same_as_cold(config, tmp_path)
+
+
+def test_builds_whose_texts_are_held_apart_write_what_builds_holding_them_write(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spilled by a build that merges every file, or read back from the graph record by
+    one whose output was removed, the texts of the articles come out the same, though
+    only a few are kept once read."""
+    build(config)
+    monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 7)
+    monkeypatch.setattr(texts, "TEXTS_KEPT", 8)
+    monkeypatch.setattr(texts, "SPILL_BUFFER_BYTES", 500)
+    spilled = replace(config, output=tmp_path / "spilled", cache=tmp_path / "spilled-cache")
+    for _ in range(2):  # merged from every file, then read back with the output removed
+        build(spilled)
+        built, expected = files(spilled.output), files(config.output)
+        assert sorted(built) == sorted(expected)
+        different = [n for n in built if not filecmp.cmp(built[n], expected[n], shallow=False)]
+        assert different == []
+        shutil.rmtree(spilled.output)
 
 
 def test_the_record_of_the_last_build_vouches_only_for_files_as_they_were(

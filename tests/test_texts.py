@@ -1,0 +1,219 @@
+"""The texts of articles held in a file: spilled as a graph is merged, read back by place."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from feeds import graphcache, texts
+from feeds.api import check_source
+from feeds.articles import (
+    Article,
+    Image,
+    PublishedRecord,
+    RecordedText,
+    Text,
+    build_graph,
+    merge_articles,
+    record_articles,
+)
+from feeds.cache import code_fingerprint
+from feeds.records import discover, parse_record
+from feeds.schema import load_schema, schema_key
+from feeds.texts import HeldTexts, SpilledTexts, text_blob, text_of
+from tests.corpus import write_corpus
+from tests.test_articles import cited, record
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def corpus_graph(folder: Path, records: int = 40) -> dict[str, Article]:
+    """The graph of a corpus of ``records`` written into ``folder``, its texts in memory."""
+    write_corpus(folder, records)
+    parsed = [parse_record(path.name, path.read_bytes()).record for path in discover([folder])[0]]
+    return build_graph(PublishedRecord(r.file, r.data) for r in parsed if r is not None)
+
+
+def test_a_text_comes_back_from_its_blob_as_it_was(tmp_path: Path) -> None:
+    graph = corpus_graph(tmp_path)
+    articles = list(graph.values())
+    assert any(a.text.url == a.key for a in articles)
+    assert any(a.text.url != a.key for a in articles)
+    assert any(a.text.image is None for a in articles)
+    assert any(a.text.image is not None for a in articles)
+    for article in articles:
+        text = text_of(text_blob(article), article.key)
+        assert text == article.text
+        assert type(text) is Text
+        assert text.image is None or type(text.image) is Image
+    by_key = next(a for a in articles if a.text.url == a.key)
+    assert by_key.key.encode() not in text_blob(by_key)  # the key stands for the address
+
+
+def test_spilled_texts_read_back_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in any order, as they are spilled, whether written out yet or not."""
+    monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 0)
+    monkeypatch.setattr(texts, "SPILL_BUFFER_BYTES", 300)  # written out every few texts
+    articles = list(corpus_graph(tmp_path / "records").values())
+    spill = SpilledTexts(tmp_path)
+    held: list[Article] = []
+    shuffle = random.Random(7).shuffle
+    for article in articles:
+        held.append(spill.hold(article))
+        if len(held) % 7 == 0:
+            asked = list(range(len(held)))
+            shuffle(asked)
+            assert [held[i].text for i in asked] == [articles[i].text for i in asked]
+    assert held == articles
+    assert all(type(a.held_text) is RecordedText for a in held)
+    assert all(a.held_text.source is spill for a in held)  # type: ignore[union-attr]
+    assert [a.text for a in held] == [a.text for a in articles]
+    assert [path.name for path in tmp_path.iterdir()] == ["records"]  # no file left to find
+
+
+def test_held_texts_keep_only_the_last_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(texts, "TEXTS_KEPT", 8)
+    monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 0)
+    monkeypatch.setattr(texts, "SPILL_BUFFER_BYTES", 0)
+    articles = list(corpus_graph(tmp_path / "records", 10).values())[:10]
+    spill = SpilledTexts(tmp_path)
+    held = [spill.hold(article) for article in articles]
+    reads: list[int] = []
+    blob = HeldTexts.blob
+
+    def counted(self: HeldTexts, index: int) -> bytes:
+        reads.append(index)
+        return blob(self, index)
+
+    monkeypatch.setattr(HeldTexts, "blob", counted)
+    for article in held:
+        assert article.text is article.text  # kept once read
+    assert reads == list(range(10))
+    for _ in range(3):
+        assert [a.text for a in held[6:]] == [a.text for a in articles[6:]]
+    assert reads == list(range(10))  # the last read, kept
+    assert held[0].text == articles[0].text
+    assert reads == [*range(10), 0]  # read again
+    for index, article in [*enumerate(held)] * 3:
+        assert article.text == articles[index].text
+        assert len(spill._younger) + len(spill._older) <= texts.TEXTS_KEPT
+
+
+def test_merging_holds_each_article_it_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As it is taken: a record's own article taking the place of a citation's is held
+    too, and the graph is the one merged with the texts in memory."""
+    monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 0)
+    a = record("a.md", webUrl="https://a.com/1", related=[cited("https://b.com/2")])
+    b = record("b.md", webUrl="https://b.com/2", title="Own", related=[cited("https://c.com/3")])
+    contributions = [record_articles(a), record_articles(b)]
+    spill = SpilledTexts(tmp_path)
+    taken: list[str] = []
+
+    def hold(article: Article) -> Article:
+        taken.append(article.key)
+        return spill.hold(article)
+
+    graph = merge_articles(contributions, hold)
+    assert taken == ["https://a.com/1", "https://b.com/2", "https://b.com/2", "https://c.com/3"]
+    assert list(graph.items()) == list(merge_articles(contributions).items())
+    assert graph["https://b.com/2"].text.title == "Own"
+    assert all(a.held_text.source is spill for a in graph.values())  # type: ignore[union-attr]
+
+
+def test_a_graph_merged_from_every_file_holds_its_texts_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a file while the build runs; its record copies them from there, and gives them
+    back the same."""
+    folder, cache = tmp_path / "records", tmp_path / "cache"
+    write_corpus(folder, 40)
+    paths, _ = discover([folder])
+    schema = load_schema()
+    in_memory = check_source(paths, schema, NOW).graph  # fewer than spill: none is
+    assert all(type(a.held_text) is Text for a in in_memory.values())
+    monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 0)
+    for kept in (None, cache):
+        source = check_source(paths, schema, NOW, cache=kept, graph_record=cache / "graph.pickle")
+        assert all(type(a.held_text) is RecordedText for a in source.graph.values())
+        assert all(
+            type(a.held_text.source) is SpilledTexts  # type: ignore[union-attr]
+            for a in source.graph.values()
+        )
+        assert [a.text for a in source.graph.values()] == [a.text for a in in_memory.values()]
+    monkeypatch.setattr(graphcache, "text_blob", None)  # copied as spilled, not made again
+    (cache / "graph.pickle").unlink()
+    source = check_source(paths, schema, NOW, cache=cache, graph_record=cache / "graph.pickle")
+    context = f"{code_fingerprint()}:{schema_key(schema)}"
+    recorded = graphcache.load_state(cache / "graph.pickle", context)
+    assert recorded is not None
+    assert [a.text for a in recorded.graph.values()] == [a.text for a in in_memory.values()]
+
+
+def test_the_first_texts_taken_stay_with_their_articles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to :data:`~feeds.texts.TEXTS_IN_MEMORY`; no file is made before one is spilled."""
+    monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 5)
+    monkeypatch.setattr(texts, "SPILL_BUFFER_BYTES", 0)
+    made: list[Path | None] = []
+    unnamed = texts._unnamed_file
+
+    def counted(folder: Path | None) -> object:
+        made.append(folder)
+        return unnamed(folder)
+
+    monkeypatch.setattr(texts, "_unnamed_file", counted)
+    articles = list(corpus_graph(tmp_path / "records").values())
+    spill = SpilledTexts(tmp_path)
+    held = [spill.hold(article) for article in articles[:5]]
+    assert all(a is b for a, b in zip(held, articles[:5], strict=True))
+    assert made == []
+    held += [spill.hold(article) for article in articles[5:]]
+    assert made == [tmp_path]  # once
+    assert [type(a.held_text) for a in held] == [Text] * 5 + [RecordedText] * (len(held) - 5)
+    assert [a.text for a in held] == [a.text for a in articles]
+
+
+@pytest.mark.parametrize("fails", ["in the folder", "anywhere", "to write"])
+def test_a_spill_refused_goes_where_the_system_says_or_stays_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    """Where the folder refuses a file, the system's place for temporary files takes it;
+    where that fails too, or writing does, the texts stay in memory, packed.  They are
+    read back the same either way."""
+    monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 0)
+    monkeypatch.setattr(texts, "SPILL_BUFFER_BYTES", 200)
+    articles = list(corpus_graph(tmp_path / "records").values())
+    folders: list[Path | None] = []
+    temporary = tempfile.TemporaryFile
+
+    def refused(dir: Path | None = None) -> object:  # as tempfile names it
+        folders.append(dir)
+        if fails == "anywhere" or dir is not None:
+            raise PermissionError(13, "Permission denied", str(dir))
+        spill = temporary(dir=dir)
+        if fails == "to write":
+            spill.write = _full  # type: ignore[method-assign]
+        return spill
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    spill = SpilledTexts(tmp_path)
+    held = [spill.hold(article) for article in articles]
+    assert folders == [tmp_path, None]  # tried once each
+    assert (spill._written > 0) is (fails == "in the folder")
+    assert all(type(a.held_text) is RecordedText for a in held)
+    assert [a.text for a in held] == [a.text for a in articles]
+
+
+def _full(data: object) -> int:
+    raise OSError(28, "No space left on device")
