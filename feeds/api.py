@@ -1032,12 +1032,13 @@ def _merged_graph(
     # Each build is named apart, so that the next one knows whether the output it finds was
     # made from this very graph.
     build = os.urandom(16)
+    ordered = newest_first(state.graph.values()) if state.ordered is None else state.ordered
     state = replace(
         state,
-        entry_digests=entry_digests(state.graph, state.entry_digests, state.remerged),
+        entry_digests=entry_digests(state.graph, state.entry_digests, state.remerged, ordered),
         results=_results_to_keep(kept, contents, previous),
         build=build,
-        ordered=(newest_first(state.graph.values()) if state.ordered is None else state.ordered),
+        ordered=ordered,
     )
     with contextlib.suppress(OSError):  # a build without it is only slower next time
         store_state(record, state, whose, previous)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from feeds import graphcache, texts
+from feeds import graphcache, keys, texts
 from feeds.api import check_source
 from feeds.articles import (
     Article,
@@ -22,6 +23,7 @@ from feeds.articles import (
     record_articles,
 )
 from feeds.cache import code_fingerprint
+from feeds.plan import newest_first
 from feeds.records import discover, parse_record
 from feeds.schema import load_schema, schema_key
 from feeds.texts import HeldTexts, SpilledTexts, text_blob, text_of
@@ -217,3 +219,29 @@ def test_a_spill_refused_goes_where_the_system_says_or_stays_in_memory(
 
 def _full(data: object) -> int:
     raise OSError(28, "No space left on device")
+
+
+def test_entries_are_hashed_in_the_order_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A graph merged from every file hashes its entries newest first: the related
+    articles whose texts an entry shows are then mostly those read last."""
+    folder, cache = tmp_path / "records", tmp_path / "cache"
+    graph = corpus_graph(folder)
+    ordered = newest_first(graph.values())
+    assert [a.key for a in ordered] != list(graph)
+    hashed: list[str] = []
+    entry_digest = keys.entry_digest
+
+    def counted(article: Article, articles: Mapping[str, Article]) -> bytes:
+        hashed.append(article.key)
+        return entry_digest(article, articles)
+
+    monkeypatch.setattr(keys, "entry_digest", counted)
+    digests = keys.entry_digests(graph, {}, None, ordered)
+    assert hashed == [a.key for a in ordered]
+    assert digests == {key: entry_digest(article, graph) for key, article in graph.items()}
+    hashed.clear()
+    paths, _ = discover([folder])
+    source = check_source(paths, load_schema(), NOW, cache=cache, graph_record=cache / "g")
+    assert hashed == [a.key for a in newest_first(source.graph.values())]
