@@ -77,10 +77,14 @@ class HeldTexts:
         self._younger: dict[int, Text] = {}
         self._older: dict[int, Text] = {}
 
+    def _span(self, index: int) -> tuple[int, int]:
+        """Where the text at ``index`` starts and ends, from the first text's start."""
+        return (self._ends[index - 1] if index else 0), self._ends[index]
+
     def blob(self, index: int) -> bytes:
         """The text at ``index`` as held."""
-        start = self._ends[index - 1] if index else 0
-        size = self._ends[index] - start
+        start, end = self._span(index)
+        size = end - start
         blob = os.pread(self._file, size, self._offset + start)
         if len(blob) != size:
             raise OSError(f"the file of texts ends within the text of {self._keys[index]}")
@@ -140,9 +144,9 @@ class SpilledTexts(HeldTexts):
         return article._replace(held_text=RecordedText(self, index))
 
     def blob(self, index: int) -> bytes:
-        start = self._ends[index - 1] if index else 0
+        start, end = self._span(index)
         if start >= self._written:
-            return bytes(self._pending[start - self._written : self._ends[index] - self._written])
+            return bytes(self._pending[start - self._written : end - self._written])
         return super().blob(index)
 
     def _write(self) -> None:
