@@ -270,6 +270,22 @@ class Unshared:
 
 
 @dataclass(frozen=True)
+class SharedFirst:
+    """A value for :func:`write_record` to pickle in two parts, one after the other in one
+    frame: ``shared`` with the memo, then ``rest`` without it (:class:`Unshared`), where
+    each object of ``shared`` is written as a reference to it.  Read back as the pair
+    (``shared_first`` of :func:`read_records`), ``rest`` holds those very objects again.
+
+    For a value in which few kinds of objects are shared: the memo keeps every object
+    pickled in a table until the end.  The first frame of the graph record, whose keys and
+    labels articles and results share, held 169 MB more than its pickle as it was written
+    with the memo at 100k records, and 27 MB more this way, for a pickle of the same size."""
+
+    shared: object
+    rest: object
+
+
+@dataclass(frozen=True)
 class Streamed:
     """A list for :func:`write_record` to pickle as ``items`` gives its items, each made
     only when the pickler takes it, in a frame without the memo (:class:`Unshared`), where
@@ -380,10 +396,14 @@ def _write_frame(stream: BinaryIO, value: object) -> None:
 def _dump(stream: io.BytesIO | _HashingWriter, value: object) -> None:
     """Pickle ``value`` into ``stream``; an :class:`Unshared` one without the memo."""
     pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
+    if isinstance(value, SharedFirst):
+        pickler.dump(value.shared)
+        value = Unshared(value.rest)
     if isinstance(value, Unshared):
         # Documented as deprecated since Python 3.0, yet in every release since; were it
         # gone, the value would be pickled with a memo: read back the same, only written
-        # with more memory and time.
+        # with more memory and time.  The objects already in the memo are still written
+        # as references to it: only new ones are not put in it.
         with contextlib.suppress(AttributeError):
             pickler.fast = True
         value = value.value
@@ -457,13 +477,15 @@ def read_records(
     kind: bytes,
     classes: frozenset[tuple[str, str]] = frozenset(),
     raw: Container[int] = (),
+    shared_first: Container[int] = (),
 ) -> tuple[list[Any], list[RecordEnd]]:
     """Every value written whole to the record at ``path`` as ``kind``, in order, and where
     each of them ends (for :func:`append_record`); no values when the file is missing,
     of another kind, or its first frame is not intact.  Unpickling may build only
     ``classes`` (``(module, name)`` pairs): a record is plain values.  The frames whose
     places are in ``raw`` were written :class:`Raw`: each is given as its
-    :class:`RawFrame`, once its digest is checked."""
+    :class:`RawFrame`, once its digest is checked.  Those in ``shared_first`` were
+    written :class:`SharedFirst`: each is given as its pair."""
     values: list[Any] = []
     ends: list[RecordEnd] = []
     start = len(kind)
@@ -487,7 +509,11 @@ def read_records(
                 else:
                     stream.seek(body)
                     try:
-                        values.append(_Restricted(stream, classes).load())
+                        loader = _Restricted(stream, classes)
+                        value = loader.load()
+                        if len(values) in shared_first:  # the rest refers to its memo
+                            value = (value, loader.load())
+                        values.append(value)
                     except Exception:  # a value not rebuilt makes it and the rest unusable
                         break
                 start = body + length

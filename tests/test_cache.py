@@ -840,6 +840,31 @@ def test_a_record_frame_may_be_pickled_without_a_memo(tmp_path: Path) -> None:
     assert ends[-1].size == path.stat().st_size
 
 
+def test_a_record_frame_may_share_only_what_it_pickles_first(tmp_path: Path) -> None:
+    """A :class:`~feeds.cache.SharedFirst` frame pickles its shared values with the memo,
+    then the rest without it, where each of those is written as a reference: read back,
+    the rest holds the very objects read first, and holds its other values as many times
+    as it names them, with no table entry for each as it is written."""
+    kind = b"test-record\n"
+    keys = [f"key {number}" for number in range(1_000)]
+    text = [f"text {number}" for number in range(200_000)]
+    rest = {"cited": [keys[number % 1_000] for number in range(5_000)], "text": text}
+    rest["again"] = text[:10]
+    path = tmp_path / "record.pickle"
+    _, with_memo = traced_growth(lambda: cache.write_record(path, kind, [keys, rest]))
+    _, shared_first = traced_growth(
+        lambda: cache.write_record(path, kind, cache.SharedFirst(keys, rest), "last")
+    )
+    assert shared_first < with_memo / 10
+    read, ends = cache.read_records(path, kind, shared_first={0})
+    assert read == [(keys, rest), "last"]
+    (first, then), _ = read
+    assert all(then["cited"][n] is first[n % 1_000] for n in range(5_000))
+    assert then["again"][0] == then["text"][0]
+    assert then["again"][0] is not then["text"][0]  # written twice
+    assert ends[-1].size == path.stat().st_size
+
+
 def test_a_file_is_known_again_by_its_content_when_its_stat_data_moved(
     tmp_path: Path,
 ) -> None:

@@ -28,6 +28,7 @@ from feeds.api import check_source
 from feeds.articles import Article, Image, Provider, RecordedText, Text
 from feeds.cache import Cache, append_record, code_fingerprint, digest
 from feeds.crosscheck import Facts, citing
+from feeds.diagnostics import Diagnostic, Severity
 from feeds.plan import newest_first
 from feeds.records import discover, display_path
 from feeds.scan import FileResult, from_summary, scan, summary_of
@@ -315,10 +316,56 @@ def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None
         assert after.updated.isoformat() == before.updated.isoformat()
     assert read.contributors == state.contributors
     assert read.build == b"build"
+    # Each key, label and tuple of topics is read back once, whatever names it.
+    a, b, c = read.graph.values()
+    assert a.related[0] is b.key and b.related[0] is a.key
+    assert next(iter(read.contributors)) is a.source
+    assert a.topics is b.topics is c.topics
     # Without the frame of the text, the record is not used.
     frames, _ = cache_module.read_records(record, graphcache._FORMAT, graphcache._CLASSES)
     cache_module.write_record(record, graphcache._FORMAT, frames[0])
     assert graphcache.load_state(record, "context") is None
+
+
+def test_a_graph_record_writes_what_the_results_share_once(tmp_path: Path) -> None:
+    """The files' labels and what diagnostics are made of are written once for every
+    result that names them, and read back as one object each."""
+    labels = [f"{number}.md" for number in range(100)]
+    article = Article(
+        "https://a.example.com/",
+        datetime(2021, 3, 4, tzinfo=UTC),
+        datetime(2021, 3, 4, tzinfo=UTC),
+        Provider("Paper", "paper.example.com"),
+        ("One",),
+        (),
+        labels[0],
+        Text("https://a.example.com/", "Title", "", None),
+    )
+    results = {
+        label: (
+            b"content",
+            FileResult(
+                label,
+                (Diagnostic(label, 1, 1, "title", "rule", "message", Severity.WARNING),),
+                None,
+                label is labels[0],
+                None,
+            ),
+        )
+        for label in labels
+    }
+    state = graphcache.GraphState(
+        {article.key: article}, {labels[0]: (b"content", (article.key,))}, results=results
+    )
+    record = tmp_path / "graph.pickle"
+    graphcache.store_state(record, state, "context", None)
+    assert record.read_bytes().count(b"feeds.diagnostics") < 5
+    read = graphcache.load_state(record, "context")
+    assert read is not None
+    assert read.results == results
+    result = read.results["7.md"][1]
+    assert result.diagnostics[0].file is result.file
+    assert read.graph[article.key].source is read.results["0.md"][1].file
 
 
 def test_a_graph_read_back_reads_the_text_of_each_article_when_asked_for(
