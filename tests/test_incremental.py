@@ -33,6 +33,7 @@ from feeds import (
     earlier,
     entries,
     graphcache,
+    keys,
     output,
     parallel,
     rendercache,
@@ -219,6 +220,32 @@ def test_every_build_of_a_run_of_random_edits_matches_a_cold_build(
             if name in expected and not filecmp.cmp(built[name], expected[name], shallow=False)
         ]
         assert different == [], f"after {done}"
+
+
+@pytest.mark.parametrize("at_most", [0, 10**9])
+def test_builds_take_the_entry_digests_where_the_graph_record_packs_them_or_in_dicts_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_most: int
+) -> None:
+    """A build that merged a few articles again asks for their entry digests where the
+    graph record packs them; one that merged more than ``DIGESTS_LOOKED_UP_AT_MOST``, from
+    dicts.  Either way it writes what a cold build writes."""
+    monkeypatch.setattr(api, "DIGESTS_LOOKED_UP_AT_MOST", at_most)
+    made: list[int] = []
+    as_dict = keys.RecordedDigests.as_dict
+
+    def counted(digests: keys.RecordedDigests) -> dict[str, bytes]:
+        made.append(len(digests))
+        return as_dict(digests)
+
+    monkeypatch.setattr(keys.RecordedDigests, "as_dict", counted)
+    rng = random.Random(4)
+    config = edited_run(tmp_path, rng, 4)
+    build(config)
+    for _ in range(4):
+        random_edit(config.source, rng)
+        build(config)
+        assert_same_as_cold(config, tmp_path)
+    assert bool(made) == (at_most == 0)
 
 
 def test_many_touched_records_are_checked_before_the_graph_is_read_back(
