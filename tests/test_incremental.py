@@ -16,7 +16,7 @@ import pickletools
 import random
 import shutil
 from array import array
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -231,13 +231,13 @@ def test_builds_take_the_entry_digests_where_the_graph_record_packs_them_or_in_d
     dicts.  Either way it writes what a cold build writes."""
     monkeypatch.setattr(api, "DIGESTS_LOOKED_UP_AT_MOST", at_most)
     made: list[int] = []
-    as_dict = keys.RecordedDigests.as_dict
+    as_dicts = keys.as_dicts
 
-    def counted(digests: keys.RecordedDigests) -> dict[str, bytes]:
-        made.append(len(digests))
-        return as_dict(digests)
+    def counted(*mappings: Mapping[str, bytes]) -> list[Mapping[str, bytes]]:
+        made.extend(len(d) for d in mappings if isinstance(d, keys.RecordedDigests))
+        return as_dicts(*mappings)
 
-    monkeypatch.setattr(keys.RecordedDigests, "as_dict", counted)
+    monkeypatch.setattr(keys, "as_dicts", counted)
     rng = random.Random(4)
     config = edited_run(tmp_path, rng, 4)
     build(config)

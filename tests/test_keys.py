@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds import graphcache
-from feeds.keys import DIGEST_SIZE, RecordedDigests, as_dict, copied
+from feeds.keys import DIGEST_SIZE, RecordedDigests, as_dict, as_dicts, copied
 
 KEYS = [f"https://example.com/{letter}" for letter in "bdfhjlnp"]
 # Keys recorded, and some that are not: before, between and after them.
@@ -84,6 +84,22 @@ def test_recorded_digests_are_copied_and_made_a_dict_as_they_are_asked_for() -> 
     assert copied(expected) == expected
     assert copied(expected) is not expected
     assert as_dict(expected) is expected
+
+
+def test_digests_read_from_one_record_are_made_dicts_that_share_each_digest() -> None:
+    """Two graphs' digests, the one changed from the other, in dicts: each as it is, the
+    digests of the keys neither changed shared between them; a plain one as it is."""
+    earlier, expected_earlier = recorded()
+    now = earlier.copy()
+    del now[KEYS[0]]
+    now[KEYS[1]] = bytes(DIGEST_SIZE)
+    now["https://example.com/new"] = bytes(DIGEST_SIZE)
+    plain = {"https://example.com/other": bytes(DIGEST_SIZE)}
+    made_now, made_earlier, made_plain = as_dicts(now, earlier, plain)
+    assert made_now == now.as_dict() == dict(now.items())
+    assert made_earlier == expected_earlier
+    assert made_plain is plain
+    assert all(made_now[key] is made_earlier[key] for key in KEYS[2:])
 
 
 def test_recorded_digests_need_one_for_each_key() -> None:
