@@ -36,7 +36,6 @@ them all (:func:`feeds.plan.reordered`).
 from __future__ import annotations
 
 import os
-import struct
 import weakref
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -75,7 +74,7 @@ from feeds.cache import (
     write_record,
 )
 from feeds.diagnostics import Diagnostic, Severity
-from feeds.keys import DIGEST_SIZE, RecordedDigests, as_dict, copied
+from feeds.keys import DIGEST_SIZE, RecordedDigests, as_dict, copied, unpacked
 from feeds.plan import newest_first, reordered
 from feeds.scan import FileResult, Summary, from_summary, summary_of
 from feeds.texts import HeldTexts, text_blob
@@ -89,8 +88,6 @@ _CLASSES = DATE_CLASSES | DIAGNOSTIC_CLASSES | STREAMED_CLASSES
 # or two weigh so little that a quarter of the graph takes thousands of builds.
 APPEND_UP_TO = 0.25
 APPEND_AT_MOST = 256
-# The entry digests of the graph's articles are recorded packed, in the graph's order.
-_DIGEST_FORMAT = f"{DIGEST_SIZE}s"
 _FIRST = itemgetter(0)
 
 Contributors = Mapping[str, tuple[bytes, tuple[str, ...]]]  # label → (content hash, keys)
@@ -202,12 +199,10 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
 def _known_digests(keys: Sequence[str], packed: bytes) -> MutableMapping[str, bytes]:
     """The entry digests ``packed`` in the order of ``keys``, by key: each looked up where
     it is (:class:`~feeds.keys.RecordedDigests`), the keys being in order, as the graph
-    keeps them; else in a dict, cut by struct (0.19 s at 100k, against 0.24 s for a slice
-    per article)."""
+    keeps them; else in a dict."""
     if all(map(lt, keys, islice(keys, 1, None))):
         return RecordedDigests(keys, packed)
-    cut = map(_FIRST, struct.iter_unpack(_DIGEST_FORMAT, packed))
-    return dict(zip(keys, cut, strict=True))
+    return unpacked(keys, packed)
 
 
 def _ordered(articles: Sequence[Article], order: Any) -> list[Article] | None:
