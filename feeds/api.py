@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from feeds.plan import FeedPlan
     from feeds.rendercache import LastBuild, Manifest, StatedAhead
     from feeds.scan import FileResult
+    from feeds.texts import SpilledTexts
     from feeds.uptodate import Looked, Snapshot
     from feeds.workers import ForkedCheck
 
@@ -1051,12 +1052,12 @@ def _merged_graph(
     return state.graph, state.entry_digests, lineage, state.ordered
 
 
-def _spill(record: Path | None) -> Callable[[Article], Article]:
-    """How a graph merged from every file holds the texts of its articles, beside its
-    record when it has one (:class:`feeds.texts.SpilledTexts`)."""
+def _spill(record: Path | None) -> SpilledTexts:
+    """Where a graph merged from every file holds the texts of its articles: beside its
+    record when it has one."""
     from feeds.texts import SpilledTexts
 
-    return SpilledTexts(None if record is None else record.parent).hold
+    return SpilledTexts(None if record is None else record.parent)
 
 
 def _results_kept(

@@ -77,7 +77,7 @@ from feeds.diagnostics import Diagnostic, Severity
 from feeds.keys import DIGEST_SIZE, RecordedDigests, as_dict, copied, unpacked
 from feeds.plan import newest_first, reordered
 from feeds.scan import FileResult, Summary, from_summary, summary_of
-from feeds.texts import HeldTexts, text_blob
+from feeds.texts import HeldTexts, SpilledTexts, text_blob
 
 _FORMAT = b"feeds-graph-11\n"  # 11: the first frame without a memo but for shared values
 # Articles keep their dates as ``datetime``; results hold diagnostics.
@@ -565,10 +565,10 @@ def merge_all(
     scanned: Iterable[FileResult],
     kept: list[FileResult],
     digests: Mapping[str, bytes],
-    hold: Callable[[Article], Article] | None = None,
+    texts: SpilledTexts | None = None,
 ) -> GraphState:
     """The graph of every contribution, merged as they come: only the graph is held, with
-    the text of each article where ``hold`` puts it, if given."""
+    the text of each article where ``texts`` put it, if given."""
     contributors: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
     def contributions() -> Iterator[tuple[Article, ...]]:
@@ -580,7 +580,9 @@ def merge_all(
             )
             yield articles
 
-    graph = merge_articles(contributions(), hold)
+    graph = merge_articles(contributions(), None if texts is None else texts.hold)
+    if texts is not None:
+        texts.settle(graph)
     return GraphState(graph, contributors)
 
 

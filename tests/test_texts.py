@@ -186,6 +186,26 @@ def test_the_first_texts_taken_stay_with_their_articles(
     assert [a.text for a in held] == [a.text for a in articles]
 
 
+def test_a_graph_too_large_to_hold_every_text_holds_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Those of the first articles taken go apart once the graph is whole, when the others
+    did; a graph whose texts all stayed with their articles keeps them there."""
+    folder = tmp_path / "records"
+    write_corpus(folder, 40)
+    paths, _ = discover([folder])
+    schema = load_schema()
+    in_memory = check_source(paths, schema, NOW).graph
+    # Each article is taken once or twice (a record's own article replaces a citation's).
+    for limit, apart in [(2 * len(in_memory), False), (len(in_memory) - 1, True), (5, True)]:
+        monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", limit)
+        graph = check_source(paths, schema, NOW).graph
+        kinds = {type(a.held_text) for a in graph.values()}
+        assert kinds == ({RecordedText} if apart else {Text})
+        assert list(graph.items()) == list(in_memory.items())
+        assert [a.text for a in graph.values()] == [a.text for a in in_memory.values()]
+
+
 @pytest.mark.parametrize("fails", ["in the folder", "anywhere", "to write"])
 def test_a_spill_refused_goes_where_the_system_says_or_stays_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str
