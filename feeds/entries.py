@@ -8,7 +8,7 @@ document may move by microseconds to keep its entries' times distinct
 
 Only the most recently used entries are kept, so memory does not grow with the archive;
 documents are rendered in order of their middle entry's date across all feeds
-(:func:`feeds.publish.feed_documents`), so an entry is mostly still at hand when the next
+(:func:`feeds.publish.in_rendering_order`), so an entry is mostly still at hand when the next
 feed that lists it comes.
 """
 

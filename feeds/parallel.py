@@ -5,7 +5,7 @@ the same (it is the output of the build before last, :mod:`feeds.output`) is kep
 the last build wrote the same is linked from its output (:mod:`feeds.rendercache`).  Those
 left to render are taken from both ends of their order (newest first across feeds, by
 each one's middle entry, so neighbours list mostly the same articles: see
-:func:`feeds.publish.feed_documents`): this process renders from the newest, and a
+:func:`feeds.publish.in_rendering_order`): this process renders from the newest, and a
 worker process per other core from the oldest, until they meet, so whichever is faster
 renders more.  A worker is sent a few documents at a time, each batch with the articles it
 shows (:class:`Shipment`), and renders them straight into the staging folder: only paths
@@ -49,6 +49,7 @@ from feeds.publish import (
     Document,
     FeedDocument,
     feed_documents,
+    in_rendering_order,
     publish_assets,
     publish_site,
     render_feeds,
@@ -160,7 +161,7 @@ def write_documents(
         min_entries = PARALLEL_MIN_ENTRIES
     if entries < min_entries or "forkserver" not in multiprocessing.get_all_start_methods():
         jobs = 1
-    queue = _Queue(fresh)
+    queue = _Queue(in_rendering_order(fresh))
     try:
         with contextlib.ExitStack() as stack:
             elsewhere = _start_workers(

@@ -82,19 +82,8 @@ def feed_documents(
     entry_digests: Mapping[str, bytes] | None = None,
     known: KnownKeys | None = None,
 ) -> list[FeedDocument]:
-    """Every feed document with its key, across feeds, newest first by the date of each
-    one's middle entry: documents that list the same articles then come close together,
-    and so does a page of a sparse feed, whose entries span months, with the pages of the
-    busy feeds that list most of them (see :mod:`feeds.entries`).  Of the entries a cold
-    build of the 10k bench corpus renders in one process, 18% are rendered again when
-    documents come by their newest entry, 11% by their middle one.  ``entry_digests`` are
+    """Every feed document with its key, feed by feed as planned.  ``entry_digests`` are
     those known (:func:`feeds.keys.entry_digests`)."""
-    documents = [(spec, page) for spec in plan.feeds for page in pages(spec)]
-
-    def middle(document: tuple[FeedSpec, int | None]) -> float:
-        entries = document_entries(*document)
-        return -entries[len(entries) // 2].published.timestamp() if entries else 0.0
-
     keys = DocumentKeys(plan.articles, config, entry_digests)
 
     def key(spec: FeedSpec, page: int | None) -> bytes:
@@ -102,9 +91,25 @@ def feed_documents(
         return found or keys.document(spec, page, document_entries(spec, page))
 
     return [
-        FeedDocument(spec, page, key(spec, page))
-        for spec, page in sorted(documents, key=middle)  # stable: ties keep the plan's order
+        FeedDocument(spec, page, key(spec, page)) for spec in plan.feeds for page in pages(spec)
     ]
+
+
+def in_rendering_order(documents: Iterable[FeedDocument]) -> list[FeedDocument]:
+    """``documents`` across feeds, newest first by the date of each one's middle entry:
+    documents that list the same articles then come close together, and so does a page of
+    a sparse feed, whose entries span months, with the pages of the busy feeds that list
+    most of them (see :mod:`feeds.entries`).  Of the entries a cold build of the 10k bench
+    corpus renders in one process, 18% are rendered again when documents come by their
+    newest entry, 11% by their middle one.  Only the documents to render are put in this
+    order: sorting the 77,485 documents of 100,000 records took 62-67 ms of a build that
+    changed one."""
+
+    def middle(document: FeedDocument) -> float:
+        entries = document.entries
+        return -entries[len(entries) // 2].published.timestamp() if entries else 0.0
+
+    return sorted(documents, key=middle)  # stable: ties keep the plan's order
 
 
 def reused(
@@ -195,5 +200,5 @@ def publish(plan: FeedPlan, config: Config, previous: Manifest | None = None) ->
             fresh.append(document)
         else:
             yield from files
-    yield from render_feeds(fresh, plan.articles, config)
+    yield from render_feeds(in_rendering_order(fresh), plan.articles, config)
     yield from publish_site(plan, config)

@@ -5,7 +5,7 @@ The text of an article (:class:`feeds.articles.Text`: its address, title, excerp
 image) is most of what it weighs: at 100,000 records, 561 MB of the 1.4 GB the graph took.
 A build shows the texts of the articles whose entries it renders, and of those they list
 among their related articles; a build that renders every entry shows each a few times, in
-an order that keeps most of them close together (:func:`feeds.publish.feed_documents`).
+an order that keeps most of them close together (:func:`feeds.publish.in_rendering_order`).
 """
 
 from __future__ import annotations

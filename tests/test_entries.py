@@ -22,7 +22,7 @@ from feeds.articles import Article
 from feeds.config import Config
 from feeds.jsonfeed import _item, json_name, render_json
 from feeds.plan import FeedPlan, FeedSpec, plan_feeds
-from feeds.publish import feed_documents, pages, publish
+from feeds.publish import feed_documents, in_rendering_order, pages, publish, render_feeds
 from feeds.records import discover
 from feeds.schema import load_schema
 from tests.conftest import SEEDS
@@ -112,6 +112,15 @@ def test_published_documents_equal_whole_documents(plan: FeedPlan) -> None:
     assert compared == sum(len(pages(spec)) for spec in plan.feeds)
 
 
+def test_a_document_names_the_files_it_is_rendered_into(plan: FeedPlan) -> None:
+    """As a build looks its files up in earlier outputs: one per XML format, then the
+    JSON Feed."""
+    store = entry_store.EntryStore(plan.articles)
+    for document in feed_documents(plan, CONFIG):  # archive pages too, of the corpus
+        rendered = render_feeds([document], plan.articles, CONFIG, store=store)
+        assert document.names == [file.path for file in rendered]
+
+
 def test_an_empty_document_equals_feedgen_without_entries(plan: FeedPlan) -> None:
     spec = FeedSpec(plan.feeds[0].kind, "", "All articles", "all", entries=(), total=0, archives=())
     entries: list[render.EntryXml] = []
@@ -143,8 +152,8 @@ def test_entries_look_up_only_the_texts_their_formats_change(
 
 
 def test_documents_come_newest_first_by_their_middle_entry(plan: FeedPlan) -> None:
-    """The order that keeps shared entries at hand (see ``feeds.publish.feed_documents``)."""
-    ordered = feed_documents(plan, CONFIG)
+    """The order that keeps shared entries at hand (see ``feeds.publish.in_rendering_order``)."""
+    ordered = in_rendering_order(feed_documents(plan, CONFIG))
     assert len(ordered) == len(list(documents(plan)))
     assert {(d.spec.path, d.page) for d in ordered} == {
         (spec.path, page) for spec, page in documents(plan)

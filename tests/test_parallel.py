@@ -26,7 +26,7 @@ from feeds.jsonfeed import render_json
 from feeds.output import OutputError, Staging, staged
 from feeds.parallel import Shipment, write_documents
 from feeds.plan import FeedPlan
-from feeds.publish import FeedDocument, feed_documents, render_feeds
+from feeds.publish import FeedDocument, feed_documents, in_rendering_order, render_feeds
 from feeds.render import distinct_updates, render_document
 from feeds.workers import cores
 from tests.conftest import HOT, RecordFactory, cite_one_article
@@ -45,7 +45,7 @@ def corpus_plan(tmp_path_factory: pytest.TempPathFactory) -> FeedPlan:
 
 
 def all_documents(plan: FeedPlan) -> list[FeedDocument]:
-    return feed_documents(plan, CONFIG)
+    return in_rendering_order(feed_documents(plan, CONFIG))
 
 
 def test_both_ends_take_every_document_once_in_order(corpus_plan: FeedPlan) -> None:
@@ -183,6 +183,27 @@ def test_a_worker_renders_its_share(
     assert written[1] == written[2]
     assert len(by_worker) == 1
     assert 0 < by_worker[0] < len(all_documents(corpus_plan))
+
+
+def test_the_documents_to_render_come_newest_first_by_their_middle_entry(
+    corpus_plan: FeedPlan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the order that keeps shared entries at hand, not the plan's
+    (:func:`feeds.publish.in_rendering_order`)."""
+    queued: list[list[tuple[str, int | None]]] = []
+    queue = parallel._Queue
+
+    def spy(documents: list[FeedDocument]) -> parallel._Queue:
+        queued.append([(document.spec.path, document.page) for document in documents])
+        return queue(documents)
+
+    monkeypatch.setattr(parallel, "_Queue", spy)
+    with staged(tmp_path / "out") as staging:
+        write_documents(staging, corpus_plan, CONFIG, {}, jobs=1)
+    planned = [(d.spec.path, d.page) for d in feed_documents(corpus_plan, CONFIG)]
+    ordered = [(d.spec.path, d.page) for d in all_documents(corpus_plan)]
+    assert ordered != planned
+    assert queued == [ordered]
 
 
 def test_what_a_worker_links_from_the_output_in_place_is_told_to_this_process(
