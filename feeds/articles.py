@@ -344,30 +344,42 @@ def merge_articles(
     records to the articles they cite; ``related`` is made symmetric.
     """
     articles: dict[str, Article] = {}
-    # By key, the topics tuples and the related keys met, repeats included, in order: a
-    # list is half the size of a dict that drops repeats as they come, and a build of
-    # 100,000 records holds one of each for 777,000 articles at once.
-    topics: dict[str, list[tuple[str, ...]]] = {}
-    related: dict[str, list[str]] = {}
+    # By key, the topics met, in order, each once as far as they are merged yet
+    # (:func:`_union`), and the related keys met, repeats included, in order: one key as
+    # itself, more in a list.  Most articles are cited by one record only: they take
+    # its topics as they are, and name it alone.  A list of each per article (777,000 of
+    # them at 100,000 records) weighed about 150 MB while merging, and left that much
+    # memory in pieces once let go.
+    topics: dict[str, tuple[str, ...]] = {}
+    related: dict[str, str | list[str]] = {}
 
     def add(article: Article) -> None:
-        current = articles.get(article.key)
+        key = article.key
+        current = articles.get(key)
         if current is None:
-            articles[article.key] = article if hold is None else hold(article)
-            topics[article.key] = [article.topics]
-            related[article.key] = []
+            articles[key] = article if hold is None else hold(article)
+            topics[key] = article.topics
             return
         if current.source is None and article.source is not None:
-            articles[article.key] = article if hold is None else hold(article)
-        topics[article.key].append(article.topics)
+            articles[key] = article if hold is None else hold(article)
+        topics[key] = _union(topics[key], article.topics)
+
+    def relate(key: str, other: str) -> None:
+        held = related.get(key)
+        if held is None:
+            related[key] = other
+        elif isinstance(held, list):
+            held.append(other)
+        else:
+            related[key] = [held, other]
 
     for parent, *children in contributions:
         add(parent)
         for child in children:
             add(child)
-            topics[child.key].append(parent.topics)
-            related[parent.key].append(child.key)
-            related[child.key].append(parent.key)
+            topics[child.key] = _union(topics[child.key], parent.topics)
+            relate(parent.key, child.key)
+            relate(child.key, parent.key)
 
     merged = {}
     # Equal tuples of topics or related keys are held once: most articles are cited by one
@@ -382,7 +394,13 @@ def merge_articles(
         # A record's own topics first, in its order; then those of records citing it.
         # (Built directly: ``dataclasses.replace`` costs several times more, per article.)
         topics_of = _in_order(article.topics, topics.pop(key))
-        related_of = tuple(dict.fromkeys(related.pop(key)))
+        met = related.pop(key, None)
+        if met is None:
+            related_of: tuple[str, ...] = ()
+        elif isinstance(met, list):
+            related_of = tuple(dict.fromkeys(met))
+        else:
+            related_of = (met,)
         merged[key] = Article(
             key,
             article.published,
@@ -396,14 +414,22 @@ def merge_articles(
     return merged
 
 
-def _in_order(first: tuple[str, ...], then: list[tuple[str, ...]]) -> tuple[str, ...]:
-    """``first``, then the topics of ``then`` not already named, each once."""
-    if len(then) == 1 and then[0] is first:  # mostly: an article only its record names
-        return first if len(set(first)) == len(first) else tuple(dict.fromkeys(first))
-    seen = dict.fromkeys(first)
-    for more in then:
-        seen.update(dict.fromkeys(more))
-    return tuple(seen)
+def _in_order(first: tuple[str, ...], met: tuple[str, ...]) -> tuple[str, ...]:
+    """``first``, then the topics ``met`` (see :func:`_union`) not already named, each once."""
+    if met[: len(first)] == first and len(set(met)) == len(met):  # mostly: ``met`` is first
+        return met
+    return tuple(dict.fromkeys(first + met))
+
+
+def _union(met: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
+    """``met``, then the topics of ``more`` it lacks: ``met`` itself when there are none.
+    Repeats within either may stay, for :func:`_in_order` to drop."""
+    if more is met or not more:
+        return met
+    if not met:
+        return more
+    joined = tuple(dict.fromkeys(met + more))
+    return met if len(joined) == len(met) else joined
 
 
 def remerge(

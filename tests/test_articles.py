@@ -62,6 +62,14 @@ def record(file: str, **changes: Any) -> PublishedRecord:
     return PublishedRecord(file, record_data(**changes))
 
 
+def test_merging_names_each_topic_of_an_article_once() -> None:
+    """However the article was made: records' topics come once each already."""
+    own = record_articles(record("a.md", webUrl="https://a.com/1", topics=["One"]))[0]
+    twice = own._replace(topics=("One", "Two", "One"))
+    for contributions in ([(twice,)], [(twice,), (own,)], [(own,), (twice,)]):
+        assert merge_articles(contributions)["https://a.com/1"].topics == ("One", "Two")
+
+
 def test_a_merged_graph_holds_equal_topics_and_related_keys_once(tmp_path: Path) -> None:
     """Most articles are cited by one record only, and share its topics and their one
     related key with the others it cites."""
