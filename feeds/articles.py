@@ -348,8 +348,9 @@ def merge_articles(
     # (:func:`_union`), and the related keys met, repeats included, in order: one key as
     # itself, more in a list.  Most articles are cited by one record only: they take
     # its topics as they are, and name it alone.  A list of each per article (777,000 of
-    # them at 100,000 records) weighed about 150 MB while merging, and left that much
-    # memory in pieces once let go.
+    # them at 100,000 records) weighed about 150 MB while merging, and left memory in
+    # pieces once let go: where documents start to be written, 236 MB of small blocks
+    # were free in the allocator's arenas, and 130 MB without the lists.
     topics: dict[str, tuple[str, ...]] = {}
     related: dict[str, str | list[str]] = {}
 
