@@ -988,7 +988,7 @@ def _merged_graph(
     (which then finds its order and makes it its own: see :func:`feeds.plan.reordered`)."""
     from feeds.cache import code_fingerprint
     from feeds.graphcache import load_state, merge_all, merge_changes, store_state
-    from feeds.keys import entry_digests
+    from feeds.keys import entry_digests, packed
     from feeds.plan import newest_first
     from feeds.scan import cached_results, known_digests, scan
 
@@ -1043,13 +1043,14 @@ def _merged_graph(
     )
     with contextlib.suppress(OSError):  # a build without it is only slower next time
         store_state(record, state, whose, previous)
+    entries = packed(state.entry_digests, state.graph)  # those merged from every file
     if previous is None:
-        return state.graph, state.entry_digests, Lineage(build), state.ordered
+        return state.graph, entries, Lineage(build), state.ordered
     changed = None
     if state.remerged is not None:
         changed = {key: previous.graph.get(key) for key in state.remerged}
     lineage = Lineage(build, previous.build, previous.entry_digests, changed)
-    return state.graph, state.entry_digests, lineage, state.ordered
+    return state.graph, entries, lineage, state.ordered
 
 
 def _spill(record: Path | None) -> SpilledTexts:
@@ -1140,7 +1141,9 @@ def _write(
     in_place = last.build and last.build == lineage.earlier_build and config.output.is_dir()
     if in_place and lineage.changed is not None:
         known = KnownKeys(plan, config, last, lineage.changed)
-    if known is None or len(lineage.changed or ()) > DIGESTS_LOOKED_UP_AT_MOST:
+    # A build that keys every document (no KnownKeys) makes a dict of the digests for that
+    # alone (feeds.publish.feed_documents), let go before rendering.
+    if in_place and (known is None or len(lineage.changed or ()) > DIGESTS_LOOKED_UP_AT_MOST):
         digests, earlier_digests = as_dicts(digests, earlier_digests)
     if in_place:
         earlier = EarlierEntries(config.output, last.files, SameDigests(earlier_digests, digests))

@@ -36,6 +36,7 @@ from feeds import (
     keys,
     output,
     parallel,
+    publish,
     rendercache,
     texts,
     uptodate,
@@ -246,6 +247,35 @@ def test_builds_take_the_entry_digests_where_the_graph_record_packs_them_or_in_d
         build(config)
         assert_same_as_cold(config, tmp_path)
     assert bool(made) == (at_most == 0)
+
+
+def test_a_cold_build_holds_its_entry_digests_packed_and_keys_documents_from_a_dict(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digests of every article stay with the build to its end, packed as the graph
+    record packs them; keying every document asks for each of them, from a dict made for
+    that alone, which rendering does not hold."""
+    given: list[Mapping[str, bytes]] = []
+    write_documents = parallel.write_documents
+
+    def spy(*args: Any, **kwargs: Any) -> dict[str, bytes]:
+        given.append(kwargs["entry_digests"])
+        return write_documents(*args, **kwargs)
+
+    made: list[Mapping[str, bytes]] = []
+    as_dict = keys.as_dict  # as publish has it
+
+    def counted(digests: Mapping[str, bytes]) -> Mapping[str, bytes]:
+        made.append(as_dict(digests))
+        return made[-1]
+
+    monkeypatch.setattr(parallel, "write_documents", spy)
+    monkeypatch.setattr(publish, "as_dict", counted)
+    build(config)
+    assert [type(digests) for digests in given] == [keys.RecordedDigests]
+    assert [type(digests) for digests in made] == [dict]
+    assert made[0] == given[0] and len(made[0]) > 100
+    assert_same_as_cold(config, tmp_path)
 
 
 def test_many_touched_records_are_checked_before_the_graph_is_read_back(

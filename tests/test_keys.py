@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds import graphcache
-from feeds.keys import DIGEST_SIZE, RecordedDigests, as_dict, as_dicts, copied
+from feeds.keys import DIGEST_SIZE, RecordedDigests, as_dict, as_dicts, copied, packed
 
 KEYS = [f"https://example.com/{letter}" for letter in "bdfhjlnp"]
 # Keys recorded, and some that are not: before, between and after them.
@@ -118,3 +118,21 @@ def test_digests_of_keys_out_of_order_are_read_back_into_a_dict() -> None:
     in_order = graphcache._known_digests(KEYS, b"".join(expected.values()))
     assert type(in_order) is RecordedDigests
     assert in_order == expected
+
+
+def test_digests_of_every_key_are_packed_as_the_record_packs_them() -> None:
+    """Given in a dict, one for each key of the graph, in order; else kept as given."""
+    recorded_digests, expected = recorded()
+    made = packed(expected, dict.fromkeys(KEYS))  # the graph's keys
+    assert type(made) is RecordedDigests
+    assert_same(made, expected)
+    assert packed(recorded_digests, KEYS) is recorded_digests
+    short = dict(expected, **{KEYS[3]: b"short"})
+    for mapping, keys in [
+        (expected, KEYS[:-1]),  # a digest of no key
+        ({key: expected[key] for key in KEYS[1:]}, KEYS),  # a key without one
+        (dict(expected, z=expected[KEYS[0]]), [*KEYS, "x"]),  # as many, not the same
+        (short, KEYS),  # a digest of another size
+        (expected, list(reversed(KEYS))),
+    ]:
+        assert packed(mapping, keys) is mapping
