@@ -278,6 +278,41 @@ def test_a_cold_build_holds_its_entry_digests_packed_and_keys_documents_from_a_d
     assert_same_as_cold(config, tmp_path)
 
 
+def test_a_build_that_merged_every_file_again_lends_entries_from_dicts(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Most records changed, the graph is merged from every file, and no document's key
+    is known; the output in place lends the entries that stayed the same, each asked for
+    from dicts of both graphs' digests, not where they are packed."""
+    made: list[list[type]] = []
+    as_dicts = keys.as_dicts
+
+    def counted(*mappings: Mapping[str, bytes]) -> list[Mapping[str, bytes]]:
+        made.append([type(digests) for digests in mappings])
+        return as_dicts(*mappings)
+
+    monkeypatch.setattr(keys, "as_dicts", counted)
+    build(config)
+    assert made == []  # a cold build lends nothing
+    records = sorted(config.source.glob("*.md"))
+    for path in records[: len(records) * 2 // 3]:
+        front = yaml.safe_load(path.read_text("utf-8").split("---\n")[1])
+        if isinstance(front, dict) and "title" in front:
+            edit_record(config, path.name, title=f"{front['title']} again")
+    lenders: list[object] = []
+    lend = earlier.EarlierEntries.lend
+
+    def lending(self: earlier.EarlierEntries, *args: Any) -> None:
+        lenders.append(self)
+        lend(self, *args)
+
+    monkeypatch.setattr(earlier.EarlierEntries, "lend", lending)
+    build(config)
+    assert made == [[keys.RecordedDigests, keys.RecordedDigests]]
+    assert lenders  # the output in place lent entries
+    assert_same_as_cold(config, tmp_path)
+
+
 def test_many_touched_records_are_checked_before_the_graph_is_read_back(
     config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
