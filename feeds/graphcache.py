@@ -41,8 +41,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
-from operator import attrgetter, itemgetter, lt
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from sys import intern
 from typing import Any
@@ -74,7 +73,7 @@ from feeds.cache import (
     write_record,
 )
 from feeds.diagnostics import Diagnostic, Severity
-from feeds.keys import DIGEST_SIZE, RecordedDigests, as_dict, copied, unpacked
+from feeds.keys import DIGEST_SIZE, RecordedDigests, as_dict, copied, in_key_order, unpacked
 from feeds.plan import newest_first, reordered
 from feeds.scan import FileResult, Summary, from_summary, summary_of
 from feeds.texts import HeldTexts, SpilledTexts, text_blob
@@ -200,7 +199,7 @@ def _known_digests(keys: Sequence[str], packed: bytes) -> MutableMapping[str, by
     """The entry digests ``packed`` in the order of ``keys``, by key: each looked up where
     it is (:class:`~feeds.keys.RecordedDigests`), the keys being in order, as the graph
     keeps them; else in a dict."""
-    if all(map(lt, keys, islice(keys, 1, None))):
+    if in_key_order(keys):
         return RecordedDigests(keys, packed)
     return unpacked(keys, packed)
 

@@ -162,9 +162,15 @@ def packed(digests: Mapping[str, bytes], keys: Collection[str]) -> Mapping[str, 
     found = [digest for digest in map(digests.get, ordered) if digest is not None]
     if len(found) != len(ordered) or any(len(digest) != DIGEST_SIZE for digest in found):
         return digests
-    if not all(map(lt, ordered, islice(ordered, 1, None))):
+    if not in_key_order(ordered):
         return digests
     return RecordedDigests(ordered, b"".join(found))
+
+
+def in_key_order(keys: Sequence[str]) -> bool:
+    """Whether ``keys`` are sorted, each once, as :class:`RecordedDigests` finds each by
+    bisection."""
+    return all(map(lt, keys, islice(keys, 1, None)))
 
 
 def as_dict(digests: Mapping[str, bytes]) -> Mapping[str, bytes]:
