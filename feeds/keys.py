@@ -151,6 +151,11 @@ def copied(digests: Mapping[str, bytes]) -> MutableMapping[str, bytes]:
     return digests.copy() if isinstance(digests, RecordedDigests) else dict(digests)
 
 
+def copied_dict(digests: Mapping[str, bytes]) -> dict[str, bytes]:
+    """A copy of ``digests`` to change, in a dict, to ask for each of them."""
+    return digests.as_dict() if isinstance(digests, RecordedDigests) else dict(digests)
+
+
 def packed(digests: Mapping[str, bytes], keys: Collection[str]) -> Mapping[str, bytes]:
     """``digests``, those of the articles of ``keys`` (in order: the graph keeps them so),
     packed as the graph record packs them (:class:`RecordedDigests`); as given when some
@@ -227,16 +232,20 @@ def entry_digests(
 class DocumentKeys:
     """The key of each document of a build; each article is hashed once, however many
     documents list it, and not at all when its digest is ``known``
-    (:func:`entry_digests`)."""
+    (:func:`entry_digests`).  Asked for ``every`` document's key, it copies ``known``
+    into a dict, where each digest is found quicker than where the graph record packs
+    them (:class:`RecordedDigests`)."""
 
     def __init__(
         self,
         articles: Mapping[str, Article],
         config: Config,
         known: Mapping[str, bytes] | None = None,
+        *,
+        every: bool = False,
     ) -> None:
         self._articles = articles
-        self._entries = copied(known or {})
+        self._entries = (copied_dict if every else copied)(known or {})
         self._settings = settings_key(config)
 
     def entry(self, article: Article) -> bytes:

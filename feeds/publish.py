@@ -19,7 +19,7 @@ from feeds.config import Config
 from feeds.earlier import EarlierEntries, document_names
 from feeds.entries import EntryStore
 from feeds.jsonfeed import json_name, render_json
-from feeds.keys import DIGEST_SIZE, DocumentKeys, as_dict, settings_key
+from feeds.keys import DIGEST_SIZE, DocumentKeys, settings_key
 from feeds.knownkeys import KnownKeys
 from feeds.opml import render_opml
 from feeds.output import OUTPUT_MARK
@@ -85,9 +85,7 @@ def feed_documents(
     """Every feed document with its key, feed by feed as planned.  ``entry_digests`` are
     those known (:func:`feeds.keys.entry_digests`): without ``known``, every document's
     key is worked out from them, each asked for from a dict made for that alone."""
-    keys = DocumentKeys(
-        plan.articles, config, as_dict(entry_digests or {}) if known is None else entry_digests
-    )
+    keys = DocumentKeys(plan.articles, config, entry_digests, every=known is None)
 
     def key(spec: FeedSpec, page: int | None) -> bytes:
         found = None if known is None else known.key(spec, page)

@@ -36,7 +36,6 @@ from feeds import (
     keys,
     output,
     parallel,
-    publish,
     rendercache,
     texts,
     uptodate,
@@ -262,15 +261,15 @@ def test_a_cold_build_holds_its_entry_digests_packed_and_keys_documents_from_a_d
         given.append(kwargs["entry_digests"])
         return write_documents(*args, **kwargs)
 
-    made: list[Mapping[str, bytes]] = []
-    as_dict = keys.as_dict  # as publish has it
+    made: list[dict[str, bytes]] = []
+    copied_dict = keys.copied_dict
 
-    def counted(digests: Mapping[str, bytes]) -> Mapping[str, bytes]:
-        made.append(as_dict(digests))
+    def counted(digests: Mapping[str, bytes]) -> dict[str, bytes]:
+        made.append(copied_dict(digests))
         return made[-1]
 
     monkeypatch.setattr(parallel, "write_documents", spy)
-    monkeypatch.setattr(publish, "as_dict", counted)
+    monkeypatch.setattr(keys, "copied_dict", counted)
     build(config)
     assert [type(digests) for digests in given] == [keys.RecordedDigests]
     assert [type(digests) for digests in made] == [dict]
