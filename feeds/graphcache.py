@@ -48,7 +48,6 @@ from typing import Any
 
 from feeds.articles import (
     Article,
-    RecordedText,
     from_plain_values,
     from_recorded_columns,
     merge_articles,
@@ -153,7 +152,10 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
             return None
         _, dates, frame, text_ends, *_ = frames
         article_keys = shared[0] if shared else []
-        texts = RecordedTexts(path, frame, text_ends, article_keys, ends[_TEXT_FRAME].inode)
+        in_order = in_key_order(article_keys)
+        texts = RecordedTexts(
+            path, frame, text_ends, article_keys, ends[_TEXT_FRAME].inode, in_order=in_order
+        )
         restored = from_recorded_columns(_joined(shared, dates, texts))
         graph = {article.key: article for article in restored}
         ordered = _ordered(restored, order)
@@ -163,7 +165,7 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
         results = {summary[0]: (content, from_summary(summary)) for content, summary in checked}
         known: MutableMapping[str, bytes] = {}
         if isinstance(digests, bytes) and len(digests) == DIGEST_SIZE * len(graph):
-            known = _known_digests(article_keys, digests)
+            known = _known_digests(article_keys, digests, in_order=in_order)
         changes = frames[_WHOLE_FRAMES:]
         builds = [first_build, *(change[-1] for change in changes)]
         if in_place and in_place in builds:
@@ -195,11 +197,13 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
     return GraphState(graph, contributors, known, results, recorded, bytes(build), ordered=ordered)
 
 
-def _known_digests(keys: Sequence[str], packed: bytes) -> MutableMapping[str, bytes]:
+def _known_digests(
+    keys: Sequence[str], packed: bytes, *, in_order: bool
+) -> MutableMapping[str, bytes]:
     """The entry digests ``packed`` in the order of ``keys``, by key: each looked up where
-    it is (:class:`~feeds.keys.RecordedDigests`), the keys being in order, as the graph
-    keeps them; else in a dict."""
-    if in_key_order(keys):
+    it is (:class:`~feeds.keys.RecordedDigests`), the keys being in order
+    (:func:`~feeds.keys.in_key_order`), as the graph keeps them; else in a dict."""
+    if in_order:
         return RecordedDigests(keys, packed)
     return unpacked(keys, packed)
 
@@ -324,7 +328,7 @@ def _distinct(values: Iterable[object]) -> list[object]:
 
 class RecordedTexts(HeldTexts):
     """The texts of the articles of a graph record, each read from its file when it is
-    asked for (:class:`feeds.articles.RecordedText`).
+    asked for.
 
     The frame they are in is read once to check its digest
     (:func:`feeds.cache.read_records`); the file stays open, so that a record written in
@@ -332,7 +336,14 @@ class RecordedTexts(HeldTexts):
     frames."""
 
     def __init__(
-        self, path: Path, frame: RawFrame, ends: bytes, keys: Sequence[str], inode: int
+        self,
+        path: Path,
+        frame: RawFrame,
+        ends: bytes,
+        keys: Sequence[str],
+        inode: int,
+        *,
+        in_order: bool,
     ) -> None:
         where: array[int] = array("Q")
         where.frombytes(ends)
@@ -342,17 +353,21 @@ class RecordedTexts(HeldTexts):
         weakref.finalize(self, os.close, file)
         if os.fstat(file).st_ino != inode:
             raise ValueError("the record was replaced as it was read")
-        super().__init__(file, frame.offset, keys, where)
+        super().__init__(file, frame.offset, keys, where, in_order=in_order)
 
 
 def _text_blobs(articles: Sequence[Article], ends: array[int]) -> Iterator[bytes]:
     """The text of each of ``articles`` as :class:`RecordedTexts` reads it, appending where
-    each ends to ``ends``.  A text held in a file already is copied as it is there."""
+    each ends to ``ends``.  A text held in a file already is copied as it is there: looked
+    for first after the last one copied, as both keep key order."""
     end = 0
+    after = 0  # the place after the last text copied
     for article in articles:
         held = article.held_text
-        if isinstance(held, RecordedText) and isinstance(held.source, HeldTexts):
-            blob = held.source.blob(held.index)
+        if isinstance(held, HeldTexts):
+            place = held.place(article.key, after)
+            after = place + 1
+            blob = held.blob(place)
         else:
             blob = text_blob(article)
         end += len(blob)
@@ -429,7 +444,7 @@ def _joined(
         topics,
         related,
         sources,
-        texts.texts(),
+        [texts] * len(keys),
     ]
 
 

@@ -67,8 +67,8 @@ class RecordedDigests(MutableMapping[str, bytes]):
         self._size = len(keys)
 
     def _packed_digest(self, key: str) -> bytes | None:
-        at = bisect_left(self._keys, key)
-        if at == len(self._keys) or self._keys[at] != key:
+        at = place_of(self._keys, key)
+        if at is None:
             return None
         start = at * DIGEST_SIZE
         return self._packed[start : start + DIGEST_SIZE]
@@ -172,9 +172,15 @@ def packed(digests: Mapping[str, bytes], keys: Collection[str]) -> Mapping[str, 
     return RecordedDigests(ordered, b"".join(found))
 
 
+def place_of(keys: Sequence[str], key: str) -> int | None:
+    """Where ``key`` is among ``keys`` (in key order: :func:`in_key_order`), if there."""
+    at = bisect_left(keys, key)
+    return at if at < len(keys) and keys[at] == key else None
+
+
 def in_key_order(keys: Sequence[str]) -> bool:
-    """Whether ``keys`` are sorted, each once, as :class:`RecordedDigests` finds each by
-    bisection."""
+    """Whether ``keys`` are sorted, each once, as :class:`RecordedDigests` and
+    :class:`feeds.texts.HeldTexts` find each by bisection."""
     return all(map(lt, keys, islice(keys, 1, None)))
 
 

@@ -1,5 +1,5 @@
-"""Where the texts of articles are held apart from them: in a file, each read by its place
-when an entry shows it, the most recently read kept at hand.
+"""Where the texts of articles are held apart from them: in a file, each found by its
+article's key when an entry shows it, the most recently read kept at hand.
 
 The text of an article (:class:`feeds.articles.Text`: its address, title, excerpt and
 image) is most of what it weighs: at 100,000 records, 561 MB of the 1.4 GB the graph took.
@@ -14,11 +14,11 @@ import marshal
 import os
 import tempfile
 from array import array
-from itertools import repeat
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from feeds.articles import Article, Image, RecordedText, Text
+from feeds.articles import Article, Image, Text
+from feeds.keys import place_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,9 +58,13 @@ def text_of(blob: bytes, key: str) -> Text:
 
 
 class HeldTexts:
-    """Texts held in the file open as ``file``, one after another from ``offset``, the one
-    at each place ending where ``ends`` says; that of the article of ``keys`` at the same
-    place.
+    """Texts held in the file open as ``file``, one after another from ``offset``: that of
+    the article of each of ``keys`` at the same place, ending where ``ends`` says.
+
+    An article whose text is held here holds this object alone in its place
+    (:attr:`feeds.articles.Article.held_text`), and the text is found by the article's key:
+    by bisection when ``keys`` are in key order (``in_order``), as the graph keeps them;
+    else by a dict of places, made when one is first asked for.
 
     The texts read last are kept, up to :data:`TEXTS_KEPT`, in two generations: those
     read since the younger one was begun, and those read in the one before, which are
@@ -69,41 +73,59 @@ class HeldTexts:
     a cold build of 10,000 records, every text held apart, asked for one 541,696 times,
     and read 139,047 from the file."""
 
-    def __init__(self, file: int, offset: int, keys: Sequence[str], ends: array[int]) -> None:
+    def __init__(
+        self, file: int, offset: int, keys: Sequence[str], ends: array[int], *, in_order: bool
+    ) -> None:
         self._file = file
         self._offset = offset
         self._keys = keys
         self._ends = ends
-        self._younger: dict[int, Text] = {}
-        self._older: dict[int, Text] = {}
+        self._in_order = in_order
+        self._places: dict[str, int] | None = None  # when the keys are out of order
+        self._younger: dict[str, Text] = {}
+        self._older: dict[str, Text] = {}
 
-    def _span(self, index: int) -> tuple[int, int]:
-        """Where the text at ``index`` starts and ends, from the first text's start."""
-        return (self._ends[index - 1] if index else 0), self._ends[index]
+    def place(self, key: str, hint: int = -1) -> int:
+        """Where the text of the article of ``key`` is: at ``hint``, if there."""
+        keys = self._keys
+        if 0 <= hint < len(keys) and keys[hint] == key:
+            return hint
+        if self._in_order:
+            found = place_of(keys, key)
+            if found is None:
+                raise KeyError(key)
+            return found
+        if self._places is None:
+            self._places = {each: at for at, each in enumerate(keys)}
+        return self._places[key]
 
-    def blob(self, index: int) -> bytes:
-        """The text at ``index`` as held."""
-        start, end = self._span(index)
+    def _span(self, place: int) -> tuple[int, int]:
+        """Where the text at ``place`` starts and ends, from the first text's start."""
+        return (self._ends[place - 1] if place else 0), self._ends[place]
+
+    def blob(self, place: int) -> bytes:
+        """The text at ``place`` as held."""
+        start, end = self._span(place)
         size = end - start
         blob = os.pread(self._file, size, self._offset + start)
         if len(blob) != size:
-            raise OSError(f"the file of texts ends within the text of {self._keys[index]}")
+            raise OSError(f"the file of texts ends within the text of {self._keys[place]}")
         return blob
 
-    def read(self, index: int) -> Text:
-        text = self._younger.get(index)
+    def read(self, key: str) -> Text:
+        """The text of the article of ``key``."""
+        text = self._younger.get(key)
         if text is None:
-            text = self._older.get(index)
+            text = self._older.get(key)
             if text is None:
-                text = text_of(self.blob(index), self._keys[index])
-            self._younger[index] = text
+                text = text_of(self.blob(self.place(key)), key)
+            self._younger[key] = text
             if len(self._younger) >= TEXTS_KEPT // 2:
                 self._older, self._younger = self._younger, {}
         return text
 
-    def texts(self) -> list[RecordedText]:
-        """Each text, by its place."""
-        return list(map(RecordedText, repeat(self), range(len(self._keys))))
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {len(self._keys)} texts>"
 
 
 class SpilledTexts(HeldTexts):
@@ -114,6 +136,10 @@ class SpilledTexts(HeldTexts):
     when others were (:meth:`settle`).  The file has no name, and is gone with this object
     or the process.  Where no file can be made or written to, the texts stay here, packed.
 
+    Texts are written in the order they are taken, and found in key order: where each
+    starts and ends is put in that order before one is looked for (:meth:`_sort`), once
+    the graph is whole.
+
     A graph of 10,000 records holds 77,000 articles, and spilling every text made its
     cold build 3% slower (18.30 s against 17.75 s, six builds each in turn): texts are
     read back a few times each, and most are shown.  A graph too large to hold every
@@ -121,9 +147,11 @@ class SpilledTexts(HeldTexts):
     the texts of the first :data:`TEXTS_IN_MEMORY` weigh about 95 MB, and stayed to the
     end of the build for a sixth of the texts its entries show."""
 
+    _keys: list[str]
+
     def __init__(self, folder: Path | None = None) -> None:
-        self._held_keys: list[str] = []
-        super().__init__(-1, 0, self._held_keys, array("Q"))
+        super().__init__(-1, 0, [], array("Q"), in_order=True)
+        self._starts: array[int] = array("Q")
         self._folder = folder
         self._spill: IO[bytes] | None = None
         self._taken = 0
@@ -140,14 +168,18 @@ class SpilledTexts(HeldTexts):
 
     def _spilled(self, article: Article) -> Article:
         """``article``, its text written here."""
-        blob = text_blob(article)
-        index = len(self._ends)
-        self._pending += blob
+        key = article.key
+        if self._keys and key <= self._keys[-1]:
+            self._in_order = False
+        self._starts.append(self._written + len(self._pending))
+        self._pending += text_blob(article)
         self._ends.append(self._written + len(self._pending))
-        self._held_keys.append(article.key)
+        self._keys.append(key)
+        self._younger.pop(key, None)  # the text read of an article spilled again
+        self._older.pop(key, None)
         if len(self._pending) >= SPILL_BUFFER_BYTES and self._writable:
             self._write()
-        return article._replace(held_text=RecordedText(self, index))
+        return article._replace(held_text=self)
 
     def settle(self, graph: dict[str, Article]) -> None:
         """Hold apart the texts of the articles of ``graph`` (merged with :meth:`hold`) that
@@ -157,12 +189,36 @@ class SpilledTexts(HeldTexts):
         for key, article in graph.items():
             if type(article.held_text) is Text:
                 graph[key] = self._spilled(article)
+        self._sort()
 
-    def blob(self, index: int) -> bytes:
-        start, end = self._span(index)
+    def place(self, key: str, hint: int = -1) -> int:
+        if not self._in_order:
+            self._sort()
+        return super().place(key, hint)
+
+    def _sort(self) -> None:
+        """Put the places of the texts in the order of their keys, each key once: the text
+        of an article spilled again (a record's own description taking the place of a
+        citation's) is the last one spilled."""
+        keys, starts, ends = self._keys, self._starts, self._ends
+        self._keys, self._starts, self._ends = [], array("Q"), array("Q")
+        for at in sorted(range(len(keys)), key=keys.__getitem__):  # stable: the last one last
+            if self._keys and self._keys[-1] == keys[at]:
+                self._starts[-1], self._ends[-1] = starts[at], ends[at]
+            else:
+                self._keys.append(keys[at])
+                self._starts.append(starts[at])
+                self._ends.append(ends[at])
+        self._in_order = True
+
+    def _span(self, place: int) -> tuple[int, int]:
+        return self._starts[place], self._ends[place]
+
+    def blob(self, place: int) -> bytes:
+        start, end = self._span(place)
         if start >= self._written:
             return bytes(self._pending[start - self._written : end - self._written])
-        return super().blob(index)
+        return super().blob(place)
 
     def _write(self) -> None:
         try:

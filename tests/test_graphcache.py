@@ -25,7 +25,7 @@ import yaml
 from feeds import cache as cache_module
 from feeds import graphcache, keys, plan
 from feeds.api import check_source
-from feeds.articles import Article, Image, Provider, RecordedText, Text
+from feeds.articles import Article, Image, Provider, Text
 from feeds.cache import Cache, append_record, code_fingerprint, digest
 from feeds.crosscheck import Facts, citing
 from feeds.diagnostics import Diagnostic, Severity
@@ -385,13 +385,14 @@ def test_a_graph_read_back_reads_the_text_of_each_article_when_asked_for(
     _, fresh = graphs(folder, cache)
     state = recorded_state(cache)
     assert state is not None
-    assert all(type(a.held_text) is RecordedText for a in state.graph.values())
+    (held,) = {id(a.held_text): a.held_text for a in state.graph.values()}.values()
+    assert type(held) is graphcache.RecordedTexts  # one for every article
     reads: list[int] = []
     blob = graphcache.RecordedTexts.blob
 
-    def counted(texts: graphcache.RecordedTexts, index: int) -> bytes:
-        reads.append(index)
-        return blob(texts, index)
+    def counted(texts: graphcache.RecordedTexts, place: int) -> bytes:
+        reads.append(place)
+        return blob(texts, place)
 
     with monkeypatch.context() as patched:
         patched.setattr(graphcache.RecordedTexts, "blob", counted)
@@ -422,9 +423,10 @@ def test_a_graph_read_back_reads_the_text_of_each_article_when_asked_for(
     assert [a.text for a in unread.graph.values()] == [a.text for a in fresh.values()]
 
 
-def test_a_recorded_text_is_equal_to_its_text_and_hashed_and_pickled_as_it(
+def test_an_article_read_back_is_equal_to_it_and_hashed_and_pickled_as_it(
     tmp_path: Path,
 ) -> None:
+    """Its text held in the record, it compares as its fields do, that text included."""
     text = Text("https://a.example.com/x?utm=1", "Title", "Excerpt", Image("i.png", 1, None))
     published = datetime(2021, 3, 4, tzinfo=UTC)
     article = Article(
@@ -435,13 +437,15 @@ def test_a_recorded_text_is_equal_to_its_text_and_hashed_and_pickled_as_it(
     read = graphcache.load_state(record, "c")
     assert read is not None
     (recorded,) = read.graph.values()
-    held = recorded.held_text
-    assert type(held) is RecordedText
-    assert held == text and text == held
-    assert (held != text, text != held) == (False, False)
-    assert held != text._replace(title="Other") and text._replace(title="Other") != held
+    assert type(recorded.held_text) is graphcache.RecordedTexts
+    assert recorded.text == text
     assert recorded == article and article == recorded and hash(recorded) == hash(article)
-    assert recorded != article._replace(held_text=text._replace(excerpt=""))
+    assert (recorded != article, article != recorded) == (False, False)
+    other = article._replace(held_text=text._replace(excerpt=""))
+    assert recorded != other and other != recorded and not recorded == other  # noqa: SIM201
+    assert hash(recorded) != hash(other)
+    assert recorded != article._replace(key="https://a.example.com/y")
+    assert recorded != article._replace(topics=("T",)) and recorded == recorded._replace()
     copy = pickle.loads(pickle.dumps(recorded))
     assert type(copy.held_text) is Text and copy == article
 
@@ -477,6 +481,34 @@ def test_a_graph_record_gives_back_shared_values_once_and_images_as_images(
     assert all(type(a.text.image) is Image for a in articles if a.text.image)
     assert len({id(article.provider) for article in articles}) == 2
     assert len({id(article.topics) for article in articles}) == 2
+
+
+def test_a_record_of_a_graph_out_of_key_order_gives_back_each_text_and_digest(
+    tmp_path: Path,
+) -> None:
+    """Merging keeps the graph in key order, and a record of it finds each text and entry
+    digest by bisection.  One of keys in another order is read back as it was all the
+    same, and the record written whole again from it copies each text from there."""
+    published = datetime(2021, 3, 4, tzinfo=UTC)
+    paper = Provider("Paper", "paper.example.com")
+    order = [f"https://example.com/{letter}" for letter in "qwertyuiop"]
+    graph = {
+        key: Article(key, published, published, paper, (), (), None, Text(key, key[-1], "", None))
+        for key in order
+    }
+    digests = {key: bytes([at]) * keys.DIGEST_SIZE for at, key in enumerate(order)}
+    record = tmp_path / "graph.pickle"
+    graphcache.store_state(record, graphcache.GraphState(graph, {}, digests), "c", None)
+    read = graphcache.load_state(record, "c")
+    assert read is not None
+    assert list(read.graph) == order
+    assert [read.graph[key].text.title for key in sorted(order)] == sorted("qwertyuiop")
+    assert type(read.entry_digests) is dict
+    assert read.entry_digests == digests
+    graphcache.store_state(record, read, "c", None)
+    again = graphcache.load_state(record, "c")
+    assert again is not None
+    assert list(again.graph.items()) == list(graph.items())
 
 
 def test_a_summary_keeps_citations_whose_urls_are_interned_as_they_are() -> None:

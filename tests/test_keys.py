@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds import graphcache
-from feeds.keys import DIGEST_SIZE, RecordedDigests, as_dict, as_dicts, copied, packed
+from feeds.keys import (
+    DIGEST_SIZE,
+    RecordedDigests,
+    as_dict,
+    as_dicts,
+    copied,
+    in_key_order,
+    packed,
+)
 
 KEYS = [f"https://example.com/{letter}" for letter in "bdfhjlnp"]
 # Keys recorded, and some that are not: before, between and after them.
@@ -112,10 +120,11 @@ def test_digests_of_keys_out_of_order_are_read_back_into_a_dict() -> None:
     them; a record of keys in another order is read back whole instead."""
     _, expected = recorded()
     packed = b"".join(expected[key] for key in reversed(KEYS))
-    found = graphcache._known_digests(list(reversed(KEYS)), packed)
+    assert not in_key_order(list(reversed(KEYS))) and in_key_order(KEYS)
+    found = graphcache._known_digests(list(reversed(KEYS)), packed, in_order=False)
     assert type(found) is dict
     assert found == expected
-    in_order = graphcache._known_digests(KEYS, b"".join(expected.values()))
+    in_order = graphcache._known_digests(KEYS, b"".join(expected.values()), in_order=True)
     assert type(in_order) is RecordedDigests
     assert in_order == expected
 

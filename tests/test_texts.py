@@ -1,4 +1,4 @@
-"""The texts of articles held in a file: spilled as a graph is merged, read back by place."""
+"""The texts of articles held in a file: spilled as a graph is merged, found by key."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from feeds.articles import (
     Article,
     Image,
     PublishedRecord,
-    RecordedText,
     Text,
     build_graph,
     merge_articles,
@@ -73,10 +72,42 @@ def test_spilled_texts_read_back_as_they_were(
             shuffle(asked)
             assert [held[i].text for i in asked] == [articles[i].text for i in asked]
     assert held == articles
-    assert all(type(a.held_text) is RecordedText for a in held)
-    assert all(a.held_text.source is spill for a in held)  # type: ignore[union-attr]
+    assert all(a.held_text is spill for a in held)
     assert [a.text for a in held] == [a.text for a in articles]
     assert [path.name for path in tmp_path.iterdir()] == ["records"]  # no file left to find
+
+
+def test_spilled_texts_are_found_by_key_whatever_order_they_came_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An article spilled again (a record's own description taking the place of a
+    citation's) reads the text spilled last.  The places of the texts are put in key order
+    once, as the graph settles, and not again as they are read."""
+    monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 0)
+    monkeypatch.setattr(texts, "SPILL_BUFFER_BYTES", 500)
+    graph = corpus_graph(tmp_path / "records")
+    taken = list(graph.values())
+    random.Random(3).shuffle(taken)
+    spill = SpilledTexts(tmp_path)
+    first = taken[len(taken) // 2]
+    cited = spill.hold(first._replace(held_text=first.text._replace(title="As cited")))
+    assert cited.text.title == "As cited"
+    held = {cited.key: cited}
+    held.update((article.key, spill.hold(article)) for article in taken)
+    sorts: list[int] = []
+    sort = SpilledTexts._sort
+
+    def counted(self: SpilledTexts) -> None:
+        sorts.append(len(self._keys))
+        sort(self)
+
+    monkeypatch.setattr(SpilledTexts, "_sort", counted)
+    merged = dict(sorted(held.items()))
+    spill.settle(merged)
+    assert sorts == [len(graph) + 1]  # every text spilled, one twice
+    assert [a.text for a in merged.values()] == [a.text for a in graph.values()]
+    assert list(merged.items()) == list(graph.items())
+    assert sorts == [len(graph) + 1]
 
 
 def test_held_texts_keep_only_the_last_read(
@@ -91,9 +122,9 @@ def test_held_texts_keep_only_the_last_read(
     reads: list[int] = []
     blob = HeldTexts.blob
 
-    def counted(self: HeldTexts, index: int) -> bytes:
-        reads.append(index)
-        return blob(self, index)
+    def counted(self: HeldTexts, place: int) -> bytes:
+        reads.append(place)
+        return blob(self, place)
 
     monkeypatch.setattr(HeldTexts, "blob", counted)
     for article in held:
@@ -129,7 +160,7 @@ def test_merging_holds_each_article_it_takes(
     assert taken == ["https://a.com/1", "https://b.com/2", "https://b.com/2", "https://c.com/3"]
     assert list(graph.items()) == list(merge_articles(contributions).items())
     assert graph["https://b.com/2"].text.title == "Own"
-    assert all(a.held_text.source is spill for a in graph.values())  # type: ignore[union-attr]
+    assert all(a.held_text is spill for a in graph.values())
 
 
 def test_a_graph_merged_from_every_file_holds_its_texts_apart(
@@ -146,11 +177,7 @@ def test_a_graph_merged_from_every_file_holds_its_texts_apart(
     monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 0)
     for kept in (None, cache):
         source = check_source(paths, schema, NOW, cache=kept, graph_record=cache / "graph.pickle")
-        assert all(type(a.held_text) is RecordedText for a in source.graph.values())
-        assert all(
-            type(a.held_text.source) is SpilledTexts  # type: ignore[union-attr]
-            for a in source.graph.values()
-        )
+        assert all(type(a.held_text) is SpilledTexts for a in source.graph.values())
         assert [a.text for a in source.graph.values()] == [a.text for a in in_memory.values()]
     monkeypatch.setattr(graphcache, "text_blob", None)  # copied as spilled, not made again
     (cache / "graph.pickle").unlink()
@@ -182,7 +209,7 @@ def test_the_first_texts_taken_stay_with_their_articles(
     assert made == []
     held += [spill.hold(article) for article in articles[5:]]
     assert made == [tmp_path]  # once
-    assert [type(a.held_text) for a in held] == [Text] * 5 + [RecordedText] * (len(held) - 5)
+    assert [type(a.held_text) for a in held] == [Text] * 5 + [SpilledTexts] * (len(held) - 5)
     assert [a.text for a in held] == [a.text for a in articles]
 
 
@@ -201,7 +228,7 @@ def test_a_graph_too_large_to_hold_every_text_holds_none(
         monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", limit)
         graph = check_source(paths, schema, NOW).graph
         kinds = {type(a.held_text) for a in graph.values()}
-        assert kinds == ({RecordedText} if apart else {Text})
+        assert kinds == ({SpilledTexts} if apart else {Text})
         assert list(graph.items()) == list(in_memory.items())
         assert [a.text for a in graph.values()] == [a.text for a in in_memory.values()]
 
@@ -233,7 +260,7 @@ def test_a_spill_refused_goes_where_the_system_says_or_stays_in_memory(
     held = [spill.hold(article) for article in articles]
     assert folders == [tmp_path, None]  # tried once each
     assert (spill._written > 0) is (fails == "in the folder")
-    assert all(type(a.held_text) is RecordedText for a in held)
+    assert all(a.held_text is spill for a in held)
     assert [a.text for a in held] == [a.text for a in articles]
 
 
