@@ -1139,13 +1139,14 @@ def _write(
     # The output of that very graph, when it is still there: CI may keep the cache and not
     # the output, and then every document rendered would look for its files for nothing.
     in_place = last.build and last.build == lineage.earlier_build and config.output.is_dir()
-    if in_place and lineage.changed is not None:
-        known = KnownKeys(plan, config, last, lineage.changed)
-    # A build that keys every document (no KnownKeys) makes a dict of the digests for that
-    # alone (feeds.publish.feed_documents), let go before rendering.
-    if in_place and (known is None or len(lineage.changed or ()) > DIGESTS_LOOKED_UP_AT_MOST):
-        digests, earlier_digests = as_dicts(digests, earlier_digests)
+    # Where it lends entries, both graphs' digests are asked for, from dicts when many are.
+    # A build that keys every document (no KnownKeys) and lends none makes a dict of the
+    # digests for that alone (feeds.publish.feed_documents), let go before rendering.
     if in_place:
+        if lineage.changed is not None:
+            known = KnownKeys(plan, config, last, lineage.changed)
+        if known is None or len(lineage.changed or ()) > DIGESTS_LOOKED_UP_AT_MOST:
+            digests, earlier_digests = as_dicts(digests, earlier_digests)
         earlier = EarlierEntries(config.output, last.files, SameDigests(earlier_digests, digests))
     # The next build starts from an output it has a record of: without a cache, none; the
     # output swapped out, when the last build's record says what it holds; else this one.

@@ -351,13 +351,10 @@ def merge_articles(
     def add(article: Article) -> None:
         key = article.key
         current = articles.get(key)
-        if current is None:
+        # The first description taken, unless a record's own comes after citations'.
+        if current is None or (current.source is None and article.source is not None):
             articles[key] = article if hold is None else hold(article)
-            topics[key] = article.topics
-            return
-        if current.source is None and article.source is not None:
-            articles[key] = article if hold is None else hold(article)
-        topics[key] = _union(topics[key], article.topics)
+        topics[key] = article.topics if current is None else _union(topics[key], article.topics)
 
     def relate(key: str, other: str) -> None:
         held = related.get(key)
