@@ -561,6 +561,8 @@ def _publish(
                 # held of others (see Cache.keep_only); doing it again reads every row.
                 tidy=run.looked is None or not run.looked.same_files,
             )
+            if store is not None:  # read again for the snapshot, not held while rendering
+                store.forget_known_digests()
             plan = plan_feeds(source.graph, config.entries_per_feed, source.ordered)
         inputs = run.inputs(contents)
         written = _write(plan, config, inputs, run.progress, last, source=source, stated=stated)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from feeds import api, cache, records, rendercache, scan, uptodate
+from feeds import api, cache, parallel, records, rendercache, scan, uptodate
 from feeds.api import BuildReport, build
 from feeds.config import Config
 from feeds.records import Locator, NamedFiles
@@ -122,6 +122,47 @@ def test_nothing_to_do_is_known_without_the_cache(
         assert here == list(range(parts - len(here), parts))
     assert len(children) == (0 if output_checked == "here" else 1)
     assert all(map(waited_for, children))
+
+
+@pytest.mark.usefixtures("settled")
+def test_what_the_cache_knows_of_every_file_is_let_go_while_documents_are_written(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that looked up every file's stat data at once held it to its end, for its
+    snapshot: it reads it again for that, and the snapshot vouches for every file."""
+    monkeypatch.setattr(cache, "FEW_LABELS", 1)  # every file's stat data read at once
+    caches: list[cache.Cache] = []
+    init = cache.Cache.__init__
+
+    def kept(self: cache.Cache, folder: Path) -> None:
+        init(self, folder)
+        caches.append(self)
+
+    monkeypatch.setattr(cache.Cache, "__init__", kept)
+    held: list[object] = []
+    read_whole: list[bool] = []
+    write = parallel.write_documents
+
+    def writing(*args: Any, **kwargs: Any) -> dict[str, bytes]:
+        held.extend(store._hashed for store in caches)
+        return write(*args, **kwargs)
+
+    known = cache.Cache.known_digests
+
+    def looked_up(self: cache.Cache, paths: Any = None) -> Any:
+        read_whole.append(self._hashed is None)
+        return known(self, paths)
+
+    monkeypatch.setattr(parallel, "write_documents", writing)
+    monkeypatch.setattr(cache.Cache, "known_digests", looked_up)
+    first = build(config, now=NOW)
+    assert held == [None]
+    assert read_whole[0] and read_whole[-1]  # before checking, and for the snapshot
+    opened = refuse_cache(monkeypatch)
+    again = build(config, now=NOW)
+    assert again.unchanged
+    assert opened == []
+    assert replace(again, unchanged=False) == first
 
 
 @pytest.mark.usefixtures("settled")
