@@ -189,7 +189,8 @@ class SpilledTexts(HeldTexts):
         for key, article in graph.items():
             if type(article.held_text) is Text:
                 graph[key] = self._spilled(article)
-        self._sort()
+        if not self._in_order:
+            self._sort()
 
     def place(self, key: str, hint: int = -1) -> int:
         if not self._in_order:
