@@ -128,8 +128,8 @@ def test_nothing_to_do_is_known_without_the_cache(
 def test_what_the_cache_knows_of_every_file_is_let_go_while_documents_are_written(
     config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A build that looked up every file's stat data at once held it to its end, for its
-    snapshot: it reads it again for that, and the snapshot vouches for every file."""
+    """A build that looks up every file's stat data at once lets it go before it writes
+    documents, and reads it again for its snapshot, which vouches for every file."""
     monkeypatch.setattr(cache, "FEW_LABELS", 1)  # every file's stat data read at once
     caches: list[cache.Cache] = []
     init = cache.Cache.__init__
