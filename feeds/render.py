@@ -10,6 +10,8 @@ feedgen 1.0.0 drops ``rel``, ``type`` and ``title`` from Atom entry links (its i
 the loop variable is rebound to the new element before its attributes are read).  Entry
 links other than the plain alternate one are therefore written by :class:`_EntryExtras`,
 a feedgen entry extension, which also writes the Media RSS thumbnail and the RSS creator.
+Entries rendered in bulk have their related links written as bytes instead, the bytes lxml
+writes for those elements (:func:`_with_related`).
 
 Every document passes the W3C Feed Validation Service without errors or warnings (see
 ``tests/test_conformance.py``).  Its rules shape a few choices here:
@@ -170,6 +172,42 @@ def _add_link(parent: etree._Element, tag: str, link: RelatedLink) -> None:
     )
 
 
+# Where :func:`render_entries` writes an entry's related links itself: a processing
+# instruction, which lxml writes on a line of its own, indented as the link elements would
+# be, and which no text of a record can make (its ``<`` is escaped).
+_RELATED_TARGET = "feeds-related-links"
+_RELATED_MARK = f"<?{_RELATED_TARGET} ?>".encode("ascii")
+
+
+def _link_xml(href: str, title: str) -> bytes:
+    """The Atom link element of a related article as lxml writes it (see :func:`_add_link`);
+    in RSS it is the same but for its ``atom:`` prefix.  Building the elements of an entry's
+    dozen related links in both formats, and writing them out, took a third of the time of
+    rendering the entries of records: 0.90-0.94 s for 3,000 records of the benchmark's
+    corpus at 10,000, 0.59 s without their links, 0.69-0.70 s with them spliced in."""
+    href, title = _xml_attribute(href), _xml_attribute(title)
+    return f'<link rel="related" href="{href}" title="{title}" type="text/html"/>'.encode()
+
+
+def _xml_attribute(value: str) -> str:
+    """``value`` escaped as libxml2 escapes an attribute value (UTF-8 as it is)."""
+    for character, reference in _ATTRIBUTE_REFERENCES:
+        if character in value:
+            value = value.replace(character, reference)
+    return value
+
+
+_ATTRIBUTE_REFERENCES = (
+    ("&", "&amp;"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    ('"', "&quot;"),
+    ("\n", "&#10;"),
+    ("\r", "&#13;"),
+    ("\t", "&#9;"),
+)
+
+
 class _FeedExtras(BaseExtension):  # type: ignore[misc]
     """Feed-level additions: archive links and marker, and the per-format text rules."""
 
@@ -211,6 +249,8 @@ class _FeedExtras(BaseExtension):  # type: ignore[misc]
 class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
     def __init__(self) -> None:
         self.related: tuple[RelatedLink, ...] = ()
+        # Whether the related links are left for render_entries to write (_RELATED_MARK).
+        self.related_spliced = False
         self.thumbnail: tuple[str, int | None, int | None] | None = None
         self.creator: str | None = None
         # The elements whose text the rules of each format change (see _changed_texts).
@@ -222,8 +262,7 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
         # feedgen builds Atom documents from unqualified elements under a default namespace.
         for name in self.atom_texts:
             _atom_text(entry.find(name))
-        for link in self.related:
-            _add_link(entry, "link", link)
+        self._add_related(entry, "link")
         self._thumbnail(entry)
         return entry
 
@@ -236,10 +275,17 @@ class _EntryExtras(BaseEntryExtension):  # type: ignore[misc]
         if self.creator:
             etree.SubElement(item, _CREATOR).text = self.creator
         # RSS 2.0 has no related links of its own; atom:link is the common extension.
-        for link in self.related:
-            _add_link(item, _ATOM_LINK, link)
+        self._add_related(item, _ATOM_LINK)
         self._thumbnail(item)
         return item
+
+    def _add_related(self, parent: etree._Element, tag: str) -> None:
+        """The related links, or where they go when the caller writes them itself."""
+        if self.related_spliced and self.related:
+            parent.append(etree.ProcessingInstruction(_RELATED_TARGET))
+            return
+        for link in self.related:
+            _add_link(parent, tag, link)
 
     def _thumbnail(self, parent: etree._Element) -> None:
         if self.thumbnail is None:
@@ -440,9 +486,13 @@ def render_entries(
     generator.title("entries")
     generator.description("entries")
     generator.link(href="http://localhost/", rel="self")
+    related = []
     for article, updated in items:
         seen = shown(article, articles) if shown_of is None else shown_of(article)
-        _add_entry(generator, article, seen, updated, order="append")
+        extras = _add_entry(generator, article, seen, updated, order="append")
+        extras.related_spliced = True
+        if extras.related:
+            related.append([_link_xml(link.href, link.title) for link in extras.related])
     cut = {}
     for fmt in FORMATS:
         if fmt == "atom":
@@ -450,11 +500,32 @@ def render_entries(
         else:
             document = generator.rss_str(pretty=True, encoding="UTF-8")
         start, end = _entries_region(document, fmt)
-        region = _escape_ampersands(document[start:end])
+        region = _escape_ampersands(_with_related(document[start:end], related, fmt))
         cut[fmt] = _cut(region, fmt, 0, len(region))
         if len(cut[fmt]) != len(items):
             raise AssertionError(f"cut {len(cut[fmt])} {fmt} entries out of {len(items)}")
     return [EntryXml(atom, rss) for atom, rss in zip(cut["atom"], cut["rss"], strict=True)]
+
+
+def _with_related(region: bytes, related: Sequence[Sequence[bytes]], fmt: str) -> bytes:
+    """``region`` (of a document in format ``fmt``) with the links of ``related`` (those of
+    each entry that has any, in order, as :func:`_link_xml` writes them) where its entries
+    mark them, each on a line of its own, indented as the line of the mark."""
+    if not related:
+        return region
+    parts = region.split(_RELATED_MARK)
+    if len(parts) != len(related) + 1:
+        raise AssertionError(f"{len(parts) - 1} marks of related links for {len(related)} entries")
+    joined = [parts[0]]
+    for links, after in zip(related, parts[1:], strict=True):
+        before = joined[-1]
+        indent = b"\n" + before[before.rindex(b"\n") + 1 :]
+        if fmt == "rss":  # the same elements, in the Atom namespace
+            joined.append(indent.join(b"<atom:" + link[1:] for link in links))
+        else:
+            joined.append(indent.join(links))
+        joined.append(after)
+    return b"".join(joined)
 
 
 def render_document(
@@ -585,8 +656,9 @@ def _add_entry(
     seen: Shown,
     updated: datetime,
     order: str = "prepend",
-) -> None:
-    """Add the entry of ``article`` to ``generator``, showing ``seen``."""
+) -> _EntryExtras:
+    """Add the entry of ``article`` to ``generator``, showing ``seen``; what it adds
+    to it in both formats."""
     text = seen.text
     entry = generator.add_entry(order=order)
     entry.id(article_id(article))
@@ -616,3 +688,4 @@ def _add_entry(
     extras.pub_date = rss_date(published)
     if (image := text.image) is not None:
         extras.thumbnail = (image.url, image.width, image.height)
+    return extras

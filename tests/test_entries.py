@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from feeds import entries as entry_store
 from feeds import render
 from feeds.api import check_source
-from feeds.articles import Article
+from feeds.articles import Article, Text
 from feeds.config import Config
 from feeds.jsonfeed import _item, json_name, render_json
 from feeds.plan import FeedPlan, FeedSpec, plan_feeds
@@ -186,3 +187,49 @@ def test_what_an_entry_shows_is_worked_out_once_for_every_format(
     alone = entry_store.EntryStore(plan.articles, capacity=0)
     assert alone.xml(listed, [article.updated for article in listed]) == xml
     assert alone.json(listed) == items
+
+
+# Values a related link may hold: every printable ASCII character, the three control
+# characters XML allows, and letters beyond ASCII.
+AWKWARD_VALUES = [
+    "".join(map(chr, range(0x20, 0x7F))),
+    "tab\there, line\nbreak, carriage\rreturn",
+    'Tom & Jerry say "<b>hi</b>" &amp; ]]> it\'s',
+    "naïve façade 🚀 עברית \u2028 \ufffd",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", AWKWARD_VALUES)
+@pytest.mark.parametrize("fmt", list(render.FORMATS))
+def test_related_links_are_spliced_in_as_lxml_writes_them(value: str, fmt: str) -> None:
+    """Entries rendered in bulk have their related links spliced in as bytes where they
+    are marked (``render._with_related``): the very bytes of the elements, as feedgen's
+    documents hold them.  The address holds the value as it is; the title, as link titles
+    show it."""
+    link = render.RelatedLink.to(Text(f"https://example.org/a?b={value}", value, "", None))
+    tag = "link" if fmt == "atom" else render._ATOM_LINK
+
+    def document(marked: bool) -> bytes:
+        # As feedgen writes them: Atom elements unqualified; RSS items in the channel, with
+        # the atom prefix declared.
+        if fmt == "atom":
+            root = etree.Element("feed")
+            entry = etree.SubElement(root, "entry")
+        else:
+            root = etree.Element("rss", nsmap=NSMAP)
+            entry = etree.SubElement(etree.SubElement(root, "channel"), "item")
+        etree.SubElement(entry, "id").text = "before"
+        if marked:
+            entry.append(etree.ProcessingInstruction(render._RELATED_TARGET))
+        else:
+            render._add_link(entry, tag, link)
+            render._add_link(entry, tag, link)
+        etree.SubElement(entry, "id").text = "after"
+        return etree.tostring(root, pretty_print=True, encoding="UTF-8")
+
+    xml = render._link_xml(link.href, link.title)
+    assert render._with_related(document(marked=True), [[xml, xml]], fmt) == document(marked=False)
+
+
+NSMAP = {"atom": render.ATOM_NS}
