@@ -243,8 +243,8 @@ def from_article_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...
     )
 
 
-def from_recorded_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:
-    """The articles whose fields are held in ``columns``, one per field of :class:`Article`
+def from_recorded_columns(columns: Sequence[Iterable[Any]]) -> tuple[Article, ...]:
+    """The articles whose fields come in ``columns``, one per field of :class:`Article`
     in order, as the graph record holds them (:mod:`feeds.graphcache`): each key is one
     string already, for every article and result that names it, and topics are taken as
     they come: the record holds each list of them once, where canonicalizing them again

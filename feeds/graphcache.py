@@ -41,6 +41,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from sys import intern
@@ -423,10 +424,12 @@ _KEY_OF, _PROVIDER_OF, _TOPICS_OF, _RELATED_OF, _SOURCE_OF = map(
 
 def _joined(
     shared: list[list[Any]], dates: list[list[Any]], texts: RecordedTexts
-) -> list[list[Any]]:
+) -> list[Iterable[Any]]:
     """The columns that :func:`_split` split into ``shared`` and ``dates``, with the
     ``texts`` that follow them, one per field of an article, as
-    :func:`feeds.articles.from_recorded_columns` takes them."""
+    :func:`feeds.articles.from_recorded_columns` takes them.  The providers and the texts
+    are given as they are made, not in lists: two more lists of every article at the
+    moment reading the graph back peaks."""
     if not shared:
         return []
     keys, places, topics, related, sources, table = shared
@@ -440,11 +443,11 @@ def _joined(
         keys,
         published,
         updated,
-        list(map(providers.__getitem__, places)),
+        map(providers.__getitem__, places),
         topics,
         related,
         sources,
-        [texts] * len(keys),
+        repeat(texts, len(keys)),
     ]
 
 
