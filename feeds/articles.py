@@ -215,10 +215,21 @@ def from_plain_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:
     *first, names, domains, images, topics, related, sources = columns
     pairs = list(zip(names, domains, strict=True))
     providers = {pair: provider_of(*pair) for pair in set(pairs)}
-    shared_topics = list(map(_TOPICS.setdefault, topics, topics))
+    shared_topics = list(map(_shared_topics, topics))
     return from_article_columns(
         [*first, list(map(providers.__getitem__, pairs)), images, shared_topics, related, sources]
     )
+
+
+def _shared_topics(topics: tuple[str, ...]) -> tuple[str, ...]:
+    """``topics`` as held already, when an equal tuple is; else held from now on, each
+    topic once for all the tuples that name it.  Each record's topics were strings of
+    their own: the graph of 10,000 records held 16,248 of them, for 38 topics, and its
+    record wrote each of them out."""
+    found = _TOPICS.get(topics)
+    if found is None:
+        found = _TOPICS[topics] = tuple(map(intern, topics))
+    return found
 
 
 def from_article_columns(columns: Sequence[Sequence[Any]]) -> tuple[Article, ...]:

@@ -86,7 +86,7 @@ def test_a_merged_graph_holds_equal_topics_and_related_keys_once(tmp_path: Path)
 
 
 def test_articles_come_back_whole_from_their_plain_values_and_columns(tmp_path: Path) -> None:
-    """As named tuples of the same fields, each provider and list of topics shared."""
+    """As named tuples of the same fields, each provider, list of topics and topic shared."""
     write_corpus(tmp_path, 30)
     records = [
         parse_record(path.name, path.read_bytes()).record for path in discover([tmp_path])[0]
@@ -104,6 +104,8 @@ def test_articles_come_back_whole_from_their_plain_values_and_columns(tmp_path: 
         assert all(a.text.image is None or type(a.text.image) is Image for a in restored)
         assert len({id(a.provider) for a in restored}) == len({a.provider for a in restored})
         assert len({id(a.topics) for a in restored}) == len({a.topics for a in restored})
+        named = {id(topic): topic for a in restored for topic in a.topics}
+        assert len(named) == len(set(named.values())) < sum(len(a.topics) for a in restored)
         cited_by_key = [a for a in restored if a.text.url == a.key]
         assert cited_by_key and all(a.text.url is a.key for a in cited_by_key)
     assert from_plain_values([]) == from_plain_columns([]) == ()
