@@ -227,8 +227,9 @@ def _shared_topics(topics: tuple[str, ...]) -> tuple[str, ...]:
     their own: the graph of 10,000 records held 16,248 of them, for 38 topics, and its
     record wrote each of them out."""
     found = _TOPICS.get(topics)
-    if found is None:
-        found = _TOPICS[topics] = tuple(map(intern, topics))
+    if found is None:  # kept by the tuple it holds, not by ``topics`` and its strings
+        found = tuple(map(intern, topics))
+        _TOPICS[found] = found
     return found
 
 

@@ -12,6 +12,7 @@ from unittest.mock import patch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from feeds import articles as articles_module
 from feeds import plan
 from feeds.articles import (
     RELATED_VALUE,
@@ -108,6 +109,8 @@ def test_articles_come_back_whole_from_their_plain_values_and_columns(tmp_path: 
         assert len(named) == len(set(named.values())) < sum(len(a.topics) for a in restored)
         cited_by_key = [a for a in restored if a.text.url == a.key]
         assert cited_by_key and all(a.text.url is a.key for a in cited_by_key)
+    # What shares them holds each tuple once, not the one it was first given as well.
+    assert all(key is held for key, held in articles_module._TOPICS.items())
     assert from_plain_values([]) == from_plain_columns([]) == ()
 
 
