@@ -657,8 +657,8 @@ def _add_entry(
     updated: datetime,
     order: str = "prepend",
 ) -> _EntryExtras:
-    """Add the entry of ``article`` to ``generator``, showing ``seen``; what it adds
-    to it in both formats."""
+    """Add the entry of ``article`` to ``generator``, showing ``seen``; the entry's
+    extension, which writes what feedgen does not (:class:`_EntryExtras`)."""
     text = seen.text
     entry = generator.add_entry(order=order)
     entry.id(article_id(article))
