@@ -338,11 +338,12 @@ def build_graph(records: Iterable[PublishedRecord]) -> dict[str, Article]:
 
 
 def merge_articles(
-    contributions: Iterable[tuple[Article, ...]], hold: Callable[[Article], Article] | None = None
+    contributions: Iterable[tuple[Article, ...]],
+    hold: Callable[[Article, dict[str, Article]], Article] | None = None,
 ) -> dict[str, Article]:
     """Every article to publish, by key, from what each record contributes
-    (:func:`record_articles`); each as ``hold`` gives it back, if given, as it is taken
-    (:meth:`feeds.texts.SpilledTexts.hold`).
+    (:func:`record_articles`); each as ``hold`` gives it back, if given, as it is taken,
+    with those taken before (:meth:`feeds.texts.SpilledTexts.hold`).
 
     Records are taken in the order given (the caller sorts them by file), so which of two
     conflicting descriptions of one article wins never depends on the file system.  A record's
@@ -365,7 +366,7 @@ def merge_articles(
         current = articles.get(key)
         # The first description taken, unless a record's own comes after citations'.
         if current is None or (current.source is None and article.source is not None):
-            articles[key] = article if hold is None else hold(article)
+            articles[key] = article if hold is None else hold(article, articles)
         topics[key] = article.topics if current is None else _union(topics[key], article.topics)
 
     def relate(key: str, other: str) -> None:

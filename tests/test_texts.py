@@ -152,15 +152,43 @@ def test_merging_holds_each_article_it_takes(
     spill = SpilledTexts(tmp_path)
     taken: list[str] = []
 
-    def hold(article: Article) -> Article:
+    def hold(article: Article, before: dict[str, Article]) -> Article:
         taken.append(article.key)
-        return spill.hold(article)
+        return spill.hold(article, before)
 
     graph = merge_articles(contributions, hold)
     assert taken == ["https://a.com/1", "https://b.com/2", "https://b.com/2", "https://c.com/3"]
     assert list(graph.items()) == list(merge_articles(contributions).items())
     assert graph["https://b.com/2"].text.title == "Own"
     assert all(a.held_text is spill for a in graph.values())
+
+
+def test_the_texts_kept_go_apart_as_soon_as_others_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the graph is merged, not once it is whole: the moment one article too many is
+    taken, those taken before hold their texts apart too.  Held to the end, those of the
+    first 131,072 articles of 100,000 records made a cold build peak 75 MB higher."""
+    monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 3)
+    folder = tmp_path / "records"
+    write_corpus(folder, 10)
+    parsed = [parse_record(path.name, path.read_bytes()).record for path in discover([folder])[0]]
+    contributions = [record_articles(PublishedRecord(r.file, r.data)) for r in parsed if r]
+    spill = SpilledTexts(tmp_path)
+    kept_at_each: list[int] = []
+
+    def hold(article: Article, before: dict[str, Article]) -> Article:
+        held = spill.hold(article, before)
+        kept_at_each.append(sum(type(a.held_text) is Text for a in before.values()))
+        return held
+
+    graph = merge_articles(contributions, hold)
+    assert kept_at_each[:4] == [0, 1, 2, 0]  # the fourth takes the three before apart
+    assert not any(kept_at_each[3:])
+    assert all(a.held_text is spill for a in graph.values())
+    in_memory = merge_articles(contributions)
+    assert list(graph.items()) == list(in_memory.items())
+    assert [a.text for a in graph.values()] == [a.text for a in in_memory.values()]
 
 
 def test_a_graph_merged_from_every_file_holds_its_texts_apart(
