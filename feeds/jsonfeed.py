@@ -34,7 +34,7 @@ MEDIA_TYPE = "application/feed+json"
 
 
 def json_name(spec: FeedSpec, page: int | None = None) -> str:
-    return f"{spec.path if page is None else spec.archive_path(page)}{SUFFIX}"
+    return f"{spec.document_path(page)}{SUFFIX}"
 
 
 def render_item(article: Article, seen: Shown) -> bytes:

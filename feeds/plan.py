@@ -56,9 +56,11 @@ class FeedSpec:
         """The newest publication date of the feed (archives only hold older entries)."""
         return max((a.published for a in self.entries), default=None)
 
-    def archive_path(self, page: int) -> str:
-        """Where archive page ``page`` (1 is the oldest) is written, without format suffix."""
-        return f"{self.path}/archive/{page}"
+    def document_path(self, page: int | None) -> str:
+        """Where the subscription document (``page`` is ``None``) or archive page ``page``
+        (1 is the oldest) is written, without format suffix: every format names its file
+        from it."""
+        return self.path if page is None else f"{self.path}/archive/{page}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,8 +80,7 @@ def feed_id(spec: FeedSpec) -> str:
 
 def file_name(spec: FeedSpec, fmt: str, page: int | None = None) -> str:
     """The output path of a feed's subscription document, or of one of its archive pages."""
-    path = spec.path if page is None else spec.archive_path(page)
-    return f"{path}{FORMATS[fmt][0]}"
+    return f"{spec.document_path(page)}{FORMATS[fmt][0]}"
 
 
 def page_links(spec: FeedSpec, fmt: str, page: int | None) -> list[tuple[str, str]]:
