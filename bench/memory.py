@@ -28,16 +28,23 @@ def tree_rss(pid: int) -> int:
     """The resident set size of ``pid`` and of every process below it, in bytes, as the
     ``statm`` file of each gives it (psutil's ``memory_info().rss`` reads the same).  A
     process that ends while it is read counts for nothing; so do its children."""
-    total = 0
+    return sum(tree_processes(pid).values())
+
+
+def tree_processes(pid: int) -> dict[int, int]:
+    """The resident set size of ``pid`` and of each process below it, in bytes, by pid
+    (see :func:`tree_rss`)."""
+    sizes: dict[int, int] = {}
     todo = [pid]
     while todo:
-        current = PROC / str(todo.pop())
+        current = todo.pop()
+        folder = PROC / str(current)
         try:
-            total += int((current / "statm").read_bytes().split()[1]) * PAGE_SIZE
+            sizes[current] = int((folder / "statm").read_bytes().split()[1]) * PAGE_SIZE
             # Each thread lists the children it started: a pool's workers may be started
             # by a thread other than the main one.
-            for task in (current / "task").iterdir():
+            for task in (folder / "task").iterdir():
                 todo.extend(map(int, (task / "children").read_bytes().split()))
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return sizes

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import bench_module
+from tests.conftest import REPO, bench_module
 
 HELD = 64 * 2**20  # bytes a process of the tree holds, resident
 
@@ -101,3 +101,62 @@ def test_a_process_that_ended_counts_for_nothing() -> None:
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
     assert memory.tree_rss(ended.pid) == 0
+
+
+def test_each_process_of_the_tree_is_counted_apart(chain_of_one: subprocess.Popen[str]) -> None:
+    sizes = memory.tree_processes(chain_of_one.pid)
+    assert len(sizes) == 2
+    assert sizes[chain_of_one.pid] == _own_rss(chain_of_one.pid)
+    (child,) = set(sizes) - {chain_of_one.pid}
+    assert sizes[child] >= HELD
+    assert sum(sizes.values()) == memory.tree_rss(chain_of_one.pid)
+
+
+@pytest.fixture
+def chain_of_one() -> Iterator[subprocess.Popen[str]]:
+    with _started("-c", CHAIN, "1", "main", str(HELD), CHAIN) as process:
+        yield process
+
+
+# Holds HELD bytes in a child for half a second, then ends with code 3.
+HOLDER = textwrap.dedent(
+    """
+    import subprocess, sys
+    held = "import time; block = b'x' * int(__import__('sys').argv[1]); time.sleep(0.5)"
+    subprocess.run([sys.executable, "-c", held, sys.argv[1]], check=True)
+    sys.exit(3)
+    """
+)
+
+
+def test_the_timeline_names_the_processes_that_held_the_peak() -> None:
+    """``bench/timeline.py`` prints a line per interval, then the tree's peak with each
+    process's part of it, and exits with the command's code."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "timeline.py"),
+            "--every",
+            "0.1",
+            "--",
+            sys.executable,
+            "-c",
+            HOLDER,
+            str(HELD),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 3
+    lines = done.stdout.splitlines()
+    peak_at = next(i for i, line in enumerate(lines) if line.startswith("peak "))
+    assert peak_at >= 2  # lines while it ran
+    assert all(" MB  " in line and "%" in line for line in lines[:peak_at])
+    parts = lines[peak_at + 1 :]
+    assert len(parts) == 2  # the command and its child
+    sizes = [int(part.split()[1].replace(",", "")) for part in parts]
+    assert max(sizes) >= HELD // 2**20
+    assert int(lines[peak_at].split()[1].replace(",", "")) >= sum(sizes) - 1
+    assert any("-c" in part for part in parts)
