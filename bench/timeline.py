@@ -4,11 +4,12 @@
 
 ``bench/run.py`` reports the peak of the whole tree; this says whose it was.  Every
 ``--every`` seconds (default 1) it prints the time, the tree's resident set size, and each
-process's with the share of a core it took since the line before; at the end, the peak (read
-every 0.1 s at most), with each process's share of it.  A cold build at 100,000 records
-peaks twice, at the end of checking (the main process and two checking workers) and while
-rendering (the main process, a render worker, the forkserver and the resource tracker):
-a change that lowers one hump lowers the peak only as far as the other.
+process's with the share of a core it took since the line before; at the end, the peak
+(the tree is read every 0.1 s, or at every line if that is more often), with each
+process's part of it.  A cold build at 100,000 records peaks twice, at the end of checking
+(the main process and two checking workers) and while rendering (the main process, a
+render worker, the forkserver and the resource tracker): a change that lowers one hump
+lowers the peak only as far as the other.
 
 The command's own output goes where this script's goes.  Exits with the command's code.
 """
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     used: dict[int, float] = {}
     peak: dict[int, int] = {}
     peak_at = 0.0
-    next_line = start + args.every
+    last_line = start
     while child.poll() is None:
         sizes = tree_processes(child.pid)
         now = time.monotonic()
@@ -71,16 +72,16 @@ def main(argv: list[str] | None = None) -> int:
                 names[pid] = command_name(pid)
         if sum(sizes.values()) > sum(peak.values()):
             peak, peak_at = sizes, now - start
-        if now >= next_line:
+        if now - last_line >= args.every:
             parts = []
             for pid, size in sorted(sizes.items()):
                 taken = processor_seconds(pid)
-                share = (taken - used.get(pid, 0.0)) / args.every
+                share = (taken - used.get(pid, 0.0)) / (now - last_line)
                 used[pid] = taken
                 parts.append(f"{pid} {size / MB:,.0f} MB {share:.0%}")
             total = sum(sizes.values()) / MB
             print(f"{now - start:8.1f} s {total:8,.0f} MB  " + " | ".join(parts), flush=True)
-            next_line += args.every
+            last_line = now
         time.sleep(min(PEAK_EVERY, args.every))
     print(f"peak {sum(peak.values()) / MB:,.0f} MB at {peak_at:.1f} s:", flush=True)
     for pid, size in sorted(peak.items()):
