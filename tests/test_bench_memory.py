@@ -103,19 +103,14 @@ def test_a_process_that_ended_counts_for_nothing() -> None:
     assert memory.tree_rss(ended.pid) == 0
 
 
-def test_each_process_of_the_tree_is_counted_apart(chain_of_one: subprocess.Popen[str]) -> None:
-    sizes = memory.tree_processes(chain_of_one.pid)
+@pytest.mark.parametrize("chain", [(1, "main")], indirect=True, ids=["child"])
+def test_each_process_of_the_tree_is_counted_apart(chain: subprocess.Popen[str]) -> None:
+    sizes = memory.tree_processes(chain.pid)
     assert len(sizes) == 2
-    assert sizes[chain_of_one.pid] == _own_rss(chain_of_one.pid)
-    (child,) = set(sizes) - {chain_of_one.pid}
+    assert sizes[chain.pid] == _own_rss(chain.pid)
+    (child,) = set(sizes) - {chain.pid}
     assert sizes[child] >= HELD
-    assert sum(sizes.values()) == memory.tree_rss(chain_of_one.pid)
-
-
-@pytest.fixture
-def chain_of_one() -> Iterator[subprocess.Popen[str]]:
-    with _started("-c", CHAIN, "1", "main", str(HELD), CHAIN) as process:
-        yield process
+    assert sum(sizes.values()) == memory.tree_rss(chain.pid)
 
 
 # Holds HELD bytes in a child for half a second, then ends with code 3.

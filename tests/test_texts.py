@@ -32,11 +32,16 @@ from tests.test_articles import cited, record
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def corpus_graph(folder: Path, records: int = 40) -> dict[str, Article]:
-    """The graph of a corpus of ``records`` written into ``folder``, its texts in memory."""
+def corpus_records(folder: Path, records: int = 40) -> list[PublishedRecord]:
+    """The records of a corpus of ``records`` written into ``folder`` that parse."""
     write_corpus(folder, records)
     parsed = [parse_record(path.name, path.read_bytes()).record for path in discover([folder])[0]]
-    return build_graph(PublishedRecord(r.file, r.data) for r in parsed if r is not None)
+    return [PublishedRecord(r.file, r.data) for r in parsed if r is not None]
+
+
+def corpus_graph(folder: Path, records: int = 40) -> dict[str, Article]:
+    """The graph of a corpus of ``records`` written into ``folder``, its texts in memory."""
+    return build_graph(corpus_records(folder, records))
 
 
 def test_a_text_comes_back_from_its_blob_as_it_was(tmp_path: Path) -> None:
@@ -170,10 +175,7 @@ def test_the_texts_kept_go_apart_as_soon_as_others_do(
     taken, those taken before hold their texts apart too.  Held to the end, those of the
     first 131,072 articles of 100,000 records made a cold build peak 75 MB higher."""
     monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 3)
-    folder = tmp_path / "records"
-    write_corpus(folder, 10)
-    parsed = [parse_record(path.name, path.read_bytes()).record for path in discover([folder])[0]]
-    contributions = [record_articles(PublishedRecord(r.file, r.data)) for r in parsed if r]
+    contributions = [record_articles(r) for r in corpus_records(tmp_path / "records", 10)]
     spill = SpilledTexts(tmp_path)
     kept_at_each: list[int] = []
 
