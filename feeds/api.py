@@ -1183,7 +1183,8 @@ def _write(
                 articles=len(plan.articles),
                 feeds=len(plan.feeds),
                 build=lineage.build,
-                known={path: previous[path][1] for path in staging.kept - staging.restated},
+                kept=staging.kept - staging.restated,
+                recorded=previous,
                 digests=_content_digests(staging, last.files, previous),
                 previous=(
                     last.swapped_out(previous_path(config.output), staging.linked)
@@ -1198,11 +1199,13 @@ def _write(
 
 
 def _content_digests(staging: Staging, linked: Manifest, kept: Manifest) -> dict[str, bytes]:
-    """The content digest of every file of the build written into ``staging``: of the bytes
-    written, else as recorded for the file of the output in place it is a link to
-    (``linked``) or for the file of the output before last it kept (``kept``)."""
+    """The content digest of the files of the build written into ``staging`` that
+    :func:`~feeds.rendercache.store_last_build` does not take from the record of the
+    folder (its ``kept``): of the bytes written, else as recorded for the file of the
+    output in place it is a link to (``linked``) or, for a file of the output before last
+    kept with other stat data (``kept``), as recorded for it there."""
     digests = dict(staging.digests)
-    for paths, record in ((staging.linked, linked), (staging.kept, kept)):
+    for paths, record in ((staging.linked, linked), (staging.restated, kept)):
         for path in paths:
             if (known := record.get(path)) is not None:
                 digests[path] = known[2]

@@ -1249,6 +1249,39 @@ def test_the_record_of_the_output_kept_holds_what_differs_with_the_files_linked_
     assert_same_as_cold(config, tmp_path)
 
 
+def test_the_files_kept_are_recorded_as_the_folder_recorded_them(tmp_path: Path) -> None:
+    """A file the build kept as recorded is recorded again with the state and digest of
+    that record, not stated or hashed again; a file it kept with other stat data (not
+    among ``kept``), or wrote, with its state now and the digest it was given."""
+    output, record = tmp_path / "out", tmp_path / "documents.pickle"
+    output.mkdir()
+    for name in ("kept.xml", "restated.xml", "written.xml"):
+        (output / name).write_text(name)
+    recorded = {
+        "kept.xml": (b"k1", (1, 2, 3, 4), b"d1"),
+        "restated.xml": (b"k2", (5, 6, 7, 8), b"d2"),
+    }
+    written = {"kept.xml": b"k1", "restated.xml": b"k2", "written.xml": b"k3"}
+    rendercache.store_last_build(
+        record,
+        output,
+        written,
+        inputs=b"in",
+        articles=1,
+        feeds=1,
+        kept={"kept.xml"},
+        recorded=recorded,
+        digests={"restated.xml": b"d2", "written.xml": b"d3"},
+    )
+    files = rendercache.load_last_build(record).files
+    now = {name: tuple(cache.FileStat.of(output / name)) for name in written}
+    assert files == {
+        "kept.xml": (b"k1", (1, 2, 3, 4), b"d1"),
+        "restated.xml": (b"k2", now["restated.xml"], b"d2"),
+        "written.xml": (b"k3", now["written.xml"], b"d3"),
+    }
+
+
 def test_the_output_kept_is_recorded_as_it_differs_from_the_new_one(tmp_path: Path) -> None:
     output, record = tmp_path / "out", tmp_path / "documents.pickle"
     output.mkdir()
