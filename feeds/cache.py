@@ -879,7 +879,7 @@ class Cache:
         self._write(
             "DELETE FROM places WHERE label = ?", [row for row in placed if row[0] not in kept]
         )
-        known = set(absolute_names(list(paths)))
+        known = set(absolute_names(paths if isinstance(paths, Sequence) else list(paths)))
         gone = [path for path in self.known_digests() if path not in known]
         self._write("DELETE FROM stats WHERE path = ?", [(path,) for path in gone])
         if self._hashed is not None:

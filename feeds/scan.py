@@ -34,7 +34,9 @@ from feeds.records import (
     Locator,
     absolute_names,
     labels_of,
+    names_of,
     parse_record,
+    picked,
     read_bounded,
     read_record,
 )
@@ -283,9 +285,9 @@ def _check_chunk(items: list[tuple[str, str]]) -> list[_Checked]:
 
 
 def _check_paths(
-    todo: Sequence[tuple[str, Path]], task: _Task, progress: Progress
+    todo: Sequence[tuple[str, str]], task: _Task, progress: Progress
 ) -> Generator[tuple[FileResult, Hashed | None, Packed | None], None, None]:
-    """Results for ``(label, path)`` pairs, in order; in worker processes when it pays."""
+    """Results for ``(label, name)`` pairs, in order; in worker processes when it pays."""
     if len(todo) < PARALLEL_MIN_FILES:
         yield from _checked_here(todo, task, progress)
         return
@@ -300,10 +302,7 @@ def _check_paths(
         if pool is None:  # one core
             yield from _checked_here(todo, task, progress)
             return
-        chunks = [
-            [(file, str(path)) for file, path in todo[i : i + CHUNK]]
-            for i in range(0, len(todo), CHUNK)
-        ]
+        chunks = [list(todo[i : i + CHUNK]) for i in range(0, len(todo), CHUNK)]
         for chunk, done in zip(chunks, pool.map(_check_chunk, chunks), strict=True):
             for (file, where), checked in zip(chunk, done, strict=True):
                 yield _received(checked, file, where, task)
@@ -311,11 +310,11 @@ def _check_paths(
 
 
 def _checked_here(
-    todo: Sequence[tuple[str, Path]], task: _Task, progress: Progress
+    todo: Sequence[tuple[str, str]], task: _Task, progress: Progress
 ) -> Iterator[tuple[FileResult, Hashed | None, Packed | None]]:
     """:func:`_check_paths` in this process."""
-    for file, path in todo:
-        yield _check_path(file, path, task).received()
+    for file, name in todo:
+        yield _check_path(file, Path(name), task).received()
         progress.advance()
 
 
@@ -369,7 +368,7 @@ def known_digests(
 
     digests: list[bytes | None] = [None] * len(paths) if vouched is None else list(vouched)
     rest = [index for index, value in enumerate(digests) if value is None]
-    names = absolute_names([paths[index] for index in rest])
+    names = absolute_names(picked(paths, rest))
     known = cache.known_digests(names)
     fresh: list[tuple[str, FileStat, int, bytes]] = []
     for index, key in zip(rest, names, strict=True):
@@ -459,13 +458,10 @@ def scan(
     progress.start(f"Reading {len(todo)} files", len(todo))
     fresh: list[tuple[str, bytes, bytes, bytes | None]] = []
     seen: list[tuple[str, FileStat, int, bytes]] = []
-    work = [(labels[i], paths[i]) for i in todo]
+    files = picked(paths, todo)
+    work = list(zip(labels_of(files), names_of(files), strict=True))
     # Absolute names, for the cache, of the files checked here only.
-    names = (
-        dict(zip(todo, absolute_names([paths[i] for i in todo]), strict=True))
-        if cache is not None
-        else {}
-    )
+    names = dict(zip(todo, absolute_names(files), strict=True)) if cache is not None else {}
     task = _Task(
         schema, articles, hashing=cache is not None, fast_yaml=len(todo) >= FAST_YAML_MIN_FILES
     )

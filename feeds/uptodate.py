@@ -45,7 +45,7 @@ from feeds.cache import (
 )
 from feeds.checks import FUTURE_DATE
 from feeds.diagnostics import Diagnostic
-from feeds.records import absolute_names
+from feeds.records import absolute_names, picked
 
 _FORMAT = b"feeds-snapshot-4\n"  # 4: where the dates ahead sit
 
@@ -179,7 +179,7 @@ def sources_of(
         for source, used in zip(vouched, digests, strict=True)
     ]
     rest = [index for index, source in enumerate(sources) if source is None]
-    names = absolute_names([paths[index] for index in rest])
+    names = absolute_names(picked(paths, rest))
     hashed = cache.known_digests(names)
     for index, name in zip(rest, names, strict=True):
         known = hashed.get(name)

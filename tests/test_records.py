@@ -26,7 +26,9 @@ from feeds.records import (
     display_names,
     display_path,
     labels_of,
+    names_of,
     parse_record,
+    picked,
     read_bounded,
     read_record,
     record_file_names,
@@ -303,6 +305,12 @@ def test_names_are_shown_as_display_path_shows_paths(
     assert isinstance(files[1:], NamedFiles)
     assert list(files[1:]) == paths[1:]
     assert files[1:].labels == files.labels[1:]
+    some = picked(files, [1, 0])
+    assert isinstance(some, NamedFiles)  # names picked, no path made
+    assert list(some) == list(picked(paths, [1, 0])) == [paths[1], paths[0]]
+    assert some.labels == labels_of(picked(paths, [1, 0])) == [files.labels[i] for i in (1, 0)]
+    assert names_of(some) == names_of(picked(paths, [1, 0])) == [str(paths[i]) for i in (1, 0)]
+    assert absolute_names(some) == [str(paths[i].absolute()) for i in (1, 0)]
 
 
 def test_discover_reports_unreadable_folders(
