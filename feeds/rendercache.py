@@ -267,8 +267,8 @@ def store_last_build(
     files: dict[str, tuple[bytes, Stat, bytes]] = {}
     folders = {""}  # "" is the output folder itself
     for relative, key in written.items():
-        if relative in kept:
-            _, state, digest = recorded[relative]
+        if relative in kept and (row := recorded.get(relative)) is not None:
+            _, state, digest = row
         elif (now := file_state(name(relative))) is not None:
             state, digest = (*now,), digests.get(relative, b"")
         else:

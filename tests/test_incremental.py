@@ -1252,7 +1252,8 @@ def test_the_record_of_the_output_kept_holds_what_differs_with_the_files_linked_
 def test_the_files_kept_are_recorded_as_the_folder_recorded_them(tmp_path: Path) -> None:
     """A file the build kept as recorded is recorded again with the state and digest of
     that record, not stated or hashed again; a file it kept with other stat data (not
-    among ``kept``), or wrote, with its state now and the digest it was given."""
+    among ``kept``), or wrote, with its state now and the digest it was given, and so is
+    one among ``kept`` that the record lacks."""
     output, record = tmp_path / "out", tmp_path / "documents.pickle"
     output.mkdir()
     for name in ("kept.xml", "restated.xml", "written.xml"):
@@ -1269,7 +1270,7 @@ def test_the_files_kept_are_recorded_as_the_folder_recorded_them(tmp_path: Path)
         inputs=b"in",
         articles=1,
         feeds=1,
-        kept={"kept.xml"},
+        kept={"kept.xml", "written.xml"},
         recorded=recorded,
         digests={"restated.xml": b"d2", "written.xml": b"d3"},
     )
