@@ -865,7 +865,7 @@ class Cache:
         except sqlite3.DatabaseError as error:
             self._failed(error)
 
-    def keep_only(self, labels: Iterable[str], paths: Iterable[Path], context: str) -> None:
+    def keep_only(self, labels: Iterable[str], paths: Sequence[Path], context: str) -> None:
         """Drop what concerns files other than ``labels`` (at ``paths``) or another schema,
         so that the cache does not grow without bound as files come and go."""
         kept = set(labels)
@@ -879,7 +879,7 @@ class Cache:
         self._write(
             "DELETE FROM places WHERE label = ?", [row for row in placed if row[0] not in kept]
         )
-        known = set(absolute_names(paths if isinstance(paths, Sequence) else list(paths)))
+        known = set(absolute_names(paths))
         gone = [path for path in self.known_digests() if path not in known]
         self._write("DELETE FROM stats WHERE path = ?", [(path,) for path in gone])
         if self._hashed is not None:
