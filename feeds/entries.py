@@ -9,7 +9,9 @@ document may move by microseconds to keep its entries' times distinct
 Only the most recently used entries are kept, so memory does not grow with the archive;
 documents are rendered in order of their middle entry's date across all feeds
 (:func:`feeds.publish.in_rendering_order`), so an entry is mostly still at hand when the next
-feed that lists it comes.
+feed that lists it comes.  And an entry goes as soon as every document that lists it has
+been made (:meth:`EntryStore.made`): kept until it was the least recently used, it took the
+room of entries still to come.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Generic, TypeVar
 
 from feeds.articles import Article
 from feeds.jsonfeed import render_item
+from feeds.plan import documents_listing
 from feeds.render import EntryXml, Shown, render_entries, shown
 
 # Rendered entries kept by each process that renders: about 70 MB of them at the size of
@@ -46,10 +49,21 @@ class _Recent(Generic[K, V]):
             self._items.move_to_end(key)
         return value
 
-    def put(self, key: K, value: V) -> None:
+    def put(self, key: K, value: V) -> K | None:
+        """Keep ``value``; the key forgotten to make room for it, if any."""
         self._items[key] = value
         if len(self._items) > self._capacity:
-            self._items.popitem(last=False)
+            return self._items.popitem(last=False)[0]
+        return None
+
+    def forget(self, key: K) -> None:
+        self._items.pop(key, None)
+
+    def __contains__(self, key: K) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class EntryStore:
@@ -68,6 +82,9 @@ class EntryStore:
         # its JSON Feed.  Kept for that document only: with its HTML content, what an
         # entry shows weighs a few kilobytes, and the rendered entries hold it already.
         self._shown: dict[str, Shown] = {}
+        # By article whose JSON Feed item is kept, how many documents listing it were made
+        # (:meth:`made`), until all were.
+        self._made: dict[str, int] = {}
 
     def xml(self, entries: Sequence[Article], stamps: Sequence[datetime]) -> list[EntryXml]:
         """The XML of ``entries`` (at ``stamps``), the entries of the next document."""
@@ -101,7 +118,7 @@ class EntryStore:
 
     def keep_json(self, article: Article, item: bytes) -> None:
         """Take ``item`` as the JSON Feed item of ``article`` (written before, the same)."""
-        self._json.put(article.key, item)
+        self._keep_item(article.key, item)
 
     def json(self, entries: Sequence[Article]) -> list[bytes]:
         """The JSON Feed items of ``entries``, mostly those of the document whose XML
@@ -111,6 +128,41 @@ class EntryStore:
             item = self._json.get(article.key)
             if item is None:
                 item = render_item(article, self.shown(article))
-                self._json.put(article.key, item)
+                self._keep_item(article.key, item)
             out.append(item)
         return out
+
+    def made(self, entries: Sequence[Article], stamps: Sequence[datetime]) -> None:
+        """Count the document of ``entries`` (at ``stamps``) as made, in every format, and
+        forget the entries of the articles every document listing them was made for
+        (:func:`feeds.plan.documents_listing`), as far as this store knows.
+
+        Kept until they were the least recently used instead, the entries of articles
+        that no document was left to list took the room of others, which were then
+        rendered again: a cold build of the 10k bench corpus in one process rendered
+        94,178 entries of its 76,994 articles, against 78,372 now, in 37.6 s against
+        33.4 s; on two cores, 20.0-20.5 s against 21.1-21.4 s (three builds each,
+        alternated).  At 100k records, cold builds took as long either way (263 s)."""
+        made, items = self._made, self._json
+        for article, stamp in zip(entries, stamps, strict=True):
+            key = article.key
+            if key not in items:  # forgotten to make room already: counted no more
+                continue
+            count = made.get(key, 0) + 1
+            if count < documents_listing(article):
+                made[key] = count
+                continue
+            made.pop(key, None)
+            self._xml.forget((key, stamp))
+            self._json.forget(key)
+
+    def _keep_item(self, key: str, item: bytes) -> None:
+        """Keep the JSON Feed item of ``key``; what is counted of an article whose item
+        was forgotten to make room goes with it, so that the count holds only so many."""
+        forgotten = self._json.put(key, item)
+        if forgotten is not None:
+            self._made.pop(forgotten, None)
+
+    def __len__(self) -> int:
+        """How many entries it holds, counted once per format."""
+        return len(self._xml) + len(self._json)

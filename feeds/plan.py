@@ -151,6 +151,12 @@ def feeds_listing(article: Article) -> Iterator[tuple[FeedKind, str]]:
     yield FeedKind.PROVIDER, article.provider.key
 
 
+def documents_listing(article: Article) -> int:
+    """How many documents of a plan list ``article``: one of each feed of
+    :func:`feeds_listing`, where it is in the subscription document or an archive page."""
+    return 2 + len(article.topics)
+
+
 def plan_feeds(
     articles: Mapping[str, Article],
     entries_per_feed: int,

@@ -148,6 +148,7 @@ def render_feeds(
         for fmt, content in render_document(spec, config, page, xml).items():
             yield Document(file_name(spec, fmt, page), content, key)
         items = store.json(entries)
+        store.made(entries, stamps)
         yield Document(json_name(spec, page), render_json(spec, config, page, items), key)
 
 

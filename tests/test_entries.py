@@ -9,6 +9,7 @@ of awkward records (markup in titles, ampersands, line breaks, Unicode, clashing
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from feeds.api import check_source
 from feeds.articles import Article, Text
 from feeds.config import Config
 from feeds.jsonfeed import _item, json_name, render_json
-from feeds.plan import FeedPlan, FeedSpec, plan_feeds
+from feeds.plan import FeedPlan, FeedSpec, documents_listing, plan_feeds
 from feeds.publish import feed_documents, in_rendering_order, pages, publish, render_feeds
 from feeds.records import discover
 from feeds.schema import load_schema
@@ -233,3 +234,45 @@ def test_related_links_are_spliced_in_as_lxml_writes_them(value: str, fmt: str) 
 
 
 NSMAP = {"atom": render.ATOM_NS}
+
+
+def test_an_article_is_listed_in_as_many_documents_as_documents_listing_says(
+    plan: FeedPlan,
+) -> None:
+    """What :meth:`feeds.entries.EntryStore.made` counts to."""
+    listed = Counter(
+        article.key
+        for spec, page in documents(plan)
+        for article in render.document_entries(spec, page)
+    )
+    assert listed == {key: documents_listing(a) for key, a in plan.articles.items()}
+
+
+def test_an_entry_is_kept_until_every_document_listing_it_is_made(
+    plan: FeedPlan, rendered: list[str]
+) -> None:
+    """And no longer: each is rendered once per time it shows (a document may move an
+    entry's time by microseconds, see ``render.distinct_updates``), and once every
+    document is made the store holds none, however many it had room for."""
+    ordered = in_rendering_order(feed_documents(plan, CONFIG))
+    times: dict[str, set[datetime]] = {}
+    for document in ordered:
+        entries = document.entries
+        for article, stamp in zip(entries, render.distinct_updates(entries), strict=True):
+            times.setdefault(article.key, set()).add(stamp)
+    store = entry_store.EntryStore(plan.articles, capacity=len(plan.articles) + 1)
+    for _ in render_feeds(ordered, plan.articles, CONFIG, store=store):
+        pass
+    assert Counter(rendered) == {key: len(stamps) for key, stamps in times.items()}
+    assert len(store) == sum(len(stamps) - 1 for stamps in times.values())
+
+
+def test_a_store_counts_the_documents_made_only_for_the_entries_it_holds(
+    plan: FeedPlan,
+) -> None:
+    """So that what it counts weighs no more than what it holds, whatever it renders."""
+    store = entry_store.EntryStore(plan.articles, capacity=2)
+    for _ in render_feeds(
+        in_rendering_order(feed_documents(plan, CONFIG)), plan.articles, CONFIG, store=store
+    ):
+        assert len(store._made) <= 2
