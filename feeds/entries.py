@@ -26,11 +26,15 @@ from feeds.jsonfeed import render_item
 from feeds.plan import documents_listing
 from feeds.render import EntryXml, Shown, render_entries, shown
 
-# Rendered entries kept by each process that renders: about 70 MB of them at the size of
-# a seed record with ten related articles.  At 10,000 records, twice as many spared
-# rendering 6% of the entries again (88,434 renders against 94,178, for 76,994 articles),
-# for a fifth more peak memory (675 MB against 536 MB: they are held in each process).
-CAPACITY = 8_192
+# Rendered entries kept by each process that renders: about 35 MB of them at the size of
+# a seed record with ten related articles.  Once entries went as soon as no document was
+# left to list them (EntryStore.made), twice as many spared few renders on two cores:
+# cold builds of the 10k bench corpus took 18.7-20.7 s with 8,192, 19.2-20.2 s with
+# 4,096, and peaked at 491-496 MB against 434-435 MB (three each, alternated); at 100k
+# records, 1,011 MB (main process 814 MB, render worker 154 MB) against 1,085-1,116 MB
+# in 263-266 s either way.  In one process, 4,096 rendered 91,896 entries of the 76,994
+# articles at 10k, 8,192 rendered 78,372 (35.7 s against 33.4 s).
+CAPACITY = 4_096
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -139,10 +143,11 @@ class EntryStore:
 
         Kept until they were the least recently used instead, the entries of articles
         that no document was left to list took the room of others, which were then
-        rendered again: a cold build of the 10k bench corpus in one process rendered
-        94,178 entries of its 76,994 articles, against 78,372 now, in 37.6 s against
-        33.4 s; on two cores, 20.0-20.5 s against 21.1-21.4 s (three builds each,
-        alternated).  At 100k records, cold builds took as long either way (263 s)."""
+        rendered again: with room for 8,192 entries, a cold build of the 10k bench corpus
+        in one process rendered 94,178 entries of its 76,994 articles, against 78,372 so,
+        in 37.6 s against 33.4 s; on two cores, 21.1-21.4 s against 20.0-20.5 s (three
+        builds each, alternated).  At 100k records, cold builds took as long either way
+        (263 s).  It made room to keep fewer (:data:`CAPACITY`)."""
         made, items = self._made, self._json
         for article, stamp in zip(entries, stamps, strict=True):
             key = article.key
