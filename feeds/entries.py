@@ -30,10 +30,11 @@ from feeds.render import EntryXml, Shown, render_entries, shown
 # a seed record with ten related articles.  Once entries went as soon as no document was
 # left to list them (EntryStore.made), twice as many spared few renders on two cores:
 # cold builds of the 10k bench corpus took 18.7-20.7 s with 8,192, 19.2-20.2 s with
-# 4,096, and peaked at 491-496 MB against 434-435 MB (three each, alternated); at 100k
-# records, 1,011 MB (main process 814 MB, render worker 154 MB) against 1,085-1,116 MB
-# in 263-266 s either way.  In one process, 4,096 rendered 91,896 entries of the 76,994
-# articles at 10k, 8,192 rendered 78,372 (35.7 s against 33.4 s).
+# 4,096, and peaked at 491-496 MB against 434-435 MB (three each, alternated).  At 100k
+# records, two cold builds with 4,096 peaked at 1,011 MB (main process 814 MB, render
+# worker 154 MB) and 1,077 MB, in 266 s and 270 s; two with 8,192 at 1,085 MB (853 and
+# 191 MB) and 1,116 MB, in 263 s.  In one process, 4,096 rendered 91,896 entries of the
+# 76,994 articles at 10k, 8,192 rendered 78,372 (35.7 s against 33.4 s).
 CAPACITY = 4_096
 
 K = TypeVar("K")

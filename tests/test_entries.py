@@ -253,7 +253,8 @@ def test_an_entry_is_kept_until_every_document_listing_it_is_made(
 ) -> None:
     """And no longer: each is rendered once per time it shows (a document may move an
     entry's time by microseconds, see ``render.distinct_updates``), and once every
-    document is made the store holds none, however many it had room for."""
+    document is made the store holds only the entries of the other times an article
+    showed at, however many it had room for."""
     ordered = in_rendering_order(feed_documents(plan, CONFIG))
     times: dict[str, set[datetime]] = {}
     for document in ordered:
