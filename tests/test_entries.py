@@ -9,12 +9,15 @@ of awkward records (markup in titles, ampersands, line breaks, Unicode, clashing
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from lxml import etree
 
 from feeds import entries as entry_store
@@ -277,3 +280,10 @@ def test_a_store_counts_the_documents_made_only_for_the_entries_it_holds(
         in_rendering_order(feed_documents(plan, CONFIG)), plan.articles, CONFIG, store=store
     ):
         assert len(store._made) <= 2
+
+
+@given(st.text(st.characters(exclude_categories=["Cs"])))
+@example("https://example.org/a?b=c&d=é")
+def test_an_article_id_is_the_uuid5_of_its_key(key: str) -> None:
+    """Worked out without :class:`uuid.UUID` (``render._url_id``): the very ids it gives."""
+    assert render._url_id(key) == f"urn:uuid:{uuid.uuid5(render._NAMESPACE, key)}"
