@@ -459,7 +459,7 @@ def scan(
     fresh: list[tuple[str, bytes, bytes, bytes | None]] = []
     seen: list[tuple[str, FileStat, int, bytes]] = []
     files = picked(paths, todo)
-    work = list(zip(labels_of(files), names_of(files), strict=True))
+    work = list(zip([labels[i] for i in todo], names_of(files), strict=True))
     # Absolute names, for the cache, of the files checked here only.
     names = dict(zip(todo, absolute_names(files), strict=True)) if cache is not None else {}
     task = _Task(
