@@ -285,5 +285,6 @@ def test_a_store_counts_the_documents_made_only_for_the_entries_it_holds(
 @given(st.text(st.characters(exclude_categories=["Cs"])))
 @example("https://example.org/a?b=c&d=é")
 def test_an_article_id_is_the_uuid5_of_its_key(key: str) -> None:
-    """Worked out without :class:`uuid.UUID` (``render._url_id``): the very ids it gives."""
-    assert render._url_id(key) == f"urn:uuid:{uuid.uuid5(render._NAMESPACE, key)}"
+    """Worked out without :class:`uuid.UUID` (``render._urn``, which names feeds too): the
+    very ids it gives."""
+    assert render._urn(key) == f"urn:uuid:{uuid.uuid5(render._NAMESPACE, key)}"
