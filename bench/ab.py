@@ -151,9 +151,10 @@ def adopt_orphans() -> None:
     any other child it has would be waited for too).
 
     The processor time of a process counts for its parent once the parent waits for it,
-    and only then.  A build's render workers are children of a forkserver that the build
-    starts and does not wait for: a cold build of the bench's corpus counted 22.8 s
-    without them, where its render worker alone took 14.2 s."""
+    and only then.  A build's render workers were once children of a forkserver that the
+    build started and did not wait for: a cold build of the bench's corpus counted 22.8 s
+    without them, where its render worker alone took 14.2 s.  They are its own children
+    now (see feeds/parallel.py), but its resource tracker is still not waited for."""
     global _adopting  # noqa: PLW0603 - once per process, as the system's setting is
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
@@ -171,7 +172,7 @@ def _reap_orphans() -> None:
 
 
 # cachegrind without its cache simulation counts instructions only; every process started
-# (workers, the forkserver) is followed and writes its own log, with its own count.
+# (workers, the resource tracker) is followed and writes its own log, with its own count.
 CACHEGRIND = (
     "valgrind",
     "--tool=cachegrind",

@@ -186,7 +186,7 @@ def main(argv: list[str]) -> int:
     return 1
 
 
-if __name__ == "__main__":  # a render worker's forkserver imports this script again
+if __name__ == "__main__":  # each render worker imports this script again
     code = main(sys.argv[1:])
     sys.stdout.flush()
     sys.stderr.flush()

@@ -8,7 +8,7 @@ process's with the share of a core it took since the line before; at the end, th
 (the tree is read every 0.1 s, or at every line if that is more often), with each
 process's part of it.  A cold build at 100,000 records peaks twice, at the end of checking
 (the main process and two checking workers) and while rendering (the main process, a
-render worker, the forkserver and the resource tracker): a change that lowers one hump
+render worker and the resource tracker): a change that lowers one hump
 lowers the peak only as far as the other.
 
 The command's own output goes where this script's goes.  Exits with the command's code.

@@ -373,9 +373,9 @@ def build(
     An output folder that replacing would lose something in is refused, before anything is
     written (:func:`check_output`).
 
-    A large build renders in worker processes forked from a :mod:`multiprocessing`
-    forkserver, which imports the calling script again when it starts: call this from a
-    script under ``if __name__ == "__main__":``."""
+    A large build renders in worker processes that :mod:`multiprocessing` starts afresh
+    (``spawn``), each importing the calling script again: call this from a script under
+    ``if __name__ == "__main__":``."""
     # Imported here: ``feeds validate`` never renders, and starts faster without these.
     from feeds.cache import open_cache
     from feeds.output import build_lock

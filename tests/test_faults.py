@@ -438,7 +438,7 @@ def test_the_folder_of_a_killed_build_is_started_from_only_with_a_record(
 
 
 # Starts a pool of workers (``scan``: the pool that checks files, forked from this process;
-# ``render``: those that render, started from a forkserver; ``check``: a copy of this process
+# ``render``: those that render, started afresh (spawn); ``check``: a copy of this process
 # that checks something, see feeds.workers.ForkedCheck), says the pids of every process
 # this one started, and waits to be killed.
 POOL_SCRIPT = """
