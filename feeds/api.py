@@ -1048,7 +1048,9 @@ def _merged_graph(
     ordered = newest_first(state.graph.values()) if state.ordered is None else state.ordered
     state = replace(
         state,
-        entry_digests=entry_digests(state.graph, state.entry_digests, state.remerged, ordered),
+        entry_digests=entry_digests(
+            state.graph, state.entry_digests, state.remerged, ordered, progress=progress
+        ),
         results=_results_to_keep(kept, contents, previous),
         build=build,
         ordered=ordered,

@@ -28,6 +28,7 @@ from feeds.articles import RELATED_VALUE, Article, listed_related, plain_values
 from feeds.cache import code_fingerprint
 from feeds.config import Config
 from feeds.plan import FeedSpec
+from feeds.progress import Progress, Quiet
 
 DIGEST_SIZE = 20  # bytes of a document key or an entry digest
 _KEY = attrgetter("key")
@@ -208,11 +209,17 @@ def as_dicts(*mappings: Mapping[str, bytes]) -> list[Mapping[str, bytes]]:
     return made
 
 
+# Articles hashed between two steps of :func:`entry_digests`' progress.
+PROGRESS_STEP = 4_096
+
+
 def entry_digests(
     articles: Mapping[str, Article],
     known: Mapping[str, bytes],
     missing: Collection[str] | None = None,
     order: Iterable[Article] | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> MutableMapping[str, bytes]:
     """The entry digest of every article, taken from ``known`` where it is there; with
     ``missing``, ``known`` holds every article's but those keys' (when it holds too few
@@ -222,12 +229,23 @@ def entry_digests(
     shows the title of its related articles, which are mostly of its time, and texts held
     apart are then mostly still at hand (:class:`feeds.texts.HeldTexts`).  Hashing the
     77,000 articles of 10,000 records, every text held apart, read 76,824 texts in
-    0.93-0.98 s that way, against 134,165 in 1.37-1.54 s in key order."""
+    0.93-0.98 s that way, against 134,165 in 1.37-1.54 s in key order.
+
+    ``progress`` is told how far going over every article has got: a cold build of 100,000
+    records spent 17 s so, and showed nothing between reading the files and writing the
+    documents."""
     if missing is None or len(known) + len(missing) < len(articles):
-        return {
-            article.key: known.get(article.key) or entry_digest(article, articles)
-            for article in (articles.values() if order is None else order)
-        }
+        progress = progress or Quiet()
+        progress.start(f"Preparing {len(articles)} entries", len(articles))
+        each = iter(articles.values() if order is None else order)
+        hashed: dict[str, bytes] = {}
+        try:
+            while step := list(islice(each, PROGRESS_STEP)):
+                hashed.update({a.key: known.get(a.key) or entry_digest(a, articles) for a in step})
+                progress.advance(len(step))
+        finally:
+            progress.finish()
+        return hashed
     digests = copied(known)
     for key in missing:
         if (article := articles.get(key)) is not None:
