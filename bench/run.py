@@ -96,12 +96,17 @@ class CommandFailed(SystemExit):
     """A timed command ended with an exit code it must not end with: the run stops, but
     for a reference, which is left out of the results instead (see :func:`main`)."""
 
-    def __init__(self, command: list[str], returncode: int, stderr: str) -> None:
+    def __init__(
+        self, command: list[str], returncode: int, stderr: str, *, stopped_at: float = 0.0
+    ) -> None:
         super().__init__(f"{command} failed ({returncode}):\n{stderr}")
         self.returncode = returncode
+        self.stopped_at = stopped_at  # MB, when stopped for the memory it took (see run)
 
     @property
     def why(self) -> str:
+        if self.stopped_at:
+            return f"stopped at {self.stopped_at:.0f} MB, more than the machine had available"
         killed = " (killed: out of memory?)" if self.returncode == -signal.SIGKILL else ""
         return f"exit code {self.returncode}{killed}"
 
@@ -112,9 +117,11 @@ def run(
     env: dict[str, str] | None = None,
     *,
     ok: Collection[int] = (0,),
+    memory_cap: int | None = None,
 ) -> tuple[float, float]:
     """Wall time and peak RSS (MB, whole process tree) of ``command``, which must end with
-    one of the exit codes ``ok``: a build that fails at once must not pass for a fast one."""
+    one of the exit codes ``ok``: a build that fails at once must not pass for a fast one.
+    A command whose tree takes more than ``memory_cap`` bytes is killed, and fails."""
     # Written data still on its way to the disk (a cold build leaves gigabytes) would slow
     # the next command down; each command starts with none.
     os.sync()
@@ -132,10 +139,16 @@ def run(
         peak = 0
         while process.poll() is None:
             peak = max(peak, sample())
+            if memory_cap is not None and peak > memory_cap:
+                process.kill()
+                process.wait()
+                break
             time.sleep(0.01)
         elapsed = time.perf_counter() - start
         errors.seek(0)
         stderr = errors.read().decode(errors="replace")[-5000:]
+    if memory_cap is not None and peak > memory_cap:
+        raise CommandFailed(command, process.returncode, stderr, stopped_at=peak / 2**20)
     if process.returncode not in ok:
         raise CommandFailed(command, process.returncode, stderr)
     return elapsed, peak / 2**20
@@ -170,12 +183,13 @@ def repeat(
     before: Callable[[int], None] | None = None,
     after: Callable[[int], None] | None = None,
     ok: Collection[int] = (0,),
+    memory_cap: int | None = None,
 ) -> Measure:
     measure = Measure(name, [], [])
     for index in range(runs):
         if before is not None:
             before(index)
-        seconds, peak = run(command, cwd, ok=ok)
+        seconds, peak = run(command, cwd, ok=ok, memory_cap=memory_cap)
         measure.seconds.append(seconds)
         measure.peak_mb.append(peak)
         if after is not None:
@@ -570,7 +584,33 @@ def hugo_measure(hugo: Path, site: Path, name: str, runs: int) -> Measure:
         shutil.rmtree(site / "resources", ignore_errors=True)
 
     command = [str(hugo), "--quiet", "-d", str(public)]
-    return repeat(name, runs=runs, command=command, cwd=site, before=clear_public)
+    return repeat(
+        name,
+        runs=runs,
+        command=command,
+        cwd=site,
+        before=clear_public,
+        memory_cap=memory_left(),
+    )
+
+
+# Memory left to the system and the rest of the run when a reference is stopped.
+MEMORY_MARGIN = 2**30
+
+
+def memory_left() -> int | None:
+    """How much a reference may take (bytes): what the machine has available, but
+    :data:`MEMORY_MARGIN`.  Hugo's site with a page per cited article took 2.5 GB at 10k
+    records: at 100k it may take more than the machine has, and the kernel would then kill
+    the largest process, after stalling the machine.  ``None`` where the system does not
+    say (no /proc/meminfo)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return max(int(line.split()[1]) * 1024 - MEMORY_MARGIN, MEMORY_MARGIN)
+    except OSError:
+        pass
+    return None
 
 
 def cold_output(project: Path, build: list[str]) -> dict[str, bytes]:

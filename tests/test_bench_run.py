@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -198,3 +199,18 @@ def test_the_corpus_of_another_shape_has_as_many_widely_cited_articles_as_asked(
         assert same or b"elsewhere.example.com" in (default / name).read_bytes()
     with pytest.raises(SystemExit):
         othershape.main(["40", str(tmp_path / "odd"), "--widely-cited", "0"])
+
+
+def test_a_command_that_takes_more_memory_than_it_may_is_stopped(tmp_path: Path) -> None:
+    """As a reference is, when it would take more than the machine has (``memory_left``):
+    killed at once, and left out of the results with why; one that takes less runs on."""
+    hungry = "import time; held = b'x' * (200 * 2**20); time.sleep(60)"
+    started = time.perf_counter()
+    with pytest.raises(run.CommandFailed) as failed:
+        run.run([sys.executable, "-c", hungry], tmp_path, memory_cap=100 * 2**20)
+    assert time.perf_counter() - started < 30
+    assert re.fullmatch(r"stopped at \d+ MB, more than the machine had available", failed.value.why)
+    _, peak = run.run([sys.executable, "-c", "pass"], tmp_path, memory_cap=500 * 2**20)
+    assert 0 < peak < 500
+    left = run.memory_left()
+    assert left is None or left >= run.MEMORY_MARGIN
