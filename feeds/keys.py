@@ -231,9 +231,9 @@ def entry_digests(
     77,000 articles of 10,000 records, every text held apart, read 76,824 texts in
     0.93-0.98 s that way, against 134,165 in 1.37-1.54 s in key order.
 
-    ``progress`` is told how far going over every article has got: a cold build of 100,000
-    records spent 17 s so, and showed nothing between reading the files and writing the
-    documents."""
+    ``progress`` is told how far it has got going over every article: a cold build of
+    100,000 records spent 17 s on that, and showed nothing of it between reading the files
+    and writing the documents."""
     if missing is None or len(known) + len(missing) < len(articles):
         progress = progress or Quiet()
         progress.start(f"Preparing {len(articles)} entries", len(articles))
