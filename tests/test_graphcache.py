@@ -246,6 +246,29 @@ def test_results_of_unchanged_files_come_from_the_graph_record(
     assert 0 < len(asked) <= 10
 
 
+def test_a_graph_record_of_other_code_is_passed_over_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, cache = tmp_path / "records", tmp_path / "cache"
+    write_corpus(folder, 20)
+    graphs(folder, cache)
+    code, schema = code_fingerprint(), schema_key(load_schema())
+    unpickled: list[object] = []
+    load = cache_module._Restricted.load
+
+    def counted(self: pickle.Unpickler) -> object:
+        unpickled.append(self)
+        return load(self)
+
+    monkeypatch.setattr(cache_module._Restricted, "load", counted)
+    record = cache / "graph.pickle"
+    assert graphcache.load_state(record, f"{code}:another schema") is None
+    assert graphcache.load_state(record, f"other code:{schema}") is None
+    assert not unpickled
+    assert graphcache.load_state(record, f"{code}:{schema}") is not None
+    assert unpickled
+
+
 def test_a_graph_record_that_is_damaged_or_of_other_code_is_not_used(tmp_path: Path) -> None:
     folder, cache = tmp_path / "records", tmp_path / "cache"
     write_corpus(folder, 40)
@@ -327,8 +350,9 @@ def test_a_graph_record_gives_back_every_field_as_it_was(tmp_path: Path) -> None
     assert a.topics is b.topics is c.topics
     assert c.related == d.related and c.related is d.related
     # Without the frame of the text, the record is not used.
-    frames, _ = cache_module.read_records(record, graphcache._FORMAT, graphcache._CLASSES)
-    cache_module.write_record(record, graphcache._FORMAT, frames[0])
+    kind = graphcache._kind("context")
+    frames, _ = cache_module.read_records(record, kind, graphcache._CLASSES)
+    cache_module.write_record(record, kind, frames[0])
     assert graphcache.load_state(record, "context") is None
 
 
