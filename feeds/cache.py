@@ -25,7 +25,7 @@ import sqlite3
 import stat
 import sys
 import warnings
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache as memoize
 from pathlib import Path
@@ -793,22 +793,43 @@ class Cache:
         are left out."""
         wanted = dict(keys)
         column = "summary" if summary else "payload"
-        query = f"SELECT label, digest, {column} FROM files WHERE context = ?"
-        if len(wanted) > FEW_LABELS:
-            rows = self._rows(query, (context,))
-        else:  # a handful (a build with little to do): not every row's payload is read
-            labels = list(wanted)
-            rows = []
-            for start in range(0, len(labels), FEW_LABELS):
-                chunk = labels[start : start + FEW_LABELS]
-                marks = ", ".join("?" * len(chunk))
-                rows += self._rows(f"{query} AND label IN ({marks})", (context, *chunk))
         found: dict[str, Any] = {}
-        for label, key_digest, payload in rows:
+        for label, key_digest, payload in self._file_rows(column, wanted, context):
             if payload is not None and wanted.get(label) == key_digest:
                 with contextlib.suppress(CorruptEntry):
                     found[label] = unpack(payload)
         return found
+
+    def held(
+        self, keys: Iterable[tuple[str, bytes]], context: str, *, summary: Container[str] = ()
+    ) -> set[str]:
+        """The labels of the ``(label, digest)`` pairs that :meth:`results` finds a result
+        for, unless it is damaged: only a ``summary`` for those so labelled, else in full.
+        What the rows hold is not read, so that a caller can read it a few files at a time:
+        at 100,000 records, reading every result at once before checking any file held
+        1.9 GB."""
+        wanted = dict(keys)
+        rows = self._file_rows("payload IS NOT NULL", wanted, context)
+        return {
+            label
+            for label, key_digest, full in rows
+            if wanted.get(label) == key_digest and (full or label in summary)
+        }
+
+    def _file_rows(self, column: str, wanted: Collection[str], context: str) -> list[Any]:
+        """The label, digest and ``column`` of the rows of ``context``: of the labels
+        ``wanted`` when they are few (a build with little to do: not every row is read),
+        else of every file."""
+        query = f"SELECT label, digest, {column} FROM files WHERE context = ?"
+        if len(wanted) > FEW_LABELS:
+            return self._rows(query, (context,))
+        labels = list(wanted)
+        rows = []
+        for start in range(0, len(labels), FEW_LABELS):
+            chunk = labels[start : start + FEW_LABELS]
+            marks = ", ".join("?" * len(chunk))
+            rows += self._rows(f"{query} AND label IN ({marks})", (context, *chunk))
+        return rows
 
     def store_results(
         self,

@@ -32,8 +32,8 @@ from feeds.cache import DB_NAME, FileStat, pack, unpack
 from feeds.config import Config, load_config
 from feeds.diagnostics import Severity
 from feeds.progress import Quiet, TerminalProgress, for_terminal
-from feeds.records import Loaded, Locator, parse_record
-from feeds.schema import load_schema
+from feeds.records import Loaded, Locator, display_path, parse_record
+from feeds.schema import load_schema, schema_key
 from tests.conftest import SEEDS, corpus_module, record_data, record_text, tree
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -316,6 +316,57 @@ def test_damaged_or_stale_entries_are_checked_again_not_trusted(
     parses.clear()
     assert validate([corpus], now=NOW, cache=store).diagnostics == expected
     assert parses == []  # the cache was rebuilt
+
+
+@pytest.mark.parametrize("articles", [True, False], ids=["build", "validate"])
+def test_cached_results_are_read_a_few_at_a_time_and_a_damaged_one_checked_again(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, articles: bool
+) -> None:
+    """Results are read from the cache as checking comes to them, not all first: at
+    100,000 records, those were 1.9 GB held through the whole build."""
+    schema = load_schema()
+    paths = sorted(corpus.iterdir())
+    expected = list(scan.scan(paths, schema, None, articles=articles))
+    with cache.Cache(tmp_path / ".feeds-cache") as store:
+        list(scan.scan(paths, schema, store, articles=articles))
+        column = "payload" if articles else "summary"
+        damage(store.folder, f"UPDATE files SET {column} = ? WHERE label = ?", b"x", str(paths[9]))
+        monkeypatch.setattr(cache, "FEW_LABELS", 4)
+        asked: list[int] = []
+        read = cache.Cache.results
+
+        def counted(self: cache.Cache, keys: Any, context: str, *, summary: bool = False) -> Any:
+            keys = list(keys)
+            asked.append(len(keys))
+            return read(self, keys, context, summary=summary)
+
+        monkeypatch.setattr(cache.Cache, "results", counted)
+        results = scan.scan(paths, schema, store, articles=articles)
+        first = next(results)
+        assert sum(asked) == 4
+        found = [first, *results]
+    assert max(asked) == 4
+    assert sum(asked) == len(paths)
+    assert found == expected
+
+
+def test_a_cache_holds_in_full_only_what_a_build_stored(corpus: Path, tmp_path: Path) -> None:
+    """Validating stores summaries only: a build then checks the files again, in workers,
+    rather than finding them held and each checked on its own as damaged."""
+    schema = load_schema()
+    paths = sorted(corpus.iterdir())
+    keys = [(display_path(path), cache.digest(path.read_bytes())) for path in paths]
+    labels = {label for label, _ in keys}
+    context = schema_key(schema)
+    with cache.Cache(tmp_path / ".feeds-cache") as store:
+        list(scan.scan(paths, schema, store, articles=False))
+        assert store.held(keys, context) == set()
+        assert store.held(keys, context, summary=labels) == labels
+        list(scan.scan(paths, schema, store))
+        assert store.held(keys, context) == labels
+        assert store.held(keys[:3], context) == labels & {label for label, _ in keys[:3]}
+        assert store.held(keys, "another schema", summary=labels) == set()
+        assert store.held([(label, b"other") for label in labels], context) == set()
 
 
 def test_a_corrupt_database_file_is_replaced(corpus: Path, tmp_path: Path) -> None:
