@@ -471,11 +471,36 @@ def test_a_build_whose_output_was_removed_lends_nothing_and_matches_a_cold_build
     build(config)
     edit_record(config, "00042.md", title="A title nobody used before")
     shutil.rmtree(config.output)
+    shutil.rmtree(output.previous_path(config.output))
     lenders: list[object] = []
-    monkeypatch.setattr(earlier.EarlierEntries, "__init__", lambda *args: lenders.append(args))
-    report = build(config)
+    read = records_read(monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(earlier.EarlierEntries, "__init__", lambda *args: lenders.append(args))
+        report = build(config)
     assert not report.unchanged and lenders == []
+    assert read == []  # the record of files that are gone: not even read
     assert_same_as_cold(config, tmp_path)
+    edit_record(config, "00042.md", title="Another title nobody used before")
+    build(config)  # its output is there, and is swapped out and kept
+    assert len(read) == 1
+    shutil.rmtree(config.output)
+    assert output.previous_path(config.output).is_dir()
+    build(config)
+    assert len(read) == 2  # the files of the output kept can be taken
+    assert_same_as_cold(config, tmp_path)
+
+
+def records_read(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The records of the last build's files that builds read, from now on."""
+    read: list[Path] = []
+    load = rendercache.load_last_build
+
+    def counted(path: Path) -> rendercache.LastBuild:
+        read.append(path)
+        return load(path)
+
+    monkeypatch.setattr(rendercache, "load_last_build", counted)
+    return read
 
 
 def test_builds_whose_texts_are_held_apart_write_what_builds_holding_them_write(
