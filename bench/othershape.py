@@ -1,6 +1,7 @@
 """A corpus of another shape than bench/corpus.py's, to time with ``bench/run.py --corpus``.
 
     python bench/othershape.py N FOLDER [--seed 7] [--related 0 12] [--widely-cited 500]
+                               [--topics 300] [--providers 400]
 
 The figures of one corpus may not hold for another, and the issue's are checked on a corpus
 of someone else's.  This one differs where it could matter: records kept in folders by year
@@ -9,10 +10,12 @@ with a byte order mark; URLs with letters outside ASCII in their paths; related 
 drawn from anywhere in the corpus (a title then shows in entries across the years), and
 a third of the records citing one of 500 articles that have no record (``--widely-cited``
 sets how many: with 5, each is cited by about 6% of the records); 305 topics and 400 providers
-(the first ones far more common); records of about 6 KB, dumped by PyYAML, keys sorted or
-not.  About 5% say ``published: false``, 2% have a date that is not one and 1% no title.
-Each record cites 0 to 12 other records (``--related``); with ``--related 8 12``, about
-10 as the issue's records do, a record is about 9 KB.
+(the first providers far more common; ``--topics`` and ``--providers`` set how many, and
+thousands of them make thousands of feeds that each list a few articles over years);
+records of about 6 KB, dumped by PyYAML, keys sorted or not.  About 5% say ``published:
+false``, 2% have a date that is not one and 1% no title.  Each record cites 0 to 12 other
+records (``--related``); with ``--related 8 12``, about 10 as the issue's records do, a
+record is about 9 KB.
 """
 
 from __future__ import annotations
@@ -32,12 +35,15 @@ WORDS = [
 DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, when it is there
 
 
-def articles(count: int, rng: random.Random) -> list[dict[str, Any]]:
-    topics = [f"{rng.choice(WORDS).title()} {i}" for i in range(300)]
+def articles(
+    count: int, rng: random.Random, topics_made: int = 300, providers_made: int = 400
+) -> list[dict[str, Any]]:
+    topics = [f"{rng.choice(WORDS).title()} {i}" for i in range(topics_made)]
     topics += ["Économie", "Science & Tech", "AI", "C++", "日本"]
     domains = ["com", "org", "co.uk"]
     providers = [
-        (f"Provider {i} Ünïcode", f"www.p{i}.example.{rng.choice(domains)}") for i in range(400)
+        (f"Provider {i} Ünïcode", f"www.p{i}.example.{rng.choice(domains)}")
+        for i in range(providers_made)
     ]
     weights = [1 / (i + 1) for i in range(len(providers))]
     start = datetime(2021, 1, 1, tzinfo=UTC)
@@ -81,12 +87,16 @@ def write(
     seed: int,
     related: tuple[int, int] = (0, 12),
     widely_cited: int = 500,
+    *,
+    topics: int = 300,
+    providers: int = 400,
 ) -> None:
     """``count`` records into ``folder``, each citing from ``related[0]`` to ``related[1]``
     other records (one fewer when it draws itself), and a third of them one of
-    ``widely_cited`` articles that have no record."""
+    ``widely_cited`` articles that have no record; their topics drawn from ``topics`` and
+    five more, their providers from ``providers``."""
     rng = random.Random(seed)
-    made = articles(count, rng)
+    made = articles(count, rng, topics, providers)
     for index, article in enumerate(made):
         cited = [
             {key: value for key, value in made[other].items() if key in CITED}
@@ -144,13 +154,38 @@ def main(argv: list[str] | None = None) -> None:
         metavar="N",
         help="how many articles without a record a third of the records cite (default: 500)",
     )
+    parser.add_argument(
+        "--topics",
+        type=int,
+        default=300,
+        metavar="N",
+        help="how many topics records draw from, besides five with odd names (default: 300)",
+    )
+    parser.add_argument(
+        "--providers",
+        type=int,
+        default=400,
+        metavar="N",
+        help="how many providers records draw from (default: 400)",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.related[0] <= args.related[1]:
         parser.error("--related: LEAST and MOST must be 0 <= LEAST <= MOST")
-    if args.widely_cited < 1:
-        parser.error("--widely-cited: N must be at least 1")
+    for option, value in (("--widely-cited", args.widely_cited), ("--providers", args.providers)):
+        if value < 1:
+            parser.error(f"{option}: N must be at least 1")
+    if args.topics < 0:
+        parser.error("--topics: N must be at least 0")
     related = (args.related[0], args.related[1])
-    write(args.records, args.folder, args.seed, related, args.widely_cited)
+    write(
+        args.records,
+        args.folder,
+        args.seed,
+        related,
+        args.widely_cited,
+        topics=args.topics,
+        providers=args.providers,
+    )
 
 
 if __name__ == "__main__":

@@ -176,6 +176,29 @@ def test_the_corpus_of_another_shape_cites_as_many_records_as_asked(tmp_path: Pa
         othershape.main(["40", str(tmp_path / "odd"), "--related", "5", "2"])
 
 
+def test_the_corpus_of_another_shape_draws_from_as_many_topics_and_providers_as_asked(
+    tmp_path: Path,
+) -> None:
+    """Thousands make thousands of feeds that each list a few articles over years."""
+    folder = tmp_path / "few"
+    othershape.main(["60", str(folder), "--topics", "3", "--providers", "2"])
+    topics: set[str] = set()
+    providers: set[str] = set()
+    for name in run.record_files(folder):
+        text = (folder / name).read_text("utf-8-sig").replace("\r\n", "\n")
+        matter = yaml.safe_load(text.split("---\n")[1])
+        topics.update(matter["topics"])
+        providers.add(matter["provider"]["name"])
+    assert len(topics - {"Économie", "Science & Tech", "AI", "C++", "日本"}) == 3
+    assert len(providers) == 2
+    many = tmp_path / "many"
+    othershape.write(60, many, seed=7, topics=3000, providers=5000)
+    assert len(run.record_files(many)) == 60
+    for wrong in (["--providers", "0"], ["--topics", "-1"]):
+        with pytest.raises(SystemExit):
+            othershape.main(["40", str(tmp_path / "odd"), *wrong])
+
+
 def _cited_elsewhere(folder: Path) -> Counter[str]:
     """How many records of ``folder`` cite each article that has no record."""
     cited: Counter[str] = Counter()
