@@ -458,7 +458,8 @@ def _start_worker(
     staging: Staging, config: Config, earlier: EarlierEntries | None, parent: int
 ) -> None:
     follow(parent)
-    _WORKER.update(staging=staging, config=config, earlier=earlier, store=EntryStore({}))
+    store = EntryStore({}, aside=True, aside_folder=config.cache)
+    _WORKER.update(staging=staging, config=config, earlier=earlier, store=store)
 
 
 def _ready() -> None:

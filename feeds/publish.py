@@ -135,7 +135,7 @@ def render_feeds(
     all when the last build wrote it the same in the document's files (``earlier``).
     ``articles`` hold at least the related articles of their entries."""
     if store is None:
-        store = EntryStore(articles)
+        store = EntryStore(articles, aside=True, aside_folder=config.cache)
     else:
         store.articles = articles
     for document in documents:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import marshal
 import os
-import tempfile
 from array import array
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from feeds.articles import Article, Image, Text
+from feeds.aside import unnamed_file
 from feeds.keys import place_of
 
 if TYPE_CHECKING:
@@ -238,7 +238,7 @@ class SpilledTexts(HeldTexts):
     def _write(self) -> None:
         try:
             if self._spill is None:
-                self._spill = _unnamed_file(self._folder)
+                self._spill = unnamed_file(self._folder)
                 self._file = self._spill.fileno()
             self._spill.write(self._pending)
             self._spill.flush()  # read by its place, past the file object
@@ -247,13 +247,3 @@ class SpilledTexts(HeldTexts):
             return
         self._written += len(self._pending)
         self._pending.clear()
-
-
-def _unnamed_file(folder: Path | None) -> IO[bytes]:
-    """A file to write and read, without a name, in ``folder`` if one can be made there."""
-    if folder is not None:
-        try:
-            return tempfile.TemporaryFile(dir=folder)
-        except OSError:
-            pass
-    return tempfile.TemporaryFile()

@@ -282,6 +282,46 @@ def test_a_store_counts_the_documents_made_only_for_the_entries_it_holds(
         assert len(store._made) <= 2
 
 
+def test_entries_let_go_while_documents_still_list_them_are_put_aside(
+    plan: FeedPlan, rendered: list[str], tmp_path: Path
+) -> None:
+    """With room for two entries at hand, a store that puts the others aside renders each
+    as often as one with room for all (once per time it shows), into the same bytes; once
+    every document is made, no JSON Feed item is left aside, nor anything counted."""
+    ordered = in_rendering_order(feed_documents(plan, CONFIG))
+    roomy = entry_store.EntryStore(plan.articles, capacity=len(plan.articles) + 1)
+    expected = [d.content for d in render_feeds(ordered, plan.articles, CONFIG, store=roomy)]
+    once = Counter(rendered)
+    rendered.clear()
+    store = entry_store.EntryStore(plan.articles, capacity=2, aside=True, aside_folder=tmp_path)
+    made = []
+    for document in render_feeds(ordered, plan.articles, CONFIG, store=store):
+        made.append(document.content)
+        assert len(store._made) <= 2 + len(store._json_aside)
+    assert made == expected
+    assert Counter(rendered) == once
+    assert len(store._json_aside) == 0
+    assert store._made == {}
+
+
+def test_entries_the_aside_cannot_hold_are_rendered_again(
+    plan: FeedPlan, rendered: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into the same bytes; and what is counted goes with them."""
+    ordered = in_rendering_order(feed_documents(plan, CONFIG))
+    expected = [d.content for d in render_feeds(ordered, plan.articles, CONFIG)]
+    rendered.clear()
+    monkeypatch.setattr(entry_store, "ASIDE_MOST", 1)
+    store = entry_store.EntryStore(plan.articles, capacity=2, aside=True, aside_folder=tmp_path)
+    made = []
+    for document in render_feeds(ordered, plan.articles, CONFIG, store=store):
+        made.append(document.content)
+        assert len(store._made) <= 3
+    assert made == expected
+    if len(plan.articles) > 100:
+        assert len(rendered) > len(set(rendered)) + len(plan.articles) // 2
+
+
 @given(st.text(st.characters(exclude_categories=["Cs"])))
 @example("https://example.org/a?b=c&d=é")
 def test_an_article_id_is_the_uuid5_of_its_key(key: str) -> None:

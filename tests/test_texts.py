@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds import graphcache, keys, texts
+from feeds import aside, graphcache, keys, texts
 from feeds.api import check_source
 from feeds.articles import (
     Article,
@@ -225,13 +225,13 @@ def test_the_first_texts_taken_stay_with_their_articles(
     monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 5)
     monkeypatch.setattr(texts, "SPILL_BUFFER_BYTES", 0)
     made: list[Path | None] = []
-    unnamed = texts._unnamed_file
+    unnamed = aside.unnamed_file
 
     def counted(folder: Path | None) -> object:
         made.append(folder)
         return unnamed(folder)
 
-    monkeypatch.setattr(texts, "_unnamed_file", counted)
+    monkeypatch.setattr(texts, "unnamed_file", counted)
     articles = list(corpus_graph(tmp_path / "records").values())
     spill = SpilledTexts(tmp_path)
     held = [spill.hold(article) for article in articles[:5]]
