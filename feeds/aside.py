@@ -68,7 +68,6 @@ class Aside(Generic[K]):
         already keeps the value it has)."""
         if key in self._places:
             return True
-        size = sum(map(len, parts))
         if not self._writable or len(self._places) >= self._most:
             return False
         if any(len(part) > _LENGTH_MASK for part in parts):
@@ -77,7 +76,7 @@ class Aside(Generic[K]):
         if end >= COMPACT_BYTES and 4 * self._held_bytes < end:
             self._compact()
             end = self._written + len(self._pending)
-        if end + size > self._most_bytes:
+        if not self._writable or end + sum(map(len, parts)) > self._most_bytes:
             return False
         place = end
         for part in parts:
@@ -146,7 +145,8 @@ class Aside(Generic[K]):
 
     def _compact(self) -> None:
         """Write the values still held into a new file, in place of the old one, one at a
-        time; a value that cannot be read is let go."""
+        time; a value that cannot be read is let go, and so are those left once the new
+        file cannot be written to (they would all wait in memory)."""
         places, file, written, pending = self._places, self._file, self._written, self._pending
         self._places, self._file, self._pending, self._written = {}, None, bytearray(), 0
         self._held_bytes = 0
@@ -155,7 +155,7 @@ class Aside(Generic[K]):
             for key, place in places.items():
                 start, lengths = self._unpacked(place)
                 blob = _read(file, written, pending, start, sum(lengths))
-                if blob is not None:
+                if blob is not None and self._writable:
                     end = self._written + len(self._pending)
                     self._hold(key, end << shift | place & ((1 << shift) - 1), blob)
         finally:

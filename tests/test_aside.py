@@ -187,3 +187,27 @@ def test_the_file_takes_no_more_than_a_quarter_of_the_room_left_on_its_disk(
     monkeypatch.setattr(os, "fstatvfs", Room)
     held: Aside[int] = Aside(tmp_path, parts=1, most=BIG, most_bytes=BIG)
     assert [held.put(i, (b"0123456789",)) for i in range(12)] == [True] * 10 + [False] * 2
+
+
+def test_values_that_a_new_file_cannot_take_are_let_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not kept in memory instead: once the new file fails, the values still to move go,
+    and nothing more is put aside."""
+    monkeypatch.setattr(aside, "BUFFER_BYTES", 10)
+    monkeypatch.setattr(aside, "COMPACT_BYTES", 100)
+    held: Aside[int] = Aside(tmp_path, parts=1, most=BIG, most_bytes=BIG)
+    for i in range(20):
+        assert held.put(i, (b"%010d" % i,))
+    for i in range(4, 20):
+        held.forget(i)
+    assert held._written == 200  # 40 bytes held: moved at the next put
+
+    def failing(folder: Path | None) -> IO[bytes]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(aside, "unnamed_file", failing)
+    assert not held.put(99, (b"x",))
+    assert len(held._pending) <= aside.BUFFER_BYTES
+    assert held.get(0) == [b"0000000000"]  # moved before the new file failed
+    assert [held.get(i) for i in (1, 2, 3, 99)] == [None] * 4
