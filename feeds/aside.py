@@ -26,6 +26,9 @@ BUFFER_BYTES = 1 << 20
 # the file would grow with all that was ever put (196 MB in the build above, for at most
 # 10,816 values held at once).
 COMPACT_BYTES = 64 << 20
+# The share of the room left on its disk that a file may take, at most: the entries of each
+# kind in each process that renders have one, four together in a build on two cores.
+ROOM_SHARE = 16
 # Each part's length takes this many bits of a value's place.
 _LENGTH_BITS = 32
 _LENGTH_MASK = (1 << _LENGTH_BITS) - 1
@@ -46,10 +49,11 @@ class Aside(Generic[K]):
     ``folder``, else where the system keeps temporary files) and read back by key.
 
     It holds ``most`` values at most, in a file of ``most_bytes`` at most and of no more
-    than a quarter of the room left on its disk when it was made: a build writes its
-    output there too.  Once the file cannot be made or written to, it holds no more.
-    :meth:`put` says whether it took a value: the caller does without.  What it holds in
-    memory is a number per value, where the value is in the file."""
+    than a sixteenth of the room left on its disk when it was made: a build writes its
+    output there too, and each process that renders has two (:mod:`feeds.entries`).
+    Once the file cannot be made or written to, it holds no more.  :meth:`put` says
+    whether it took a value: the caller does without.  What it holds in memory is a
+    number per value, where the value is in the file."""
 
     def __init__(self, folder: Path | None, *, parts: int, most: int, most_bytes: int) -> None:
         self._folder = folder
@@ -133,7 +137,8 @@ class Aside(Generic[K]):
             if self._file is None:
                 self._file = unnamed_file(self._folder)
                 room = os.fstatvfs(self._file.fileno())
-                self._most_bytes = min(self._most_bytes, room.f_bavail * room.f_frsize // 4)
+                room_left = room.f_bavail * room.f_frsize
+                self._most_bytes = min(self._most_bytes, room_left // ROOM_SHARE)
             self._file.write(self._pending)
             self._file.flush()  # read by its place, past the file object
         except OSError:

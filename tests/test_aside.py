@@ -171,15 +171,15 @@ def test_values_held_are_moved_to_a_new_file_once_the_old_one_is_mostly_forgotte
     assert len(held) == 100
 
 
-def test_the_file_takes_no_more_than_a_quarter_of_the_room_left_on_its_disk(
+def test_the_file_takes_no_more_than_a_sixteenth_of_the_room_left_on_its_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A build writes its output there too."""
     monkeypatch.setattr(aside, "BUFFER_BYTES", 0)
 
     class Room:
-        f_frsize = 1
-        f_bavail = 400
+        f_frsize = 4
+        f_bavail = 400  # 1,600 bytes
 
         def __init__(self, fd: int) -> None:
             pass
