@@ -45,6 +45,72 @@ def unnamed_file(folder: Path | None) -> IO[bytes]:
     return tempfile.TemporaryFile()
 
 
+class AppendedFile:
+    """Bytes appended to a file with no name (in ``folder``, else where the system keeps
+    temporary files), written ``buffer_bytes`` at a time, and read back by where they
+    start.  Once the file cannot be made or written to, it is not :attr:`writable`: what
+    is appended then stays in memory, and is read from there."""
+
+    def __init__(self, folder: Path | None, buffer_bytes: int) -> None:
+        self._folder = folder
+        self._buffer_bytes = buffer_bytes
+        self._file: IO[bytes] | None = None
+        self._pending = bytearray()  # appended, not written yet
+        self.written = 0
+        self.writable = True
+        self.room_left: int | None = None  # on its disk when the file was made
+
+    @property
+    def end(self) -> int:
+        """Where the next bytes appended start."""
+        return self.written + len(self._pending)
+
+    @property
+    def waiting(self) -> int:
+        """How many bytes appended are not written yet."""
+        return len(self._pending)
+
+    def append(self, blob: bytes) -> int:
+        """Where ``blob``, now appended, starts."""
+        start = self.end
+        self._pending += blob
+        if len(self._pending) >= self._buffer_bytes and self.writable:
+            self._write()
+        return start
+
+    def read(self, start: int, size: int) -> bytes | None:
+        """The ``size`` bytes appended from ``start``; ``None`` when they cannot be read
+        back whole."""
+        if start >= self.written:
+            at = start - self.written
+            return bytes(self._pending[at : at + size])
+        if self._file is None:  # nothing written: never so
+            return None
+        try:
+            blob = os.pread(self._file.fileno(), size, start)
+        except OSError:
+            return None
+        return blob if len(blob) == size else None
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def _write(self) -> None:
+        try:
+            if self._file is None:
+                self._file = unnamed_file(self._folder)
+                room = os.fstatvfs(self._file.fileno())
+                self.room_left = room.f_bavail * room.f_frsize
+            self._file.write(self._pending)
+            self._file.flush()  # read by its place, past the file object
+        except OSError:
+            self.writable = False  # what was not written stays here
+            return
+        self.written += len(self._pending)
+        self._pending.clear()
+
+
 class Aside(Generic[K]):
     """Values of ``parts`` byte strings each, put aside by key in a file of their own (in
     ``folder``, else where the system keeps temporary files) and read back by key.
@@ -62,26 +128,23 @@ class Aside(Generic[K]):
         self._most = most
         self._most_bytes = most_bytes
         self._places: dict[K, int] = {}
-        self._file: IO[bytes] | None = None
-        self._pending = bytearray()  # put aside, not written yet
-        self._written = 0
+        self._file = AppendedFile(folder, BUFFER_BYTES)
         self._held_bytes = 0  # of the values held
-        self._writable = True
 
     def put(self, key: K, parts: Sequence[bytes]) -> bool:
         """Put ``parts`` aside as the value of ``key``: whether it is held (a key held
         already keeps the value it has)."""
         if key in self._places:
             return True
-        if not self._writable or len(self._places) >= self._most:
+        if not self._file.writable or len(self._places) >= self._most:
             return False
         if any(len(part) > _LENGTH_MASK for part in parts):
             return False
-        end = self._written + len(self._pending)
+        end = self._file.end
         if end >= COMPACT_BYTES and 4 * self._held_bytes < end:
             self._compact()
-            end = self._written + len(self._pending)
-        if not self._writable or end + sum(map(len, parts)) > self._most_bytes:
+            end = self._file.end
+        if not self._file.writable or end + sum(map(len, parts)) > self._room():
             return False
         place = end
         for part in parts:
@@ -95,7 +158,7 @@ class Aside(Generic[K]):
         if place is None:
             return None
         start, lengths = self._unpacked(place)
-        blob = _read(self._file, self._written, self._pending, start, sum(lengths))
+        blob = self._file.read(start, sum(lengths))
         if blob is None:
             self.forget(key)
             return None
@@ -117,6 +180,13 @@ class Aside(Generic[K]):
     def __len__(self) -> int:
         return len(self._places)
 
+    def _room(self) -> int:
+        """How long the file may grow: lowered for good once a file was made, by the room
+        left on its disk then."""
+        if self._file.room_left is not None:
+            self._most_bytes = min(self._most_bytes, self._file.room_left // ROOM_SHARE)
+        return self._most_bytes
+
     def _unpacked(self, place: int) -> tuple[int, list[int]]:
         """Where a value starts, and the lengths of its parts."""
         lengths = []
@@ -129,58 +199,22 @@ class Aside(Generic[K]):
     def _hold(self, key: K, place: int, blob: bytes) -> None:
         self._places[key] = place
         self._held_bytes += len(blob)
-        self._pending += blob
-        if len(self._pending) >= BUFFER_BYTES:
-            self._write()
-
-    def _write(self) -> None:
-        try:
-            if self._file is None:
-                self._file = unnamed_file(self._folder)
-                room = os.fstatvfs(self._file.fileno())
-                room_left = room.f_bavail * room.f_frsize
-                self._most_bytes = min(self._most_bytes, room_left // ROOM_SHARE)
-            self._file.write(self._pending)
-            self._file.flush()  # read by its place, past the file object
-        except OSError:
-            # Nothing more is put aside; what waits stays here, and is read from here.
-            self._writable = False
-            return
-        self._written += len(self._pending)
-        self._pending.clear()
+        self._file.append(blob)
 
     def _compact(self) -> None:
         """Write the values still held into a new file, in place of the old one, one at a
         time; a value that cannot be read is let go, and so are those left once the new
         file cannot be written to (they would all wait in memory)."""
-        places, file, written, pending = self._places, self._file, self._written, self._pending
-        self._places, self._file, self._pending, self._written = {}, None, bytearray(), 0
+        places, old = self._places, self._file
+        self._places, self._file = {}, AppendedFile(self._folder, BUFFER_BYTES)
         self._held_bytes = 0
         shift = _LENGTH_BITS * self._parts  # the lengths' bits, under the start's
         try:
             for key, place in places.items():
                 start, lengths = self._unpacked(place)
-                blob = _read(file, written, pending, start, sum(lengths))
-                if blob is not None and self._writable:
-                    end = self._written + len(self._pending)
+                blob = old.read(start, sum(lengths))
+                if blob is not None and self._file.writable:
+                    end = self._file.end
                     self._hold(key, end << shift | place & ((1 << shift) - 1), blob)
         finally:
-            if file is not None:
-                file.close()
-
-
-def _read(
-    file: IO[bytes] | None, written: int, pending: bytearray, start: int, size: int
-) -> bytes | None:
-    """The ``size`` bytes from ``start`` of what was put aside: in ``file`` before
-    ``written``, else still ``pending``."""
-    if start >= written:
-        at = start - written
-        return bytes(pending[at : at + size])
-    if file is None:  # nothing written: never so
-        return None
-    try:
-        blob = os.pread(file.fileno(), size, start)
-    except OSError:
-        return None
-    return blob if len(blob) == size else None
+            old.close()

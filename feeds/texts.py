@@ -14,10 +14,10 @@ import marshal
 import os
 from array import array
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from feeds.articles import Article, Image, Text
-from feeds.aside import unnamed_file
+from feeds.aside import AppendedFile
 from feeds.keys import place_of
 
 if TYPE_CHECKING:
@@ -153,12 +153,8 @@ class SpilledTexts(HeldTexts):
     def __init__(self, folder: Path | None = None) -> None:
         super().__init__(-1, 0, [], array("Q"), in_order=True)
         self._starts: array[int] = array("Q")
-        self._folder = folder
-        self._spill: IO[bytes] | None = None
+        self._spill = AppendedFile(folder, SPILL_BUFFER_BYTES)
         self._taken = 0
-        self._pending = bytearray()  # texts not written to the file yet
-        self._written = 0
-        self._writable = True
 
     def hold(self, article: Article, taken: dict[str, Article] | None = None) -> Article:
         """``article``, with its text held here once enough were taken.
@@ -181,14 +177,11 @@ class SpilledTexts(HeldTexts):
         key = article.key
         if self._keys and key <= self._keys[-1]:
             self._in_order = False
-        self._starts.append(self._written + len(self._pending))
-        self._pending += text_blob(article)
-        self._ends.append(self._written + len(self._pending))
+        self._starts.append(self._spill.append(text_blob(article)))
+        self._ends.append(self._spill.end)
         self._keys.append(key)
         self._younger.pop(key, None)  # the text read of an article spilled again
         self._older.pop(key, None)
-        if len(self._pending) >= SPILL_BUFFER_BYTES and self._writable:
-            self._write()
         return article._replace(held_text=self)
 
     def settle(self, graph: dict[str, Article]) -> None:
@@ -231,19 +224,7 @@ class SpilledTexts(HeldTexts):
 
     def blob(self, place: int) -> bytes:
         start, end = self._span(place)
-        if start >= self._written:
-            return bytes(self._pending[start - self._written : end - self._written])
-        return super().blob(place)
-
-    def _write(self) -> None:
-        try:
-            if self._spill is None:
-                self._spill = unnamed_file(self._folder)
-                self._file = self._spill.fileno()
-            self._spill.write(self._pending)
-            self._spill.flush()  # read by its place, past the file object
-        except OSError:
-            self._writable = False  # what was not written stays here
-            return
-        self._written += len(self._pending)
-        self._pending.clear()
+        blob = self._spill.read(start, end - start)
+        if blob is None:
+            raise OSError(f"the file of texts ends within the text of {self._keys[place]}")
+        return blob

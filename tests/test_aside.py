@@ -27,8 +27,8 @@ def test_values_come_back_as_they_were_put_from_memory_and_from_the_file(
     values["\u00e9"] = ("é\0\n".encode(), b"")
     for key, parts in values.items():
         assert held.put(key, parts)
-    assert held._written > 0
-    assert held._pending  # the last ones wait
+    assert held._file.written > 0
+    assert held._file.waiting  # the last ones wait
     for key, parts in values.items():
         assert held.get(key) == list(parts)
     assert len(held) == len(values)
@@ -126,8 +126,8 @@ def test_a_value_the_file_no_longer_holds_is_not_found_and_forgotten(
     held: Aside[str] = Aside(tmp_path, parts=2, most=BIG, most_bytes=BIG)
     held.put("a", (b"atom", b"rss"))
     held.put("b", (b"atom b", b"rss b"))
-    assert held._file is not None
-    os.ftruncate(held._file.fileno(), 9)  # within "b"
+    assert held._file._file is not None
+    os.ftruncate(held._file._file.fileno(), 9)  # within "b"
     assert held.get("a") == [b"atom", b"rss"]
     assert held.get("b") is None
     assert "b" not in held
@@ -164,9 +164,9 @@ def test_values_held_are_moved_to_a_new_file_once_the_old_one_is_mostly_forgotte
         put += sum(map(len, value(i)))
         if i % 10:  # every tenth is held to the end
             held.forget(i)
-        end = held._written + len(held._pending)
+        end = held._file.end
         assert end <= max(aside.COMPACT_BYTES, 4 * held._held_bytes) + 2 * len(b"".join(value(i)))
-    assert held._written + len(held._pending) < put // 2
+    assert held._file.end < put // 2
     assert {i: held.get(i) for i in range(0, 1000, 10)} == {i: value(i) for i in range(0, 1000, 10)}
     assert len(held) == 100
 
@@ -201,13 +201,13 @@ def test_values_that_a_new_file_cannot_take_are_let_go(
         assert held.put(i, (b"%010d" % i,))
     for i in range(4, 20):
         held.forget(i)
-    assert held._written == 200  # 40 bytes held: moved at the next put
+    assert held._file.written == 200  # 40 bytes held: moved at the next put
 
     def failing(folder: Path | None) -> IO[bytes]:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(aside, "unnamed_file", failing)
     assert not held.put(99, (b"x",))
-    assert len(held._pending) <= aside.BUFFER_BYTES
+    assert held._file.waiting <= aside.BUFFER_BYTES
     assert held.get(0) == [b"0000000000"]  # moved before the new file failed
     assert [held.get(i) for i in (1, 2, 3, 99)] == [None] * 4

@@ -25,7 +25,7 @@ from feeds.cache import code_fingerprint
 from feeds.plan import newest_first
 from feeds.records import discover, parse_record
 from feeds.schema import load_schema, schema_key
-from feeds.texts import HeldTexts, SpilledTexts, text_blob, text_of
+from feeds.texts import SpilledTexts, text_blob, text_of
 from tests.corpus import write_corpus
 from tests.test_articles import cited, record
 
@@ -125,13 +125,13 @@ def test_held_texts_keep_only_the_last_read(
     spill = SpilledTexts(tmp_path)
     held = [spill.hold(article) for article in articles]
     reads: list[int] = []
-    blob = HeldTexts.blob
+    blob = SpilledTexts.blob
 
-    def counted(self: HeldTexts, place: int) -> bytes:
+    def counted(self: SpilledTexts, place: int) -> bytes:
         reads.append(place)
         return blob(self, place)
 
-    monkeypatch.setattr(HeldTexts, "blob", counted)
+    monkeypatch.setattr(SpilledTexts, "blob", counted)
     for article in held:
         assert article.text is article.text  # kept once read
     assert reads == list(range(10))
@@ -231,7 +231,7 @@ def test_the_first_texts_taken_stay_with_their_articles(
         made.append(folder)
         return unnamed(folder)
 
-    monkeypatch.setattr(texts, "unnamed_file", counted)
+    monkeypatch.setattr(aside, "unnamed_file", counted)
     articles = list(corpus_graph(tmp_path / "records").values())
     spill = SpilledTexts(tmp_path)
     held = [spill.hold(article) for article in articles[:5]]
@@ -289,7 +289,7 @@ def test_a_spill_refused_goes_where_the_system_says_or_stays_in_memory(
     spill = SpilledTexts(tmp_path)
     held = [spill.hold(article) for article in articles]
     assert folders == [tmp_path, None]  # tried once each
-    assert (spill._written > 0) is (fails == "in the folder")
+    assert (spill._spill.written > 0) is (fails == "in the folder")
     assert all(a.held_text is spill for a in held)
     assert [a.text for a in held] == [a.text for a in articles]
 
