@@ -1,11 +1,14 @@
 """A deterministic corpus of seed-shaped records, for benchmarks and scale tests.
 
-    python bench/corpus.py N DEST [--seed S] [--start K] [--written-by STYLE]
+    python bench/corpus.py N DEST [--seed S] [--start K] [--written-by STYLE] [--newest]
 
 writes records ``K .. N-1`` into ``DEST``.  Every record is drawn from a random generator
 seeded by ``(S, its index)`` and cites only records with a smaller index, so the corpus of
 ``N + 100`` records is the corpus of ``N`` plus 100 new files: that is how the benchmark
-"adds 100 records" (``--start N``).
+"adds 100 records" (``--start N``).  Those are dated anywhere in the corpus's four years, as
+its other records are, so most fall among archived entries.  With ``--newest``, the records
+written (from ``K`` on) are dated after every record before them, one every few minutes, as a
+news desk adds them; the records before ``K`` are the same either way.
 
 Shape, after the real records in ``seeds/``: about 10 KB of front matter, about ten related
 articles each (some of which are other records of the corpus), providers with a heavy-tailed
@@ -44,6 +47,7 @@ from pathlib import Path
 DEFAULT_SEED = 5
 START = datetime(2019, 1, 1, tzinfo=UTC)
 SPAN_MINUTES = 4 * 365 * 24 * 60
+NEWEST_EVERY_MINUTES = 7  # between two records written --newest
 UNPUBLISHED_SHARE = 0.03
 INVALID_SHARE = 0.01
 CITE_RECORD_SHARE = 0.3  # of related articles, the share that are records of the corpus
@@ -246,11 +250,16 @@ WRITERS = (
 
 
 class Corpus:
-    def __init__(self, seed: int = DEFAULT_SEED, written_by: str = "hand") -> None:
+    def __init__(
+        self, seed: int = DEFAULT_SEED, written_by: str = "hand", newest_from: int | None = None
+    ) -> None:
+        """``newest_from``: records of that index on are dated after every record before
+        it, in the order of their index (see ``--newest``)."""
         if written_by not in WRITERS:
             raise ValueError(f"records are written by one of {', '.join(WRITERS)}")
         self.seed = seed
         self.written_by = written_by
+        self.newest_from = newest_from
         self.providers = providers(seed)
         # Heavy tail: the k-th provider is chosen with weight 1/k^1.1 (Zipf-like).
         weights = [1 / (k + 1) ** 1.1 for k in range(len(self.providers))]
@@ -284,6 +293,9 @@ class Corpus:
         title = self.title(rng)
         provider = self.provider(rng)
         published = START + timedelta(minutes=rng.randrange(SPAN_MINUTES))
+        if self.newest_from is not None and index >= self.newest_from:
+            later = (index - self.newest_from + 1) * NEWEST_EVERY_MINUTES
+            published = START + timedelta(minutes=SPAN_MINUTES + later)
         slug = "-".join(w for w in title.lower().split() if w.isascii() and w.isalnum())[:60]
         url = f"https://www.{provider.domain}/{published:%Y/%m/%d}/{slug}-{index}/"
         return Meta(index, title, url, provider, published)
@@ -485,8 +497,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--start", type=int, default=0, help="first index to write")
     parser.add_argument("--written-by", choices=WRITERS, default="hand")
+    parser.add_argument(
+        "--newest",
+        action="store_true",
+        help="date the records written after every record before --start, as a news desk adds them",
+    )
     args = parser.parse_args(argv)
-    Corpus(args.seed, args.written_by).write(args.dest, args.count, args.start)
+    newest_from = args.start if args.newest else None
+    Corpus(args.seed, args.written_by, newest_from).write(args.dest, args.count, args.start)
     return 0
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import frontmatter
 import pytest
@@ -134,6 +135,48 @@ def test_a_generated_corpus_is_written_again_when_the_generator_changes(
     with (bench / "corpus.py").open("a") as generator:
         generator.write("# changed\n")
     assert run.generated(tmp_path, 4, 5, "hand").victim.read_text() != "edited by hand\n"
+
+
+def _front_matter(path: Path) -> dict[str, Any] | None:
+    """The front matter of a record of the corpus; ``None`` for one it breaks on purpose."""
+    try:
+        matter = yaml.safe_load(path.read_text("utf-8").split("---\n")[1])
+    except yaml.YAMLError:
+        return None
+    return matter if isinstance(matter, dict) and "publishedDateTime" in matter else None
+
+
+def test_records_added_newest_are_dated_after_every_record_before_them(tmp_path: Path) -> None:
+    corpus = corpus_module()
+    plain, newest = tmp_path / "plain", tmp_path / "newest"
+    corpus.main(["90", str(plain)])
+    corpus.main(["60", str(newest)])
+    corpus.main(["90", str(newest), "--start", "60", "--newest"])
+    names = sorted(path.name for path in plain.iterdir())
+    assert names == sorted(path.name for path in newest.iterdir())
+    assert all((plain / name).read_bytes() == (newest / name).read_bytes() for name in names[:60])
+    old = {name: _front_matter(newest / name) for name in names[:60]}
+    by_url = {matter["webUrl"]: matter for matter in old.values() if matter is not None}
+    latest = max(matter["publishedDateTime"] for matter in by_url.values())
+    added = [matter for name in names[60:] if (matter := _front_matter(newest / name))]
+    assert len(added) >= 25
+    dates = [matter["publishedDateTime"] for matter in added]
+    assert latest < dates[0] and dates == sorted(dates)
+    cited_old = 0
+    for matter in added:
+        for item in matter.get("related") or []:
+            cited = by_url.get(item["webUrl"])
+            if cited is not None:  # a record of the corpus keeps its date where it is cited
+                cited_old += 1
+                assert item["publishedDateTime"] == cited["publishedDateTime"]
+            elif item["webUrl"] not in {other["webUrl"] for other in added}:
+                # an article without a record: reported within days of the record citing it
+                apart = item["publishedDateTime"] - matter["publishedDateTime"]
+                assert abs(apart.total_seconds()) <= 5 * 24 * 3600
+    assert cited_old > 0
+    # Without --newest, the same records are dated across the corpus's years.
+    spread = [_front_matter(plain / name) for name in names[60:]]
+    assert min(m["publishedDateTime"] for m in spread if m is not None) < latest
 
 
 def test_the_corpus_of_another_shape_is_of_that_shape_and_the_same_each_time(
