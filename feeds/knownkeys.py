@@ -16,8 +16,9 @@ when:
   code, and its feed at the same path had the same kind, key and name;
 - none of the articles it lists was merged again with another entry; and
 - the articles it lists are where they were: none that changed its date or left or joined
-  its feed sits among them.  A feed's archive pages are counted from its oldest entry
-  (:mod:`feeds.archive`), so the pages older than every such article keep their entries.
+  its feed sits among them.  A feed's archive pages are cut from its oldest entry, each
+  where the entries before its end say (:mod:`feeds.archive`), so the pages older than
+  every such article keep their entries.
   The subscription document keeps them only when no article left or joined the feed or
   moved in it: it also says how many pages there are.
 
@@ -33,7 +34,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from itertools import chain
+from itertools import accumulate, chain
 
 from feeds.articles import Article
 from feeds.config import Config
@@ -60,13 +61,18 @@ def shapes_of(plan: FeedPlan) -> dict[str, Shape]:
     return {spec.path: shape_of(spec) for spec in plan.feeds}
 
 
+def page_ends(spec: FeedSpec) -> list[int]:
+    """How many entries the archive pages of ``spec`` hold, from page 1 to each page."""
+    return list(accumulate(map(len, spec.archives)))
+
+
 class _Listed:
     """A feed's entries, newest first, as one sequence: the subscription document's, then
-    the archive pages from the newest, each ``per_page`` long."""
+    the archive pages from the newest.  ``ends`` is :func:`page_ends` of the feed."""
 
-    def __init__(self, spec: FeedSpec, per_page: int) -> None:
+    def __init__(self, spec: FeedSpec, ends: list[int]) -> None:
         self._spec = spec
-        self._per_page = per_page
+        self._ends = ends
         self._current = len(spec.entries)
 
     def __len__(self) -> int:
@@ -75,9 +81,11 @@ class _Listed:
     def __getitem__(self, index: int) -> Article:
         if index < self._current:
             return self._spec.entries[index]
-        older = index - self._current
-        archives = self._spec.archives
-        return archives[len(archives) - 1 - older // self._per_page][older % self._per_page]
+        oldest_first = self._spec.total - 1 - index
+        page = bisect_right(self._ends, oldest_first)  # from 0: page 1 is 0
+        before = self._ends[page - 1] if page else 0
+        entries = self._spec.archives[page]
+        return entries[len(entries) - 1 - (oldest_first - before)]
 
     def newest_first(self) -> Iterator[Article]:
         """Its entries in the order it indexes them, without a call per entry."""
@@ -88,10 +96,11 @@ class _Listed:
 class _Changes:
     """What changed in one feed: how many of its oldest entries surely kept their places,
     and the documents (``None`` for the subscription one) that list an entry merged again,
-    or whose entries are not all as they were."""
+    or whose entries are not all as they were; ``ends``, :func:`page_ends` of the feed."""
 
     unmoved: int
     touched: set[int | None]
+    ends: list[int]
 
 
 # Looking for this share of a feed's entries, a search by rank each, costs about what
@@ -103,11 +112,11 @@ class _Changes:
 SEARCH_AT_MOST = 1 / 50
 
 
-def _places(spec: FeedSpec, per_page: int, articles: list[Article]) -> list[int | None]:
+def _places(spec: FeedSpec, ends: list[int], articles: list[Article]) -> list[int | None]:
     """Where each of ``articles`` is listed in the feed of ``spec``, newest first: ``None``
     for one that is not where its rank puts it (it is not in the feed, or another article
     of its key is).  Searched for by rank, or, when there are many, looked up by key."""
-    entries = _Listed(spec, per_page)
+    entries = _Listed(spec, ends)
     if len(articles) <= SEARCH_AT_MOST * spec.total:
         found = (bisect_left(entries, rank_in_feed(a), key=rank_in_feed) for a in articles)
     else:
@@ -133,7 +142,6 @@ class KnownKeys:
         changed: Mapping[str, Article | None],
     ) -> None:
         self._files = last.files
-        self._per_page = config.entries_per_feed
         # By feed, what changed in it: only for the feeds the last build wrote at the same
         # path under the same settings; the documents of the others are keyed again.
         self._changes: dict[tuple[FeedKind, str], _Changes] = {}
@@ -179,21 +187,21 @@ class KnownKeys:
         changes = {}
         for feed, spec in specs.items():
             unmoved = spec.total
+            ends = page_ends(spec)
             if (oldest := oldest_moved.get(feed)) is not None:
-                entries = _Listed(spec, self._per_page)
+                entries = _Listed(spec, ends)
                 unmoved = spec.total - bisect_right(entries, oldest, key=rank_in_feed)
             # An article that left or joined the feed, or moved in it, changes what the
             # subscription document lists or how many pages it says there are.
-            changes[feed] = _Changes(unmoved, {None} if feed in oldest_moved else set())
+            changes[feed] = _Changes(unmoved, {None} if feed in oldest_moved else set(), ends)
         for feed, articles in shown.items():
-            listing = specs[feed]
-            for index in _places(listing, self._per_page, articles):
+            listing, ends = specs[feed], changes[feed].ends
+            for index in _places(listing, ends, articles):
                 if index is None:
                     changes[feed].unmoved = 0  # not where it ranks: nothing is taken as known
                     changes[feed].touched.add(None)
                     continue
-                oldest_first = listing.total - 1 - index
-                page = oldest_first // self._per_page + 1
+                page = bisect_right(ends, listing.total - 1 - index) + 1
                 changes[feed].touched.add(page if page <= len(listing.archives) else None)
         return changes
 
@@ -203,7 +211,7 @@ class KnownKeys:
         changes = self._changes.get((spec.kind, spec.key))
         if changes is None or page in changes.touched:
             return None
-        if page is not None and page * self._per_page > changes.unmoved:
+        if page is not None and changes.ends[page - 1] > changes.unmoved:
             return None
         # Its files were recorded together under its key; before any is linked, each is
         # checked against that key (:func:`feeds.rendercache.still_there`).

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from operator import attrgetter
 
-from feeds.archive import split_archive
+from feeds.archive import ends_pages, split_archive
 from feeds.articles import Article
 from feeds.checks import moment
 
@@ -34,8 +34,8 @@ class FeedSpec:
     """One feed, in every format.
 
     ``path`` is the output path without its format suffix, e.g. ``topics/computer-vision``.
-    ``entries`` are those of the subscription document, newest first; ``archives`` the full
-    archive pages (see :mod:`feeds.archive`), page 1 (the oldest) first, each newest first;
+    ``entries`` are those of the subscription document, newest first; ``archives`` the
+    archived pages (see :mod:`feeds.archive`), page 1 (the oldest) first, each newest first;
     ``total`` counts all of them.
     """
 
@@ -157,14 +157,18 @@ def documents_listing(article: Article) -> int:
     return 2 + len(article.topics)
 
 
+_KEY = attrgetter("key")
+
+
 def plan_feeds(
     articles: Mapping[str, Article],
     entries_per_feed: int,
     ordered: Sequence[Article] | None = None,
 ) -> FeedPlan:
-    """Every feed; each keeps ``entries_per_feed`` to twice that many entries in its
-    subscription document and archives the older ones in pages of ``entries_per_feed``.
-    ``ordered`` holds the articles :func:`newest_first` when they are known so."""
+    """Every feed; each keeps the newest ``entries_per_feed`` entries, and fewer than twice
+    as many more, in its subscription document, and archives the older ones in pages of
+    about ``entries_per_feed`` (:mod:`feeds.archive`).  ``ordered`` holds the articles
+    :func:`newest_first` when they are known so."""
     provider_names: dict[str, str] = {}
     for article in articles.values():
         # The name of the provider as its articles first say it, in URL order: stable.
@@ -172,28 +176,38 @@ def plan_feeds(
     # Sorted once: each feed's articles, taken in this order, are in their own order too.
     if ordered is None:
         ordered = newest_first(articles.values())
+    # Which articles end archive pages (feeds.archive), worked out once for every feed: each
+    # feed's are taken along with its articles.
+    ends = ends_pages(map(_KEY, ordered), entries_per_feed)
     by_topic: dict[str, list[Article]] = defaultdict(list)
     by_provider: dict[str, list[Article]] = defaultdict(list)
-    for article in ordered:
+    topic_ends: dict[str, bytearray] = defaultdict(bytearray)
+    provider_ends: dict[str, bytearray] = defaultdict(bytearray)
+    for article, end in zip(ordered, ends, strict=True):
         for topic in article.topics:
             by_topic[topic].append(article)
+            topic_ends[topic].append(end)
         by_provider[article.provider.key].append(article)
+        provider_ends[article.provider.key].append(end)
 
     def spec(
-        kind: FeedKind, key: str, name: str, path: str, members: Sequence[Article]
+        kind: FeedKind, key: str, name: str, path: str, listed: tuple[Sequence[Article], bytes]
     ) -> FeedSpec:
-        split = split_archive(members, entries_per_feed)
+        members, its_ends = listed
+        split = split_archive(members, entries_per_feed, its_ends)
         return FeedSpec(kind, key, name, path, split.current, len(members), split.pages)
 
-    feeds = [spec(FeedKind.ALL, "", "All articles", "all", ordered)]
+    feeds = [spec(FeedKind.ALL, "", "All articles", "all", (ordered, ends))]
     topic_slugs = assign_slugs({topic: topic for topic in by_topic})
     for topic in sorted(by_topic, key=topic_slugs.__getitem__):
         path = f"{FOLDERS[FeedKind.TOPIC]}{topic_slugs[topic]}"
-        feeds.append(spec(FeedKind.TOPIC, topic, topic, path, by_topic[topic]))
+        listed = (by_topic[topic], bytes(topic_ends[topic]))
+        feeds.append(spec(FeedKind.TOPIC, topic, topic, path, listed))
     provider_slugs = assign_slugs(provider_names)
     for key in sorted(by_provider, key=provider_slugs.__getitem__):
         path = f"{FOLDERS[FeedKind.PROVIDER]}{provider_slugs[key]}"
-        feeds.append(spec(FeedKind.PROVIDER, key, provider_names[key], path, by_provider[key]))
+        listed = (by_provider[key], bytes(provider_ends[key]))
+        feeds.append(spec(FeedKind.PROVIDER, key, provider_names[key], path, listed))
     return FeedPlan(tuple(feeds), articles)
 
 

@@ -626,7 +626,8 @@ def distinct_updates(entries: tuple[Article, ...]) -> list[datetime]:
     "as accurate as possible").  Records often give times to the minute, so an entry whose
     time is already taken, in document order, is moved on by a microsecond at a time: no
     reader can tell, times without a clash are written exactly, and a document's times
-    depend on its own entries only (so full archive pages stay unchanged).  Past the last
+    depend on its own entries only (so an archive page keeps its bytes while it keeps its
+    entries).  Past the last
     moment a datetime holds, the search turns back.
     """
     taken: set[datetime] = set()

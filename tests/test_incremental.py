@@ -702,8 +702,9 @@ def test_two_entries_of_one_time_key_their_order(tmp_path: Path) -> None:
 
 
 def test_an_archive_page_key_does_not_count_the_pages(tmp_path: Path) -> None:
-    """A full archive page never changes (feeds.archive): newer pages do not change its key,
-    while the subscription document, which links the newest page, does change."""
+    """An archive page keeps its entries when newer ones come (feeds.archive): newer pages
+    do not change its key, while the subscription document, which links the newest page,
+    does change."""
     write_corpus(tmp_path / "records", 20)
     paths, _ = discover([tmp_path / "records"])
     graph = check_source(paths, load_schema(), datetime.now(UTC)).graph
@@ -1031,8 +1032,9 @@ def test_an_edited_output_file_lends_no_entries(config: Config, tmp_path: Path) 
 def test_entries_moved_to_other_archive_pages_are_taken_from_where_they_were(
     config: Config, tmp_path: Path, rendered: list[str]
 ) -> None:
-    """Archive pages count from the oldest entry: records older than every page move each
-    entry of their feeds to a later page.  Entries are taken from the page of the last
+    """Archive pages are numbered from the oldest entry: records older than every page put
+    pages before the others, and each entry of their feeds is on a page of another number
+    (and the first pages are cut anew).  Entries are taken from the page of the last
     build that held them, so few besides the new ones are rendered: those whose time
     another entry of their new page shares (written a microsecond apart now, see
     ``distinct_updates``), and those of a page whose file this build replaced in the output
@@ -1040,7 +1042,7 @@ def test_entries_moved_to_other_archive_pages_are_taken_from_where_they_were(
     Taken from the same page only, those of 306 of the 315 articles were rendered."""
     first = build(config)
     rendered.clear()
-    added = 12  # more than two pages of five: no page keeps most of its entries
+    added = 12  # more than two pages of five
     rng = random.Random(5005)
     for n in range(added):
         data = record(rng, 10_000 + n)

@@ -24,7 +24,7 @@ from feeds.api import build
 from feeds.articles import Article, Provider, Text
 from feeds.checks import parse_datetime
 from feeds.config import Config
-from feeds.knownkeys import KnownKeys, _Listed, _places
+from feeds.knownkeys import KnownKeys, _Listed, _places, page_ends
 from feeds.plan import FeedPlan, plan_feeds
 from feeds.publish import FeedDocument, feed_documents
 from tests import test_incremental
@@ -146,7 +146,7 @@ def test_an_article_dated_back_keeps_the_pages_older_than_either_of_its_dates(
 def test_removing_the_newest_article_of_a_feed_keys_its_subscription_document_again(
     config: Config, tmp_path: Path, keyed: list[list[Keyed]]
 ) -> None:
-    """Its archive pages keep their entries (they are counted from the oldest); the
+    """Its archive pages keep their entries (they are cut from the oldest); the
     subscription document lists one fewer."""
     build(config)
     dates = published(config)
@@ -221,9 +221,10 @@ def test_an_article_is_at_the_same_place_searched_for_by_rank_or_looked_up_by_ke
         places = {}
         for way, search_at_most in (("searched", math.inf), ("listed", 0.0)):
             monkeypatch.setattr(knownkeys, "SEARCH_AT_MOST", search_at_most)
-            places[way] = _places(spec, 7, wanted)
+            places[way] = _places(spec, page_ends(spec), wanted)
         assert places["searched"] == places["listed"], spec.path
-        listed = _Listed(spec, 7)
+        listed = _Listed(spec, page_ends(spec))
+        assert [listed[i] for i in range(len(listed))] == list(listed.newest_first())
         for article, place in zip(wanted, places["searched"], strict=True):
             assert (place is not None) == any(listed[i] is article for i in range(len(listed)))
             assert place is None or listed[place] is article
