@@ -16,8 +16,8 @@ rewrote every archive page of the feed of all articles (5,620-5,626 of 23,269 fi
 pages before that entry keep their entries, as before, and the pages after it keep theirs
 too from the first entry after it where both cuttings end a page: the same record rewrote 25
 files (of 24,220: pages of about ``N`` make a few more than pages of ``N``).  An entry that
-ends pages itself, added or removed, still renumbers every page after it (about one entry in
-``N / 2 + 1``).
+ends pages itself (about one in ``N / 2 + 1``), added or removed, may still renumber every
+page after it.
 
 A page's document is made from nothing but its own entries and its number, so a page whose
 entries are the same is byte-identical in every build, and caches and readers may keep it.

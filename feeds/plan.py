@@ -191,23 +191,22 @@ def plan_feeds(
         provider_ends[article.provider.key].append(end)
 
     def spec(
-        kind: FeedKind, key: str, name: str, path: str, listed: tuple[Sequence[Article], bytes]
+        kind: FeedKind, key: str, name: str, path: str, members: Sequence[Article], *, ends: bytes
     ) -> FeedSpec:
-        members, its_ends = listed
-        split = split_archive(members, entries_per_feed, its_ends)
+        split = split_archive(members, entries_per_feed, ends)
         return FeedSpec(kind, key, name, path, split.current, len(members), split.pages)
 
-    feeds = [spec(FeedKind.ALL, "", "All articles", "all", (ordered, ends))]
+    feeds = [spec(FeedKind.ALL, "", "All articles", "all", ordered, ends=ends)]
     topic_slugs = assign_slugs({topic: topic for topic in by_topic})
     for topic in sorted(by_topic, key=topic_slugs.__getitem__):
         path = f"{FOLDERS[FeedKind.TOPIC]}{topic_slugs[topic]}"
-        listed = (by_topic[topic], bytes(topic_ends[topic]))
-        feeds.append(spec(FeedKind.TOPIC, topic, topic, path, listed))
+        its_ends = bytes(topic_ends[topic])
+        feeds.append(spec(FeedKind.TOPIC, topic, topic, path, by_topic[topic], ends=its_ends))
     provider_slugs = assign_slugs(provider_names)
     for key in sorted(by_provider, key=provider_slugs.__getitem__):
         path = f"{FOLDERS[FeedKind.PROVIDER]}{provider_slugs[key]}"
-        listed = (by_provider[key], bytes(provider_ends[key]))
-        feeds.append(spec(FeedKind.PROVIDER, key, provider_names[key], path, listed))
+        name, its_ends = provider_names[key], bytes(provider_ends[key])
+        feeds.append(spec(FeedKind.PROVIDER, key, name, path, by_provider[key], ends=its_ends))
     return FeedPlan(tuple(feeds), articles)
 
 

@@ -627,8 +627,7 @@ def distinct_updates(entries: tuple[Article, ...]) -> list[datetime]:
     time is already taken, in document order, is moved on by a microsecond at a time: no
     reader can tell, times without a clash are written exactly, and a document's times
     depend on its own entries only (so an archive page keeps its bytes while it keeps its
-    entries).  Past the last
-    moment a datetime holds, the search turns back.
+    entries).  Past the last moment a datetime holds, the search turns back.
     """
     taken: set[datetime] = set()
     stamps = []
