@@ -137,10 +137,17 @@ def test_a_generated_corpus_is_written_again_when_the_generator_changes(
     assert run.generated(tmp_path, 4, 5, "hand").victim.read_text() != "edited by hand\n"
 
 
+def _matter(path: Path) -> Any:
+    """The front matter of a record of either corpus, as YAML reads it (past a byte order
+    mark, with lines ended either way)."""
+    text = path.read_text("utf-8-sig").replace("\r\n", "\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
 def _front_matter(path: Path) -> dict[str, Any] | None:
     """The front matter of a record of the corpus; ``None`` for one it breaks on purpose."""
     try:
-        matter = yaml.safe_load(path.read_text("utf-8").split("---\n")[1])
+        matter = _matter(path)
     except yaml.YAMLError:
         return None
     return matter if isinstance(matter, dict) and "publishedDateTime" in matter else None
@@ -200,8 +207,7 @@ def _cited_records(folder: Path) -> list[int]:
     """How many records of the corpus each record of ``folder`` cites."""
     counts = []
     for name in run.record_files(folder):
-        text = (folder / name).read_text("utf-8-sig").replace("\r\n", "\n")
-        matter = yaml.safe_load(text.split("---\n")[1])
+        matter = _matter(folder / name)
         related = matter.get("related") or []
         counts.append(sum("elsewhere.example.com" not in item["webUrl"] for item in related))
     return counts
@@ -228,8 +234,7 @@ def test_the_corpus_of_another_shape_draws_from_as_many_topics_and_providers_as_
     topics: set[str] = set()
     providers: set[str] = set()
     for name in run.record_files(folder):
-        text = (folder / name).read_text("utf-8-sig").replace("\r\n", "\n")
-        matter = yaml.safe_load(text.split("---\n")[1])
+        matter = _matter(folder / name)
         topics.update(matter["topics"])
         providers.add(matter["provider"]["name"])
     assert len(topics - {"Économie", "Science & Tech", "AI", "C++", "日本"}) == 3
