@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from feeds.cache import Cache
     from feeds.graphcache import GraphState
     from feeds.output import Keep, Staging
-    from feeds.plan import FeedPlan
+    from feeds.plan import FeedPlan, NewestFirst
     from feeds.rendercache import LastBuild, Manifest, StatedAhead
     from feeds.scan import FileResult
     from feeds.texts import SpilledTexts
@@ -880,8 +880,8 @@ class CheckedSource:
     latest: tuple[int | None, ...] = ()  # each file's latest date (see crosscheck.Facts)
     entry_digests: Mapping[str, bytes] = field(default_factory=dict)  # see feeds.keys
     lineage: Lineage = field(default_factory=Lineage)  # the graph's, when it is kept
-    # The articles of the graph newest first (feeds.plan.newest_first), when known.
-    ordered: Sequence[Article] | None = None
+    # The articles of the graph newest first, with their page marks, when known.
+    ordered: NewestFirst | None = None
 
 
 def check_source(
@@ -971,7 +971,7 @@ def _checked_source(
     lineage: Lineage | None = None,
     store: Cache | None = None,
     contents: Mapping[str, bytes] | None = None,
-    ordered: Sequence[Article] | None = None,
+    ordered: NewestFirst | None = None,
 ) -> CheckedSource:
     """What checking ``results`` (of ``paths``, in order) gives a build, with ``graph``, the
     ``entry_digests`` known of it and its articles ``ordered`` newest first when known;
@@ -997,7 +997,7 @@ def _merged_graph(
     record: Path | None,
     digests: Sequence[bytes | None] | None,
     in_place: bytes,
-) -> tuple[dict[str, Article], Mapping[str, bytes], Lineage, Sequence[Article] | None]:
+) -> tuple[dict[str, Article], Mapping[str, bytes], Lineage, NewestFirst | None]:
     """The graph of the valid published records among ``paths``: from that of the build
     whose output is in place (``in_place``), for what changed, when that graph is at hand
     and most of it still stands; else merged from every file.  ``kept`` receives every
@@ -1007,7 +1007,7 @@ def _merged_graph(
     from feeds.cache import code_fingerprint
     from feeds.graphcache import load_state, merge_all, merge_changes, store_state
     from feeds.keys import entry_digests, packed
-    from feeds.plan import newest_first
+    from feeds.plan import NewestFirst
     from feeds.scan import cached_results, known_digests, scan
 
     if store is None or record is None:
@@ -1051,11 +1051,11 @@ def _merged_graph(
     # Each build is named apart, so that the next one knows whether the output it finds was
     # made from this very graph.
     build = os.urandom(16)
-    ordered = newest_first(state.graph.values()) if state.ordered is None else state.ordered
+    ordered = NewestFirst.of(state.graph.values()) if state.ordered is None else state.ordered
     state = replace(
         state,
         entry_digests=entry_digests(
-            state.graph, state.entry_digests, state.remerged, ordered, progress=progress
+            state.graph, state.entry_digests, state.remerged, ordered.articles, progress=progress
         ),
         results=_results_to_keep(kept, contents, previous),
         build=build,

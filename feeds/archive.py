@@ -31,6 +31,7 @@ exist yet: a link added later would change a page that need not change.
 from __future__ import annotations
 
 import zlib
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -54,14 +55,23 @@ def page_limits(per_page: int) -> tuple[int, int]:
     return max(1, per_page // 2), 2 * per_page
 
 
-def ends_pages(keys: Iterable[str], per_page: int) -> bytes:
-    """A byte for each of ``keys``, 1 where its entry ends a page it is in once the page is
-    long enough: one key in ``per_page - least + 1``, so that a page holds ``per_page``
-    entries on average.  A CRC of the key, the same in every process and build, worked out
-    without a call of Python code per key."""
+def page_marks(keys: Iterable[str]) -> array[int]:
+    """The mark of each of ``keys`` that says whether its entry ends pages, for any number
+    of entries a page (:func:`ends_pages`): a CRC of the key, the same in every process and
+    build, worked out without a call of Python code per key.  A graph keeps those of its
+    articles with their order (:class:`feeds.plan.NewestFirst`): worked out again in each
+    build that changed one record at 100,000 records, they took 0.39 s of its 1.1 s of
+    planning, most of it spent going from one article to the next in memory."""
+    return array("I", map(zlib.crc32, map(str.encode, keys)))
+
+
+def ends_pages(marks: Iterable[int], per_page: int) -> bytes:
+    """A byte for each of ``marks`` (:func:`page_marks`), 1 where its entry ends a page it
+    is in once the page is long enough: one in ``per_page - least + 1``, so that a page
+    holds ``per_page`` entries on average."""
     least, _ = page_limits(per_page)
     spread = per_page - least + 1
-    return bytes(map((0).__eq__, map(spread.__rmod__, map(zlib.crc32, map(str.encode, keys)))))
+    return bytes(map((0).__eq__, map(spread.__rmod__, marks)))
 
 
 def split_archive(newest_first: Sequence[T], per_page: int, ends: bytes) -> Split[T]:

@@ -29,8 +29,9 @@ and a build that changed one record shows that of a few hundred articles: it is 
 the record when it is shown (:class:`RecordedTexts`).
 
 And with the graph goes the order of its articles newest first, which the feed plan lists
-them in: the next build finds where the articles it merged again go, instead of sorting
-them all (:func:`feeds.plan.reordered`).
+them in, and the mark of each that says where archive pages end
+(:func:`feeds.archive.page_marks`): the next build finds where the articles it merged
+again go, instead of sorting them all, and marks those alone (:func:`feeds.plan.reordered`).
 """
 
 from __future__ import annotations
@@ -75,11 +76,11 @@ from feeds.cache import (
 )
 from feeds.diagnostics import Diagnostic, Severity
 from feeds.keys import DIGEST_SIZE, RecordedDigests, as_dict, copied, in_key_order, unpacked
-from feeds.plan import newest_first, reordered
+from feeds.plan import NewestFirst, reordered
 from feeds.scan import FileResult, Summary, from_summary, summary_of
 from feeds.texts import HeldTexts, SpilledTexts, text_blob
 
-_FORMAT = b"feeds-graph-12"  # 12: the context in the first line (see _kind)
+_FORMAT = b"feeds-graph-13"  # 13: the page marks of the articles with their order
 # Articles keep their dates as ``datetime``; results hold diagnostics.
 _CLASSES = DATE_CLASSES | DIAGNOSTIC_CLASSES | STREAMED_CLASSES
 # Changes are appended until they reach this share of the size of the whole graph, or this
@@ -111,8 +112,8 @@ class GraphState:
     # The keys whose article or entry digest may differ from those of the graph it was
     # merged from (:func:`merge_changes`); ``None`` when any may.
     remerged: frozenset[str] | None = None
-    # The articles of the graph newest first (:func:`feeds.plan.newest_first`), when known.
-    ordered: Sequence[Article] | None = None
+    # The articles of the graph newest first, with their page marks, when known.
+    ordered: NewestFirst | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
         if len(frames) < _WHOLE_FRAMES:
             return None
         _, whole = frames[_SHARED_FRAME]
-        shared, rows, digests, order, checked, first_build = whole
+        shared, rows, digests, order, marks, checked, first_build = whole
         _, dates, frame, text_ends, *_ = frames
         article_keys = shared[0] if shared else []
         in_order = in_key_order(article_keys)
@@ -168,7 +169,7 @@ def load_state(path: Path, context: str, in_place: bytes = b"") -> GraphState | 
         )
         restored = from_recorded_columns(_joined(shared, dates, texts))
         graph = {article.key: article for article in restored}
-        ordered = _ordered(restored, order)
+        ordered = _ordered(restored, order, marks)
         # The record holds them as they were written (its digest and kind vouch for
         # that): taken as they are, where converting each value again took 0.36 s at 100k.
         contributors = {label: (key, keys) for label, key, keys in rows}
@@ -217,28 +218,32 @@ def _known_digests(
     return unpacked(keys, packed)
 
 
-def _ordered(articles: Sequence[Article], order: Any) -> list[Article] | None:
-    """``articles`` (in key order) newest first, as the positions ``order`` (packed as
-    :func:`_order_of` packs them) give them; ``None`` when it holds no order for them."""
-    positions = array("I")
-    if not isinstance(order, bytes) or len(order) != positions.itemsize * len(articles):
-        return None
-    positions.frombytes(order)
-    return list(map(articles.__getitem__, positions))
+def _ordered(articles: Sequence[Article], order: Any, marks: Any) -> NewestFirst | None:
+    """``articles`` (in key order) newest first, as the positions ``order`` give them, with
+    their ``marks`` (both packed as :func:`_order_of` packs them); ``None`` when they are
+    not those of these articles."""
+    positions, marked = array("I"), array("I")
+    for packed, into in ((order, positions), (marks, marked)):
+        if not isinstance(packed, bytes) or len(packed) != into.itemsize * len(articles):
+            return None
+        into.frombytes(packed)
+    return NewestFirst(list(map(articles.__getitem__, positions)), marked)
 
 
-def _order_of(articles: Sequence[Article], ordered: Sequence[Article] | None) -> bytes:
+def _order_of(articles: Sequence[Article], ordered: NewestFirst | None) -> tuple[bytes, bytes]:
     """The position of each of ``articles`` (in key order) in :func:`feeds.plan.newest_first`
-    order, which ``ordered`` holds them in when it is known, packed."""
-    if ordered is None or len(ordered) != len(articles):
-        ordered = newest_first(articles)
+    order, which ``ordered`` holds them in when it is known, and the page mark of each
+    article in that order, packed."""
+    if ordered is None or len(ordered.articles) != len(articles):
+        ordered = NewestFirst.of(articles)
     where = {key: at for at, key in enumerate(map(_KEY_OF, articles))}
-    return array("I", map(where.__getitem__, map(_KEY_OF, ordered))).tobytes()
+    order = array("I", map(where.__getitem__, map(_KEY_OF, ordered.articles)))
+    return order.tobytes(), ordered.marks.tobytes()
 
 
 def _reordered(
-    ordered: Sequence[Article], before: Mapping[str, Article | None], graph: Mapping[str, Article]
-) -> list[Article] | None:
+    ordered: NewestFirst, before: Mapping[str, Article | None], graph: Mapping[str, Article]
+) -> NewestFirst | None:
     """``ordered`` (that of a graph) for ``graph``, where only the articles of the keys of
     ``before`` may differ from those it holds (``before`` holds those, ``None`` where it
     held none): see :func:`feeds.plan.reordered`."""
@@ -277,7 +282,7 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
             return
     rows = [(label, key, keys) for label, (key, keys) in state.contributors.items()]
     articles = list(state.graph.values())
-    order = _order_of(articles, state.ordered)
+    order, marks = _order_of(articles, state.ordered)
     shared, dates = _split(articles)
     known = as_dict(state.entry_digests)
     digests = [known.get(key, b"") for key in state.graph]
@@ -290,7 +295,7 @@ def store_state(path: Path, state: GraphState, context: str, previous: GraphStat
         _kind(context),
         SharedFirst(
             _common(shared, state.contributors, state.results),
-            (shared, rows, packed, order, checked, state.build),
+            (shared, rows, packed, order, marks, checked, state.build),
         ),
         Unshared(dates),
         Raw(_text_blobs(articles, ends)),

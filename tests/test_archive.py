@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds.api import build
-from feeds.archive import Split, ends_pages, page_limits, split_archive
+from feeds.archive import Split, ends_pages, page_limits, page_marks, split_archive
 from feeds.config import Config
 from feeds.urls import canonical_url
 from tests.conftest import RecordFactory
@@ -137,7 +137,9 @@ def test_an_older_entry_added_changes_the_pages_around_it_only(
     url = next(
         url
         for n in range(100)
-        if not ends_pages([canonical_url(url := f"https://news.example.com/2021/late-{n}/")], 5)[0]
+        if not ends_pages(
+            page_marks([canonical_url(url := f"https://news.example.com/2021/late-{n}/")]), 5
+        )[0]
     )
     write_day(write_record, 3, url)
     (tmp_path / "records" / "003.md").rename(tmp_path / "records" / "003b.md")
@@ -226,7 +228,7 @@ def test_split_keeps_every_entry_once_and_pages_stable(
 @pytest.mark.parametrize("per_page", [2, 5, 50])
 def test_pages_hold_about_per_page_entries(per_page: int) -> None:
     keys = [f"https://news.example.com/2021/{n}/" for n in range(200 * per_page, 0, -1)]
-    split = split_archive(keys, per_page, ends_pages(keys, per_page))
+    split = split_archive(keys, per_page, ends_pages(page_marks(keys), per_page))
     sizes = [len(page) for page in split.pages]
     assert 0.8 * per_page <= sum(sizes) / len(sizes) <= 1.2 * per_page
-    assert ends_pages(keys[:50], 1) == bytes([1] * 50)  # pages of one, as ever
+    assert ends_pages(page_marks(keys[:50]), 1) == bytes([1] * 50)  # pages of one, as ever

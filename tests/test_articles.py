@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds import articles as articles_module
 from feeds import plan
+from feeds.archive import page_marks
 from feeds.articles import (
     RELATED_VALUE,
     Article,
@@ -31,6 +33,7 @@ from feeds.articles import (
 )
 from feeds.plan import (
     FeedKind,
+    NewestFirst,
     assign_slugs,
     feeds_listing,
     newest_first,
@@ -409,16 +412,18 @@ def test_the_order_of_a_graph_comes_from_the_last_for_the_articles_that_changed(
     gone = [before[key] for key in changed if key in before]
     come = [after[key] for key in changed if key in after]
     with patch.object(plan, "RESORT_SHARE", math.inf):
-        ordered = reordered(newest_first(before.values()), gone, come)
+        ordered = reordered(NewestFirst.of(before.values()), gone, come)
     assert ordered is not None
-    assert [article.key for article in ordered] == [a.key for a in newest_first(after.values())]
-    assert all(article is after[article.key] for article in ordered)
+    keys = [article.key for article in ordered.articles]
+    assert keys == [a.key for a in newest_first(after.values())]
+    assert all(article is after[article.key] for article in ordered.articles)
+    assert ordered.marks == page_marks(keys)  # each article's own, moved with it
 
 
 def test_the_order_of_a_graph_is_sorted_again_when_it_cannot_come_from_the_last() -> None:
     """When the changes are many, or do not fit the last order: the caller sorts."""
     articles = [dated(key, _MOMENTS[n % 4]) for n, key in enumerate(_KEYS)]
-    before = newest_first(articles)
+    before = NewestFirst.of(articles)
     other = dated(_KEYS[0], _MOMENTS[2])
     with patch.object(plan, "RESORT_SHARE", 1.0):
         assert reordered(before, [other], []) is None  # not the article it holds
@@ -430,10 +435,19 @@ def test_the_order_of_a_graph_is_sorted_again_when_it_cannot_come_from_the_last(
 
 def test_a_plan_takes_the_order_it_is_given_and_comes_out_the_same() -> None:
     articles = {key: dated(key, _MOMENTS[n % 4]) for n, key in enumerate(sorted(_KEYS))}
-    ordered = newest_first(articles.values())
+    ordered = NewestFirst.of(articles.values())
     expected = plan_feeds(articles, 5)
-    with patch.object(plan, "newest_first", side_effect=AssertionError("sorted again")):
+    with (
+        patch.object(plan, "newest_first", side_effect=AssertionError("sorted again")),
+        patch.object(plan, "page_marks", side_effect=AssertionError("marked again")),
+    ):
         assert plan_feeds(articles, 5, ordered) == expected
+
+
+def test_an_order_holds_a_mark_for_each_of_its_articles() -> None:
+    ordered = NewestFirst.of(dated(key, _MOMENTS[0]) for key in _KEYS)
+    with pytest.raises(ValueError, match="11 marks for 12 articles"):
+        NewestFirst(ordered.articles, ordered.marks[1:])
 
 
 def test_a_provider_key_ignores_case_spaces_and_www_and_survives_pickling() -> None:

@@ -13,7 +13,8 @@ import math
 import pickle
 import random
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from sys import intern
@@ -25,11 +26,12 @@ import yaml
 from feeds import cache as cache_module
 from feeds import graphcache, keys, plan
 from feeds.api import check_source
+from feeds.archive import page_marks
 from feeds.articles import Article, Image, Provider, Text
 from feeds.cache import Cache, append_record, code_fingerprint, digest
 from feeds.crosscheck import Facts, citing
 from feeds.diagnostics import Diagnostic, Severity
-from feeds.plan import newest_first
+from feeds.plan import NewestFirst, newest_first
 from feeds.records import discover, display_path
 from feeds.scan import FileResult, from_summary, scan, summary_of
 from feeds.schema import load_schema, schema_key
@@ -69,11 +71,14 @@ def graphs(folder: Path, cache: Path) -> tuple[dict[str, Article], dict[str, Art
     return kept.graph, fresh.graph
 
 
-def assert_newest_first(ordered: Sequence[Article] | None, graph: Mapping[str, Article]) -> None:
-    """``ordered`` holds the very articles of ``graph``, as sorting them gives them."""
+def assert_newest_first(ordered: NewestFirst | None, graph: Mapping[str, Article]) -> None:
+    """``ordered`` holds the very articles of ``graph``, as sorting them gives them, each
+    with its own page mark."""
     assert ordered is not None
-    assert [article.key for article in ordered] == [a.key for a in newest_first(graph.values())]
-    assert all(article is graph[article.key] for article in ordered)
+    keys = [article.key for article in ordered.articles]
+    assert keys == [a.key for a in newest_first(graph.values())]
+    assert all(article is graph[article.key] for article in ordered.articles)
+    assert ordered.marks == page_marks(keys)
 
 
 def recorded_state(cache: Path) -> graphcache.GraphState | None:
@@ -194,10 +199,19 @@ def test_every_build_of_a_changing_corpus_has_the_graph_of_a_full_merge(
         return sort(articles)
 
     monkeypatch.setattr(plan, "newest_first", counted_sort)
-    monkeypatch.setattr(graphcache, "newest_first", counted_sort)
+    marked = []
+    mark = page_marks
+
+    def counted_marks(keys: Iterable[str]) -> array[int]:
+        marks = mark(keys)
+        marked.append(len(marks))
+        return marks
+
+    monkeypatch.setattr(plan, "page_marks", counted_marks)
     rng = random.Random(seed)
     kept, fresh = graphs(folder, cache)
     assert len(sorted_all) == 1  # the first build sorts them all: it has no last order
+    assert marked == [len(kept)]  # and marks them all
     assert list(kept.items()) == list(fresh.items())
     hashed = []
 
@@ -215,6 +229,7 @@ def test_every_build_of_a_changing_corpus_has_the_graph_of_a_full_merge(
         assert list(kept.items()) == list(fresh.items())
     assert len(merged_again) == 12 and all(merged_again)  # each build merged only changes
     assert len(sorted_all) == 1  # and took the order of the articles from the last build
+    assert sum(marked[1:]) < 12 * len(kept) / 2  # and the marks of those not merged again
     recorded = recorded_state(cache)
     assert recorded is not None and recorded.ordered is not None
     assert any(appended)  # and kept them by appending them to the graph record
@@ -533,6 +548,23 @@ def test_a_record_of_a_graph_out_of_key_order_gives_back_each_text_and_digest(
     again = graphcache.load_state(record, "c")
     assert again is not None
     assert list(again.graph.items()) == list(graph.items())
+
+
+def test_an_order_is_read_back_only_with_a_mark_for_each_article() -> None:
+    """The graph is read back without its order (the build then sorts it) when the
+    positions or the marks recorded with it are not one for each article."""
+    published = datetime(2021, 3, 4, tzinfo=UTC)
+    paper = Provider("Paper", "paper.example.com")
+    articles = [
+        Article(key, published, published, paper, (), (), None, Text(key, "T", "", None))
+        for key in (f"https://example.com/{n}" for n in range(6))
+    ]
+    order, marks = graphcache._order_of(articles, None)
+    ordered = graphcache._ordered(articles, order, marks)
+    assert_newest_first(ordered, {article.key: article for article in articles})
+    assert graphcache._ordered(articles, order, marks[:-4]) is None
+    assert graphcache._ordered(articles, order[:-4], marks) is None
+    assert graphcache._ordered(articles, order, None) is None
 
 
 def test_a_summary_keeps_citations_whose_urls_are_interned_as_they_are() -> None:
