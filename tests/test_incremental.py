@@ -1319,16 +1319,25 @@ def test_the_files_kept_are_recorded_as_the_folder_recorded_them(tmp_path: Path)
     """A file the build kept as recorded is recorded again with the state and digest of
     that record, not stated or hashed again; a file it kept with other stat data (not
     among ``kept``), or wrote, with its state now and the digest it was given, and so is
-    one among ``kept`` that the record lacks."""
+    one among ``kept`` that the record lacks.  One recorded and kept that the build did
+    not write is not recorded at all, nor is one recorded that it neither kept nor wrote."""
     output, record = tmp_path / "out", tmp_path / "documents.pickle"
-    output.mkdir()
-    for name in ("kept.xml", "restated.xml", "written.xml"):
+    (output / "sub" / "deep").mkdir(parents=True)
+    for name in ("kept.xml", "restated.xml", "written.xml", "sub/deep/kept.xml", "unwritten.xml"):
         (output / name).write_text(name)
     recorded = {
         "kept.xml": (b"k1", (1, 2, 3, 4), b"d1"),
         "restated.xml": (b"k2", (5, 6, 7, 8), b"d2"),
+        "sub/deep/kept.xml": (b"k4", (9, 10, 11, 12), b"d4"),
+        "unwritten.xml": (b"k5", (13, 14, 15, 16), b"d5"),
+        "removed.xml": (b"k6", (17, 18, 19, 20), b"d6"),
     }
-    written = {"kept.xml": b"k1", "restated.xml": b"k2", "written.xml": b"k3"}
+    written = {
+        "kept.xml": b"k1",
+        "restated.xml": b"k2",
+        "written.xml": b"k3",
+        "sub/deep/kept.xml": b"k4",
+    }
     rendercache.store_last_build(
         record,
         output,
@@ -1336,17 +1345,19 @@ def test_the_files_kept_are_recorded_as_the_folder_recorded_them(tmp_path: Path)
         inputs=b"in",
         articles=1,
         feeds=1,
-        kept={"kept.xml", "written.xml"},
+        kept={"kept.xml", "written.xml", "sub/deep/kept.xml", "unwritten.xml"},
         recorded=recorded,
         digests={"restated.xml": b"d2", "written.xml": b"d3"},
     )
-    files = rendercache.load_last_build(record).files
+    last = rendercache.load_last_build(record)
     now = {name: tuple(cache.FileStat.of(output / name)) for name in written}
-    assert files == {
+    assert last.files == {
         "kept.xml": (b"k1", (1, 2, 3, 4), b"d1"),
         "restated.xml": (b"k2", now["restated.xml"], b"d2"),
         "written.xml": (b"k3", now["written.xml"], b"d3"),
+        "sub/deep/kept.xml": (b"k4", (9, 10, 11, 12), b"d4"),
     }
+    assert sorted(last.folders) == ["", "sub", "sub/deep"]
 
 
 def test_the_output_kept_is_recorded_as_it_differs_from_the_new_one(tmp_path: Path) -> None:
