@@ -260,7 +260,7 @@ def store_last_build(
     239,776 after one record changed at 100,000 records, are copied from ``recorded`` in
     its order, and only the others are looked at one by one: going over every file
     written, looking each up in ``kept`` and ``recorded``, made recording such a build take
-    0.53-0.64 s against 0.34-0.40 s (in the build's process, three each, alternated)."""
+    0.53-0.66 s against 0.31-0.43 s (in the build's process, eight each, alternated)."""
     name = _namer(output)
     files: dict[str, tuple[bytes, Stat, bytes]] = {}
     again: Iterable[str] = written
