@@ -15,6 +15,7 @@ import os
 import pickletools
 import random
 import shutil
+import tempfile
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -1315,6 +1316,17 @@ def test_the_record_of_the_output_kept_holds_what_differs_with_the_files_linked_
     assert_same_as_cold(config, tmp_path)
 
 
+def _stored(
+    record: Path, output: Path, written: Mapping[str, bytes], **given: Any
+) -> rendercache.LastBuild:
+    """The record of a build that wrote ``written`` into ``output``, as the next build
+    reads it back, stored with the other arguments ``given``."""
+    rendercache.store_last_build(
+        record, output, written, inputs=b"in", articles=1, feeds=1, **given
+    )
+    return rendercache.load_last_build(record)
+
+
 def test_the_files_kept_are_recorded_as_the_folder_recorded_them(tmp_path: Path) -> None:
     """A file the build kept as recorded is recorded again with the state and digest of
     that record, not stated or hashed again; a file it kept with other stat data (not
@@ -1338,18 +1350,14 @@ def test_the_files_kept_are_recorded_as_the_folder_recorded_them(tmp_path: Path)
         "written.xml": b"k3",
         "sub/deep/kept.xml": b"k4",
     }
-    rendercache.store_last_build(
+    last = _stored(
         record,
         output,
         written,
-        inputs=b"in",
-        articles=1,
-        feeds=1,
         kept={"kept.xml", "written.xml", "sub/deep/kept.xml", "unwritten.xml"},
         recorded=recorded,
         digests={"restated.xml": b"d2", "written.xml": b"d3"},
     )
-    last = rendercache.load_last_build(record)
     now = {name: tuple(cache.FileStat.of(output / name)) for name in written}
     assert last.files == {
         "kept.xml": (b"k1", (1, 2, 3, 4), b"d1"),
@@ -1360,6 +1368,78 @@ def test_the_files_kept_are_recorded_as_the_folder_recorded_them(tmp_path: Path)
     assert sorted(last.folders) == ["", "sub", "sub/deep"]
 
 
+_PATHS = ("a.xml", "b.json", "t/a.xml", "t/x/b.xml", "t/x/c.json", "p/a.xml", "p/q/r/d.xml")
+
+
+@given(
+    plan=st.lists(
+        st.tuples(
+            st.sampled_from(["written", "kept", "kept, not written", "gone"]),
+            st.booleans(),  # recorded
+            st.booleans(),  # on disk
+        ),
+        min_size=len(_PATHS),
+        max_size=len(_PATHS),
+    ),
+    mirrored=st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_record_holds_each_file_written_as_it_was_kept_or_as_it_now_is(
+    plan: list[tuple[str, bool, bool]], mirrored: bool
+) -> None:
+    """Whatever mix of files a build wrote, kept as recorded, kept without writing, or left,
+    the record holds exactly: each file written that is there, with its document key; the
+    state and digest recorded for those it kept as recorded (not when it mirrored its
+    output), its state now and the digest it was given for the others; and the folders of
+    those files that are there."""
+    with tempfile.TemporaryDirectory() as work:
+        output, record = Path(work) / "out", Path(work) / "documents.pickle"
+        output.mkdir()
+        written: dict[str, bytes] = {}
+        kept: set[str] = set()
+        recorded: dict[str, tuple[bytes, cache.Stat, bytes]] = {}
+        digests: dict[str, bytes] = {}
+        for number, (path, (fate, is_recorded, on_disk)) in enumerate(
+            zip(_PATHS, plan, strict=True)
+        ):
+            key = f"k{number}".encode()
+            if fate not in {"kept, not written", "gone"}:
+                written[path] = key
+            if fate.startswith("kept"):
+                kept.add(path)
+            if is_recorded:
+                recorded[path] = (key, (number, number, number, number), f"d{number}".encode())
+            if fate == "written":
+                digests[path] = f"new{number}".encode()
+            if on_disk:
+                (output / path).parent.mkdir(parents=True, exist_ok=True)
+                (output / path).write_text(path)
+        last = _stored(
+            record,
+            output,
+            written,
+            kept=kept,
+            recorded=recorded,
+            digests=digests,
+            mirrored=mirrored,
+        )
+        expected = {}
+        for path, key in written.items():
+            if not mirrored and path in kept and path in recorded:
+                expected[path] = recorded[path]
+            elif (output / path).is_file():
+                state: cache.Stat = (*cache.FileStat.of(output / path),)
+                expected[path] = (key, state, digests.get(path, b""))
+        assert dict(last.files) == expected
+        folders = {""}
+        for path in expected:
+            folder = path
+            while "/" in folder:
+                folder = folder.rpartition("/")[0]
+                folders.add(folder)
+        assert sorted(last.folders) == sorted(f for f in folders if (output / f).is_dir())
+
+
 def test_the_output_kept_is_recorded_as_it_differs_from_the_new_one(tmp_path: Path) -> None:
     output, record = tmp_path / "out", tmp_path / "documents.pickle"
     output.mkdir()
@@ -1368,10 +1448,7 @@ def test_the_output_kept_is_recorded_as_it_differs_from_the_new_one(tmp_path: Pa
     written = {name: b"k" + name.encode() for name in ("a.xml", "b.xml", "c.xml")}
 
     def stored(**kept: Any) -> rendercache.LastBuild:
-        rendercache.store_last_build(
-            record, output, written, inputs=b"in", articles=1, feeds=1, **kept
-        )
-        return rendercache.load_last_build(record)
+        return _stored(record, output, written, **kept)
 
     kept = {
         "a.xml": (b"ka.xml", cache.FileStat.of(output / "a.xml"), b""),  # the same file
