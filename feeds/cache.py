@@ -567,7 +567,11 @@ class FileStat(NamedTuple):
     @classmethod
     def of(cls, path: Path | str) -> FileStat:
         """The stat data of ``path`` (``OSError`` when it cannot be taken)."""
-        result = os.stat(path)  # noqa: PTH116 - a build stats every record and output file
+        return cls.of_state(os.stat(path))  # noqa: PTH116 - a build stats every record
+
+    @classmethod
+    def of_state(cls, result: os.stat_result) -> FileStat:
+        """What :meth:`of` keeps of ``result``."""
         return cls(result.st_size, result.st_mtime_ns, result.st_ctime_ns, result.st_ino)
 
 

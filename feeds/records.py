@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -283,15 +284,38 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     Only a regular file is read: a named pipe among the records would block the run for
     good (it is opened without waiting for a writer, then refused), and a device may never
     end."""
+    return read_stated(path, max_bytes)[0]
+
+
+def read_stated(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result, int]:
+    """:func:`read_bounded`, with the stat data of the file and when they were taken
+    (nanoseconds since the epoch), before its bytes were read: what the cache knows the
+    file again by (:func:`feeds.cache.settled`).  Taken from the file opened, they are of
+    the very file read, and its path is looked up once: stating each record by its path
+    first took 10-15 us more of the 300-400 us that checking it takes."""
     handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(handle, "rb") as stream:
+    try:
+        observed = time.time_ns()
         state = os.fstat(handle)
         if not stat.S_ISREG(state.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
         wanted = min(state.st_size, max_bytes) + 1
-        raw = stream.read(wanted)
+        raw = _read_at_most(handle, wanted)
         if len(raw) == wanted <= max_bytes:
-            raw += stream.read(max_bytes + 1 - wanted)
+            raw += _read_at_most(handle, max_bytes + 1 - wanted)
+    finally:
+        os.close(handle)
+    return raw, state, observed
+
+
+def _read_at_most(handle: int, count: int) -> bytes:
+    """Up to ``count`` bytes, fewer only at the end of the file."""
+    raw = os.read(handle, count)
+    while raw and len(raw) < count:
+        more = os.read(handle, count - len(raw))
+        if not more:
+            break
+        raw += more
     return raw
 
 

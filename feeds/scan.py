@@ -11,7 +11,7 @@ starting the workers.
 
 from __future__ import annotations
 
-import time
+import os
 from collections.abc import Container, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +37,8 @@ from feeds.records import (
     names_of,
     parse_record,
     picked,
-    read_bounded,
     read_record,
+    read_stated,
 )
 from feeds.schema import Schema, schema_key
 from feeds.workers import INHERITED, Workers
@@ -196,14 +196,15 @@ def check_loaded(
     )
 
 
-def _read(path: Path) -> bytes | None:
-    """The file's bytes, or ``None`` when it cannot be read or is too large to be a record
-    (:func:`feeds.records.read_record` then says why)."""
+def _read(path: Path) -> tuple[bytes, os.stat_result, int] | None:
+    """The file's bytes, with its stat data and when they were taken, before the bytes were
+    read (:func:`feeds.records.read_stated`); ``None`` when it cannot be read or is too
+    large to be a record (:func:`feeds.records.read_record` then says why)."""
     try:
-        raw = read_bounded(path, MAX_RECORD_BYTES)
+        read = read_stated(path, MAX_RECORD_BYTES)
     except OSError:
         return None
-    return raw if len(raw) <= MAX_RECORD_BYTES else None
+    return read if len(read[0]) <= MAX_RECORD_BYTES else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,21 +263,21 @@ class _Checked(NamedTuple):
 
 def _check_path(file: str, path: Path, task: _Task) -> _Checked:
     """The file checked; how it was seen and its result packed only when hashing."""
-    seen = _observe(path) if task.hashing else None
-    raw = _read(path)
-    if raw is None:
+    read = _read(path)
+    if read is None:
         return _Checked(check_loaded(read_record(path), task.schema, articles=task.articles))
+    raw, state, observed = read
     loaded = parse_record(file, raw, fast=task.fast_yaml)
     result = check_loaded(loaded, task.schema, articles=task.articles, quick=task.fast_yaml)
-    if seen is None:
+    if not task.hashing:
         return _Checked(result)
-    from feeds.cache import digest, pack  # noqa: PLC0415 - only runs with a cache need it
+    from feeds.cache import FileStat, digest, pack  # noqa: PLC0415 - only runs with a cache
 
     summary = pack(result if result.articles is None else result._replace(articles=None))
     full = None  # stored only when its articles are wanted
     if task.articles:
         full = summary if result.articles is None else pack(result)
-    return _Checked(result, (*seen, digest(raw)), (summary, full))
+    return _Checked(result, (FileStat.of_state(state), observed, digest(raw)), (summary, full))
 
 
 def _check_chunk(items: list[tuple[str, str]]) -> list[_Checked]:
@@ -332,28 +333,16 @@ def _received(
         return _check_path(file, Path(path), task).received()
 
 
-def _observe(path: Path) -> tuple[FileStat, int] | None:
-    """The file's stat data and the time it was taken, before its bytes are read: a change
-    after that moves its change time (see :func:`known_digests`)."""
-    from feeds.cache import FileStat  # noqa: PLC0415 - only runs with a cache need it
-
-    observed = time.time_ns()
-    try:
-        return FileStat.of(path), observed
-    except OSError:
-        return None
-
-
 def hashed_now(path: Path) -> Hashed | None:
     """The file's stat data, when it was taken, and the hash of the bytes read after it;
     ``None`` when it cannot be read as a record."""
-    from feeds.cache import digest  # noqa: PLC0415 - only runs with a cache need it
+    from feeds.cache import FileStat, digest  # noqa: PLC0415 - only runs with a cache
 
-    seen = _observe(path)
-    raw = None if seen is None else _read(path)
-    if seen is None or raw is None:
+    read = _read(path)
+    if read is None:
         return None
-    return seen[0], seen[1], digest(raw)
+    raw, state, observed = read
+    return FileStat.of_state(state), observed, digest(raw)
 
 
 def known_digests(
@@ -364,7 +353,7 @@ def known_digests(
     file the cache does not know (or that cannot be read): it is checked, and hashed then.
     ``vouched`` are hashes known already, by the same rule (:mod:`feeds.uptodate`), with
     ``None`` for the files to look up."""
-    from feeds.cache import digest, settled  # noqa: PLC0415 - only runs with a cache need it
+    from feeds.cache import file_state, settled  # noqa: PLC0415 - only runs with a cache
 
     digests: list[bytes | None] = [None] * len(paths) if vouched is None else list(vouched)
     rest = [index for index, value in enumerate(digests) if value is None]
@@ -372,22 +361,20 @@ def known_digests(
     known = cache.known_digests(names)
     fresh: list[tuple[str, FileStat, int, bytes]] = []
     for index, key in zip(rest, names, strict=True):
-        path = paths[index]
         entry = known.get(key)
-        seen = _observe(path) if entry is not None else None
-        if entry is None or seen is None:
+        if entry is None:
             continue
-        stat, observed = seen
+        path = paths[index]
         old_stat, old_observed, old_digest = entry
-        if settled(stat, old_stat, old_observed):
+        now = file_state(path)
+        if now is not None and settled(now, old_stat, old_observed):
             digests[index] = old_digest
             continue
-        raw = _read(path)
-        if raw is None:
+        hashed = None if now is None else hashed_now(path)
+        if hashed is None:
             continue
-        value = digest(raw)
-        digests[index] = value
-        fresh.append((key, stat, observed, value))
+        digests[index] = hashed[2]
+        fresh.append((key, *hashed))
     cache.remember_digests(fresh)
     return digests
 

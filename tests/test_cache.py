@@ -32,7 +32,7 @@ from feeds.cache import DB_NAME, FileStat, pack, unpack
 from feeds.config import Config, load_config
 from feeds.diagnostics import Severity
 from feeds.progress import Quiet, TerminalProgress, for_terminal
-from feeds.records import Loaded, Locator, display_path, parse_record
+from feeds.records import Loaded, Locator, display_path, parse_record, read_stated
 from feeds.schema import load_schema, schema_key
 from tests.conftest import SEEDS, corpus_module, record_data, record_text, tree
 
@@ -213,7 +213,7 @@ def test_settled_files_are_not_even_read_again(
     read: list[Path] = []
     real = scan._read
 
-    def counting(path: Path) -> bytes | None:
+    def counting(path: Path) -> tuple[bytes, os.stat_result, int] | None:
         read.append(path)
         return real(path)
 
@@ -231,13 +231,18 @@ def test_settled_files_are_not_even_read_again(
 def coarse_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """A file system whose clock did not tick between two writes: each file keeps the stat
     data it had when first looked at, whatever is written to it."""
-    frozen: dict[Path, FileStat] = {}
-    real = FileStat.of
+    frozen: dict[Path, os.stat_result] = {}
+    real_read = read_stated
 
     def frozen_stat(cls: type[FileStat], path: Path) -> FileStat:
-        return frozen.setdefault(path, real(path))
+        return FileStat.of_state(frozen.setdefault(Path(path), Path(path).stat()))
+
+    def read_frozen(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result, int]:
+        raw, state, observed = real_read(path, max_bytes)
+        return raw, frozen.setdefault(Path(path), state), observed
 
     monkeypatch.setattr(FileStat, "of", classmethod(frozen_stat))
+    monkeypatch.setattr(scan, "read_stated", read_frozen)
 
 
 @pytest.mark.usefixtures("coarse_clock")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from feeds.records import (
     picked,
     read_bounded,
     read_record,
+    read_stated,
     record_file_names,
 )
 from tests.conftest import SEEDS, RecordFactory, record_data, record_text
@@ -365,6 +367,64 @@ def test_a_file_that_grows_while_read_is_read_as_far_as_allowed(
     monkeypatch.setattr(os, "fstat", smaller)
     assert read_bounded(path, 100) == b"y" * 101
     assert read_bounded(path, 200) == b"y" * 150
+
+
+def test_the_stat_data_read_with_a_file_are_taken_before_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache takes a file as unchanged when its stat data are those recorded and its
+    change time is clear of when they were taken (feeds.cache.settled): a change made
+    after the clock was read must move the change time, so the clock comes first."""
+    path = tmp_path / "r.md"
+    path.write_bytes(b"y" * 150)
+    calls: list[str] = []
+    real_clock, real_fstat, real_read = time.time_ns, os.fstat, os.read
+
+    def clock() -> int:
+        calls.append("clock")
+        return real_clock()
+
+    def fstat(fd: int) -> os.stat_result:
+        calls.append("stat")
+        return real_fstat(fd)
+
+    def read(fd: int, count: int) -> bytes:
+        calls.append("read")
+        return real_read(fd, count)
+
+    monkeypatch.setattr(time, "time_ns", clock)
+    monkeypatch.setattr(os, "fstat", fstat)
+    monkeypatch.setattr(os, "read", read)
+    before = real_clock()
+    raw, state, observed = read_stated(path, 100)
+    assert calls[:2] == ["clock", "stat"] and set(calls[2:]) == {"read"}
+    assert raw == b"y" * 101
+    assert before <= observed <= real_clock()
+    assert (state.st_ino, state.st_size) == (path.stat().st_ino, 150)
+
+
+def test_the_stat_data_read_with_a_file_are_of_the_file_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should another file take its name once it is open, what is read and what it is known
+    by next time are both of the file opened."""
+    path, other = tmp_path / "r.md", tmp_path / "other.md"
+    path.write_bytes(b"first")
+    other.write_bytes(b"second, and longer")
+    opened = path.stat()
+    real_open = os.open
+
+    def replaced_once_open(name: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        handle = real_open(name, flags, *args, **kwargs)
+        if other.exists():
+            other.replace(path)
+        return handle
+
+    monkeypatch.setattr(os, "open", replaced_once_open)
+    raw, state, _ = read_stated(path, 100)
+    assert raw == b"first"
+    assert (state.st_ino, state.st_size) == (opened.st_ino, opened.st_size)
+    assert path.read_bytes() == b"second, and longer"
 
 
 @pytest.mark.parametrize("working", ["/", "tmp"])

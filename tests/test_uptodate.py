@@ -518,7 +518,8 @@ def test_a_build_makes_paths_for_the_files_it_reads_only(
     edit_record_at(edited, title="Changed once")
     made: list[Path] = []
     opened: list[Path] = []
-    make, open_, read_bounded = NamedFiles.__getitem__, Path.open, records.read_bounded
+    make, open_ = NamedFiles.__getitem__, Path.open
+    read_bounded, read_stated = records.read_bounded, records.read_stated
 
     def making(self: NamedFiles, index: Any) -> Any:
         made.append(path := make(self, index))
@@ -528,14 +529,18 @@ def test_a_build_makes_paths_for_the_files_it_reads_only(
         opened.append(self)
         return open_(self, *args, **kwargs)
 
-    def reading(path: Path, max_bytes: int) -> bytes:  # records are read through here
+    def reading(path: Path, max_bytes: int) -> bytes:  # records are read through these
         opened.append(path)
         return read_bounded(path, max_bytes)
+
+    def reading_stated(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result, int]:
+        opened.append(path)
+        return read_stated(path, max_bytes)
 
     monkeypatch.setattr(NamedFiles, "__getitem__", making)
     monkeypatch.setattr(Path, "open", opening)
     monkeypatch.setattr(records, "read_bounded", reading)
-    monkeypatch.setattr(scan, "read_bounded", reading)
+    monkeypatch.setattr(scan, "read_stated", reading_stated)
     assert not build(config, now=NOW).unchanged
     read = {path for path in opened if path.parent == config.source}
     assert edited in read
