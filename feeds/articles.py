@@ -115,11 +115,13 @@ class Article(NamedTuple):
 _TEXT_FIELD = 7
 
 
-def plain_values(article: Article) -> tuple[Any, ...]:
+def plain_values(article: Article, text: Text | None = None) -> tuple[Any, ...]:
     """Every field of ``article`` as plain values, flat: how articles travel and are
     hashed, since pickling or ``repr`` of data classes field by field is several times
-    slower and thousands of articles go through it every build."""
-    text = article.text
+    slower and thousands of articles go through it every build.  ``text`` is its text,
+    when the caller has read it already."""
+    if text is None:
+        text = article.text
     image = text.image
     return (
         article.key,

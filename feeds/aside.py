@@ -92,6 +92,20 @@ class AppendedFile:
             return None
         return blob if len(blob) == size else None
 
+    def read_from(self, start: int, most: int) -> bytes:
+        """Up to ``most`` bytes appended from ``start``: no further than the file goes, when
+        they start in it, nor than what was appended, else.  Bytes appended at once are
+        wholly in one or the other."""
+        if start >= self.written:
+            at = start - self.written
+            return bytes(self._pending[at : at + most])
+        if self._file is None:  # nothing written: never so
+            return b""
+        try:
+            return os.pread(self._file.fileno(), most, start)
+        except OSError:
+            return b""
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()

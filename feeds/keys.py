@@ -17,35 +17,86 @@ from __future__ import annotations
 import hashlib
 import struct
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from itertools import islice
 from operator import attrgetter, itemgetter, lt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from feeds.articles import RELATED_VALUE, Article, listed_related, plain_values
+from feeds.articles import (
+    RELATED_LISTED,
+    RELATED_VALUE,
+    Article,
+    Provider,
+    Text,
+    plain_values,
+    related_shown,
+)
 from feeds.cache import code_fingerprint
 from feeds.config import Config
 from feeds.plan import FeedSpec
 from feeds.progress import Progress, Quiet
+
+if TYPE_CHECKING:
+    from feeds.texts import SpilledTexts
 
 DIGEST_SIZE = 20  # bytes of a document key or an entry digest
 _KEY = attrgetter("key")
 _FIRST = itemgetter(0)
 
 
-def entry_digest(article: Article, articles: Mapping[str, Article]) -> bytes:
+def entry_digest(
+    article: Article,
+    articles: Mapping[str, Article],
+    *,
+    text: Text | None = None,
+    related: Callable[[str], bytes] | None = None,
+) -> bytes:
     """The digest of what the entry of ``article`` shows in any document: the article, its
-    update time included, and the address, title and provider of each related article it
-    lists (:func:`feeds.articles.listed_related`), and whether there are more.  Not the
-    keys of the others: an article that a thousand records cite keeps its entry as more
-    records cite it."""
-    listed, more = listed_related(article, articles)
-    related = [(text.url, text.title, other.provider.name) for other, text in listed]
-    values = plain_values(article)
-    text = _encoded((values[:RELATED_VALUE], values[RELATED_VALUE + 1 :], related, more))
-    return hashlib.blake2b(text, digest_size=DIGEST_SIZE).digest()
+    update time included, the :func:`related_digest` of each related article it lists
+    (:func:`feeds.articles.listed_related`), and whether there are more.  Not the keys of
+    the others: an article that a thousand records cite keeps its entry as more records
+    cite it.  ``text`` is the article's text and ``related`` gives the related digest of
+    an article by key, when the caller has them already."""
+    shown = related_shown(article, articles)
+    listed = shown[:RELATED_LISTED]
+    if related is None:
+        digests = [
+            related_digest(other.text, other.provider)
+            for other in map(articles.__getitem__, listed)
+        ]
+    else:
+        digests = list(map(related, listed))
+    values = plain_values(article, text)
+    hasher = hashlib.blake2b(
+        _encoded(
+            (values[:RELATED_VALUE], values[RELATED_VALUE + 1 :], len(shown) > RELATED_LISTED)
+        ),
+        digest_size=DIGEST_SIZE,
+    )
+    hasher.update(b"".join(digests))
+    return hasher.digest()
+
+
+RELATED_DIGEST_SIZE = 16
+
+
+def related_digest(text: Text, provider: Provider) -> bytes:
+    """What the entry of an article that lists another among its related articles shows of
+    it: its address, title and provider (:func:`feeds.render.entry_content`).  Made once
+    per article where every entry is hashed (:func:`entry_digests`), and not for each
+    entry listing it."""
+    shown = _encoded((text.url, text.title, provider.name))
+    return hashlib.blake2b(shown, digest_size=RELATED_DIGEST_SIZE).digest()
 
 
 class RecordedDigests(MutableMapping[str, bytes]):
@@ -229,7 +280,9 @@ def entry_digests(
     shows the title of its related articles, which are mostly of its time, and texts held
     apart are then mostly still at hand (:class:`feeds.texts.HeldTexts`).  Hashing the
     77,000 articles of 10,000 records, every text held apart, read 76,824 texts in
-    0.93-0.98 s that way, against 134,165 in 1.37-1.54 s in key order.
+    0.93-0.98 s that way, against 134,165 in 1.37-1.54 s in key order.  When one file
+    holds every text apart, as in a graph merged from every file of a large corpus, they
+    are read from it in its order instead (:func:`_hashed_in_file_order`).
 
     ``progress`` is told how far it has got going over every article: a cold build of
     100,000 records spent 17 s on that, and showed nothing of it between reading the files
@@ -237,9 +290,12 @@ def entry_digests(
     if missing is None or len(known) + len(missing) < len(articles):
         progress = progress or Quiet()
         progress.start(f"Preparing {len(articles)} entries", len(articles))
-        each = iter(articles.values() if order is None else order)
-        hashed: dict[str, bytes] = {}
         try:
+            held = _held_apart(articles)
+            if held is not None:
+                return _hashed_in_file_order(articles, known, held, progress)
+            each = iter(articles.values() if order is None else order)
+            hashed: dict[str, bytes] = {}
             while step := list(islice(each, PROGRESS_STEP)):
                 hashed.update({a.key: known.get(a.key) or entry_digest(a, articles) for a in step})
                 progress.advance(len(step))
@@ -251,6 +307,58 @@ def entry_digests(
         if (article := articles.get(key)) is not None:
             digests[key] = entry_digest(article, articles)
     return digests
+
+
+def _held_apart(articles: Mapping[str, Article]) -> SpilledTexts | None:
+    """The texts of ``articles``, when one spill file holds each of them apart
+    (:class:`feeds.texts.SpilledTexts`), and no others."""
+    from feeds.texts import SpilledTexts  # noqa: PLC0415 - feeds.texts imports this module
+
+    first = next(iter(articles.values()), None)
+    held = None if first is None else first.held_text
+    if not isinstance(held, SpilledTexts):
+        return None
+    if not all(article.held_text is held for article in articles.values()):
+        return None
+    return held if len(held.keys_held()) == len(articles) else None
+
+
+def _hashed_in_file_order(
+    articles: Mapping[str, Article],
+    known: Mapping[str, bytes],
+    held: SpilledTexts,
+    progress: Progress,
+) -> dict[str, bytes]:
+    """The entry digests of ``articles``, whose texts ``held`` holds, taken from ``known``
+    where there: in two passes over the texts in the order of their file, one to make
+    every article's :func:`related_digest`, the other to hash every entry.
+
+    Entries list related articles from anywhere in a corpus, and ask for their texts in
+    no order a cache of recent texts can follow: a cold build of 100,000 records citing
+    others from anywhere hashed its entries in 11.7 s, asking for each text by itself."""
+    order = held.file_order()
+    made = bytearray(RELATED_DIGEST_SIZE * len(order))  # by the place of each text
+    for place, key, text in held.in_file_order(order):
+        at = place * RELATED_DIGEST_SIZE
+        made[at : at + RELATED_DIGEST_SIZE] = related_digest(text, articles[key].provider)
+    related = bytes(made)
+    del made
+    keys_held = held.keys_held()
+
+    def related_of(key: str) -> bytes:  # each key an entry shows is held: see _held_apart
+        at = bisect_left(keys_held, key) * RELATED_DIGEST_SIZE
+        return related[at : at + RELATED_DIGEST_SIZE]
+
+    hashed: dict[str, bytes] = {}
+    for done, (_, key, text) in enumerate(held.in_file_order(order), 1):
+        article = articles[key]
+        hashed[key] = known.get(key) or entry_digest(
+            article, articles, text=text, related=related_of
+        )
+        if done % PROGRESS_STEP == 0:
+            progress.advance(PROGRESS_STEP)
+    progress.advance(len(order) % PROGRESS_STEP)
+    return hashed
 
 
 class DocumentKeys:

