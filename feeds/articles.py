@@ -187,9 +187,15 @@ def listed_related(
     holds; and whether it holds more.  The articles that entry depends on are those of
     :func:`related_shown`.  Each text is asked for once here: one held apart
     (:mod:`feeds.texts`) takes a few calls to find each time."""
-    found = [articles[key] for key in related_shown(article, articles)]
-    listed = [(other, other.text) for other in found[:RELATED_LISTED]]
-    return listed, len(found) > RELATED_LISTED
+    keys, more = listed_keys(article, articles)
+    return [(other, other.text) for other in map(articles.__getitem__, keys)], more
+
+
+def listed_keys(article: Article, articles: Mapping[str, Article]) -> tuple[list[str], bool]:
+    """The keys of the related articles :func:`listed_related` gives, and whether there are
+    more: what an entry lists, without asking for any text."""
+    shown = related_shown(article, articles)
+    return shown[:RELATED_LISTED], len(shown) > RELATED_LISTED
 
 
 def related_shown(article: Article, articles: Mapping[str, Article]) -> list[str]:

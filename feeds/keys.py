@@ -33,13 +33,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from feeds.articles import (
-    RELATED_LISTED,
     RELATED_VALUE,
     Article,
     Provider,
     Text,
+    listed_keys,
     plain_values,
-    related_shown,
 )
 from feeds.cache import code_fingerprint
 from feeds.config import Config
@@ -67,8 +66,7 @@ def entry_digest(
     the others: an article that a thousand records cite keeps its entry as more records
     cite it.  ``text`` is the article's text and ``related`` gives the related digest of
     an article by key, when the caller has them already."""
-    shown = related_shown(article, articles)
-    listed = shown[:RELATED_LISTED]
+    listed, more = listed_keys(article, articles)
     if related is None:
         digests = [
             related_digest(other.text, other.provider)
@@ -78,9 +76,7 @@ def entry_digest(
         digests = list(map(related, listed))
     values = plain_values(article, text)
     hasher = hashlib.blake2b(
-        _encoded(
-            (values[:RELATED_VALUE], values[RELATED_VALUE + 1 :], len(shown) > RELATED_LISTED)
-        ),
+        _encoded((values[:RELATED_VALUE], values[RELATED_VALUE + 1 :], more)),
         digest_size=DIGEST_SIZE,
     )
     hasher.update(b"".join(digests))
