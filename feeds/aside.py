@@ -81,15 +81,7 @@ class AppendedFile:
     def read(self, start: int, size: int) -> bytes | None:
         """The ``size`` bytes appended from ``start``; ``None`` when they cannot be read
         back whole."""
-        if start >= self.written:
-            at = start - self.written
-            return bytes(self._pending[at : at + size])
-        if self._file is None:  # nothing written: never so
-            return None
-        try:
-            blob = os.pread(self._file.fileno(), size, start)
-        except OSError:
-            return None
+        blob = self.read_from(start, size)
         return blob if len(blob) == size else None
 
     def read_from(self, start: int, most: int) -> bytes:
