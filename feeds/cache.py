@@ -23,6 +23,7 @@ import pickle
 import re
 import sqlite3
 import stat
+import struct
 import sys
 import warnings
 from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
@@ -583,15 +584,45 @@ def file_state(path: Path | str) -> FileStat | None:
         return None
 
 
-def has_state(path: str, state: Stat, *, follow_symlinks: bool = True) -> bool:
-    """Whether the file at ``path`` has the stat data ``state``; without following it when
-    it is a symbolic link, with ``follow_symlinks`` false.  Quicker than comparing its
-    :func:`file_state`: a build with nothing to do checks every file of its output."""
+# The stat data of a file as the record of a build's output keeps it, one per file: what
+# :class:`FileStat` holds, packed (:func:`packed_state`).  As a tuple of four numbers, each
+# took five objects of its own: reading back the record of the 239,776 files written from
+# 100,000 records took 0.147-0.167 s, against 0.094-0.102 s packed, and 30,000 page
+# faults against 21,000 (three reads each).
+PackedStat = bytes
+_PACKED = struct.Struct("<QqqQ")  # size, modification and change times (ns), inode
+# Where a number does not fit (a time before 1678 or after 2261): each in 16 bytes, so
+# that a state packed so is never taken for one packed in 32.
+_WIDE_BYTES = 16
+
+
+def packed_state(state: FileStat) -> PackedStat:
+    """``state`` as a record of files keeps it (see :data:`PackedStat`)."""
+    try:
+        return _PACKED.pack(*state)
+    except struct.error:
+        return b"".join(n.to_bytes(_WIDE_BYTES, "little", signed=True) for n in state)
+
+
+def packed_size(state: PackedStat) -> int:
+    """The size of the file whose stat data :func:`packed_state` packed as ``state``: its
+    first 8 bytes in either width (a size is never negative, nor 8 EiB)."""
+    return int.from_bytes(state[:8], "little")
+
+
+def has_state(path: str, state: PackedStat, *, follow_symlinks: bool = True) -> bool:
+    """Whether the file at ``path`` has the stat data ``state`` (:func:`packed_state`);
+    without following it when it is a symbolic link, with ``follow_symlinks`` false.
+    Quicker than comparing its :func:`file_state`: a build with nothing to do checks every
+    file of its output."""
     try:
         now = os.stat(path, follow_symlinks=follow_symlinks)  # noqa: PTH116 - see FileStat.of
     except OSError:
         return False
-    return (now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == state
+    try:
+        return _PACKED.pack(now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) == state
+    except struct.error:
+        return packed_state(FileStat.of_state(now)) == state
 
 
 def content_digest(data: bytes) -> bytes:
@@ -599,7 +630,7 @@ def content_digest(data: bytes) -> bytes:
     return xxhash.xxh3_128_digest(data)
 
 
-def has_content(path: str, state: Stat, digest: bytes) -> bool:
+def has_content(path: str, state: PackedStat, digest: bytes) -> bool:
     """Whether the file at ``path``, whose stat data is no longer ``state`` (see
     :func:`has_state`), still holds the bytes it held then, whose :func:`content_digest` is
     ``digest`` (empty when not known).
@@ -616,7 +647,7 @@ def has_content(path: str, state: Stat, digest: bytes) -> bool:
         now = os.lstat(path)
     except OSError:
         return False
-    if not digest or now.st_size != state[0] or not stat.S_ISREG(now.st_mode):
+    if not digest or now.st_size != packed_size(state) or not stat.S_ISREG(now.st_mode):
         return False
     try:
         with open(path, "rb") as stream:  # noqa: PTH123 - the path is text here

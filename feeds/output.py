@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from feeds.cache import Stat, content_digest, has_content, has_state
+from feeds.cache import PackedStat, content_digest, has_content, has_state
 from feeds.records import display_path
 
 _RENAME_EXCHANGE = 2
@@ -182,7 +182,7 @@ class Staging:
         self.kept_previous = False  # set once the output swapped out is kept (see staged)
         self.mirrored = False  # set once the new output is linked in its place instead
         # The record of the output in place, by path: document key, stat data and digest.
-        self.in_place: Mapping[str, tuple[bytes, Stat, bytes]] = {}
+        self.in_place: Mapping[str, tuple[bytes, PackedStat, bytes]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """What a worker process writes with: it writes what it renders, where a file it

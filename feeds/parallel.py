@@ -39,7 +39,7 @@ from feeds.articles import (
     plain_values_as_related,
     related_shown,
 )
-from feeds.cache import Stat
+from feeds.cache import PackedStat
 from feeds.config import Config
 from feeds.earlier import EarlierEntries
 from feeds.entries import EntryStore
@@ -393,7 +393,7 @@ class Shipment:
     ]
     articles: tuple[tuple[Any, ...], ...]
     lendable: frozenset[str] = frozenset()
-    in_place: tuple[tuple[str, tuple[bytes, Stat, bytes]], ...] = ()
+    in_place: tuple[tuple[str, tuple[bytes, PackedStat, bytes]], ...] = ()
 
     @classmethod
     def of(

@@ -942,6 +942,30 @@ def test_a_record_frame_may_share_only_what_it_pickles_first(tmp_path: Path) -> 
     assert ends[-1].size == path.stat().st_size
 
 
+def test_stat_data_beyond_64_bits_of_nanoseconds_is_packed_wider(tmp_path: Path) -> None:
+    """A file dated after 2262 (a clock set wrong, or a file copied from one) has a
+    modification time in nanoseconds that 64 bits do not hold: its stat data is packed
+    wider, never taken for a file's packed in 32 bytes, and read back whole."""
+    path = tmp_path / "all.atom.xml"
+    path.write_bytes(b"<feed/>")
+    late = 2**63 + 10**9
+    os.utime(path, ns=(late, late))
+    if path.stat().st_mtime_ns != late:
+        pytest.skip("this file system keeps no such time")
+    state = cache.packed_state(FileStat.of(path))
+    assert len(state) == 64
+    assert cache.packed_size(state) == len(b"<feed/>")
+    assert cache.has_state(str(path), state)
+    assert cache.has_content(str(path), state, cache.content_digest(b"<feed/>"))
+    os.utime(path, ns=(late + 1, late + 1))
+    assert not cache.has_state(str(path), state)
+    large = 5 * 2**40 + 7
+    early = cache.packed_state(FileStat(large, -(10**18), -(10**18), 1))  # 1938: fits
+    assert len(early) == 32
+    assert cache.packed_size(early) == large
+    assert cache.packed_size(cache.packed_state(FileStat(large, late, late, 1))) == large
+
+
 def test_a_file_is_known_again_by_its_content_when_its_stat_data_moved(
     tmp_path: Path,
 ) -> None:
@@ -950,20 +974,21 @@ def test_a_file_is_known_again_by_its_content_when_its_stat_data_moved(
     of its content, and by nothing else; a symbolic link, never."""
     path = tmp_path / "all.atom.xml"
     path.write_bytes(b"<feed>as written</feed>")
-    state = FileStat.of(path)
+    written = FileStat.of(path)
+    state = cache.packed_state(written)
     digest = cache.content_digest(b"<feed>as written</feed>")
     assert cache.has_state(str(path), state, follow_symlinks=False)  # its stat data says so
     time.sleep(0.01)
     (tmp_path / "link.xml").hardlink_to(path)
     (tmp_path / "link.xml").unlink()
-    assert FileStat.of(path) != state
+    assert not cache.has_state(str(path), state)
     assert cache.has_content(str(path), state, digest)
     assert not cache.has_content(str(path), state, b"")  # no digest recorded: not known
     assert not cache.has_content(str(path), state, cache.content_digest(b"something else"))
     with path.open("r+b") as stream:  # the same size and inode, its times set back
         stream.write(b"<feed>AS WRITTEN</feed>")
-    os.utime(path, ns=(state.mtime_ns, state.mtime_ns))
-    assert path.stat().st_mtime_ns == state.mtime_ns
+    os.utime(path, ns=(written.mtime_ns, written.mtime_ns))
+    assert path.stat().st_mtime_ns == written.mtime_ns
     assert not cache.has_content(str(path), state, digest)
     copy = tmp_path / "copy.xml"
     copy.write_bytes(b"<feed>as written</feed>")  # another file of the same bytes

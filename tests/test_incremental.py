@@ -44,6 +44,7 @@ from feeds import (
 from feeds import scan as scan_module
 from feeds.api import build, check_source, long_lived, validate
 from feeds.articles import RELATED_LISTED
+from feeds.cache import FileStat
 from feeds.config import Config
 from feeds.jsonfeed import item_marks, written_items
 from feeds.keys import DocumentKeys
@@ -73,6 +74,11 @@ def config(tmp_path: Path) -> Config:
 
 def files(folder: Path) -> dict[str, Path]:
     return {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
+
+
+def packed(path: Path) -> cache.PackedStat:
+    """The stat data of ``path`` as the record of an output keeps it."""
+    return cache.packed_state(FileStat.of(path))
 
 
 def changed_at(folder: Path) -> dict[str, tuple[int, int]]:
@@ -442,7 +448,7 @@ def test_a_link_to_the_very_file_recorded_is_not_taken_for_it(tmp_path: Path) ->
     folder = tmp_path / "out"
     folder.mkdir()
     (folder / "a.xml").symlink_to(real)
-    state = cache.FileStat.of(real)  # the state of the very file the link leads to
+    state = packed(real)  # the state of the very file the link leads to
     previous = {"a.xml": (b"key", state, cache.content_digest(b"<feed/>"))}
     assert not rendercache.still_there(previous, folder, ["a.xml"], b"key")
     (folder / "a.xml").unlink()
@@ -1338,11 +1344,11 @@ def test_the_files_kept_are_recorded_as_the_folder_recorded_them(tmp_path: Path)
     for name in ("kept.xml", "restated.xml", "written.xml", "sub/deep/kept.xml", "unwritten.xml"):
         (output / name).write_text(name)
     recorded = {
-        "kept.xml": (b"k1", (1, 2, 3, 4), b"d1"),
-        "restated.xml": (b"k2", (5, 6, 7, 8), b"d2"),
-        "sub/deep/kept.xml": (b"k4", (9, 10, 11, 12), b"d4"),
-        "unwritten.xml": (b"k5", (13, 14, 15, 16), b"d5"),
-        "removed.xml": (b"k6", (17, 18, 19, 20), b"d6"),
+        "kept.xml": (b"k1", cache.packed_state(FileStat(1, 2, 3, 4)), b"d1"),
+        "restated.xml": (b"k2", cache.packed_state(FileStat(5, 6, 7, 8)), b"d2"),
+        "sub/deep/kept.xml": (b"k4", cache.packed_state(FileStat(9, 10, 11, 12)), b"d4"),
+        "unwritten.xml": (b"k5", cache.packed_state(FileStat(13, 14, 15, 16)), b"d5"),
+        "removed.xml": (b"k6", cache.packed_state(FileStat(17, 18, 19, 20)), b"d6"),
     }
     written = {
         "kept.xml": b"k1",
@@ -1358,12 +1364,12 @@ def test_the_files_kept_are_recorded_as_the_folder_recorded_them(tmp_path: Path)
         recorded=recorded,
         digests={"restated.xml": b"d2", "written.xml": b"d3"},
     )
-    now = {name: tuple(cache.FileStat.of(output / name)) for name in written}
+    now = {name: packed(output / name) for name in written}
     assert last.files == {
-        "kept.xml": (b"k1", (1, 2, 3, 4), b"d1"),
+        "kept.xml": recorded["kept.xml"],
         "restated.xml": (b"k2", now["restated.xml"], b"d2"),
         "written.xml": (b"k3", now["written.xml"], b"d3"),
-        "sub/deep/kept.xml": (b"k4", (9, 10, 11, 12), b"d4"),
+        "sub/deep/kept.xml": recorded["sub/deep/kept.xml"],
     }
     assert sorted(last.folders) == ["", "sub", "sub/deep"]
 
@@ -1397,7 +1403,7 @@ def test_the_record_holds_each_file_written_as_it_was_kept_or_as_it_now_is(
         output.mkdir()
         written: dict[str, bytes] = {}
         kept: set[str] = set()
-        recorded: dict[str, tuple[bytes, cache.Stat, bytes]] = {}
+        recorded: dict[str, tuple[bytes, cache.PackedStat, bytes]] = {}
         digests: dict[str, bytes] = {}
         for number, (path, (fate, is_recorded, on_disk)) in enumerate(
             zip(_PATHS, plan, strict=True)
@@ -1408,7 +1414,8 @@ def test_the_record_holds_each_file_written_as_it_was_kept_or_as_it_now_is(
             if fate.startswith("kept"):
                 kept.add(path)
             if is_recorded:
-                recorded[path] = (key, (number, number, number, number), f"d{number}".encode())
+                state = cache.packed_state(FileStat(number, number, number, number))
+                recorded[path] = (key, state, f"d{number}".encode())
             if fate == "written":
                 digests[path] = f"new{number}".encode()
             if on_disk:
@@ -1428,8 +1435,7 @@ def test_the_record_holds_each_file_written_as_it_was_kept_or_as_it_now_is(
             if not mirrored and path in kept and path in recorded:
                 expected[path] = recorded[path]
             elif (output / path).is_file():
-                state: cache.Stat = (*cache.FileStat.of(output / path),)
-                expected[path] = (key, state, digests.get(path, b""))
+                expected[path] = (key, packed(output / path), digests.get(path, b""))
         assert dict(last.files) == expected
         folders = {""}
         for path in expected:
@@ -1451,9 +1457,9 @@ def test_the_output_kept_is_recorded_as_it_differs_from_the_new_one(tmp_path: Pa
         return _stored(record, output, written, **kept)
 
     kept = {
-        "a.xml": (b"ka.xml", cache.FileStat.of(output / "a.xml"), b""),  # the same file
-        "b.xml": (b"kb.xml", (1, 2, 3, 4), b""),  # another file at that path
-        "d.xml": (b"kd.xml", (5, 6, 7, 8), b"dd"),  # one the new output lacks
+        "a.xml": (b"ka.xml", packed(output / "a.xml"), b""),  # the same file
+        "b.xml": (b"kb.xml", cache.packed_state(FileStat(1, 2, 3, 4)), b""),  # another file there
+        "d.xml": (b"kd.xml", cache.packed_state(FileStat(5, 6, 7, 8)), b"dd"),  # the new lacks it
     }  # and no c.xml
     last = stored(previous=kept)
     assert dict(last.previous) == kept
@@ -1485,12 +1491,32 @@ def test_a_record_of_the_output_kept_that_is_not_ours_is_trusted_for_nothing(
     assert_same_as_cold(config, tmp_path)
 
 
+def test_a_record_of_folders_not_as_recorded_here_is_trusted_for_nothing(
+    config: Config, tmp_path: Path
+) -> None:
+    """Stat data of the output's folders in another form than this code records (as the
+    four numbers earlier records held) would never match, and a folder left unchecked would
+    pass for unchanged: the record is not taken at all."""
+    assert config.cache is not None
+    record = rendercache.manifest_path(config.cache, config.output)
+    build(config)
+    values = list(cache.read_record(record, rendercache._FORMAT))
+    folders = values[4]
+    assert folders and all(type(state) is bytes for _, state in folders)
+    values[4] = [(folder, tuple(FileStat.of(config.output / folder))) for folder, _ in folders]
+    cache.write_record(record, rendercache._FORMAT, tuple(values))
+    assert rendercache.load_last_build(record) == rendercache.LastBuild()
+    edit_record(config, "00042.md", title="A title nobody used before")
+    build(config)
+    assert_same_as_cold(config, tmp_path)
+
+
 def test_the_record_of_a_file_gone_from_the_output_kept_drops_it(tmp_path: Path) -> None:
     folder = tmp_path / "kept"
     folder.mkdir()
     for name in ("a.xml", "b.xml", "c.xml"):
         (folder / name).write_text(name)
-    states = {name: tuple(cache.FileStat.of(folder / name)) for name in ("a.xml", "b.xml", "c.xml")}
+    states = {name: packed(folder / name) for name in ("a.xml", "b.xml", "c.xml")}
     last = rendercache.LastBuild(
         rows=[(name, b"k" + name.encode(), s, b"d" + name.encode()) for name, s in states.items()]
     )
@@ -1499,7 +1525,7 @@ def test_the_record_of_a_file_gone_from_the_output_kept_drops_it(tmp_path: Path)
     swapped = last.swapped_out(folder, {"b.xml", "c.xml", "not recorded.xml"})
     assert dict(swapped) == {
         "a.xml": (b"ka.xml", states["a.xml"], b"da.xml"),
-        "c.xml": (b"kc.xml", tuple(cache.FileStat.of(folder / "c.xml")), b"dc.xml"),
+        "c.xml": (b"kc.xml", packed(folder / "c.xml"), b"dc.xml"),
     }
 
 
@@ -1580,9 +1606,7 @@ def stated_folder(tmp_path: Path, count: int) -> tuple[Path, rendercache.Manifes
     folder.mkdir()
     for index in range(count):
         (folder / f"{index:02}.xml").write_bytes(b"<feed/>")
-    return folder, {
-        name: (b"key", cache.FileStat.of(path), b"") for name, path in files(folder).items()
-    }
+    return folder, {name: (b"key", packed(path), b"") for name, path in files(folder).items()}
 
 
 def stated_here(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
@@ -1590,7 +1614,7 @@ def stated_here(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     stated: list[Path] = []
     real = cache.has_state
 
-    def has_state(path: str, state: cache.Stat, *, follow_symlinks: bool = True) -> bool:
+    def has_state(path: str, state: cache.PackedStat, *, follow_symlinks: bool = True) -> bool:
         stated.append(Path(path))
         return real(path, state, follow_symlinks=follow_symlinks)
 

@@ -19,7 +19,7 @@ import pytest
 from feeds import parallel
 from feeds.api import build
 from feeds.articles import RELATED_LISTED
-from feeds.cache import FileStat, content_digest
+from feeds.cache import FileStat, content_digest, packed_state
 from feeds.config import Config
 from feeds.earlier import EarlierEntries, SameDigests
 from feeds.jsonfeed import render_json
@@ -218,7 +218,7 @@ def test_what_a_worker_links_from_the_output_in_place_is_told_to_this_process(
     with staged(output) as staging:
         first = write_documents(staging, corpus_plan, CONFIG, {}, jobs=1)
     in_place = {
-        path: (key, (*FileStat.of(output / path),), staging.digests[path])
+        path: (key, packed_state(FileStat.of(output / path)), staging.digests[path])
         for path, key in first.items()
     }
     before = {path: (output / path).stat().st_ino for path in first}
