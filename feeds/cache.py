@@ -550,7 +550,8 @@ class _Restricted(pickle.Unpickler):
 FEW_LABELS = 500
 
 
-# What :class:`FileStat` holds, as a plain tuple: records of thousands of files keep it so.
+# What :class:`FileStat` holds, as a plain tuple: the snapshot of the records keeps the four
+# numbers in each file's row (:mod:`feeds.uptodate`).  The record of an output packs them.
 Stat = tuple[int, int, int, int]
 
 
