@@ -592,8 +592,8 @@ def file_state(path: Path | str) -> FileStat | None:
 # 49,195 page faults, against 0.081-0.088 s and 39,978 packed (six each, in turn).
 PackedStat = bytes
 _PACKED = struct.Struct("<QqqQ")  # size, modification and change times (ns), inode
-# Where a number does not fit (a time before 1678 or after 2261): each in 16 bytes, so
-# that a state packed so is never taken for one packed in 32.
+# Where a number does not fit (a time before September 1677 or after April 2262): each in
+# 16 bytes, so that a state packed so is never taken for one packed in 32.
 _WIDE_BYTES = 16
 
 

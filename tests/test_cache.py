@@ -943,7 +943,7 @@ def test_a_record_frame_may_share_only_what_it_pickles_first(tmp_path: Path) -> 
 
 
 def test_stat_data_beyond_64_bits_of_nanoseconds_is_packed_wider(tmp_path: Path) -> None:
-    """A file dated after 2262 (a clock set wrong, or a file copied from one) has a
+    """A file dated after April 2262 (a clock set wrong, or a file copied from one) has a
     modification time in nanoseconds that 64 bits do not hold: its stat data is packed
     wider, never taken for a file's packed in 32 bytes, and read back whole."""
     path = tmp_path / "all.atom.xml"
